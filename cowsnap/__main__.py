@@ -1,0 +1,3 @@
+from cowsnap.cli import main
+
+main()

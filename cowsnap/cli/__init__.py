@@ -1,0 +1,58 @@
+"""The click layer: parse options, call cowsnap.api, render. Nothing else.
+
+`main` is the one place where CowsnapError becomes a line on stderr and an exit
+code.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+from typing import Any
+
+import click
+
+from cowsnap import __version__
+from cowsnap.errors import EXIT_ERROR, CowsnapError
+
+
+class CowsnapGroup(click.Group):
+    """A group that reports CowsnapError (and OS errors) as one line, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CowsnapError as error:
+            _fail(str(error), error.exit_code)
+        except OSError as error:
+            if os.environ.get("COWSNAP_DEBUG"):
+                raise
+            _fail(_describe_os_error(error), EXIT_ERROR)
+
+
+def _describe_os_error(error: OSError) -> str:
+    if error.errno == errno.ENOSPC:
+        return f"no space left on device: {error.filename or ''}".rstrip(": ")
+    where = f": {error.filename}" if error.filename else ""
+    return f"{error.strerror or error}{where}"
+
+
+def _fail(message: str, exit_code: int) -> None:
+    click.echo(f"cowsnap: error: {message}", err=True)
+    sys.exit(exit_code)
+
+
+@click.group(cls=CowsnapGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cowsnap")
+def main() -> None:
+    """Run any command, see exactly what it touched and changed, and undo it."""
+
+
+def _register_commands() -> None:
+    from cowsnap.cli import commands
+
+    commands.register(main)
+
+
+_register_commands()

@@ -1,0 +1,73 @@
+"""Every failure a user can cause or meet, each with its own message and exit code.
+
+The CLI turns any CowsnapError into one line on stderr and its exit code; nothing
+else in the package prints or exits (borg's model).
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_CANNOT_EXECUTE = 127
+
+
+class CowsnapError(Exception):
+    """Base of every error cowsnap reports to its user."""
+
+    exit_code: int = EXIT_ERROR
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(CowsnapError):
+    """The user asked for something that cannot make sense (click's convention: 2)."""
+
+    exit_code = EXIT_USAGE
+
+
+class WorkspaceError(CowsnapError):
+    """The workspace is missing, not a directory, or unusable."""
+
+
+class StoreError(CowsnapError):
+    """The content store cannot be read or written."""
+
+
+class DiskFullError(StoreError):
+    """No space left while writing to the store."""
+
+
+class RunNotFoundError(CowsnapError):
+    """No run matches the given id or prefix."""
+
+
+class AmbiguousRunError(CowsnapError):
+    """A run id prefix matches more than one run."""
+
+
+class CorruptManifestError(StoreError):
+    """A manifest does not parse or does not follow its schema."""
+
+
+class BackendUnavailableError(CowsnapError):
+    """The requested snapshot backend cannot work for this workspace."""
+
+
+class SnapshotError(CowsnapError):
+    """Taking, reading or releasing a snapshot failed."""
+
+
+class TraceError(CowsnapError):
+    """The tracer could not start or follow the command."""
+
+
+class CommandNotFoundError(CowsnapError):
+    """The command to run does not exist or cannot be executed."""
+
+    exit_code = EXIT_CANNOT_EXECUTE

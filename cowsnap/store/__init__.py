@@ -1,0 +1,1 @@
+"""The content store: contents, run manifests, locking, retention and checking."""

@@ -1,0 +1,1 @@
+"""Tracing a process tree with ptrace; the only output is a stream of typed events."""
