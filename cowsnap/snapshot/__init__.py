@@ -1,0 +1,1 @@
+"""Snapshot backends: preserve a workspace's before-state (btrfs, reflink, copy)."""

@@ -1,0 +1,89 @@
+"""The one interface every snapshot backend implements.
+
+A backend that preserves the whole tree up front (btrfs, copy) and a lazy one
+that preserves each path just before its first mutation (reflink) look the same
+to callers: the tracer's pre-mutation hook calls `Snapshot.capture` while the
+tracee is stopped, and the recorder reads the before-state through
+`Snapshot.locate`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import ClassVar
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether a backend can serve a workspace, and why not."""
+
+    backend: str
+    available: bool
+    reason: str
+
+
+class Snapshot(ABC):
+    """The preserved before-state of one workspace, alive from prepare to release."""
+
+    backend: ClassVar[str]
+
+    def __init__(self, workspace: Path) -> None:
+        self.workspace = workspace
+
+    @abstractmethod
+    def capture(self, path: bytes, *, subtree: bool = False) -> None:
+        """Preserve `path`'s current state now, because it is about to be mutated.
+
+        Called while the mutating process is stopped. Idempotent; only the first
+        call for a path counts. `subtree` also preserves everything beneath a
+        directory (a directory about to be renamed). A no-op for backends that
+        preserved everything up front; paths outside the workspace are ignored.
+        """
+
+    @abstractmethod
+    def locate(self, path: bytes) -> bytes | None:
+        """Where the before-state of absolute workspace path `path` can be read
+        (lstat, open, readlink), or None when it did not exist before."""
+
+    @abstractmethod
+    def release(self) -> None:
+        """Delete the preserved state. Idempotent."""
+
+    @property
+    @abstractmethod
+    def location(self) -> Path | None:
+        """Where the preserved state lives on disk (kept with --keep-snapshot)."""
+
+    def __enter__(self) -> Snapshot:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.release()
+
+
+class Backend(ABC):
+    """A way of taking snapshots, chosen per workspace."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def availability(self, workspace: Path) -> Availability:
+        """Whether this backend can snapshot `workspace` here, and if not why
+        (and how to fix it, when the user can)."""
+
+    @abstractmethod
+    def prepare(self, workspace: Path) -> Snapshot:
+        """Preserve `workspace` (up front or lazily). Removes leftovers of killed
+        cowsnap processes first."""
+
+    @abstractmethod
+    def cleanup_stale(self, workspace: Path) -> list[Path]:
+        """Delete snapshots whose owner process is gone; return what was removed."""
