@@ -8,7 +8,7 @@ make_fs_image() {
     local kind=$1 image=$2 mountpoint=$3 size=${4:-1G}
     truncate -s "$size" "$image"
     case "$kind" in
-        btrfs) mkfs.btrfs -q -f "$image" ;;
+        btrfs) mkfs.btrfs -q -f "$image" >/dev/null 2>&1 ;;
         xfs) mkfs.xfs -q -f -m reflink=1 "$image" ;;
         ext4) mkfs.ext4 -q -F "$image" ;;
         *) echo "make_fs_image: unknown filesystem $kind" >&2; return 2 ;;
