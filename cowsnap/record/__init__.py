@@ -1,0 +1,1 @@
+"""Recording a run: manifest model and schema, before/after state, git context."""
