@@ -71,3 +71,11 @@ class CommandNotFoundError(CowsnapError):
     """The command to run does not exist or cannot be executed."""
 
     exit_code = EXIT_CANNOT_EXECUTE
+
+
+class IgnoreConfigError(CowsnapError):
+    """The ignore configuration (ignore.json) is malformed or unreadable."""
+
+
+class ContentNotFoundError(StoreError):
+    """A content a manifest refers to is in neither the store nor its git repository."""
