@@ -1,0 +1,165 @@
+"""The btrfs backend: one read-only subvolume snapshot, constant cost whatever the tree size.
+
+The only module that imports btrfsutil, and only when a snapshot is taken or
+released, so cowsnap works without the optional binding (`cowsnap[btrfs]`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+from types import ModuleType
+
+from cowsnap.errors import BackendUnavailableError, SnapshotError
+from cowsnap.snapshot.base import Availability, Backend, Snapshot
+from cowsnap.snapshot.mounts import Mount, mount_of
+from cowsnap.snapshot.owner import current_owner, mark
+from cowsnap.snapshot.staging import remove_stale, staging_dir
+
+FIRST_FREE_OBJECTID = 256
+"""The inode number of every subvolume's root directory (what libbtrfsutil tests too)."""
+SNAPSHOT_NAME = "snapshot"
+RM_ALLOWED_OPTION = "user_subvol_rm_allowed"
+INSTALL_HINT = "apt-get install libbtrfsutil-dev, then pip install 'cowsnap[btrfs]'"
+
+
+def load_binding() -> ModuleType | str:
+    """The btrfsutil module, or why it cannot be used and how to fix that."""
+    try:
+        return importlib.import_module("btrfsutil")
+    except ModuleNotFoundError:
+        return f"the btrfsutil Python binding is not installed: {INSTALL_HINT}"
+    except ImportError as error:
+        return (f"the btrfsutil Python binding does not load ({error}); it must match the "
+                "system libbtrfsutil (bookworm: pip install 'btrfsutil>=6.12,<6.14')")
+
+
+def is_subvolume_root(path: Path) -> bool:
+    return mount_of(path).fstype == "btrfs" and path.stat().st_ino == FIRST_FREE_OBJECTID
+
+
+def enclosing_subvolume(directory: Path) -> Path | None:
+    """The root of the btrfs subvolume containing `directory`, not crossing its mount."""
+    directory = directory.resolve()
+    if mount_of(directory).fstype != "btrfs":
+        return None
+    for candidate in (directory, *directory.parents):
+        if candidate.stat().st_ino == FIRST_FREE_OBJECTID:
+            return candidate
+        if candidate.is_mount():
+            return None
+    return None
+
+
+def _deletion_problem(mount: Mount) -> str | None:
+    if os.geteuid() == 0 or RM_ALLOWED_OPTION in mount.options:
+        return None
+    return (f"snapshots could be taken but not deleted: deleting needs root or the btrfs mount "
+            f"option {RM_ALLOWED_OPTION} (mount -o remount,{RM_ALLOWED_OPTION} "
+            f"{mount.path})")
+
+
+class BtrfsSnapshot(Snapshot):
+    """A read-only snapshot of the workspace subvolume, at `location/snapshot`."""
+
+    backend = "btrfs"
+
+    def __init__(self, workspace: Path, location: Path, binding: ModuleType) -> None:
+        super().__init__(workspace)
+        self._location = location
+        self._binding = binding
+        self._root = os.fsencode(workspace)
+        self._snapshot = os.fsencode(location / SNAPSHOT_NAME)
+        self._released = False
+
+    @property
+    def location(self) -> Path | None:
+        return self._location
+
+    def capture(self, path: bytes, *, subtree: bool = False) -> None:
+        """Everything was preserved up front."""
+
+    def locate(self, path: bytes) -> bytes | None:
+        path = os.path.normpath(path)
+        if path == self._root:
+            where = self._snapshot
+        elif path.startswith(self._root.rstrip(b"/") + b"/"):
+            where = os.path.join(self._snapshot, path[len(self._root.rstrip(b"/")) + 1:])
+        else:
+            return None
+        return where if os.path.lexists(where) else None
+
+    def release(self) -> None:
+        if not self._released:
+            remove_snapshot_dir(self._location, self._binding)
+            self._released = True
+
+
+def remove_snapshot_dir(location: Path, binding: ModuleType) -> None:
+    """Delete the snapshot subvolume inside `location`, then `location` itself."""
+    snapshot = location / SNAPSHOT_NAME
+    try:
+        if snapshot.exists():
+            if os.geteuid() != 0:
+                binding.set_subvolume_read_only(str(snapshot), False)
+            binding.delete_subvolume(str(snapshot))
+        if location.exists():
+            location.rmdir()
+    except (OSError, binding.BtrfsUtilError) as error:
+        raise SnapshotError(f"cannot delete btrfs snapshot {snapshot}: {error}") from error
+
+
+class BtrfsBackend(Backend):
+    name = "btrfs"
+
+    def _assess(self, workspace: Path) -> tuple[Availability, ModuleType | None, Path | None]:
+        def unavailable(reason: str) -> tuple[Availability, None, None]:
+            return Availability(self.name, False, reason), None, None
+
+        binding = load_binding()
+        if isinstance(binding, str):
+            return unavailable(binding)
+        mount = mount_of(workspace)
+        if mount.fstype != "btrfs":
+            return unavailable(f"{workspace} is on {mount.fstype}, not btrfs")
+        if not is_subvolume_root(workspace):
+            inside = enclosing_subvolume(workspace)
+            return unavailable(f"{workspace} is not a btrfs subvolume root (it lies inside "
+                               f"subvolume {inside}); use --workspace {inside} or reflink")
+        if os.geteuid() != 0 and workspace.stat().st_uid != os.geteuid():
+            return unavailable(f"only the owner of subvolume {workspace} or root can snapshot it")
+        problem = _deletion_problem(mount)
+        if problem is not None:
+            return unavailable(problem)
+        staging = staging_dir(workspace, same_filesystem=True)
+        if staging is None:
+            return unavailable(f"no writable directory for snapshots on the btrfs filesystem "
+                               f"of {workspace}")
+        return Availability(self.name, True, f"{workspace} is a btrfs subvolume"), binding, staging
+
+    def availability(self, workspace: Path) -> Availability:
+        return self._assess(workspace)[0]
+
+    def prepare(self, workspace: Path) -> Snapshot:
+        availability, binding, staging = self._assess(workspace)
+        if binding is None or staging is None:
+            raise BackendUnavailableError(
+                f"the btrfs backend cannot snapshot {workspace}: {availability.reason}")
+        remove_stale(staging, self.name, lambda location: remove_snapshot_dir(location, binding))
+        location = staging / mark(self.name, current_owner())
+        location.mkdir(0o700)
+        try:
+            binding.create_snapshot(str(workspace), str(location / SNAPSHOT_NAME),
+                                    read_only=True)
+        except binding.BtrfsUtilError as error:
+            location.rmdir()
+            raise SnapshotError(f"cannot snapshot {workspace}: {error}") from error
+        return BtrfsSnapshot(workspace, location, binding)
+
+    def cleanup_stale(self, workspace: Path) -> list[Path]:
+        _, binding, staging = self._assess(workspace)
+        if binding is None or staging is None:
+            return []
+        return remove_stale(staging, self.name,
+                            lambda location: remove_snapshot_dir(location, binding))

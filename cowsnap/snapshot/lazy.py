@@ -1,0 +1,176 @@
+"""A snapshot that preserves each path just before its first mutation.
+
+Preparing costs one directory whatever the tree size; each capture copies one
+node (or a subtree about to be renamed) into a mirror tree while the mutating
+process is stopped. How file data is copied (reflink or plain) is the only
+difference between the reflink and copy backends.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+from cowsnap.snapshot import immutable
+from cowsnap.snapshot.base import Snapshot
+from cowsnap.snapshot.ledger import Ledger, Verdict
+
+CopyData = Callable[[int, int], None]
+"""Copy all data of open file descriptor `source` into empty open `destination`."""
+
+_GONE = (errno.ENOENT, errno.ENOTDIR)
+
+
+class LazySnapshot(Snapshot):
+    """Before-states kept under `location/tree`, mirroring the workspace's layout."""
+
+    def __init__(self, workspace: Path, location: Path, copy_data: CopyData) -> None:
+        super().__init__(workspace)
+        self._location = location
+        self._root = os.fsencode(workspace)
+        self._tree = os.fsencode(location / "tree")
+        self._copy_data = copy_data
+        self._ledger = Ledger()
+        self._directory_times: dict[bytes, tuple[int, int]] = {}
+        self._released = False
+        os.mkdir(self._tree, 0o700)
+
+    @property
+    def location(self) -> Path | None:
+        return self._location
+
+    def _relative(self, path: bytes) -> bytes | None:
+        """`path` relative to the workspace root, or None when outside it or in our own store."""
+        path = os.path.normpath(path)
+        if path == self._root:
+            return b""
+        if not path.startswith(self._root.rstrip(b"/") + b"/"):
+            return None
+        if path == os.fsencode(self._location) or path.startswith(
+                os.fsencode(self._location) + b"/"):
+            return None
+        return path[len(self._root.rstrip(b"/")) + 1:]
+
+    def _live(self, relative: bytes) -> bytes:
+        return os.path.join(self._root, relative) if relative else self._root
+
+    def _kept(self, relative: bytes) -> bytes:
+        return os.path.join(self._tree, relative) if relative else self._tree
+
+    def locate(self, path: bytes) -> bytes | None:
+        relative = self._relative(path)
+        if relative is None:
+            return None
+        verdict = self._ledger.verdict(relative)
+        if verdict is Verdict.ABSENT:
+            return None
+        where = self._live(relative) if verdict is Verdict.LIVE else self._kept(relative)
+        return where if os.path.lexists(where) else None
+
+    def capture(self, path: bytes, *, subtree: bool = False) -> None:
+        relative = self._relative(path)
+        if relative is None:
+            return
+        verdict = self._ledger.verdict(relative)
+        if verdict is Verdict.LIVE:
+            self._capture_node(relative, subtree=subtree)
+            return
+        entry = self._ledger.entry(relative)
+        if subtree and entry is not None and not entry.absent and not entry.subtree:
+            self._fill_subtree(relative)
+            self._ledger.record_present(relative, entry.listing, subtree=True)
+
+    def _capture_node(self, relative: bytes, *, subtree: bool) -> None:
+        live = self._live(relative)
+        try:
+            status = os.lstat(live)
+        except OSError as error:
+            if error.errno not in _GONE:
+                raise
+            self._ledger.record_absent(relative)
+            return
+        self._make_parents(relative)
+        kept = self._kept(relative)
+        listing = None
+        if stat.S_ISDIR(status.st_mode):
+            listing = frozenset(os.listdir(live))
+            if not os.path.isdir(kept):
+                os.mkdir(kept, 0o700)
+        else:
+            self._copy_node(live, kept, status)
+        if subtree and listing is not None:
+            self._fill_subtree(relative)
+        self._ledger.record_present(relative, listing, subtree=subtree and listing is not None)
+        self._apply_metadata(kept, status)
+        if stat.S_ISDIR(status.st_mode):
+            self._directory_times[relative] = (status.st_atime_ns, status.st_mtime_ns)
+        self._restore_parent_times(relative)
+
+    def _fill_subtree(self, relative: bytes) -> None:
+        for name in os.listdir(self._live(relative)):
+            child = relative + b"/" + name if relative else name
+            if self._ledger.verdict(child) is Verdict.LIVE:
+                self._capture_node(child, subtree=True)
+
+    def _make_parents(self, relative: bytes) -> None:
+        parent = os.path.dirname(relative)
+        if parent:
+            os.makedirs(self._kept(parent), 0o700, exist_ok=True)
+
+    def _copy_node(self, live: bytes, kept: bytes, status: os.stat_result) -> None:
+        if stat.S_ISREG(status.st_mode):
+            source = os.open(live, os.O_RDONLY | os.O_NOFOLLOW)
+            try:
+                destination = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                try:
+                    self._copy_data(source, destination)
+                finally:
+                    os.close(destination)
+            finally:
+                os.close(source)
+        elif stat.S_ISLNK(status.st_mode):
+            os.symlink(os.readlink(live), kept)
+        else:
+            os.mknod(kept, status.st_mode, status.st_rdev)
+
+    def _apply_metadata(self, kept: bytes, status: os.stat_result) -> None:
+        if os.geteuid() == 0:
+            os.lchown(kept, status.st_uid, status.st_gid)
+        if not stat.S_ISLNK(status.st_mode):
+            os.chmod(kept, stat.S_IMODE(status.st_mode))
+        os.utime(kept, ns=(status.st_atime_ns, status.st_mtime_ns), follow_symlinks=False)
+        if stat.S_ISREG(status.st_mode):
+            fd = os.open(kept, os.O_RDONLY | os.O_NOFOLLOW)
+            try:
+                immutable.set_immutable(fd)
+            finally:
+                os.close(fd)
+
+    def _restore_parent_times(self, relative: bytes) -> None:
+        """Adding an entry bumped the kept parent's mtime; a captured parent gets its own back."""
+        parent = os.path.dirname(relative) if relative else None
+        if parent is not None and parent in self._directory_times:
+            os.utime(self._kept(parent), ns=self._directory_times[parent])
+
+    def release(self) -> None:
+        if self._released:
+            return
+        remove_lazy_tree(self._location)
+        self._released = True
+
+
+def remove_lazy_tree(location: Path) -> None:
+    """Delete a lazy snapshot directory, immutable copies included."""
+    if not location.exists():
+        return
+    immutable.clear_immutable_tree(os.fsencode(location))
+    for directory, subdirectories, _ in os.walk(location):
+        for name in subdirectories:
+            path = os.path.join(directory, name)
+            if stat.S_ISDIR(os.lstat(path).st_mode):
+                os.chmod(path, 0o700)
+    shutil.rmtree(location)
