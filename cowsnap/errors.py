@@ -79,3 +79,7 @@ class IgnoreConfigError(CowsnapError):
 
 class ContentNotFoundError(StoreError):
     """A content a manifest refers to is in neither the store nor its git repository."""
+
+
+class UnreadableFileError(StoreError):
+    """A file whose content should be stored cannot be opened (recorded as not captured)."""
