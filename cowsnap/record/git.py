@@ -1,18 +1,193 @@
-"""Git context of touched paths (pygit2), isolated from the user's git configuration."""
+"""Git context of touched paths (pygit2), isolated from the user's git configuration.
+
+Each repository's status is computed once per GitContext (one status call, not
+one per file); the recorder uses one context for "before" (computed before the
+first mutation inside the repository) and a fresh one after the run, since the
+command may have committed.
+"""
 
 from __future__ import annotations
 
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
+from pygit2.enums import ConfigLevel, FileStatus
+
+from cowsnap.record.manifest import NOT_IN_REPO, GitInfo, GitRepository
+from cowsnap.record.policy import GitFacts
+
+_OUTSIDE_LEVELS = (ConfigLevel.SYSTEM, ConfigLevel.XDG, ConfigLevel.GLOBAL, ConfigLevel.PROGRAMDATA)
+_UNTRACKED = FileStatus.WT_NEW | FileStatus.IGNORED
+
+
+@contextmanager
+def isolated_config() -> Iterator[None]:
+    """Hide the system, XDG and global git configuration (and the ownership check) from
+    repositories opened inside, restoring the process-wide settings afterwards.
+
+    libgit2 reads a repository's configuration once, when first needed, so every
+    repository must be opened and first used inside this block.
+    """
+    settings = pygit2.settings
+    saved = {level: settings.search_path[level] for level in _OUTSIDE_LEVELS}
+    saved_owner_validation = settings.owner_validation
+    with tempfile.TemporaryDirectory(prefix="cowsnap-nogitconfig-") as empty:
+        try:
+            for level in _OUTSIDE_LEVELS:
+                settings.search_path[level] = empty
+            settings.owner_validation = False
+            yield
+        finally:
+            for level, value in saved.items():
+                settings.search_path[level] = value
+            settings.owner_validation = saved_owner_validation
 
 
 def discover_worktree_root(start: Path) -> Path | None:
     """The working tree root of the git repository enclosing `start`, if any."""
-    found = pygit2.discover_repository(str(start))
-    if found is None:
+    with isolated_config():
+        found = pygit2.discover_repository(str(start))
+        if found is None:
+            return None
+        repository = pygit2.Repository(found)
+        if repository.is_bare or repository.workdir is None:
+            return None
+        return Path(repository.workdir).resolve()
+
+
+@dataclass
+class RepositoryStatus:
+    """One repository's status at one moment."""
+
+    root: bytes
+    git_dir: bytes
+    head: str | None
+    dirty: bool
+    changes: dict[str, int]
+    repository: pygit2.Repository
+    index: pygit2.Index
+
+    def summary(self) -> GitRepository:
+        return GitRepository(root=os.fsdecode(self.root), head=self.head, dirty=self.dirty)
+
+    def facts(self, relative: str) -> GitFacts:
+        flags = self.changes.get(relative, 0)
+        in_index = relative in self.index
+        tracked = in_index or bool(flags & FileStatus.INDEX_DELETED)
+        dirty = tracked and bool(flags & ~_UNTRACKED)
+        ignored = False
+        if not tracked and not flags & FileStatus.WT_NEW:
+            with isolated_config():
+                ignored = self.repository.path_is_ignored(relative)
+        blob = str(self.index[relative].id) if in_index and not dirty else None
+        return GitFacts(tracked=tracked, dirty=dirty, ignored=ignored, blob=blob)
+
+
+def _status(root: bytes, git_dir: str) -> RepositoryStatus:
+    with isolated_config():
+        repository = pygit2.Repository(git_dir)
+        changes = repository.status(untracked_files="all", ignored=False)
+        head = None if repository.head_is_unborn else str(repository.head.target)
+        index = repository.index
+    dirty = any(flags & ~_UNTRACKED for flags in changes.values())
+    return RepositoryStatus(
+        root=root, git_dir=os.fsencode(os.path.abspath(git_dir)), head=head, dirty=dirty,
+        changes=changes, repository=repository, index=index,
+    )
+
+
+def _under(path: bytes, directory: bytes) -> bool:
+    return path == directory or path.startswith(directory.rstrip(b"/") + b"/")
+
+
+class GitContext:
+    """Repository discovery and status for many paths, each repository looked at once."""
+
+    def __init__(self) -> None:
+        self._root_of_dir: dict[bytes, tuple[bytes, str] | None] = {}
+        self._statuses: dict[bytes, RepositoryStatus] = {}
+
+    def _repository_of_dir(self, directory: bytes) -> tuple[bytes, str] | None:
+        if directory in self._root_of_dir:
+            return self._root_of_dir[directory]
+        found: tuple[bytes, str] | None = None
+        if os.path.isdir(directory):
+            with isolated_config():
+                git_dir = pygit2.discover_repository(os.fsdecode(directory))
+                if git_dir is not None:
+                    repository = pygit2.Repository(git_dir)
+                    if not repository.is_bare and repository.workdir is not None:
+                        root = os.fsencode(os.path.realpath(repository.workdir))
+                        found = (root, git_dir)
+        else:
+            parent = os.path.dirname(directory)
+            found = None if parent == directory else self._repository_of_dir(parent)
+        self._root_of_dir[directory] = found
+        return found
+
+    def status_for(self, path: bytes) -> RepositoryStatus | None:
+        """The (cached) status of the repository whose worktree holds `path`."""
+        found = self._repository_of_dir(os.path.dirname(path) or b"/")
+        if found is None:
+            return None
+        root, git_dir = found
+        if root not in self._statuses:
+            self._statuses[root] = _status(root, git_dir)
+        status = self._statuses[root]
+        if _under(path, status.git_dir) or not _under(path, root):
+            return None
+        return status
+
+    def describe(self, path: bytes) -> tuple[GitInfo, GitFacts | None]:
+        """The manifest's git context of `path` and the facts the capture policy needs."""
+        status = self.status_for(path)
+        if status is None:
+            return NOT_IN_REPO, None
+        relative_bytes = os.path.relpath(path, status.root)
+        try:
+            relative = relative_bytes.decode("utf-8")
+        except UnicodeDecodeError:
+            info = GitInfo(in_repo=True, root=os.fsdecode(status.root), head=status.head,
+                           relative_path=None)
+            return info, GitFacts(tracked=False, dirty=False, ignored=False, blob=None)
+        facts = status.facts(relative)
+        info = GitInfo(
+            in_repo=True, root=os.fsdecode(status.root), head=status.head,
+            relative_path=relative, tracked=facts.tracked, dirty=facts.dirty,
+            ignored=facts.ignored,
+        )
+        return info, facts
+
+    def describe_if_examined(self, path: bytes) -> tuple[GitInfo, GitFacts | None] | None:
+        """`describe`, but None instead of computing a status not yet computed."""
+        found = self._repository_of_dir(os.path.dirname(path) or b"/")
+        if found is not None and found[0] not in self._statuses:
+            return None
+        return self.describe(path)
+
+    def known(self, root: bytes) -> RepositoryStatus | None:
+        return self._statuses.get(root)
+
+    def repositories(self) -> list[RepositoryStatus]:
+        return [self._statuses[root] for root in sorted(self._statuses)]
+
+
+def read_git_blob(repository_root: str, blob: str) -> bytes | None:
+    """The content of git blob `blob` in the repository at `repository_root`, if present."""
+    with isolated_config():
+        git_dir = pygit2.discover_repository(repository_root)
+        if git_dir is None:
+            return None
+        repository = pygit2.Repository(git_dir)
+        try:
+            obj = repository.get(blob)
+        except ValueError:
+            return None
+    if not isinstance(obj, pygit2.Blob):
         return None
-    repository = pygit2.Repository(found)
-    if repository.is_bare or repository.workdir is None:
-        return None
-    return Path(repository.workdir).resolve()
+    return bytes(obj.data)

@@ -1,0 +1,272 @@
+"""The manifest of one run (schema cowsnap.manifest/1), its JSON form and validation.
+
+Paths are bytes in memory. In JSON a path that is valid UTF-8 is a plain string;
+any other gets a readable `path` (undecodable bytes as \\xNN) plus the exact
+bytes in `path_b64`, which wins on load. Symlink targets do the same with
+`target` / `target_b64`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from cowsnap.errors import CorruptManifestError
+from cowsnap.record.schema import (
+    ENTRY_KEYS,
+    GIT_KEYS,
+    MANIFEST_KEYS,
+    REPOSITORY_KEYS,
+    STATE_KEYS,
+    check_object,
+)
+from cowsnap.record.state import FileType
+from cowsnap.trace.events import Operation
+
+SCHEMA = "cowsnap.manifest/1"
+OPERATION_ORDER = tuple(Operation)
+BlobSource = Literal["store", "git"]
+
+
+@dataclass(frozen=True, slots=True)
+class FileState:
+    """Before or after state of one path, with where its content is kept (if anywhere)."""
+
+    exists: bool
+    type: FileType | None = None
+    mode: int | None = None
+    size: int | None = None
+    mtime_ns: int | None = None
+    uid: int | None = None
+    blob: str | None = None
+    blob_source: BlobSource | None = None
+    target: bytes | None = None
+    tombstone: bool = False
+    not_captured: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GitInfo:
+    """Where a path sits in a git repository, as of the end of the run."""
+
+    in_repo: bool = False
+    root: str | None = None
+    head: str | None = None
+    relative_path: str | None = None
+    tracked: bool = False
+    dirty: bool = False
+    ignored: bool = False
+
+
+NOT_IN_REPO = GitInfo()
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    path: bytes
+    operations: tuple[Operation, ...]
+    before: FileState
+    after: FileState
+    git: GitInfo = NOT_IN_REPO
+    in_workspace: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class GitRepository:
+    """A repository holding touched paths: HEAD and dirtiness after the run, and before
+    it when cowsnap looked before the first mutation inside it."""
+
+    root: str
+    head: str | None
+    dirty: bool
+    head_before: str | None = None
+    dirty_before: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    run_id: str
+    tool_version: str
+    command: tuple[str, ...]
+    exit_status: int
+    start_cwd: str
+    workspace: str
+    backend: str
+    uid: int
+    gid: int
+    started_at: str
+    finished_at: str
+    git_repositories: tuple[GitRepository, ...] = ()
+    files: tuple[FileEntry, ...] = ()
+    warnings: tuple[str, ...] = ()
+    capture_reads: str = "uncommitted"
+    max_file_size: int | None = None
+    timings: Mapping[str, float] = field(default_factory=dict)
+    schema: str = SCHEMA
+
+    def entry(self, path: bytes) -> FileEntry | None:
+        for candidate in self.files:
+            if candidate.path == path:
+                return candidate
+        return None
+
+
+def sort_operations(operations: set[Operation] | frozenset[Operation]) -> tuple[Operation, ...]:
+    """Operations in vocabulary order, so equal runs give equal manifests."""
+    return tuple(op for op in OPERATION_ORDER if op in operations)
+
+
+def _encode_bytes(value: bytes, key: str, out: dict[str, Any]) -> None:
+    try:
+        out[key] = value.decode("utf-8")
+    except UnicodeDecodeError:
+        out[key] = value.decode("utf-8", "backslashreplace")
+        out[f"{key}_b64"] = base64.b64encode(value).decode("ascii")
+
+
+def _decode_bytes(data: Mapping[str, Any], key: str) -> bytes | None:
+    encoded = data.get(f"{key}_b64")
+    if encoded is not None:
+        return base64.b64decode(encoded, validate=True)
+    text = data.get(key)
+    return None if text is None else str(text).encode("utf-8")
+
+
+def _state_to_json(state: FileState) -> dict[str, Any]:
+    if not state.exists:
+        out: dict[str, Any] = {"exists": False}
+        if state.tombstone:
+            out["tombstone"] = True
+        if state.not_captured is not None:
+            out["not_captured"] = state.not_captured
+        return out
+    out = {
+        "exists": True,
+        "type": state.type,
+        "mode": state.mode,
+        "size": state.size,
+        "mtime_ns": state.mtime_ns,
+        "uid": state.uid,
+        "blob": state.blob,
+        "blob_source": state.blob_source,
+        "target": None,
+    }
+    if state.target is not None:
+        _encode_bytes(state.target, "target", out)
+    if state.not_captured is not None:
+        out["not_captured"] = state.not_captured
+    return out
+
+
+def _entry_to_json(entry: FileEntry) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    _encode_bytes(entry.path, "path", out)
+    out["operations"] = [str(op) for op in entry.operations]
+    out["in_workspace"] = entry.in_workspace
+    out["before"] = _state_to_json(entry.before)
+    out["after"] = _state_to_json(entry.after)
+    git = entry.git
+    out["git"] = {
+        "in_repo": git.in_repo, "root": git.root, "head": git.head,
+        "relative_path": git.relative_path, "tracked": git.tracked,
+        "dirty": git.dirty, "ignored": git.ignored,
+    }
+    return out
+
+
+def manifest_to_dict(manifest: Manifest) -> dict[str, Any]:
+    return {
+        "schema": manifest.schema,
+        "run_id": manifest.run_id,
+        "tool_version": manifest.tool_version,
+        "command": list(manifest.command),
+        "exit_status": manifest.exit_status,
+        "start_cwd": manifest.start_cwd,
+        "workspace": manifest.workspace,
+        "backend": manifest.backend,
+        "uid": manifest.uid,
+        "gid": manifest.gid,
+        "started_at": manifest.started_at,
+        "finished_at": manifest.finished_at,
+        "capture_reads": manifest.capture_reads,
+        "max_file_size": manifest.max_file_size,
+        "timings": dict(manifest.timings),
+        "warnings": list(manifest.warnings),
+        "git_repositories": [
+            {"root": r.root, "head": r.head, "dirty": r.dirty,
+             "head_before": r.head_before, "dirty_before": r.dirty_before}
+            for r in manifest.git_repositories
+        ],
+        "files": [_entry_to_json(entry) for entry in sorted(manifest.files, key=lambda e: e.path)],
+    }
+
+
+def dump_manifest(manifest: Manifest) -> bytes:
+    """The manifest as JSON bytes (ASCII, indented: readable and diffable)."""
+    return (json.dumps(manifest_to_dict(manifest), indent=1) + "\n").encode("ascii")
+
+
+def _state_from_json(data: Mapping[str, Any]) -> FileState:
+    check_object(data, STATE_KEYS, "file state")
+    if not data["exists"]:
+        return FileState(exists=False, tombstone=bool(data.get("tombstone", False)),
+                         not_captured=data.get("not_captured"))
+    return FileState(
+        exists=True, type=data["type"], mode=data["mode"], size=data["size"],
+        mtime_ns=data["mtime_ns"], uid=data.get("uid"), blob=data["blob"],
+        blob_source=data.get("blob_source"), target=_decode_bytes(data, "target"),
+        not_captured=data.get("not_captured"),
+    )
+
+
+def _entry_from_json(data: Mapping[str, Any]) -> FileEntry:
+    check_object(data, ENTRY_KEYS, "file entry")
+    check_object(data["git"], GIT_KEYS, "git context")
+    path = _decode_bytes(data, "path")
+    if path is None or not path.startswith(b"/"):
+        raise ValueError(f"path {data.get('path')!r} is not absolute")
+    return FileEntry(
+        path=path,
+        operations=tuple(Operation(op) for op in data["operations"]),
+        before=_state_from_json(data["before"]),
+        after=_state_from_json(data["after"]),
+        git=GitInfo(**{key: data["git"][key] for key in GIT_KEYS}),
+        in_workspace=data["in_workspace"],
+    )
+
+
+def manifest_from_dict(data: Mapping[str, Any]) -> Manifest:
+    """Validate and build; raises ValueError (with the reason) on any deviation."""
+    if not isinstance(data, Mapping):
+        raise ValueError("not a JSON object")
+    if data.get("schema") != SCHEMA:
+        raise ValueError(f"schema is {data.get('schema')!r}, expected {SCHEMA!r}")
+    check_object(data, MANIFEST_KEYS, "manifest")
+    repositories = []
+    for repository in data["git_repositories"]:
+        check_object(repository, REPOSITORY_KEYS, "git repository")
+        repositories.append(GitRepository(**{key: repository[key] for key in REPOSITORY_KEYS}))
+    files = tuple(_entry_from_json(entry) for entry in data["files"])
+    if [entry.path for entry in files] != sorted(entry.path for entry in files):
+        raise ValueError("files are not sorted by path")
+    return Manifest(
+        run_id=data["run_id"], tool_version=data["tool_version"],
+        command=tuple(data["command"]), exit_status=data["exit_status"],
+        start_cwd=data["start_cwd"], workspace=data["workspace"], backend=data["backend"],
+        uid=data["uid"], gid=data["gid"], started_at=data["started_at"],
+        finished_at=data["finished_at"], git_repositories=tuple(repositories), files=files,
+        warnings=tuple(data["warnings"]), capture_reads=data["capture_reads"],
+        max_file_size=data["max_file_size"], timings=dict(data["timings"]),
+    )
+
+
+def load_manifest(raw: bytes, source: str) -> Manifest:
+    """Parse manifest bytes read from `source`; any defect is a CorruptManifestError."""
+    try:
+        return manifest_from_dict(json.loads(raw))
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise CorruptManifestError(f"corrupt manifest {source}: {reason}") from None

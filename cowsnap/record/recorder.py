@@ -1,0 +1,253 @@
+"""The recorder: turns the tracer's events into a manifest and stored contents.
+
+While the command runs it aggregates operations per path and, at each
+pre-mutation hook (tracee stopped), preserves the before-state: through the
+snapshot for workspace paths, into the store for other paths. After the process
+tree has exited, `finish` reads every before/after state, asks the capture
+policy what content to keep, stores it and returns the manifest. Nothing in an
+entry depends on the snapshot backend.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from cowsnap import __version__
+from cowsnap.errors import UnreadableFileError
+from cowsnap.record.git import GitContext
+from cowsnap.record.ignore import IgnoreRules
+from cowsnap.record.manifest import (
+    BlobSource,
+    FileEntry,
+    FileState,
+    GitInfo,
+    GitRepository,
+    Manifest,
+    sort_operations,
+)
+from cowsnap.record.policy import (
+    MUTATES,
+    UNREADABLE,
+    CaptureSettings,
+    Choice,
+    GitFacts,
+    Keep,
+    Reference,
+    SideFacts,
+    Skip,
+    content_choice,
+    decide,
+)
+from cowsnap.record.state import MISSING, PathState, read_state
+from cowsnap.snapshot.base import Snapshot
+from cowsnap.store.store import Store
+from cowsnap.trace.events import Event, Operation, PathEvent, TraceWarning
+
+UNKNOWN_BEFORE = "before-state not seen: no pre-mutation hook for this path"
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What the orchestration knows about the run and hands to `finish`."""
+
+    run_id: str
+    command: tuple[str, ...]
+    exit_status: int
+    start_cwd: str
+    started_at: str
+    finished_at: str
+    uid: int
+    gid: int
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """The content was copied into the store as `blob`."""
+
+    blob: str
+
+
+Outcome = Stored | Reference | Skip
+
+
+@dataclass(frozen=True)
+class OutsideBefore:
+    """The before-state of a path outside the workspace, taken at its first mutation."""
+
+    state: PathState
+    outcome: Outcome
+    git: tuple[GitInfo, GitFacts | None]
+
+
+def _under(path: bytes, directory: bytes) -> bool:
+    return path == directory or path.startswith(directory.rstrip(b"/") + b"/")
+
+
+class Recorder:
+    def __init__(
+        self,
+        *,
+        workspace: Path,
+        snapshot: Snapshot,
+        store: Store,
+        ignores: IgnoreRules,
+        settings: CaptureSettings,
+        uid: int | None = None,
+    ) -> None:
+        self._workspace = os.fsencode(os.path.realpath(workspace))
+        self._snapshot = snapshot
+        self._store = store
+        self._settings = settings
+        self._uid = os.geteuid() if uid is None else uid
+        excluded = [store.root] + ([snapshot.location] if snapshot.location else [])
+        self._excluded = tuple(os.fsencode(os.path.realpath(path)) for path in excluded)
+        self._ignores = ignores
+        self._operations: dict[bytes, set[Operation]] = {}
+        self._outside: dict[bytes, OutsideBefore] = {}
+        self._git_before = GitContext()
+        self._warnings: list[str] = []
+
+    def in_workspace(self, path: bytes) -> bool:
+        return _under(path, self._workspace)
+
+    def records(self, path: bytes) -> bool:
+        """Whether `path` belongs in the manifest at all."""
+        if any(_under(path, excluded) for excluded in self._excluded):
+            return False
+        return self.in_workspace(path) or not self._ignores.covers(path)
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, TraceWarning):
+            self._warnings.append(f"pid {event.pid}: {event.message}")
+        elif isinstance(event, PathEvent) and self.records(event.path):
+            operation = event.operation if event.succeeded else Operation.EXISTENCE
+            self._operations.setdefault(event.path, set()).add(operation)
+
+    def before_mutation(self, event: PathEvent) -> None:
+        """Preserve the before-state of the path(s) `event` is about to mutate."""
+        for path in (event.path, event.related_path):
+            if path is None or not self.records(path):
+                continue
+            self._git_before.status_for(path)
+            if self.in_workspace(path):
+                subtree = event.operation == Operation.RENAME and os.path.isdir(path)
+                self._snapshot.capture(path, subtree=subtree)
+            elif path not in self._outside:
+                self._outside[path] = self._capture_outside(path)
+
+    def _capture_outside(self, path: bytes) -> OutsideBefore:
+        state = read_state(path)
+        git = self._git_before.describe(path)
+        choice = content_choice(SideFacts(state, git[1], self._uid), self._settings)
+        return OutsideBefore(state, self._resolve(choice, path), git)
+
+    def _store_file(self, path: bytes) -> Outcome:
+        try:
+            return Stored(self._store.contents.put_file(path))
+        except UnreadableFileError:
+            return Skip(UNREADABLE)
+
+    def finish(self, run: RunFacts, timings: Mapping[str, float] | None = None) -> Manifest:
+        """Read every state, keep the contents the policy asks for, build the manifest."""
+        started = time.monotonic()
+        self._expand_renamed_directories()
+        git_after = GitContext()
+        entries = [self._entry(path, git_after) for path in sorted(self._operations)]
+        repositories = [self._repository(status.summary()) for status in git_after.repositories()]
+        recorded = dict(timings or {})
+        recorded["recording"] = round(time.monotonic() - started, 6)
+        return Manifest(
+            run_id=run.run_id, tool_version=__version__, command=run.command,
+            exit_status=run.exit_status, start_cwd=run.start_cwd,
+            workspace=os.fsdecode(self._workspace), backend=self._snapshot.backend,
+            uid=run.uid, gid=run.gid, started_at=run.started_at, finished_at=run.finished_at,
+            git_repositories=tuple(repositories), files=tuple(entries),
+            warnings=tuple(self._warnings), capture_reads=self._settings.capture_reads,
+            max_file_size=self._settings.max_file_size, timings=recorded,
+        )
+
+    def _repository(self, after: GitRepository) -> GitRepository:
+        before = self._git_before.known(os.fsencode(after.root))
+        if before is None:
+            return after
+        return GitRepository(after.root, after.head, after.dirty, before.head, before.dirty)
+
+    def _before_location(self, path: bytes) -> bytes | None:
+        return self._snapshot.locate(path) if self.in_workspace(path) else path
+
+    def _expand_renamed_directories(self) -> None:
+        """A renamed workspace directory moves everything beneath it: list those too."""
+        for path, operations in list(self._operations.items()):
+            if Operation.RENAME not in operations or not self.in_workspace(path):
+                continue
+            for root in (self._snapshot.locate(path), path):
+                if root is None or not os.path.isdir(root) or os.path.islink(root):
+                    continue
+                for directory, subdirs, files in os.walk(root):
+                    for name in subdirs + files:
+                        inner = os.path.join(directory, name)
+                        moved = path + inner[len(root):]
+                        if self.records(moved):
+                            self._operations.setdefault(moved, set()).add(Operation.RENAME)
+
+    def _entry(self, path: bytes, git_after: GitContext) -> FileEntry:
+        operations = frozenset(self._operations[path])
+        after_state = read_state(path)
+        after_git = git_after.describe(path)
+        outside = None if self.in_workspace(path) else self._outside.get(path)
+        if outside is not None:
+            before_state, before_git = outside.state, outside.git
+        elif self.in_workspace(path):
+            location = self._snapshot.locate(path)
+            before_state = MISSING if location is None else read_state(location)
+            before_git = self._git_before.describe_if_examined(path) or after_git
+        else:
+            before_state, before_git = after_state, after_git
+        decision = decide(
+            operations,
+            SideFacts(before_state, before_git[1], self._uid),
+            SideFacts(after_state, after_git[1], self._uid),
+            self._settings,
+        )
+        if outside is not None and isinstance(decision.before, Keep):
+            before_outcome = outside.outcome
+        else:
+            before_outcome = self._resolve(decision.before, self._before_location(path))
+        if operations & MUTATES:
+            after_outcome = self._resolve(decision.after, path)
+        else:
+            after_outcome = before_outcome
+        before = _file_state(before_state, before_outcome)
+        after = _file_state(after_state, after_outcome)
+        if before_state.exists and not after_state.exists:
+            after = FileState(exists=False, tombstone=True)
+        if outside is None and not self.in_workspace(path) and operations & MUTATES:
+            before = FileState(exists=False, not_captured=UNKNOWN_BEFORE)
+        return FileEntry(path=path, operations=sort_operations(operations), before=before,
+                         after=after, git=after_git[0], in_workspace=self.in_workspace(path))
+
+    def _resolve(self, choice: Choice, location: bytes | None) -> Outcome:
+        if isinstance(choice, Keep):
+            return Skip(UNREADABLE) if location is None else self._store_file(location)
+        return choice
+
+
+def _file_state(state: PathState, outcome: Outcome) -> FileState:
+    reason = outcome.reason if isinstance(outcome, Skip) else None
+    if not state.exists:
+        return FileState(exists=False, not_captured=reason)
+    blob: str | None = None
+    source: BlobSource | None = None
+    if isinstance(outcome, Stored):
+        blob, source = outcome.blob, "store"
+    elif isinstance(outcome, Reference):
+        blob, source = outcome.blob, "git"
+    return FileState(
+        exists=True, type=state.type, mode=state.mode, size=state.size,
+        mtime_ns=state.mtime_ns, uid=state.uid, blob=blob, blob_source=source,
+        target=state.target, not_captured=reason,
+    )

@@ -1,0 +1,63 @@
+"""A path's state as lstat sees it: what the manifest's before/after hold besides content."""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from typing import Literal
+
+FileType = Literal["file", "directory", "symlink", "other"]
+
+
+@dataclass(frozen=True, slots=True)
+class PathState:
+    """Metadata of one path at one moment; `exists=False` means nothing was there."""
+
+    exists: bool
+    type: FileType | None = None
+    mode: int | None = None
+    size: int | None = None
+    mtime_ns: int | None = None
+    uid: int | None = None
+    target: bytes | None = None
+    writable: bool = False
+
+
+MISSING = PathState(exists=False)
+
+
+def file_type(mode: int) -> FileType:
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISDIR(mode):
+        return "directory"
+    if stat.S_ISLNK(mode):
+        return "symlink"
+    return "other"
+
+
+def read_state(path: bytes) -> PathState:
+    """The state of `path` now, without following a final symlink.
+
+    A path whose parent is missing or not a directory simply does not exist;
+    one we may not stat is reported as existing with unknown metadata.
+    """
+    try:
+        info = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return MISSING
+    except PermissionError:
+        return PathState(exists=True, type="other")
+    kind = file_type(info.st_mode)
+    target = os.readlink(path) if kind == "symlink" else None
+    return PathState(
+        exists=True,
+        type=kind,
+        mode=info.st_mode,
+        size=info.st_size if kind in ("file", "symlink") else None,
+        mtime_ns=info.st_mtime_ns,
+        uid=info.st_uid,
+        target=target,
+        writable=kind != "symlink" and os.access(path, os.W_OK),
+    )

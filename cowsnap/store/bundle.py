@@ -1,0 +1,47 @@
+"""`--output DIR`: one run as a self-contained bundle.
+
+A bundle is itself a store (same layout and version) holding exactly one run
+and every content its manifest references, including clean tracked files that
+the original store only references by git blob id. Any cowsnap can read it
+with `--store DIR`, on any machine.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cowsnap.errors import StoreError
+from cowsnap.store.store import Store
+
+
+def referenced_contents(store: Store, run_id: str) -> dict[str, str | None]:
+    """Each content id the run's manifest references, with the repository root to
+    fall back to for ids that point into a git repository."""
+    manifest = store.runs.load(run_id)
+    found: dict[str, str | None] = {}
+    for entry in manifest.files:
+        for state in (entry.before, entry.after):
+            if state.blob is not None:
+                fallback = entry.git.root if state.blob_source == "git" else None
+                found.setdefault(state.blob, fallback)
+    return found
+
+
+def export_bundle(store: Store, run_id: str, out_dir: Path) -> Store:
+    """Write run `run_id` of `store` and its contents as a new store at `out_dir`."""
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise StoreError(f"cannot write the bundle: {out_dir} exists and is not empty")
+    bundle = Store.open(out_dir, create=True)
+    for blob, repository_root in referenced_contents(store, run_id).items():
+        if bundle.contents.has(blob):
+            continue
+        large = store.contents.source_path(blob)
+        if large is not None:
+            copied = bundle.contents.put_file(os.fsencode(large))
+        else:
+            copied = bundle.contents.put_bytes(store.read(blob, repository_root))
+        if copied != blob:
+            raise StoreError(f"content {blob} is damaged in the store {store.root}")
+    bundle.runs.begin(run_id).publish(store.runs.load(run_id))
+    return bundle

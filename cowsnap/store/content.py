@@ -1,0 +1,252 @@
+"""Content-addressed storage of file contents, keyed by git blob id.
+
+Small contents are zlib-compressed loose objects of a bare git repository
+(`objects.git`), so git tooling can read them and ids of clean tracked files
+coincide with ours. Contents of LARGE_CONTENT bytes or more are kept raw under
+`large/`, reflinked from their source when the filesystem allows, because
+compressing them costs far more than the space it saves (see docs/store.md and
+bench/store.py). Every write is atomic and private (0600 files, 0700 dirs).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import os
+import re
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pygit2
+
+from cowsnap.errors import ContentNotFoundError, StoreError, UnreadableFileError
+from cowsnap.record.git import isolated_config
+from cowsnap.store.atomic import atomic_writer, fsync_dir, storage_error
+
+LARGE_CONTENT = 32 * 1024 * 1024
+COMPRESSION_LEVEL = 1
+CHUNK = 1024 * 1024
+FICLONE = 0x40049409
+_BLOB_ID = re.compile(r"[0-9a-f]{40}")
+_NO_FAST_COPY = {errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EBADF}
+
+
+def check_blob_id(blob: str) -> str:
+    """`blob` if it is a well-formed id; manifests are input, so never trust them as paths."""
+    if not _BLOB_ID.fullmatch(blob):
+        raise StoreError(f"not a content id: {blob!r}")
+    return blob
+
+
+def blob_header(size: int) -> bytes:
+    return b"blob %d\x00" % size
+
+
+def blob_id(data: bytes) -> str:
+    """The git blob id of `data`."""
+    digest = hashlib.sha1(blob_header(len(data)), usedforsecurity=False)
+    digest.update(data)
+    return digest.hexdigest()
+
+
+def _hash_fd(fd: int, size: int) -> str:
+    digest = hashlib.sha1(blob_header(size), usedforsecurity=False)
+    buffer = bytearray(CHUNK)
+    view = memoryview(buffer)
+    offset = 0
+    while offset < size:
+        count = os.preadv(fd, [view[: min(CHUNK, size - offset)]], offset)
+        if count == 0:
+            raise StoreError("a file shrank while it was being stored")
+        digest.update(view[:count])
+        offset += count
+    return digest.hexdigest()
+
+
+def clone_or_copy(source_fd: int, target_fd: int, size: int) -> bool:
+    """Copy `size` bytes; share extents (FICLONE) when the filesystem can. True if cloned."""
+    try:
+        fcntl.ioctl(target_fd, FICLONE, source_fd)
+        return True
+    except OSError as error:
+        if error.errno not in _NO_FAST_COPY | {errno.ENOTTY, errno.EPERM}:
+            raise
+    offset = 0
+    use_copy_range = True
+    while offset < size:
+        try:
+            if use_copy_range:
+                count = os.copy_file_range(source_fd, target_fd, size - offset, offset, offset)
+            else:
+                os.lseek(target_fd, offset, os.SEEK_SET)
+                count = os.sendfile(target_fd, source_fd, offset, min(size - offset, 1 << 30))
+        except OSError as error:
+            if not use_copy_range or error.errno not in _NO_FAST_COPY:
+                raise
+            use_copy_range = False
+            continue
+        if count == 0:
+            raise StoreError("a file shrank while it was being stored")
+        offset += count
+    return False
+
+
+class ContentStore:
+    """Contents by id: write once, read many; concurrent writers of one id are harmless."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.git_dir = root / "objects.git"
+        self.objects = self.git_dir / "objects"
+        self.large = root / "large"
+        self.scratch = root / "tmp"
+        self._repository: pygit2.Repository | None = None
+
+    def initialise(self) -> None:
+        """Create the object repository and directories (idempotent; caller holds the lock)."""
+        if not (self.git_dir / "HEAD").exists():
+            with isolated_config():
+                pygit2.init_repository(str(self.git_dir), bare=True)
+        for directory in (self.large, self.scratch):
+            directory.mkdir(mode=0o700, exist_ok=True)
+        make_private(self.git_dir)
+
+    def _loose_path(self, blob: str) -> Path:
+        return self.objects / blob[:2] / blob[2:]
+
+    def _large_path(self, blob: str) -> Path:
+        return self.large / blob[:2] / blob[2:]
+
+    def has(self, blob: str) -> bool:
+        check_blob_id(blob)
+        if self._loose_path(blob).exists() or self._large_path(blob).exists():
+            return True
+        return blob in self._odb()
+
+    def _odb(self) -> pygit2.Odb:
+        if self._repository is None:
+            with isolated_config():
+                self._repository = pygit2.Repository(str(self.git_dir))
+        return self._repository.odb
+
+    def put_bytes(self, data: bytes) -> str:
+        """Store `data` as a compressed loose object; return its id."""
+        blob = blob_id(data)
+        target = self._loose_path(blob)
+        if target.exists():
+            return blob
+        try:
+            target.parent.mkdir(mode=0o700, exist_ok=True)
+            compressor = zlib.compressobj(COMPRESSION_LEVEL)
+            with atomic_writer(target) as handle:
+                handle.write(compressor.compress(blob_header(len(data))))
+                handle.write(compressor.compress(data))
+                handle.write(compressor.flush())
+        except OSError as error:
+            raise storage_error(error, "store a content") from None
+        return blob
+
+    def put_file(self, path: bytes) -> str:
+        """Store the regular file at `path` (not following a final symlink); return its id."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+        except OSError as error:
+            raise UnreadableFileError(
+                f"cannot read {os.fsdecode(path)}: {error.strerror}"
+            ) from None
+        try:
+            size = os.fstat(fd).st_size
+            if size < LARGE_CONTENT:
+                with os.fdopen(os.dup(fd), "rb") as handle:
+                    return self.put_bytes(handle.read())
+            return self._put_large(fd, size)
+        finally:
+            os.close(fd)
+
+    def _put_large(self, fd: int, size: int) -> str:
+        blob = _hash_fd(fd, size)
+        target = self._large_path(blob)
+        if target.exists():
+            return blob
+        temp = self.scratch / f"{blob}.{os.getpid()}.{os.urandom(4).hex()}"
+        try:
+            target.parent.mkdir(mode=0o700, exist_ok=True)
+            out = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            try:
+                clone_or_copy(fd, out, size)
+                if os.fstat(out).st_size != size:
+                    raise StoreError("a file changed size while it was being stored")
+                os.fsync(out)
+            finally:
+                os.close(out)
+            os.rename(temp, target)
+            fsync_dir(target.parent)
+        except OSError as error:
+            raise storage_error(error, "store a large content") from None
+        finally:
+            temp.unlink(missing_ok=True)
+        return blob
+
+    def stream(self, blob: str) -> Iterator[bytes]:
+        """The content of `blob` in chunks; ContentNotFoundError if it is not here."""
+        check_blob_id(blob)
+        large = self._large_path(blob)
+        loose = self._loose_path(blob)
+        try:
+            if large.exists():
+                yield from _read_chunks(large)
+                return
+            if loose.exists():
+                yield from _inflate_loose(loose)
+                return
+        except OSError as error:
+            raise StoreError(f"cannot read content {blob}: {error.strerror}") from None
+        if blob not in self._odb():
+            raise ContentNotFoundError(f"content {blob} is not in the store")
+        _kind, data = self._odb().read(blob)
+        yield bytes(data)
+
+    def read(self, blob: str) -> bytes:
+        return b"".join(self.stream(blob))
+
+    def source_path(self, blob: str) -> Path | None:
+        """The raw file holding a large content (to clone it elsewhere), if it is one."""
+        path = self._large_path(check_blob_id(blob))
+        return path if path.exists() else None
+
+
+def _read_chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            yield chunk
+
+
+def _inflate_loose(path: Path) -> Iterator[bytes]:
+    decompressor = zlib.decompressobj()
+    header_done = False
+    pending = b""
+    for chunk in _read_chunks(path):
+        data = decompressor.decompress(chunk)
+        if not header_done:
+            pending += data
+            end = pending.find(b"\x00")
+            if end < 0:
+                continue
+            header_done, data = True, pending[end + 1 :]
+        if data:
+            yield data
+    tail = decompressor.flush()
+    if tail:
+        yield tail
+
+
+def make_private(top: Path) -> None:
+    """chmod a tree to 0700 directories and 0600 files (libgit2 creates 0755/0644)."""
+    os.chmod(top, 0o700)
+    for directory, subdirs, files in os.walk(top):
+        for name in subdirs:
+            os.chmod(os.path.join(directory, name), 0o700)
+        for name in files:
+            os.chmod(os.path.join(directory, name), 0o600)

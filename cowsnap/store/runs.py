@@ -1,0 +1,189 @@
+"""Run ids, run summaries, and the published / incomplete run areas of a store.
+
+A run is written under `incomplete/<id>/` (with an owner file naming its pid
+and that process's start time) and published by renaming the directory to
+`runs/<id>/`: readers never see half a run. Incomplete runs whose owner is gone
+are removed when a store is opened.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cowsnap.errors import AmbiguousRunError, CorruptManifestError, RunNotFoundError
+from cowsnap.record.manifest import Manifest, dump_manifest, load_manifest
+from cowsnap.store.atomic import fsync_dir, storage_error, write_atomic
+from cowsnap.trace.events import Operation
+
+MANIFEST = "manifest.json"
+SUMMARY = "summary.json"
+OWNER = "owner.json"
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """A unique id that sorts by start time: `20261121T093012Z-3fa9c1`."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    return f"{moment:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def process_start_time(pid: int) -> int | None:
+    """The start time (clock ticks since boot) of `pid`, or None if it does not exist."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return None
+    return int(raw[raw.rindex(b")") + 2 :].split()[19])
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What `cowsnap log` lists, without loading whole manifests."""
+
+    run_id: str
+    workspace: str
+    command: list[str]
+    exit_status: int
+    backend: str
+    started_at: str
+    finished_at: str
+    files: int
+    written: int
+    deleted: int
+    read: int
+
+
+def summarize(manifest: Manifest) -> RunSummary:
+    def count(*operations: Operation) -> int:
+        return sum(1 for entry in manifest.files if set(entry.operations) & set(operations))
+
+    return RunSummary(
+        run_id=manifest.run_id, workspace=manifest.workspace, command=list(manifest.command),
+        exit_status=manifest.exit_status, backend=manifest.backend,
+        started_at=manifest.started_at, finished_at=manifest.finished_at,
+        files=len(manifest.files),
+        written=count(Operation.WRITE, Operation.CREATE, Operation.RENAME, Operation.MKDIR),
+        deleted=count(Operation.DELETE), read=count(Operation.READ),
+    )
+
+
+class PendingRun:
+    """A run being recorded: invisible until `publish`."""
+
+    def __init__(self, runs: RunIndex, run_id: str) -> None:
+        self.run_id = run_id
+        self._runs = runs
+        self.directory = runs.incomplete / run_id
+
+    def publish(self, manifest: Manifest) -> Path:
+        """Write the manifest and make the run visible in one rename; return its directory."""
+        if manifest.run_id != self.run_id:
+            raise ValueError("manifest belongs to another run")
+        target = self._runs.published / self.run_id
+        try:
+            write_atomic(self.directory / MANIFEST, dump_manifest(manifest))
+            summary = json.dumps(asdict(summarize(manifest))).encode()
+            write_atomic(self.directory / SUMMARY, summary)
+            (self.directory / OWNER).unlink()
+            os.rename(self.directory, target)
+            fsync_dir(self._runs.published)
+        except OSError as error:
+            raise storage_error(error, f"publish run {self.run_id}") from None
+        return target
+
+    def abandon(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class RunIndex:
+    def __init__(self, root: Path) -> None:
+        self.published = root / "runs"
+        self.incomplete = root / "incomplete"
+
+    def initialise(self) -> None:
+        for directory in (self.published, self.incomplete):
+            directory.mkdir(mode=0o700, exist_ok=True)
+
+    def begin(self, run_id: str | None = None) -> PendingRun:
+        """Reserve a run id and mark it as owned by this process."""
+        run_id = run_id or new_run_id()
+        pending = PendingRun(self, run_id)
+        owner = {"pid": os.getpid(), "start_time": process_start_time(os.getpid())}
+        try:
+            pending.directory.mkdir(mode=0o700)
+            write_atomic(pending.directory / OWNER, json.dumps(owner).encode())
+        except OSError as error:
+            pending.abandon()
+            raise storage_error(error, "start a run in the store") from None
+        return pending
+
+    def remove_abandoned(self) -> list[str]:
+        """Delete incomplete runs whose owner process has died; return their ids."""
+        removed = []
+        for directory in sorted(self.incomplete.iterdir()):
+            try:
+                owner = json.loads((directory / OWNER).read_bytes())
+                alive = process_start_time(int(owner["pid"])) == owner["start_time"]
+            except (OSError, ValueError, KeyError, TypeError):
+                alive = False
+            if not alive:
+                shutil.rmtree(directory, ignore_errors=True)
+                removed.append(directory.name)
+        return removed
+
+    def ids(self) -> list[str]:
+        try:
+            return sorted(entry.name for entry in self.published.iterdir() if entry.is_dir())
+        except FileNotFoundError:
+            return []
+
+    def summaries(self, workspace: str | None = None) -> list[RunSummary]:
+        """Runs (of `workspace`, or all), newest first."""
+        found = []
+        for run_id in self.ids():
+            path = self.published / run_id / SUMMARY
+            try:
+                summary = RunSummary(**json.loads(path.read_bytes()))
+            except (OSError, ValueError, TypeError) as error:
+                raise CorruptManifestError(f"corrupt run summary {path}: {error}") from None
+            if workspace is None or summary.workspace == workspace:
+                found.append(summary)
+        found.sort(key=lambda summary: (summary.started_at, summary.run_id), reverse=True)
+        return found
+
+    def resolve(self, reference: str | None, workspace: str | None = None) -> str:
+        """The run id that `reference` (an id or unique prefix) names; None means the newest
+        run of `workspace`."""
+        if reference is None:
+            runs = self.summaries(workspace)
+            if not runs:
+                raise RunNotFoundError(f"no runs recorded for workspace {workspace}")
+            return runs[0].run_id
+        matches = [run_id for run_id in self.ids() if run_id.startswith(reference)]
+        if reference in matches:
+            return reference
+        if not matches:
+            raise RunNotFoundError(f"no run matches {reference!r}")
+        if len(matches) > 1:
+            shown = ", ".join(matches[:3]) + (", ..." if len(matches) > 3 else "")
+            raise AmbiguousRunError(
+                f"run id {reference!r} is ambiguous: {len(matches)} runs match ({shown})"
+            )
+        return matches[0]
+
+    def load(self, run_id: str) -> Manifest:
+        if not run_id or "/" in run_id or run_id.startswith("."):
+            raise RunNotFoundError(f"no run {run_id!r}")
+        path = self.published / run_id / MANIFEST
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise RunNotFoundError(f"no run {run_id!r}") from None
+        except OSError as error:
+            raise CorruptManifestError(f"cannot read manifest {path}: {error.strerror}") from None
+        return load_manifest(raw, str(path))

@@ -1,0 +1,182 @@
+"""The recorder fed with fake event streams over real directories and a real store."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from record_support import make_recorder, play, run_facts
+
+from cowsnap.record.manifest import FileEntry, Manifest, dump_manifest, load_manifest
+from cowsnap.record.policy import CREATED_AND_DELETED, TOO_LARGE, CaptureSettings
+from cowsnap.store.store import Store
+from cowsnap.trace.events import Operation, PathEvent, TraceWarning
+
+
+def entry(manifest: Manifest, path: Path) -> FileEntry:
+    found = manifest.entry(os.fsencode(path))
+    assert found is not None, f"{path} not in manifest"
+    return found
+
+
+def content(store: Store, blob: str | None) -> bytes:
+    assert blob is not None
+    return store.read(blob)
+
+
+def test_a_typical_command(workspace: Path, store: Store, tmp_path: Path) -> None:
+    (workspace / "edit.txt").write_bytes(b"old\n")
+    (workspace / "gone.txt").write_bytes(b"deleted content\n")
+    (workspace / "input.txt").write_bytes(b"input\n")
+    (workspace / "link").symlink_to("input.txt")
+    recorder, _ = make_recorder(workspace, store, tmp_path / "snap",
+                                settings=CaptureSettings(capture_reads="all"))
+
+    play(recorder, Operation.READ, workspace / "input.txt")
+    play(recorder, Operation.WRITE, workspace / "edit.txt",
+         lambda: (workspace / "edit.txt").write_bytes(b"new\n"))
+    play(recorder, Operation.DELETE, workspace / "gone.txt",
+         lambda: (workspace / "gone.txt").unlink())
+    play(recorder, Operation.CREATE, workspace / "made.txt",
+         lambda: (workspace / "made.txt").write_bytes(b"made\n"))
+    play(recorder, Operation.CREATE, workspace / "tmp.txt",
+         lambda: (workspace / "tmp.txt").write_bytes(b"scratch"))
+    play(recorder, Operation.DELETE, workspace / "tmp.txt",
+         lambda: (workspace / "tmp.txt").unlink())
+    play(recorder, Operation.METADATA, workspace / "link")
+    play(recorder, Operation.DELETE, workspace / "absent", result=-2)
+    recorder.on_event(TraceWarning(pid=7, message="io_uring not traced"))
+    manifest = recorder.finish(run_facts())
+
+    assert [e.path for e in manifest.files] == sorted(e.path for e in manifest.files)
+    edit = entry(manifest, workspace / "edit.txt")
+    assert edit.operations == (Operation.WRITE,)
+    assert content(store, edit.before.blob) == b"old\n"
+    assert content(store, edit.after.blob) == b"new\n"
+    assert edit.before.blob_source == "store"
+
+    gone = entry(manifest, workspace / "gone.txt")
+    assert content(store, gone.before.blob) == b"deleted content\n"
+    assert gone.after.exists is False and gone.after.tombstone is True
+
+    made = entry(manifest, workspace / "made.txt")
+    assert made.before.exists is False
+    assert content(store, made.after.blob) == b"made\n"
+
+    scratch = entry(manifest, workspace / "tmp.txt")
+    assert scratch.operations == (Operation.CREATE, Operation.DELETE)
+    assert scratch.after.not_captured == CREATED_AND_DELETED
+    assert scratch.after.blob is None and scratch.before.blob is None
+
+    read = entry(manifest, workspace / "input.txt")
+    assert read.operations == (Operation.READ,)
+    assert content(store, read.before.blob) == b"input\n"
+    assert read.after.blob == read.before.blob
+
+    link = entry(manifest, workspace / "link")
+    assert link.before.type == "symlink" and link.before.target == b"input.txt"
+    assert link.before.blob is None
+
+    assert entry(manifest, workspace / "absent").operations == (Operation.EXISTENCE,)
+    assert manifest.warnings == ("pid 7: io_uring not traced",)
+    assert manifest.backend == "test-copy"
+    assert "recording" in manifest.timings
+    assert load_manifest(dump_manifest(manifest), "test") == manifest
+
+
+def test_renamed_directory_lists_what_moved(
+    workspace: Path, store: Store, tmp_path: Path
+) -> None:
+    (workspace / "old" / "sub").mkdir(parents=True)
+    (workspace / "old" / "sub" / "f.txt").write_bytes(b"f")
+    recorder, snapshot = make_recorder(workspace, store, tmp_path / "snap")
+    play(recorder, Operation.RENAME, workspace / "old",
+         lambda: (workspace / "old").rename(workspace / "new"), related=workspace / "new")
+    manifest = recorder.finish(run_facts())
+
+    assert (os.fsencode(workspace / "old"), True) in snapshot.captured
+    moved_from = entry(manifest, workspace / "old" / "sub" / "f.txt")
+    moved_to = entry(manifest, workspace / "new" / "sub" / "f.txt")
+    assert moved_from.operations == (Operation.RENAME,)
+    assert content(store, moved_from.before.blob) == b"f"
+    assert moved_from.after.tombstone
+    assert content(store, moved_to.after.blob) == b"f"
+    assert entry(manifest, workspace / "new").after.type == "directory"
+
+
+def test_outside_paths_are_captured_at_first_mutation(
+    workspace: Path, store: Store, tmp_path: Path
+) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "config").write_bytes(b"v1")
+    recorder, _ = make_recorder(workspace, store, tmp_path / "snap")
+    play(recorder, Operation.WRITE, outside / "config",
+         lambda: (outside / "config").write_bytes(b"v2"))
+    play(recorder, Operation.WRITE, outside / "config",
+         lambda: (outside / "config").write_bytes(b"v3"))
+    manifest = recorder.finish(run_facts())
+
+    config = entry(manifest, outside / "config")
+    assert config.in_workspace is False
+    assert content(store, config.before.blob) == b"v1"
+    assert content(store, config.after.blob) == b"v3"
+
+
+def test_ignored_store_and_snapshot_paths_are_left_out(
+    workspace: Path, store: Store, tmp_path: Path
+) -> None:
+    ignored = tmp_path / "cache"
+    ignored.mkdir()
+    recorder, snapshot = make_recorder(workspace, store, tmp_path / "snap",
+                                       ignores=(os.fsencode(ignored),))
+    play(recorder, Operation.WRITE, ignored / "x", lambda: (ignored / "x").write_bytes(b"x"))
+    play(recorder, Operation.READ, store.root / "cowsnap-store.json")
+    assert snapshot.location is not None
+    play(recorder, Operation.READ, snapshot.location)
+    manifest = recorder.finish(run_facts())
+    assert manifest.files == ()
+
+
+def test_size_cap_records_why(workspace: Path, store: Store, tmp_path: Path) -> None:
+    (workspace / "big").write_bytes(b"x" * 100)
+    recorder, _ = make_recorder(workspace, store, tmp_path / "snap",
+                                settings=CaptureSettings(max_file_size=10))
+    play(recorder, Operation.WRITE, workspace / "big",
+         lambda: (workspace / "big").write_bytes(b"y" * 100))
+    big = entry(recorder.finish(run_facts()), workspace / "big")
+    assert big.before.blob is None and big.before.not_captured == TOO_LARGE
+    assert big.after.not_captured == TOO_LARGE
+    assert big.before.size == 100
+
+
+def test_same_stream_gives_the_same_manifest_on_any_copy(
+    store: Store, tmp_path: Path
+) -> None:
+    """Entries hold nothing of the snapshot: two workspaces differing only in location
+    and snapshot produce identical entries once paths are made relative."""
+    results = []
+    for name in ("one", "two"):
+        workspace = (tmp_path / name).resolve()
+        workspace.mkdir()
+        (workspace / "a").write_bytes(b"a")
+        os.utime(workspace / "a", ns=(1, 1))
+        recorder, _ = make_recorder(workspace, store, tmp_path / f"snap-{name}")
+        play(recorder, Operation.DELETE, workspace / "a", lambda w=workspace: (w / "a").unlink())
+        manifest = recorder.finish(run_facts())
+        results.append([(os.path.relpath(e.path, os.fsencode(workspace)), e.operations,
+                         e.before, e.after, e.git) for e in manifest.files])
+        shutil.rmtree(workspace)
+    assert results[0] == results[1]
+
+
+def test_failed_mutations_count_as_existence_checks(
+    workspace: Path, store: Store, tmp_path: Path
+) -> None:
+    recorder, _ = make_recorder(workspace, store, tmp_path / "snap")
+    recorder.on_event(PathEvent(pid=1, tid=1, syscall="unlinkat", operation=Operation.DELETE,
+                                path=os.fsencode(workspace / "nothing"), result=-2))
+    nothing = entry(recorder.finish(run_facts()), workspace / "nothing")
+    assert nothing.operations == (Operation.EXISTENCE,)
+    assert nothing.before.exists is False and nothing.after.exists is False
