@@ -52,8 +52,9 @@ def enclosing_subvolume(directory: Path) -> Path | None:
     return None
 
 
-def _deletion_problem(mount: Mount) -> str | None:
-    if os.geteuid() == 0 or RM_ALLOWED_OPTION in mount.options:
+def deletion_problem(mount: Mount, euid: int) -> str | None:
+    """Why user `euid` could not delete snapshots on `mount`, if it could not."""
+    if euid == 0 or RM_ALLOWED_OPTION in mount.options:
         return None
     return (f"snapshots could be taken but not deleted: deleting needs root or the btrfs mount "
             f"option {RM_ALLOWED_OPTION} (mount -o remount,{RM_ALLOWED_OPTION} "
@@ -129,7 +130,7 @@ class BtrfsBackend(Backend):
                                f"subvolume {inside}); use --workspace {inside} or reflink")
         if os.geteuid() != 0 and workspace.stat().st_uid != os.geteuid():
             return unavailable(f"only the owner of subvolume {workspace} or root can snapshot it")
-        problem = _deletion_problem(mount)
+        problem = deletion_problem(mount, os.geteuid())
         if problem is not None:
             return unavailable(problem)
         staging = staging_dir(workspace, same_filesystem=True)

@@ -72,9 +72,12 @@ class LazySnapshot(Snapshot):
         return where if os.path.lexists(where) else None
 
     def capture(self, path: bytes, *, subtree: bool = False) -> None:
+        """Also captures the parent directory: the mutation will change its listing and mtime."""
         relative = self._relative(path)
         if relative is None:
             return
+        if relative and self._ledger.verdict(os.path.dirname(relative)) is Verdict.LIVE:
+            self._capture_node(os.path.dirname(relative), subtree=False)
         verdict = self._ledger.verdict(relative)
         if verdict is Verdict.LIVE:
             self._capture_node(relative, subtree=subtree)
