@@ -1,0 +1,449 @@
+"""What each traced syscall does to which path, worked out at its entry while the thread is stopped.
+
+Events of syscalls whose outcome matters (mutations, opens, exec) are held as
+a completion and emitted at the syscall's exit with its result; pure probes
+(stat, access, readlink, getdents) are emitted at entry with result 0, which
+saves a second stop per call. Mutations are announced to `before_mutation`
+before they happen.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+
+from cowsnap.trace import native, paths
+from cowsnap.trace.events import MUTATING_OPERATIONS, Event, Operation, PathEvent, TraceWarning
+from cowsnap.trace.state import FdEntry, Task
+from cowsnap.trace.syscalls import (
+    AF_UNIX,
+    AT_EMPTY_PATH,
+    AT_FDCWD,
+    F_DUPFD,
+    F_DUPFD_CLOEXEC,
+    O_CREAT,
+    O_EXCL,
+    O_TMPFILE_BIT,
+    O_TRUNC,
+    O_WRONLY,
+    RENAME_EXCHANGE,
+    Kind,
+    Spec,
+    follows_last,
+    open_may_mutate,
+    open_operation,
+    opens_for_writing,
+)
+
+CLOSE_RANGE_CLOEXEC = 4
+_DELETED = b" (deleted)"
+_IO_URING_WARNING = (
+    "io_uring_setup: file operations submitted through io_uring are invisible to ptrace; "
+    "paths they touch are not recorded"
+)
+
+EventSink = Callable[[Event], None]
+MutationHook = Callable[[PathEvent], None]
+CloseHook = Callable[[int, bytes], None]
+
+
+def signed(value: int) -> int:
+    """A 32-bit int argument (fd, flags) as the C int it is, for either ABI."""
+    value &= 0xFFFFFFFF
+    return value - 0x100000000 if value & 0x80000000 else value
+
+
+class Decoder:
+    """Decodes syscall entries into events; returns the completion to run at exit, if any."""
+
+    def __init__(
+        self,
+        emit: EventSink,
+        before_mutation: MutationHook | None,
+        on_written_close: CloseHook | None,
+    ) -> None:
+        self._emit = emit
+        self._before_mutation = before_mutation
+        self._on_written_close = on_written_close
+        self._handlers: dict[Kind, Callable[[Task, Spec, Sequence[int]], None]] = {
+            Kind.PATH: self._path,
+            Kind.FD: self._fd,
+            Kind.OPEN: self._open,
+            Kind.EXEC: self._exec,
+            Kind.RENAME: self._rename,
+            Kind.LINK: self._link,
+            Kind.SYMLINK: self._symlink,
+            Kind.CLOSE: self._close,
+            Kind.CLOSE_RANGE: self._close_range,
+            Kind.DUP: self._dup,
+            Kind.DUP2: self._dup2,
+            Kind.FCNTL: self._fcntl,
+            Kind.BIND: self._bind,
+            Kind.IO_URING: self._io_uring,
+        }
+
+    def entry(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
+        """Handle a syscall entry; sets task.pending when its exit must be seen."""
+        self._handlers[spec.kind](task, spec, args)
+
+    # -- where paths come from ------------------------------------------------
+
+    def cwd(self, task: Task) -> bytes:
+        fs = task.fs
+        if fs.cwd is None:
+            fs.cwd = os.readlink(b"/proc/%d/cwd" % task.tid)
+        return fs.cwd
+
+    def root(self, task: Task) -> bytes:
+        fs = task.fs
+        if fs.root is None:
+            fs.root = os.readlink(b"/proc/%d/root" % task.tid)
+        return fs.root
+
+    def fd_path(self, task: Task, fd: int) -> bytes | None:
+        """The path an fd names; None for pipes, sockets, deleted and unnamed files."""
+        entry = task.files.entries.get(fd)
+        if entry is not None:
+            return entry.path
+        try:
+            link = os.readlink(b"/proc/%d/fd/%d" % (task.tid, fd))
+        except OSError:
+            return None
+        if not link.startswith(b"/") or link.endswith(_DELETED):
+            return None
+        return link
+
+    def resolve(self, task: Task, dirfd: int, raw: bytes, follow: bool) -> bytes | None:
+        """The physical absolute path of `raw` as `task` would look it up."""
+        if raw.startswith(b"/"):
+            if raw.startswith(b"/proc/self/") or raw.startswith(b"/proc/thread-self/"):
+                own = b"/proc/%d/" % task.tid
+                raw = own + raw.split(b"/", 3)[3]
+            root = self.root(task)
+            absolute = raw if root == b"/" else root + raw
+        elif dirfd == AT_FDCWD:
+            absolute = paths.join(self.cwd(task), raw)
+        else:
+            base = self.fd_path(task, dirfd)
+            if base is None:
+                return None
+            if not raw:
+                return base
+            absolute = paths.join(base, raw)
+        resolved = paths.resolve(absolute, follow)
+        if resolved.endswith(_DELETED) and not paths.exists(resolved):
+            return None
+        return resolved
+
+    def _path_argument(
+        self, task: Task, spec: Spec, args: Sequence[int], flags: int
+    ) -> bytes | None:
+        assert spec.path is not None
+        dirfd = AT_FDCWD if spec.dirfd is None else signed(args[spec.dirfd])
+        address = args[spec.path]
+        if address == 0:
+            if spec.dirfd is None or dirfd == AT_FDCWD:
+                return None
+            return self.fd_path(task, dirfd)
+        raw = native.read_string(task.tid, address)
+        if raw is None:
+            return None
+        if not raw and not (flags & AT_EMPTY_PATH):
+            return None
+        return self.resolve(task, dirfd, raw, follows_last(spec, flags))
+
+    # -- emitting -------------------------------------------------------------
+
+    def _event(
+        self,
+        task: Task,
+        spec: Spec,
+        operation: Operation,
+        path: bytes,
+        result: int,
+        flags: int = 0,
+        related: bytes | None = None,
+    ) -> PathEvent:
+        return PathEvent(task.tgid, task.tid, spec.name, operation, path, result, flags, related)
+
+    def _announce(self, events: list[PathEvent]) -> None:
+        if self._before_mutation is None:
+            return
+        for event in events:
+            if event.operation in MUTATING_OPERATIONS:
+                self._before_mutation(event)
+
+    def _at_exit(self, task: Task, events: list[PathEvent]) -> None:
+        """Announce mutations now and emit the events with their result at exit."""
+        self._announce(events)
+        emit = self._emit
+
+        def complete(result: int) -> None:
+            for event in events:
+                emit(
+                    PathEvent(
+                        event.pid,
+                        event.tid,
+                        event.syscall,
+                        event.operation,
+                        event.path,
+                        result,
+                        event.flags,
+                        event.related_path,
+                    )
+                )
+
+        task.pending = complete
+
+    def _single(
+        self, task: Task, spec: Spec, operation: Operation, path: bytes, flags: int
+    ) -> None:
+        event = self._event(task, spec, operation, path, 0, flags)
+        if operation in MUTATING_OPERATIONS or spec.sets_cwd:
+            self._at_exit(task, [event])
+            if spec.sets_cwd:
+                self._drop_cached_fs(task)
+        else:
+            self._emit(event)
+
+    def _drop_cached_fs(self, task: Task) -> None:
+        fs = task.fs
+        complete = task.pending
+        assert complete is not None
+
+        def then_forget(result: int) -> None:
+            fs.cwd = None
+            fs.root = None
+            complete(result)
+
+        fs.cwd = None
+        fs.root = None
+        task.pending = then_forget
+
+    # -- handlers -------------------------------------------------------------
+
+    def _path(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
+        flags = 0 if spec.flags is None else signed(args[spec.flags])
+        path = self._path_argument(task, spec, args, flags)
+        if path is not None:
+            assert spec.operation is not None
+            self._single(task, spec, spec.operation, path, flags)
+
+    def _fd(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
+        assert spec.fd is not None and spec.operation is not None
+        path = self.fd_path(task, signed(args[spec.fd]))
+        if path is not None:
+            self._single(task, spec, spec.operation, path, 0)
+
+    def _open(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
+        if spec.name == "creat":
+            flags = O_CREAT | O_WRONLY | O_TRUNC
+        elif spec.flags is None:
+            flags = int.from_bytes(native.read_memory(task.tid, args[2], 8), "little")
+        else:
+            flags = signed(args[spec.flags])
+        path = self._path_argument(task, spec, args, flags)
+        if path is None:
+            return
+        files = task.files
+        if flags & O_TMPFILE_BIT:
+
+            def unnamed(result: int) -> None:
+                if result >= 0:
+                    files.entries[result] = FdEntry(None, True)
+
+            task.pending = unnamed
+            return
+        existed = True
+        if flags & O_CREAT and not flags & O_EXCL:
+            existed = paths.exists(path)
+        operation = open_operation(flags, existed)
+        event = self._event(task, spec, operation, path, 0, flags)
+        if open_may_mutate(flags):
+            self._announce([event])
+        writable = opens_for_writing(flags)
+        emit = self._emit
+
+        def opened(result: int) -> None:
+            if result >= 0:
+                files.entries[result] = FdEntry(path, writable)
+                emit(self._event(task, spec, operation, path, result, flags))
+            else:
+                emit(self._event(task, spec, Operation.EXISTENCE, path, result, flags))
+
+        task.pending = opened
+
+    def _exec(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
+        flags = 0 if spec.flags is None else signed(args[spec.flags])
+        path = self._path_argument(task, spec, args, flags)
+        task.exec_path = path
+        if path is None:
+            return
+        emit = self._emit
+
+        def failed(result: int) -> None:
+            if result < 0:
+                emit(self._event(task, spec, Operation.EXISTENCE, path, result))
+
+        task.pending = failed
+
+    def exec_succeeded(self, task: Task, executable: bytes | None) -> None:
+        """At PTRACE_EVENT_EXEC: the exec path, and the interpreter a #! line named."""
+        path = task.exec_path
+        task.exec_path = None
+        task.pending = None
+        spec = _EXECVE
+        if path is not None:
+            self._emit(self._event(task, spec, Operation.EXEC, path, 0))
+        if executable is not None and executable != path:
+            self._emit(self._event(task, spec, Operation.EXEC, executable, 0, 0, path))
+
+    def _rename(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
+        if spec.name == "rename":
+            old, new = self._two_paths(task, args, None, 0, None, 1, False)
+            flags = 0
+        else:
+            flags = signed(args[4]) if spec.flags is not None else 0
+            old, new = self._two_paths(task, args, 0, 1, 2, 3, False)
+        if old is None or new is None:
+            return
+        target = Operation.RENAME if flags & RENAME_EXCHANGE else Operation.CREATE
+        self._at_exit(
+            task,
+            [
+                self._event(task, spec, Operation.RENAME, old, 0, flags, new),
+                self._event(task, spec, target, new, 0, flags, old),
+            ],
+        )
+
+    def _two_paths(
+        self,
+        task: Task,
+        args: Sequence[int],
+        old_dirfd: int | None,
+        old_path: int,
+        new_dirfd: int | None,
+        new_path: int,
+        follow_old: bool,
+        old_empty: bool = False,
+    ) -> tuple[bytes | None, bytes | None]:
+        def one(
+            dirfd_index: int | None, path_index: int, follow: bool, empty: bool
+        ) -> bytes | None:
+            dirfd = AT_FDCWD if dirfd_index is None else signed(args[dirfd_index])
+            raw = native.read_string(task.tid, args[path_index])
+            if raw is None or (not raw and not empty):
+                return None
+            return self.resolve(task, dirfd, raw, follow)
+
+        return (
+            one(old_dirfd, old_path, follow_old, old_empty),
+            one(new_dirfd, new_path, False, False),
+        )
+
+    def _link(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
+        if spec.name == "link":
+            old, new = self._two_paths(task, args, None, 0, None, 1, False)
+            flags = 0
+        else:
+            flags = signed(args[4])
+            old, new = self._two_paths(
+                task, args, 0, 1, 2, 3, follows_last(spec, flags), bool(flags & AT_EMPTY_PATH)
+            )
+        if new is None:
+            return
+        events = [self._event(task, spec, Operation.CREATE, new, 0, flags, old)]
+        if old is not None:
+            events.insert(0, self._event(task, spec, Operation.EXISTENCE, old, 0, flags, new))
+        self._at_exit(task, events)
+        if old is None and spec.name == "linkat":
+            self._name_unnamed_fd(task, args, new)
+
+    def _name_unnamed_fd(self, task: Task, args: Sequence[int], new: bytes) -> None:
+        """After linkat of an O_TMPFILE fd, its later close is a close of `new`."""
+        raw = native.read_string(task.tid, args[1]) or b""
+        fd = signed(args[0])
+        if raw.startswith(b"/proc/") and b"/fd/" in raw:
+            tail = raw.rsplit(b"/", 1)[1]
+            fd = int(tail) if tail.isdigit() else fd
+        entry = task.files.entries.get(fd)
+        complete = task.pending
+        if entry is None or entry.path is not None or complete is None:
+            return
+
+        def named(result: int) -> None:
+            if result >= 0:
+                entry.path = new
+            complete(result)
+
+        task.pending = named
+
+    def _symlink(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
+        assert spec.path is not None
+        target = native.read_string(task.tid, args[0])
+        dirfd = AT_FDCWD if spec.dirfd is None else signed(args[spec.dirfd])
+        raw = native.read_string(task.tid, args[spec.path])
+        if not raw or target is None:
+            return
+        path = self.resolve(task, dirfd, raw, False)
+        if path is not None:
+            self._at_exit(task, [self._event(task, spec, Operation.CREATE, path, 0, 0, target)])
+
+    def _closed(self, task: Task, entry: FdEntry | None) -> None:
+        if entry is not None and entry.writable and entry.path and self._on_written_close:
+            self._on_written_close(task.tgid, entry.path)
+
+    def _close(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
+        self._closed(task, task.files.entries.pop(signed(args[0]), None))
+
+    def _close_range(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
+        first, last, flags = args[0] & 0xFFFFFFFF, args[1] & 0xFFFFFFFF, args[2]
+        if flags & CLOSE_RANGE_CLOEXEC:
+            return
+        entries = task.files.entries
+        for fd in [fd for fd in entries if first <= fd <= last]:
+            self._closed(task, entries.pop(fd))
+
+    def _copy_at_exit(self, task: Task, old: int) -> None:
+        entry = task.files.entries.get(old)
+        if entry is None:
+            return
+        files = task.files
+
+        def duplicated(result: int) -> None:
+            if result >= 0:
+                files.entries[result] = FdEntry(entry.path, entry.writable)
+
+        task.pending = duplicated
+
+    def _dup(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
+        self._copy_at_exit(task, signed(args[0]))
+
+    def _fcntl(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
+        if signed(args[1]) in (F_DUPFD, F_DUPFD_CLOEXEC):
+            self._copy_at_exit(task, signed(args[0]))
+
+    def _dup2(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
+        old, new = signed(args[0]), signed(args[1])
+        if old == new:
+            return
+        entries = task.files.entries
+        self._closed(task, entries.pop(new, None))
+        entry = entries.get(old)
+        if entry is not None:
+            entries[new] = FdEntry(entry.path, entry.writable)
+
+    def _bind(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
+        length = min(args[2] & 0xFFFFFFFF, 110)
+        address = native.read_memory(task.tid, args[1], length) if length > 2 else b""
+        if int.from_bytes(address[:2], "little") != AF_UNIX or address[2:3] in (b"", b"\0"):
+            return
+        path = self.resolve(task, AT_FDCWD, address[2:].split(b"\0", 1)[0], False)
+        if path is not None:
+            self._at_exit(task, [self._event(task, spec, Operation.CREATE, path, 0)])
+
+    def _io_uring(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
+        self._emit(TraceWarning(task.tgid, _IO_URING_WARNING))
+
+
+_EXECVE = Spec("execve", Kind.EXEC, Operation.EXEC)

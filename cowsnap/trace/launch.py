@@ -1,0 +1,158 @@
+"""Starting the command stopped and filtered, and cowsnap's own signals while it runs.
+
+The child resets signal dispositions, installs the seccomp filter and stops
+itself; the parent seizes it (PTRACE_SEIZE, so group-stops can be handled with
+PTRACE_LISTEN) and only then lets it exec. An exec failure travels back through
+a close-on-exec pipe, so the caller can tell "cannot execute" from a command
+that ran and failed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import signal
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from cowsnap.errors import CommandNotFoundError, TraceError
+from cowsnap.trace import native
+
+_RESET_IN_CHILD = (
+    signal.SIGINT,
+    signal.SIGQUIT,
+    signal.SIGPIPE,
+    signal.SIGXFSZ,
+    signal.SIGTERM,
+    signal.SIGHUP,
+)
+_IGNORED_WHILE_TRACING = (signal.SIGINT, signal.SIGQUIT)
+_FORWARDED_TO_ROOT = (signal.SIGTERM, signal.SIGHUP)
+
+
+def _display(name: bytes) -> str:
+    return os.fsdecode(name)
+
+
+def find_executable(command: bytes, env: Mapping[bytes, bytes]) -> bytes:
+    """The file execve should run for `command`, searched in PATH as execvp does."""
+    if b"/" in command:
+        return command
+    search = env.get(b"PATH", os.defpath.encode())
+    for directory in search.split(b":"):
+        candidate = os.path.join(directory or b".", command)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    raise CommandNotFoundError(
+        f"cannot execute '{_display(command)}': {os.strerror(errno.ENOENT)}"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Child:
+    pid: int
+    error_pipe: int
+
+
+def _child(
+    executable: bytes,
+    argv: Sequence[bytes],
+    env: Mapping[bytes, bytes],
+    cwd: Path | None,
+    seccomp: native.PreparedFilter,
+    error_pipe: int,
+) -> None:
+    """Runs in the forked child; never returns."""
+    stage = b"chdir"
+    try:
+        for number in _RESET_IN_CHILD:
+            signal.signal(number, signal.SIG_DFL)
+        if cwd is not None:
+            os.chdir(cwd)
+        stage = b"seccomp"
+        native.install_seccomp_filter(seccomp)
+        os.kill(os.getpid(), signal.SIGSTOP)
+        stage = b"exec"
+        os.execve(executable, list(argv), env)
+    except OSError as error:
+        os.write(error_pipe, b"%s:%d" % (stage, error.errno or 0))
+    finally:
+        os._exit(127)
+
+
+def start(
+    argv: Sequence[bytes],
+    env: Mapping[bytes, bytes],
+    cwd: Path | None,
+    seccomp: native.PreparedFilter,
+    options: int,
+) -> Child:
+    """Fork the command, seize it with `options`, and let it run into its first exec."""
+    executable = find_executable(argv[0], env)
+    read_end, write_end = os.pipe2(os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        _child(executable, argv, env, cwd, seccomp, write_end)
+    os.close(write_end)
+    _, status = os.waitpid(pid, os.WUNTRACED)
+    if not os.WIFSTOPPED(status):
+        failure = child_failure(Child(pid, read_end), argv[0])
+        os.close(read_end)
+        raise failure or TraceError(f"cannot start '{_display(argv[0])}'")
+    try:
+        native.seize(pid, options)
+    except OSError as error:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(read_end)
+        raise TraceError(f"cannot trace '{_display(argv[0])}': {error}") from error
+    os.kill(pid, signal.SIGCONT)
+    return Child(pid, read_end)
+
+
+def child_failure(child: Child, command: bytes) -> CommandNotFoundError | TraceError | None:
+    """The error the child reported before its exec, if it never got to run the command."""
+    report = os.read(child.error_pipe, 64)
+    if not report:
+        return None
+    stage, _, number = report.partition(b":")
+    reason = os.strerror(int(number))
+    if stage == b"exec":
+        return CommandNotFoundError(f"cannot execute '{_display(command)}': {reason}")
+    return TraceError(f"cannot start '{_display(command)}': {stage.decode()} failed: {reason}")
+
+
+@contextlib.contextmanager
+def signals_routed() -> Iterator[list[int]]:
+    """Ignore Ctrl-C/Ctrl-\\ (the command gets them from the terminal) and forward
+    SIGTERM/SIGHUP to the root process, whose pid the caller appends to the yielded list.
+
+    Dispositions are restored afterwards. Outside the main thread Python cannot
+    change them, and they are left alone.
+    """
+    targets: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield targets
+        return
+
+    def forward(number: int, _frame: FrameType | None) -> None:
+        for pid in targets:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, number)
+
+    handled = (*_IGNORED_WHILE_TRACING, *_FORWARDED_TO_ROOT)
+    saved = {number: signal.getsignal(number) for number in handled}
+    try:
+        for number in _IGNORED_WHILE_TRACING:
+            signal.signal(number, signal.SIG_IGN)
+        for number in _FORWARDED_TO_ROOT:
+            signal.signal(number, forward)
+        yield targets
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)

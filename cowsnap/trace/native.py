@@ -1,0 +1,210 @@
+"""The kernel interfaces python-ptrace lacks, reached through ctypes.
+
+python-ptrace supplies the ptrace() call itself; this module adds what it does
+not know: PTRACE_SEIZE/LISTEN and PTRACE_GET_SYSCALL_INFO (one call yields the
+syscall number, arguments, architecture and seccomp data, instead of a full
+register dump), process_vm_readv (a path in one copy instead of word by word),
+and the prctl calls that install a seccomp filter.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from collections.abc import Sequence
+
+from ptrace.binding import func as ptrace_func
+from ptrace.error import PtraceError
+
+PTRACE_SYSCALL = 24
+PTRACE_CONT = 7
+PTRACE_GETEVENTMSG = 0x4201
+PTRACE_SEIZE = 0x4206
+PTRACE_LISTEN = 0x4208
+PTRACE_GET_SYSCALL_INFO = 0x420E
+
+PTRACE_O_TRACESYSGOOD = 0x1
+PTRACE_O_TRACEFORK = 0x2
+PTRACE_O_TRACEVFORK = 0x4
+PTRACE_O_TRACECLONE = 0x8
+PTRACE_O_TRACEEXEC = 0x10
+PTRACE_O_TRACESECCOMP = 0x80
+PTRACE_O_EXITKILL = 0x100000
+
+PTRACE_EVENT_FORK = 1
+PTRACE_EVENT_VFORK = 2
+PTRACE_EVENT_CLONE = 3
+PTRACE_EVENT_EXEC = 4
+PTRACE_EVENT_SECCOMP = 7
+PTRACE_EVENT_STOP = 128
+
+SYSCALL_INFO_ENTRY = 1
+SYSCALL_INFO_EXIT = 2
+SYSCALL_INFO_SECCOMP = 3
+
+AUDIT_ARCH_X86_64 = 0xC000003E
+AUDIT_ARCH_I386 = 0x40000003
+
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class _IoVec(ctypes.Structure):
+    _fields_ = (("base", ctypes.c_void_p), ("length", ctypes.c_size_t))
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = (
+        ("code", ctypes.c_uint16),
+        ("jt", ctypes.c_uint8),
+        ("jf", ctypes.c_uint8),
+        ("k", ctypes.c_uint32),
+    )
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = (("length", ctypes.c_uint16), ("filter", ctypes.POINTER(_SockFilter)))
+
+
+_process_vm_readv = _libc.process_vm_readv
+_process_vm_readv.argtypes = (
+    ctypes.c_int,
+    ctypes.POINTER(_IoVec),
+    ctypes.c_ulong,
+    ctypes.POINTER(_IoVec),
+    ctypes.c_ulong,
+    ctypes.c_ulong,
+)
+_process_vm_readv.restype = ctypes.c_ssize_t
+
+_prctl = _libc.prctl
+_prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong)
+_prctl.restype = ctypes.c_int
+
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+PATH_MAX = 4096
+
+
+def ptrace(request: int, tid: int, address: int = 0, data: int = 0) -> int:
+    """One ptrace request through python-ptrace, its failures raised as OSError."""
+    try:
+        return int(ptrace_func.ptrace(request, tid, address, data))
+    except PtraceError as error:
+        raise OSError(error.errno, str(error)) from None
+
+
+def seize(tid: int, options: int) -> None:
+    ptrace(PTRACE_SEIZE, tid, 0, options)
+
+
+def resume(tid: int, signal: int = 0) -> None:
+    ptrace(PTRACE_CONT, tid, 0, signal)
+
+
+def resume_to_exit(tid: int, signal: int = 0) -> None:
+    """Continue, stopping again at the exit of the current syscall."""
+    ptrace(PTRACE_SYSCALL, tid, 0, signal)
+
+
+def listen(tid: int) -> None:
+    """Leave a group-stopped tracee stopped, yet let it report SIGCONT (PTRACE_SEIZE only)."""
+    ptrace(PTRACE_LISTEN, tid, 0, 0)
+
+
+_event_message = ctypes.c_ulong()
+
+
+def event_message(tid: int) -> int:
+    ptrace(PTRACE_GETEVENTMSG, tid, 0, ctypes.addressof(_event_message))
+    return _event_message.value
+
+
+class SyscallInfo(ctypes.Structure):
+    """struct ptrace_syscall_info, with its union flattened to the seccomp/entry layout."""
+
+    _fields_ = (
+        ("op", ctypes.c_uint8),
+        ("pad", ctypes.c_uint8 * 3),
+        ("arch", ctypes.c_uint32),
+        ("instruction_pointer", ctypes.c_uint64),
+        ("stack_pointer", ctypes.c_uint64),
+        ("nr", ctypes.c_uint64),
+        ("args", ctypes.c_uint64 * 6),
+        ("ret_data", ctypes.c_uint32),
+        ("tail", ctypes.c_uint32),
+    )
+
+
+_info = SyscallInfo()
+_info_address = ctypes.addressof(_info)
+_info_size = ctypes.sizeof(_info)
+
+
+def syscall_info(tid: int) -> SyscallInfo:
+    """The stopped tracee's syscall; a shared buffer, valid until the next call."""
+    ptrace(PTRACE_GET_SYSCALL_INFO, tid, _info_size, _info_address)
+    return _info
+
+
+def syscall_result(tid: int) -> int:
+    """The return value at a syscall-exit stop (negative errno on failure)."""
+    ptrace(PTRACE_GET_SYSCALL_INFO, tid, _info_size, _info_address)
+    return ctypes.c_int64(_info.nr).value
+
+
+_read_buffer = ctypes.create_string_buffer(PATH_MAX + 1)
+_local = _IoVec(ctypes.cast(_read_buffer, ctypes.c_void_p), 0)
+_remote = _IoVec(None, 0)
+_local_ref = ctypes.byref(_local)
+_remote_ref = ctypes.byref(_remote)
+
+
+def read_memory(tid: int, address: int, length: int) -> bytes:
+    """Up to `length` (<= PATH_MAX + 1) bytes of the tracee's memory; short if unmapped."""
+    _local.length = length
+    _remote.base = address
+    _remote.length = length
+    count = _process_vm_readv(tid, _local_ref, 1, _remote_ref, 1, 0)
+    if count <= 0:
+        return b""
+    return _read_buffer.raw[:count]
+
+
+def read_string(tid: int, address: int) -> bytes | None:
+    """The NUL-terminated string at `address`, read page by page; None if unreadable."""
+    if address == 0:
+        return None
+    collected = b""
+    while len(collected) <= PATH_MAX:
+        chunk_length = min(PAGE_SIZE - (address % PAGE_SIZE), PATH_MAX + 1)
+        chunk = read_memory(tid, address, chunk_length)
+        end = chunk.find(b"\0")
+        if end >= 0:
+            return collected + chunk[:end]
+        if len(chunk) < chunk_length:
+            return None
+        collected += chunk
+        address += chunk_length
+    return collected
+
+
+class PreparedFilter:
+    """A seccomp program built in the parent, so the forked child only makes two prctl calls."""
+
+    def __init__(self, program: Sequence[tuple[int, int, int, int]]) -> None:
+        self._instructions = (_SockFilter * len(program))(*(_SockFilter(*i) for i in program))
+        self._fprog = _SockFprog(len(program), self._instructions)
+        self.address = ctypes.addressof(self._fprog)
+
+
+def install_seccomp_filter(prepared: PreparedFilter) -> None:
+    """Install the filter on the calling process: the child, just before exec."""
+    if _prctl(PR_SET_NO_NEW_PRIVS, 1, None, 0, 0) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, os.strerror(error))
+    if _prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prepared.address, 0, 0) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, os.strerror(error))

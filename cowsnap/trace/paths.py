@@ -1,0 +1,108 @@
+"""Turning a tracee's path argument into the absolute path of the file it really names.
+
+The kernel does the symlink walking for us: opening the path with O_PATH (the
+tracee is stopped, so nothing moves underneath) and reading back
+/proc/self/fd/N gives the physical path in three cheap syscalls whatever the
+depth. Only the last component needs care, since lstat, unlink, rename and
+friends do not follow it. Paths the kernel cannot open for us (missing
+directories, longer than PATH_MAX) are normalised lexically instead.
+"""
+
+from __future__ import annotations
+
+import os
+
+PATH_MAX = 4096
+MAX_SYMLINK_DEPTH = 40
+_OPEN_PATH = os.O_PATH | os.O_CLOEXEC
+_OPEN_DIRECTORY = os.O_PATH | os.O_CLOEXEC | os.O_DIRECTORY
+
+
+def join(base: bytes, name: bytes) -> bytes:
+    """`name` relative to the absolute directory `base` (no normalisation)."""
+    if name.startswith(b"/"):
+        return name
+    if not name:
+        return base
+    return base + name if base.endswith(b"/") else base + b"/" + name
+
+
+def normalise(path: bytes) -> bytes:
+    """Lexical normalisation of an absolute path: `.`, `..` and repeated slashes."""
+    parts: list[bytes] = []
+    for part in path.split(b"/"):
+        if part in (b"", b"."):
+            continue
+        if part == b"..":
+            if parts:
+                parts.pop()
+            continue
+        parts.append(part)
+    return b"/" + b"/".join(parts)
+
+
+def split_last(path: bytes) -> tuple[bytes, bytes]:
+    """(parent directory, last component) of an absolute path; trailing slashes ignored."""
+    stripped = path.rstrip(b"/")
+    if not stripped:
+        return b"/", b""
+    parent, _, name = stripped.rpartition(b"/")
+    return parent or b"/", name
+
+
+def _kernel_path(path: bytes, flags: int) -> bytes | None:
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    try:
+        return os.readlink(b"/proc/self/fd/%d" % fd)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def real_directory(path: bytes) -> bytes:
+    """The physical path of directory `path`; lexical beyond what does not exist."""
+    if len(path) < PATH_MAX:
+        real = _kernel_path(path, _OPEN_DIRECTORY)
+        if real is not None:
+            return real
+    else:
+        return normalise(path)
+    parent, name = split_last(path)
+    if not name:
+        return b"/"
+    return normalise(join(real_directory(parent), name))
+
+
+def resolve(path: bytes, follow: bool, depth: int = 0) -> bytes:
+    """The physical absolute path `path` names; its last component followed if `follow`."""
+    if len(path) >= PATH_MAX:
+        return normalise(path)
+    parent, name = split_last(path)
+    if name in (b"", b".", b".."):
+        return real_directory(path)
+    follow = follow or path.endswith(b"/")
+    if follow:
+        real = _kernel_path(path, _OPEN_PATH)
+        if real is not None:
+            return real
+    candidate = join(real_directory(parent), name)
+    if follow and depth < MAX_SYMLINK_DEPTH:
+        try:
+            target = os.readlink(candidate)
+        except OSError:
+            return candidate
+        return resolve(join(split_last(candidate)[0], target), True, depth + 1)
+    return candidate
+
+
+def exists(path: bytes) -> bool:
+    """Whether `path` (already resolved) names something, a dangling symlink included."""
+    try:
+        os.lstat(path)
+    except OSError:
+        return False
+    return True

@@ -1,0 +1,292 @@
+"""The ptrace loop: one waitpid(-1, __WALL) for the whole tree, every stop handled and resumed.
+
+python-ptrace supplies the ptrace calls; the loop is our own because its
+debugger polls with sleeps and knows neither seccomp stops nor PTRACE_SEIZE
+group-stops. Stops are dispatched on their kind: seccomp (a traced syscall's
+entry), syscall-exit (only requested when the result matters), fork/clone/exec
+events, group-stops (PTRACE_LISTEN, so a stopped job stays stopped until
+SIGCONT) and signal deliveries (always re-injected, never swallowed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import signal
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from ptrace.binding import ptrace_getregs
+
+from cowsnap.errors import TraceError
+from cowsnap.trace import launch, native
+from cowsnap.trace.decoder import CloseHook, Decoder, EventSink, MutationHook
+from cowsnap.trace.events import Event, PathEvent, ProcessEvent, TraceWarning
+from cowsnap.trace.seccomp import build_filter
+from cowsnap.trace.state import FdTable, FsState, Task
+from cowsnap.trace.syscalls import (
+    CLONE_FILES,
+    CLONE_FS,
+    CLONE_THREAD,
+    CLONE_VFORK,
+    CLONE_VM,
+    I386_TABLE,
+    X32_SYSCALL_BIT,
+    X86_64_TABLE,
+)
+
+OPTIONS = (
+    native.PTRACE_O_TRACESYSGOOD
+    | native.PTRACE_O_TRACEFORK
+    | native.PTRACE_O_TRACEVFORK
+    | native.PTRACE_O_TRACECLONE
+    | native.PTRACE_O_TRACEEXEC
+    | native.PTRACE_O_TRACESECCOMP
+    | native.PTRACE_O_EXITKILL
+)
+
+_WALL = 0x40000000
+_SYSCALL_TRAP = signal.SIGTRAP | 0x80
+_STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
+_FORK_EVENTS = frozenset(
+    {native.PTRACE_EVENT_FORK, native.PTRACE_EVENT_VFORK, native.PTRACE_EVENT_CLONE}
+)
+_VFORK_FLAGS = CLONE_VM | CLONE_VFORK
+_X86_64_CLONE, _X86_64_FORK, _X86_64_VFORK, _CLONE3 = 56, 57, 58, 435
+_I386_CLONE, _I386_FORK, _I386_VFORK = 120, 2, 190
+
+
+def _exit_status(status: int) -> int:
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
+
+
+class Tracer:
+    """Follows one process tree from its seized root until every traced thread is gone."""
+
+    def __init__(self, root: int, emit: EventSink, decoder: Decoder) -> None:
+        self.root = root
+        self.root_status: int | None = None
+        self._emit = emit
+        self._decoder = decoder
+        self.tasks: dict[int, Task] = {root: Task(root, root, FdTable(), FsState())}
+        self._early: dict[int, int] = {}
+        self._foreign_warned: set[int] = set()
+
+    def run(self) -> int:
+        self._emit(ProcessEvent("spawn", self.root, self.root))
+        tasks = self.tasks
+        while tasks or self._early:
+            try:
+                tid, status = os.waitpid(-1, _WALL)
+            except ChildProcessError:
+                break
+            self._handle(tid, status)
+        if self.root_status is None:
+            raise TraceError("the traced command vanished without an exit status")
+        return self.root_status
+
+    def kill_all(self) -> None:
+        """Kill and reap the whole tree (the caller's callback failed)."""
+        for tid in list(self.tasks) + list(self._early):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(tid, signal.SIGKILL)
+        while self.tasks:
+            try:
+                tid, _ = os.waitpid(-1, _WALL)
+            except ChildProcessError:
+                return
+            self.tasks.pop(tid, None)
+
+    def _handle(self, tid: int, status: int) -> None:
+        task = self.tasks.get(tid)
+        if not os.WIFSTOPPED(status):
+            self._exited(tid, task, status)
+            return
+        if task is None:
+            self._early[tid] = status
+            return
+        event = status >> 16
+        if event == native.PTRACE_EVENT_SECCOMP:
+            self._syscall_entry(task)
+            return
+        stop_signal = os.WSTOPSIG(status)
+        if stop_signal == _SYSCALL_TRAP:
+            self._syscall_exit(task)
+        elif event == 0:
+            self._resume(task, stop_signal)
+        elif event in _FORK_EVENTS:
+            self._spawned(task)
+        elif event == native.PTRACE_EVENT_EXEC:
+            self._executed(task)
+        elif event == native.PTRACE_EVENT_STOP and stop_signal in _STOP_SIGNALS:
+            self._listen(task)
+        else:
+            self._resume(task)
+
+    def _resume(self, task: Task, stop_signal: int = 0) -> None:
+        try:
+            if task.pending is None:
+                native.resume(task.tid, stop_signal)
+            else:
+                native.resume_to_exit(task.tid, stop_signal)
+        except OSError as error:
+            if error.errno != errno.ESRCH:
+                raise
+
+    def _listen(self, task: Task) -> None:
+        try:
+            native.listen(task.tid)
+        except OSError as error:
+            if error.errno != errno.ESRCH:
+                raise
+
+    def _syscall_entry(self, task: Task) -> None:
+        try:
+            info = native.syscall_info(task.tid)
+        except OSError as error:
+            if error.errno == errno.ESRCH:
+                return
+            raise
+        number = info.nr
+        if info.arch == native.AUDIT_ARCH_X86_64:
+            if number & X32_SYSCALL_BIT:
+                self._warn_foreign(task, "x32")
+                number &= ~X32_SYSCALL_BIT
+            spec = X86_64_TABLE.get(number)
+        elif info.arch == native.AUDIT_ARCH_I386:
+            self._warn_foreign(task, "i386")
+            spec = I386_TABLE.get(number)
+        else:
+            self._warn_foreign(task, f"unknown (audit arch {info.arch:#x})")
+            spec = None
+        if spec is not None:
+            try:
+                self._decoder.entry(task, spec, tuple(info.args))
+            except ProcessLookupError:
+                return
+        self._resume(task)
+
+    def _warn_foreign(self, task: Task, abi: str) -> None:
+        if task.tgid in self._foreign_warned:
+            return
+        self._foreign_warned.add(task.tgid)
+        self._emit(
+            TraceWarning(
+                task.tgid,
+                f"process {task.tgid} makes {abi} ABI syscalls; cowsnap decodes the file "
+                "syscalls it knows of that ABI, others may touch paths it does not record",
+            )
+        )
+
+    def _syscall_exit(self, task: Task) -> None:
+        complete = task.pending
+        task.pending = None
+        if complete is not None:
+            try:
+                result = native.syscall_result(task.tid)
+            except OSError as error:
+                if error.errno == errno.ESRCH:
+                    return
+                raise
+            complete(result)
+        self._resume(task)
+
+    def _clone_flags(self, tid: int) -> int:
+        regs = ptrace_getregs(tid)
+        number = regs.orig_rax
+        if number == _X86_64_CLONE:
+            return int(regs.rdi)
+        if number == _CLONE3:
+            return int.from_bytes(native.read_memory(tid, regs.rdi, 8), "little")
+        if number == _I386_CLONE:
+            return int(regs.rbx) & 0xFFFFFFFF
+        if number in (_X86_64_VFORK, _I386_VFORK):
+            return _VFORK_FLAGS
+        return 0
+
+    def _spawned(self, task: Task) -> None:
+        child_tid = native.event_message(task.tid)
+        flags = self._clone_flags(task.tid)
+        child = Task(
+            child_tid,
+            task.tgid if flags & CLONE_THREAD else child_tid,
+            task.files if flags & CLONE_FILES else task.files.copy(),
+            task.fs if flags & CLONE_FS else task.fs.copy(),
+        )
+        self.tasks[child_tid] = child
+        self._emit(ProcessEvent("spawn", child.tgid, child_tid, parent=task.tgid))
+        early = self._early.pop(child_tid, None)
+        if early is not None:
+            self._handle(child_tid, early)
+        self._resume(task)
+
+    def _executed(self, task: Task) -> None:
+        tid = task.tid
+        former = native.event_message(tid)
+        if former != tid:
+            moved = self.tasks.pop(former, None)
+            if moved is not None:
+                moved.tid = tid
+                self.tasks[tid] = moved
+                task = moved
+        try:
+            open_fds = {int(name) for name in os.listdir(b"/proc/%d/fd" % tid)}
+            executable: bytes | None = os.readlink(b"/proc/%d/exe" % tid)
+        except OSError:
+            open_fds, executable = set(), None
+        task.files = task.files.keep_only(open_fds)
+        self._emit(ProcessEvent("exec", task.tgid, tid, path=task.exec_path or executable))
+        self._decoder.exec_succeeded(task, executable)
+        self._resume(task)
+
+    def _exited(self, tid: int, task: Task | None, status: int) -> None:
+        self._early.pop(tid, None)
+        if task is None:
+            return
+        del self.tasks[tid]
+        code = _exit_status(status)
+        self._emit(ProcessEvent("exit", task.tgid, tid, status=code))
+        if tid == self.root:
+            self.root_status = code
+
+
+def trace(
+    argv: Sequence[str | bytes],
+    *,
+    on_event: Callable[[Event], None],
+    cwd: Path | None = None,
+    env: Mapping[str, str] | Mapping[bytes, bytes] | None = None,
+    before_mutation: Callable[[PathEvent], None] | None = None,
+    on_written_close: CloseHook | None = None,
+    only_writes: bool = False,
+) -> int:
+    """Run `argv` traced until its whole process tree is gone; return the root's exit status.
+
+    See docs/tracer.md for the event stream and the hooks' contracts.
+    """
+    if not argv:
+        raise TraceError("no command to trace")
+    command = [os.fsencode(arg) for arg in argv]
+    source = os.environb if env is None else env
+    environment = {os.fsencode(k): os.fsencode(v) for k, v in source.items()}
+    seccomp = native.PreparedFilter(build_filter(only_writes))
+    hook: MutationHook | None = before_mutation
+    decoder = Decoder(on_event, hook, on_written_close)
+    with launch.signals_routed() as targets:
+        child = launch.start(command, environment, cwd, seccomp, OPTIONS)
+        targets.append(child.pid)
+        tracer = Tracer(child.pid, on_event, decoder)
+        try:
+            status = tracer.run()
+        except BaseException:
+            tracer.kill_all()
+            raise
+        finally:
+            failure = launch.child_failure(child, command[0])
+            os.close(child.error_pipe)
+    if failure is not None:
+        raise failure
+    return status
