@@ -92,3 +92,33 @@ def run_facts(run_id: str = "20261121T093012Z-3fa9c1") -> RunFacts:
         started_at="2026-11-21T09:30:12Z", finished_at="2026-11-21T09:30:13Z",
         uid=os.geteuid(), gid=os.getegid(),
     )
+
+
+def git(repository: Path, *args: str) -> str:
+    """Run the git CLI in `repository`, blind to any user or system configuration."""
+    import sh
+
+    environment = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(repository),
+        "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
+    output: str = sh.git(*args, _cwd=str(repository), _env=environment, _timeout=30)
+    return output.strip()
+
+
+def make_repository(root: Path) -> dict[str, Path]:
+    """A repository with one file in each git state, the first commit done."""
+    git(root, "init", "-q", "-b", "main")
+    files = {name: root / name for name in
+             ("clean.txt", "dirty.txt", "untracked.txt", "ignored.log", ".gitignore")}
+    files[".gitignore"].write_text("*.log\n")
+    files["clean.txt"].write_text("clean\n")
+    files["dirty.txt"].write_text("committed\n")
+    git(root, "add", ".gitignore", "clean.txt", "dirty.txt")
+    git(root, "commit", "-q", "-m", "first")
+    files["dirty.txt"].write_text("changed\n")
+    files["untracked.txt"].write_text("new\n")
+    files["ignored.log"].write_text("log\n")
+    return files
