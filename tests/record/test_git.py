@@ -13,6 +13,7 @@ from record_support import git, make_recorder, make_repository, play, run_facts
 
 from cowsnap.record.git import GitContext, discover_worktree_root, isolated_config
 from cowsnap.record.policy import GitFacts
+from cowsnap.store.bundle import export_bundle
 from cowsnap.store.store import Store
 from cowsnap.trace.events import Operation
 
@@ -131,3 +132,8 @@ def test_recorder_uses_git_before_and_after_the_run(
     index = manifest.entry(os.fsencode(workspace / ".git" / "index"))
     assert index is not None and not index.git.in_repo
     assert index.before.blob_source == "store"
+
+    store.runs.begin(manifest.run_id).publish(manifest)
+    bundle = export_bundle(store, manifest.run_id, tmp_path / "bundle")
+    assert not store.contents.has(clean_blob)
+    assert bundle.read(clean_blob) == b"clean\n", "the bundle carries referenced git blobs"

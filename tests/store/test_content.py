@@ -1,0 +1,116 @@
+"""The content store: ids, dedup, compression, large contents, privacy, full disks."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from pathlib import Path
+
+import pytest
+import sh
+
+from cowsnap.errors import ContentNotFoundError, DiskFullError, StoreError
+from cowsnap.store import content as content_module
+from cowsnap.store.content import blob_id, clone_or_copy
+from cowsnap.store.store import Store
+
+
+def git_hash(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\x00" % len(data) + data).hexdigest()
+
+
+def files_under(root: Path) -> list[Path]:
+    return [path for path in root.rglob("*") if path.is_file()]
+
+
+def test_ids_are_git_blob_ids_and_git_can_read_them(store: Store, tmp_path: Path) -> None:
+    blob = store.contents.put_bytes(b"hello\n")
+    assert blob == git_hash(b"hello\n") == "ce013625030ba8dba906f756967f9e9ca394464a"
+    shown = sh.git("--git-dir", str(store.contents.git_dir), "cat-file", "-p", blob,
+                   _env={"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1",
+                         "PATH": os.environ["PATH"]}, _timeout=30)
+    assert shown == "hello\n"
+    assert store.read(blob) == b"hello\n"
+
+
+def test_same_content_is_stored_once_and_compressed(store: Store, tmp_path: Path) -> None:
+    data = b"the same line over and over\n" * 10_000
+    source = tmp_path / "source"
+    source.write_bytes(data)
+    blob = store.contents.put_bytes(data)
+    before = files_under(store.contents.objects)
+    assert store.contents.put_file(os.fsencode(source)) == blob
+    assert files_under(store.contents.objects) == before
+    [stored] = [path for path in before if path.parent.name == blob[:2]]
+    assert stored.stat().st_size < len(data) / 50
+    assert b"".join(store.contents.stream(blob)) == data
+
+
+def test_large_contents_are_raw_files(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(content_module, "LARGE_CONTENT", 1000)
+    monkeypatch.setattr(content_module, "CHUNK", 777)
+    data = os.urandom(5000)
+    source = tmp_path / "large"
+    source.write_bytes(data)
+    blob = store.contents.put_file(os.fsencode(source))
+    assert blob == git_hash(data)
+    raw = store.contents.source_path(blob)
+    assert raw is not None and raw.read_bytes() == data
+    assert store.contents.put_file(os.fsencode(source)) == blob
+    assert b"".join(store.contents.stream(blob)) == data
+    assert store.contents.has(blob)
+    assert list((store.root / "tmp").iterdir()) == []
+
+
+@pytest.mark.parametrize(("kind", "clones"), [("xfs", True), ("btrfs", True), ("ext4", False)])
+def test_clone_or_copy(kind: str, clones: bool, request: pytest.FixtureRequest) -> None:
+    directory: Path = request.getfixturevalue(f"{kind}_dir")
+    data = os.urandom(300_000)
+    (directory / "source").write_bytes(data)
+    source = os.open(directory / "source", os.O_RDONLY)
+    target = os.open(directory / "target", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        assert clone_or_copy(source, target, len(data)) is clones
+    finally:
+        os.close(source)
+        os.close(target)
+    assert (directory / "target").read_bytes() == data
+
+
+def test_everything_in_the_store_is_private(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(content_module, "LARGE_CONTENT", 100)
+    store.contents.put_bytes(b"small")
+    (tmp_path / "big").write_bytes(b"b" * 500)
+    store.contents.put_file(os.fsencode(tmp_path / "big"))
+    store.runs.begin()
+    for path in [store.root, *store.root.rglob("*")]:
+        mode = stat.S_IMODE(path.lstat().st_mode)
+        expected = 0o700 if path.is_dir() else 0o600
+        assert mode == expected, f"{path} has mode {mode:o}"
+
+
+def test_unknown_or_malformed_ids(store: Store) -> None:
+    with pytest.raises(ContentNotFoundError, match="not in the store"):
+        store.read(blob_id(b"never stored"))
+    with pytest.raises(StoreError, match="not a content id"):
+        store.read("../../etc/passwd")
+
+
+def test_a_full_disk_is_one_clear_error_and_leaves_nothing(tiny_filesystem: Path) -> None:
+    store = Store.open(tiny_filesystem / "store")
+    with pytest.raises(DiskFullError, match="no space left"):
+        store.contents.put_bytes(os.urandom(2 * 1024 * 1024))
+    assert [path for path in files_under(store.contents.objects) if ".tmp-" in path.name] == []
+
+
+def test_a_read_only_store_is_one_clear_error(tiny_filesystem: Path) -> None:
+    Store.open(tiny_filesystem / "store")
+    sh.mount("-o", "remount,ro", str(tiny_filesystem), _timeout=10)
+    with pytest.raises(StoreError, match="Read-only file system") as caught:
+        Store.open(tiny_filesystem / "store").contents.put_bytes(b"x")
+    assert "\n" not in str(caught.value)
