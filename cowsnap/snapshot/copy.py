@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from cowsnap.snapshot.base import Availability
+from cowsnap.snapshot.lazy import LazySnapshot
 from cowsnap.snapshot.lazy_backend import LazyBackend
 from cowsnap.snapshot.mounts import mount_of
 
@@ -18,12 +19,17 @@ def copy_data(source: int, destination: int) -> None:
         pass
 
 
-class CopyBackend(LazyBackend):
-    name = "copy"
-    same_filesystem = False
+class CopySnapshot(LazySnapshot):
+    backend = "copy"
 
     def copy_data(self, source: int, destination: int) -> None:
         copy_data(source, destination)
+
+
+class CopyBackend(LazyBackend):
+    name = "copy"
+    same_filesystem = False
+    snapshot_class = CopySnapshot
 
     def check(self, workspace: Path, staging: Path) -> Availability:
         return Availability(self.name, True,

@@ -12,15 +12,12 @@ import errno
 import os
 import shutil
 import stat
-from collections.abc import Callable
+from abc import abstractmethod
 from pathlib import Path
 
 from cowsnap.snapshot import immutable
 from cowsnap.snapshot.base import Snapshot
 from cowsnap.snapshot.ledger import Ledger, Verdict
-
-CopyData = Callable[[int, int], None]
-"""Copy all data of open file descriptor `source` into empty open `destination`."""
 
 _GONE = (errno.ENOENT, errno.ENOTDIR)
 
@@ -28,12 +25,11 @@ _GONE = (errno.ENOENT, errno.ENOTDIR)
 class LazySnapshot(Snapshot):
     """Before-states kept under `location/tree`, mirroring the workspace's layout."""
 
-    def __init__(self, workspace: Path, location: Path, copy_data: CopyData) -> None:
+    def __init__(self, workspace: Path, location: Path) -> None:
         super().__init__(workspace)
         self._location = location
         self._root = os.fsencode(workspace)
         self._tree = os.fsencode(location / "tree")
-        self._copy_data = copy_data
         self._ledger = Ledger()
         self._directory_times: dict[bytes, tuple[int, int]] = {}
         self._released = False
@@ -42,6 +38,10 @@ class LazySnapshot(Snapshot):
     @property
     def location(self) -> Path | None:
         return self._location
+
+    @abstractmethod
+    def copy_data(self, source: int, destination: int) -> None:
+        """Copy all data of open file descriptor `source` into empty open `destination`."""
 
     def _relative(self, path: bytes) -> bytes | None:
         """`path` relative to the workspace root, or None when outside it or in our own store."""
@@ -130,7 +130,7 @@ class LazySnapshot(Snapshot):
             try:
                 destination = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                 try:
-                    self._copy_data(source, destination)
+                    self.copy_data(source, destination)
                 finally:
                     os.close(destination)
             finally:

@@ -18,10 +18,7 @@ class LazyBackend(Backend):
     """A backend whose snapshots copy each path just before its first mutation."""
 
     same_filesystem: ClassVar[bool]
-
-    @abstractmethod
-    def copy_data(self, source: int, destination: int) -> None:
-        """Copy the whole content of open `source` into empty open `destination`."""
+    snapshot_class: ClassVar[type[LazySnapshot]]
 
     @abstractmethod
     def check(self, workspace: Path, staging: Path) -> Availability:
@@ -47,7 +44,7 @@ class LazyBackend(Backend):
         remove_stale(staging, self.name, remove_lazy_tree)
         location = staging / mark(self.name, current_owner())
         location.mkdir(0o700)
-        return LazySnapshot(workspace, location, self.copy_data)
+        return self.snapshot_class(workspace, location)
 
     def cleanup_stale(self, workspace: Path) -> list[Path]:
         staging = staging_dir(workspace, same_filesystem=self.same_filesystem)

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from cowsnap.snapshot.base import Availability
+from cowsnap.snapshot.lazy import LazySnapshot
 from cowsnap.snapshot.lazy_backend import LazyBackend
 from cowsnap.snapshot.mounts import mount_of
 
@@ -34,12 +35,17 @@ def probe_reflink(directory: Path) -> OSError | None:
     return None
 
 
-class ReflinkBackend(LazyBackend):
-    name = "reflink"
-    same_filesystem = True
+class ReflinkSnapshot(LazySnapshot):
+    backend = "reflink"
 
     def copy_data(self, source: int, destination: int) -> None:
         clone_data(source, destination)
+
+
+class ReflinkBackend(LazyBackend):
+    name = "reflink"
+    same_filesystem = True
+    snapshot_class = ReflinkSnapshot
 
     def check(self, workspace: Path, staging: Path) -> Availability:
         fstype = mount_of(workspace).fstype

@@ -201,6 +201,7 @@ def test_before_state_is_read_only(backend: Backend, workspace: Path) -> None:
 def test_release_leaves_nothing_behind(backend: Backend, workspace: Path) -> None:
     write(os.path.join(os.fsencode(workspace), b"file"), b"x")
     snapshot = backend.prepare(workspace)
+    assert snapshot.backend == backend.name
     snapshot.capture(os.path.join(os.fsencode(workspace), b"file"))
     location = snapshot.location
     assert location is not None and location.exists()
