@@ -47,9 +47,7 @@ def find_executable(command: bytes, env: Mapping[bytes, bytes]) -> bytes:
         candidate = os.path.join(directory or b".", command)
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
-    raise CommandNotFoundError(
-        f"cannot execute '{_display(command)}': {os.strerror(errno.ENOENT)}"
-    )
+    raise CommandNotFoundError(f"cannot execute '{_display(command)}': {os.strerror(errno.ENOENT)}")
 
 
 @dataclass(frozen=True, slots=True)

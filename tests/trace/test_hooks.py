@@ -1,0 +1,74 @@
+"""The synchronous hooks and only-writes mode, against real tracees."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from trace_support import Runner
+
+from cowsnap.trace.events import MUTATING_OPERATIONS, PathEvent
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def test_before_mutation_sees_the_old_state(run: Runner, work: Path) -> None:
+    (work / "f").write_text("old")
+    seen: list[tuple[bytes, str, bytes | None]] = []
+
+    def capture(event: PathEvent) -> None:
+        assert event.result == 0
+        path = Path(event.path.decode())
+        content = path.read_bytes() if path.exists() else None
+        seen.append((event.path, event.operation.value, content))
+
+    traced = run(
+        ["sh", "-c", f"cd {work} && echo new > f && mv f g && rm g"], before_mutation=capture
+    )
+    assert traced.status == 0
+    prefix = bytes(work) + b"/"
+    ours = [(p[len(prefix) :], op, content) for p, op, content in seen if p.startswith(prefix)]
+    assert ours == [
+        (b"f", "write", b"old"),
+        (b"f", "rename", b"new\n"),
+        (b"g", "create", None),
+        (b"g", "delete", b"new\n"),
+    ]
+    mutations = [e for e in traced.path_events() if e.operation in MUTATING_OPERATIONS]
+    assert len([e for e in mutations if e.path.startswith(prefix)]) == 4
+
+
+def test_written_close_reports_each_closed_writer(run: Runner, work: Path) -> None:
+    closed: list[tuple[int, bytes]] = []
+    traced = run(
+        ["sh", "-c", f"cd {work} && printf 1 > a && cat a > b"],
+        on_written_close=lambda pid, path: closed.append((pid, path)),
+    )
+    assert traced.status == 0
+    paths = [path for _, path in closed if path.startswith(bytes(work))]
+    assert set(paths) == {bytes(work / "a"), bytes(work / "b")}
+
+
+def test_only_writes_never_stops_on_reads_or_probes(run: Runner, work: Path) -> None:
+    (work / "input").write_text("data")
+    traced = run(
+        ["sh", "-c", "cat input > output && ls >/dev/null && test -e input"],
+        only_writes=True,
+        cwd=work,
+    )
+    assert traced.status == 0
+    operations = {event.operation.value for event in traced.path_events()}
+    assert operations <= {"write", "create", "exec", "existence", "metadata", "delete"}
+    assert (
+        traced.touched()
+        == [("openat", "create", b"output")] + [("copy_file_range", "write", b"output")] * 2
+    )
+    assert not [e for e in traced.path_events() if e.syscall in ("newfstatat", "getdents64")]
+
+
+def test_only_writes_still_sees_every_mutation(ops: Runner) -> None:
+    traced = ops("rename", only_writes=True)
+    assert traced.status == 0
+    assert [op for _, op, _ in traced.touched()] == [
+        "create", "create", "rename", "create", "create", "rename", "rename", "rename", "create"
+    ]  # fmt: skip

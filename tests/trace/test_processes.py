@@ -1,0 +1,152 @@
+"""Process trees under the tracer: forks, threads, execs, signals, stops, exit statuses."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+from trace_support import Runner, no_children_left
+
+from cowsnap.errors import CommandNotFoundError
+from cowsnap.trace import trace
+from cowsnap.trace.events import Event, PathEvent
+
+pytestmark = pytest.mark.timeout(30)
+
+
+@pytest.mark.parametrize(
+    ("script", "status"), [("exit 0", 0), ("exit 7", 7), ("kill -KILL $$", 137)]
+)
+def test_exit_status_is_the_code_or_128_plus_the_signal(
+    run: Runner, script: str, status: int
+) -> None:
+    traced = run(["sh", "-c", script])
+    assert traced.status == status
+    assert traced.processes("exit")[-1].status == status
+
+
+def test_fork_vfork_and_posix_spawn_are_followed(ops: Runner) -> None:
+    traced = ops("fork")
+    assert traced.status == 0
+    assert traced.touched() == [
+        ("openat", "create", b"forked"),
+        ("openat", "create", b"spawned"),
+        ("utimensat", "metadata", b"spawned"),
+    ]
+    root = traced.processes("spawn")[0].pid
+    children = traced.processes("spawn")[1:]
+    assert len(children) == 3 and all(child.parent == root for child in children)
+    assert [e.path for e in traced.processes("exec")][1:] == [b"/usr/bin/true", b"/usr/bin/touch"]
+
+
+def test_threads_share_the_process_and_are_all_seen(ops: Runner) -> None:
+    traced = ops("threads")
+    assert traced.status == 0
+    assert sorted(path for _, _, path in traced.touched()) == [b"t0", b"t1", b"t2", b"t3"]
+    root = traced.processes("spawn")[0].pid
+    assert {e.pid for e in traced.path_events() if e.path.endswith((b"/t0", b"/t3"))} == {root}
+    assert len({e.tid for e in traced.processes("spawn")}) == 5
+
+
+def test_exec_from_a_non_leader_thread(ops: Runner, ops_binary: Path, work: Path) -> None:
+    traced = ops("thread-exec", str(ops_binary), "exit", str(work), "7")
+    assert traced.status == 7
+    execs = traced.processes("exec")
+    assert len(execs) == 2 and execs[0].pid == execs[1].pid == execs[1].tid
+
+
+def test_exec_chain_and_shebang_script(run: Runner, work: Path) -> None:
+    script = work / "script"
+    script.write_text("#!/bin/sh\nexec env true\n")
+    script.chmod(0o755)
+    traced = run([str(script)])
+    assert traced.status == 0
+    exec_paths = [e.path for e in traced.path_events() if e.operation.value == "exec"]
+    interpreter = os.path.realpath("/bin/sh").encode()
+    assert exec_paths == [bytes(script), interpreter, b"/usr/bin/env", b"/usr/bin/true"]
+
+
+def test_failed_exec_is_an_existence_probe(run: Runner, work: Path) -> None:
+    traced = run(["sh", "-c", f"{work}/missing; exit 3"])
+    assert traced.status == 3
+    assert ("execve", "existence", b"missing") in traced.touched()
+
+
+def test_command_that_cannot_be_executed(work: Path) -> None:
+    events: list[Event] = []
+    with pytest.raises(CommandNotFoundError) as raised:
+        trace(["cowsnap-no-such-command"], on_event=events.append)
+    assert str(raised.value) == (
+        "cannot execute 'cowsnap-no-such-command': No such file or directory"
+    )
+    assert raised.value.exit_code == 127
+    (work / "plain").write_text("not a program")
+    with pytest.raises(CommandNotFoundError, match="Permission denied"):
+        trace([str(work / "plain")], on_event=events.append)
+    assert no_children_left()
+
+
+def test_a_process_that_stops_itself_stays_stopped_until_continued(ops: Runner) -> None:
+    traced = ops("stop")
+    assert traced.status == 0, "the parent saw its child stop, then resume only after SIGCONT"
+    assert traced.touched()[-1] == ("openat", "create", b"resumed")
+
+
+def test_a_daemon_that_outlives_the_root_is_waited_for(ops: Runner) -> None:
+    traced = ops("daemon")
+    assert traced.status == 0
+    assert traced.touched() == [("openat", "create", b"daemon")]
+    root = traced.processes("spawn")[0].pid
+    exits = traced.processes("exit")
+    assert exits[-1].pid != root
+    assert no_children_left()
+
+
+def test_signals_reach_the_tracee(ops: Runner) -> None:
+    assert ops("sigint").status == 128 + signal.SIGINT
+
+
+def test_ctrl_c_at_cowsnap_is_ignored_and_handlers_restored(run: Runner) -> None:
+    before = signal.getsignal(signal.SIGINT)
+    traced = run(["sh", "-c", "kill -INT $PPID; kill -QUIT $PPID; exit 5"])
+    assert traced.status == 5
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_sigterm_to_cowsnap_is_forwarded_to_the_command(run: Runner) -> None:
+    traced = run(["sh", "-c", "kill -TERM $PPID; sleep 10"])
+    assert traced.status == 128 + signal.SIGTERM
+
+
+def test_a_thousand_short_lived_processes(run: Runner, ops_binary: Path, work: Path) -> None:
+    traced = run([str(ops_binary), "many", str(work), "1000"])
+    assert traced.status == 0
+    created = {path for _, op, path in traced.touched() if op == "create"}
+    assert created == {b"p%d" % i for i in range(1000)}
+    assert len(traced.processes("exit")) == 1001
+
+
+def test_a_thousand_execs_from_a_shell_loop(run: Runner) -> None:
+    traced = run(["sh", "-c", "i=0; while [ $i -lt 1000 ]; do /bin/true; i=$((i+1)); done"])
+    assert traced.status == 0
+    assert len(traced.processes("exec")) == 1001
+
+
+def test_a_failing_callback_kills_the_tree(work: Path) -> None:
+    def explode(event: Event) -> None:
+        if isinstance(event, PathEvent) and event.path.endswith(b"/boom"):
+            raise RuntimeError("callback failed")
+
+    with pytest.raises(RuntimeError):
+        trace(["sh", "-c", f"touch {work}/boom; sleep 30"], on_event=explode)
+    assert no_children_left()
+
+
+def test_python_fixture_is_traced(run: Runner, work: Path) -> None:
+    code = f"open({str(work / 'py')!r}, 'w').write('x')"
+    traced = run([sys.executable, "-c", code])
+    assert traced.status == 0
+    assert ("openat", "create", b"py") in traced.touched()

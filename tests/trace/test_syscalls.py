@@ -1,0 +1,234 @@
+"""Each file syscall family, traced for real through the ops fixture, yields exactly its events."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from trace_support import Runner
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def test_dirfd_operations(ops: Runner) -> None:
+    traced = ops("dirfd")
+    assert traced.status == 0
+    assert traced.touched() == [
+        ("openat", "read", b""),
+        ("mkdirat", "mkdir", b"sub"),
+        ("openat", "create", b"sub/f"),
+        ("fchmod", "metadata", b"sub/f"),
+        ("ftruncate", "write", b"sub/f"),
+        ("openat", "read", b"sub"),
+        ("unlinkat", "delete", b"sub/f"),
+        ("unlinkat", "delete", b"sub"),
+    ]
+
+
+def test_tmpfile_then_linkat(ops: Runner, root_required: None) -> None:
+    traced = ops("tmpfile")
+    assert traced.status == 0
+    assert traced.touched() == [("linkat", "create", b"named"), ("linkat", "create", b"named2")]
+
+
+def test_rename_over_existing_and_exchange(ops: Runner) -> None:
+    traced = ops("rename")
+    assert traced.status == 0
+    assert traced.touched() == [
+        ("openat", "create", b"a"),
+        ("openat", "create", b"b"),
+        ("rename", "rename", b"a"),
+        ("rename", "create", b"b"),
+        ("openat", "create", b"c"),
+        ("renameat2", "rename", b"b"),
+        ("renameat2", "rename", b"c"),
+        ("renameat2", "rename", b"b"),
+        ("renameat2", "create", b"c"),
+    ]
+    renames = [e for e in traced.path_events() if e.syscall.startswith("rename")]
+    assert renames[0].related_path == renames[1].path
+    assert renames[1].related_path == renames[0].path
+    assert [e.succeeded for e in renames] == [True, True, True, True, False, False]
+
+
+def test_hard_links_symlinks_and_a_dangling_one(ops: Runner) -> None:
+    traced = ops("links")
+    assert traced.status == 0
+    assert traced.touched() == [
+        ("openat", "create", b"target"),
+        ("link", "existence", b"target"),
+        ("link", "create", b"hard"),
+        ("symlink", "create", b"soft"),
+        ("symlink", "create", b"dangling"),
+        ("readlink", "existence", b"soft"),
+        ("newfstatat", "existence", b"soft"),
+        ("newfstatat", "existence", b"target"),
+        ("openat", "create", b"missing"),
+        ("unlink", "delete", b"soft"),
+    ]
+    symlink = next(e for e in traced.path_events() if e.syscall == "symlink")
+    assert symlink.related_path == b"target"
+
+
+def test_metadata_families_path_and_fd_forms(ops: Runner) -> None:
+    traced = ops("meta")
+    assert traced.status == 0
+    assert traced.touched() == [
+        ("openat", "create", b"m"),
+        ("chmod", "metadata", b"m"),
+        ("fchmodat", "metadata", b"m"),
+        ("chown", "metadata", b"m"),
+        ("lchown", "metadata", b"m"),
+        ("fchownat", "metadata", b"m"),
+        ("fchown", "metadata", b"m"),
+        ("utimensat", "metadata", b"m"),
+        ("utimensat", "metadata", b"m"),
+        ("futimesat", "metadata", b"m"),
+        ("utimensat", "metadata", b"m"),
+        ("utimensat", "metadata", b"m"),
+        ("setxattr", "metadata", b"m"),
+        ("lsetxattr", "metadata", b"m"),
+        ("fsetxattr", "metadata", b"m"),
+        ("getxattr", "existence", b"m"),
+        ("listxattr", "existence", b"m"),
+        ("removexattr", "metadata", b"m"),
+        ("fremovexattr", "metadata", b"m"),
+    ]
+
+
+def test_failed_probes_are_existence(ops: Runner) -> None:
+    traced = ops("probe")
+    assert traced.status == 0
+    assert traced.touched() == [
+        ("newfstatat", "existence", b"nothing"),
+        ("access", "existence", b"nothing"),
+        ("faccessat2", "existence", b"nothing"),
+        ("statx", "existence", b"nothing"),
+        ("openat", "existence", b"nothing"),
+        ("openat", "existence", b"nodir/nothing"),
+    ]
+    failed_opens = [e for e in traced.path_events() if e.syscall == "openat"][-2:]
+    assert [e.result for e in failed_opens] == [-2, -2]
+
+
+def test_copy_sendfile_splice_write_their_destination(ops: Runner) -> None:
+    traced = ops("copy")
+    assert traced.status == 0
+    assert traced.touched()[-3:] == [
+        ("copy_file_range", "write", b"d1"),
+        ("sendfile", "write", b"d2"),
+        ("splice", "write", b"d3"),
+    ]
+
+
+def test_unix_socket_bind_creates_but_abstract_does_not(ops: Runner) -> None:
+    traced = ops("bind")
+    assert traced.status == 0
+    assert traced.touched() == [("bind", "create", b"sock")]
+    assert [e.path for e in traced.path_events() if e.syscall == "bind"] == [
+        bytes(traced.root / "sock")
+    ]
+
+
+def test_io_uring_is_reported_as_invisible(ops: Runner) -> None:
+    traced = ops("uring")
+    assert traced.status == 0
+    assert any("io_uring" in warning.message for warning in traced.warnings())
+
+
+def test_mknod_truncate_fallocate_mkdir_rmdir(ops: Runner) -> None:
+    traced = ops("node")
+    assert traced.status == 0
+    assert traced.touched() == [
+        ("mknodat", "create", b"fifo"),
+        ("mknodat", "create", b"fifo2"),
+        ("openat", "create", b"t"),
+        ("truncate", "write", b"t"),
+        ("openat", "write", b"t"),
+        ("fallocate", "write", b"t"),
+        ("mkdir", "mkdir", b"d"),
+        ("rmdir", "delete", b"d"),
+    ]
+
+
+def test_duplicated_fds_keep_their_path(ops: Runner, work: Path) -> None:
+    closed: list[bytes] = []
+    traced = ops("dup", on_written_close=lambda pid, path: closed.append(path))
+    assert traced.status == 0
+    assert traced.touched() == [("openat", "create", b"w")] + [("fchmod", "metadata", b"w")] * 4
+    assert closed == [bytes(work / "w")] * 5
+
+
+def test_relative_paths_after_cd_in_a_child(ops: Runner, work: Path) -> None:
+    traced = ops("chdir", cwd=work)
+    assert traced.status == 0
+    assert traced.touched() == [
+        ("mkdir", "mkdir", b"c"),
+        ("chdir", "existence", b"c"),
+        ("openat", "create", b"c/rel"),
+        ("chdir", "existence", b""),
+        ("openat", "create", b"up"),
+        ("openat", "read", b"c"),
+        ("fchdir", "existence", b"c"),
+        ("openat", "create", b"c/viafd"),
+        ("openat", "create", b"parent"),
+    ]
+
+
+def test_chroot_paths_are_host_paths(ops: Runner, root_required: None) -> None:
+    traced = ops("chroot")
+    assert traced.status == 0
+    assert traced.touched() == [
+        ("mkdir", "mkdir", b"jail"),
+        ("chroot", "existence", b"jail"),
+        ("openat", "create", b"jail/inside"),
+    ]
+
+
+def test_paths_longer_than_path_max(ops: Runner) -> None:
+    traced = ops("long")
+    assert traced.status == 0
+    created = [e for e in traced.path_events() if e.operation.value == "create"]
+    assert len(created) == 1
+    expected = bytes(traced.root) + b"/" + b"/".join([b"L" * 200] * 25) + b"/deep"
+    assert len(expected) > 4096
+    assert created[0].path == expected
+    made = [e.path for e in traced.path_events() if e.syscall == "mkdirat"]
+    assert len(made) == 25 and made[-1] == expected.rsplit(b"/", 1)[0]
+
+
+def test_getdents_reads_the_directory(ops: Runner) -> None:
+    traced = ops("getdents")
+    assert traced.status == 0
+    assert ("getdents64", "directory", b"") in traced.touched()
+
+
+def test_i386_syscalls_are_decoded_and_announced(ops: Runner) -> None:
+    traced = ops("i386")
+    assert traced.status == 0
+    assert traced.touched() == [("creat", "create", b"legacy"), ("unlink", "delete", b"legacy")]
+    assert any("i386" in warning.message for warning in traced.warnings())
+
+
+def test_symlink_in_the_prefix_resolves_to_the_real_place(run: Runner, work: Path) -> None:
+    (work / "real").mkdir()
+    (work / "alias").symlink_to("real")
+    traced = run(["sh", "-c", f"echo x > {work}/alias/f"])
+    assert traced.status == 0
+    assert traced.touched() == [("openat", "create", b"real/f")]
+
+
+def test_non_utf8_names_round_trip(run: Runner, work: Path) -> None:
+    traced = run(["sh", "-c", f"cd {work} && printf x > \"$(printf 'caf\\351\\377')\""])
+    assert traced.status == 0
+    assert traced.touched()[-1] == ("openat", "create", b"caf\xe9\xff")
+    assert os.path.exists(bytes(work) + b"/caf\xe9\xff")
+
+
+def test_rm_r_and_mkdir_p(run: Runner, work: Path) -> None:
+    traced = run(["sh", "-c", f"cd {work} && mkdir -p a/b/c && touch a/b/c/f && rm -r a"])
+    assert traced.status == 0
+    touched = traced.touched()
+    assert [p for s, op, p in touched if op == "mkdir"] == [b"a", b"a/b", b"a/b/c"]
+    assert [p for s, op, p in touched if op == "delete"] == [b"a/b/c/f", b"a/b/c", b"a/b", b"a"]
