@@ -1,0 +1,36 @@
+"""Path resolution against a real directory tree (symlinks, missing parts, `..`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cowsnap.trace import paths
+
+
+def test_resolution_follows_the_prefix_and_optionally_the_last(tmp_path: Path) -> None:
+    base = tmp_path.resolve()
+    (base / "real").mkdir()
+    (base / "real" / "file").write_text("x")
+    (base / "alias").symlink_to("real")
+    (base / "real" / "link").symlink_to("file")
+    (base / "real" / "dangling").symlink_to("../nowhere/target")
+    b = bytes(base)
+    assert paths.resolve(b + b"/alias/link", follow=False) == b + b"/real/link"
+    assert paths.resolve(b + b"/alias/link", follow=True) == b + b"/real/file"
+    assert paths.resolve(b + b"/alias/dangling", follow=True) == b + b"/nowhere/target"
+    assert paths.resolve(b + b"/alias/dangling", follow=False) == b + b"/real/dangling"
+    assert paths.resolve(b + b"/alias/../real/./file", follow=True) == b + b"/real/file"
+    assert paths.resolve(b + b"/alias/..", follow=False) == b
+    assert paths.resolve(b + b"/missing/../x/y", follow=True) == b + b"/x/y"
+    assert paths.resolve(b + b"/alias/", follow=False) == b + b"/real"
+
+
+def test_overlong_paths_are_normalised_lexically() -> None:
+    long = b"/" + b"/".join([b"d" * 250] * 20) + b"/../f"
+    assert paths.resolve(long, follow=True) == b"/" + b"/".join([b"d" * 250] * 19) + b"/f"
+
+
+def test_exists_sees_dangling_symlinks(tmp_path: Path) -> None:
+    (tmp_path / "dangling").symlink_to("nowhere")
+    assert paths.exists(bytes(tmp_path / "dangling"))
+    assert not paths.exists(bytes(tmp_path / "nowhere"))
