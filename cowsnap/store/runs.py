@@ -1,9 +1,9 @@
 """Run ids, run summaries, and the published / incomplete run areas of a store.
 
-A run is written under `incomplete/<id>/` (with an owner file naming its pid
-and that process's start time) and published by renaming the directory to
-`runs/<id>/`: readers never see half a run. Incomplete runs whose owner is gone
-are removed when a store is opened.
+A run is written under `incomplete/<id>.<pid>.<start time>/` (the directory's
+name says which process owns it, so it is never seen without an owner) and
+published by renaming the directory to `runs/<id>/`: readers never see half a
+run. Incomplete runs whose owner is gone are removed when a store is opened.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from cowsnap.trace.events import Operation
 
 MANIFEST = "manifest.json"
 SUMMARY = "summary.json"
-OWNER = "owner.json"
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -78,7 +77,8 @@ class PendingRun:
     def __init__(self, runs: RunIndex, run_id: str) -> None:
         self.run_id = run_id
         self._runs = runs
-        self.directory = runs.incomplete / run_id
+        owner = f"{os.getpid()}.{process_start_time(os.getpid())}"
+        self.directory = runs.incomplete / f"{run_id}.{owner}"
 
     def publish(self, manifest: Manifest) -> Path:
         """Write the manifest and make the run visible in one rename; return its directory."""
@@ -89,7 +89,6 @@ class PendingRun:
             write_atomic(self.directory / MANIFEST, dump_manifest(manifest))
             summary = json.dumps(asdict(summarize(manifest))).encode()
             write_atomic(self.directory / SUMMARY, summary)
-            (self.directory / OWNER).unlink()
             os.rename(self.directory, target)
             fsync_dir(self._runs.published)
         except OSError as error:
@@ -113,12 +112,9 @@ class RunIndex:
         """Reserve a run id and mark it as owned by this process."""
         run_id = run_id or new_run_id()
         pending = PendingRun(self, run_id)
-        owner = {"pid": os.getpid(), "start_time": process_start_time(os.getpid())}
         try:
             pending.directory.mkdir(mode=0o700)
-            write_atomic(pending.directory / OWNER, json.dumps(owner).encode())
         except OSError as error:
-            pending.abandon()
             raise storage_error(error, "start a run in the store") from None
         return pending
 
@@ -126,11 +122,9 @@ class RunIndex:
         """Delete incomplete runs whose owner process has died; return their ids."""
         removed = []
         for directory in sorted(self.incomplete.iterdir()):
-            try:
-                owner = json.loads((directory / OWNER).read_bytes())
-                alive = process_start_time(int(owner["pid"])) == owner["start_time"]
-            except (OSError, ValueError, KeyError, TypeError):
-                alive = False
+            _run_id, _, owner = directory.name.partition(".")
+            pid, _, start_time = owner.partition(".")
+            alive = pid.isdigit() and str(process_start_time(int(pid))) == start_time
             if not alive:
                 shutil.rmtree(directory, ignore_errors=True)
                 removed.append(directory.name)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import re
@@ -14,7 +13,7 @@ import pytest
 from cowsnap.errors import AmbiguousRunError, CorruptManifestError, RunNotFoundError, StoreError
 from cowsnap.record.manifest import FileEntry, FileState, GitInfo, Manifest
 from cowsnap.store.bundle import export_bundle
-from cowsnap.store.runs import new_run_id
+from cowsnap.store.runs import new_run_id, process_start_time
 from cowsnap.store.store import Store
 from cowsnap.trace.events import Operation
 
@@ -65,14 +64,14 @@ def dead_pid() -> int:
 
 def test_incomplete_runs_of_dead_processes_are_removed_at_open(store: Store) -> None:
     mine = store.runs.begin("20261121T093012Z-000001")
-    dead = store.runs.begin("20261121T093012Z-000002")
-    (dead.directory / "owner.json").write_text(json.dumps({"pid": dead_pid(), "start_time": 1}))
-    recycled = store.runs.begin("20261121T093012Z-000003")
-    owner = json.loads((recycled.directory / "owner.json").read_text())
-    owner["start_time"] -= 1
-    (recycled.directory / "owner.json").write_text(json.dumps(owner))
+    incomplete = store.root / "incomplete"
+    (incomplete / f"20261121T093012Z-000002.{dead_pid()}.1").mkdir()
+    start_time = process_start_time(os.getpid())
+    assert start_time is not None
+    (incomplete / f"20261121T093012Z-000003.{os.getpid()}.{start_time - 1}").mkdir()
+    (incomplete / "20261121T093012Z-000004").mkdir()
     Store.open(store.root)
-    assert sorted(p.name for p in (store.root / "incomplete").iterdir()) == [mine.run_id]
+    assert [p.name for p in incomplete.iterdir()] == [mine.directory.name]
 
 
 def test_resolution_by_id_prefix_and_workspace(store: Store) -> None:
