@@ -23,7 +23,7 @@ import pygit2
 
 from cowsnap.errors import ContentNotFoundError, StoreError, UnreadableFileError
 from cowsnap.record.git import isolated_config
-from cowsnap.store.atomic import atomic_writer, fsync_dir, storage_error
+from cowsnap.store.atomic import atomic_writer, fsync_dir, storage_error, syncfs
 
 LARGE_CONTENT = 32 * 1024 * 1024
 COMPRESSION_LEVEL = 1
@@ -103,6 +103,7 @@ class ContentStore:
         self.large = root / "large"
         self.scratch = root / "tmp"
         self._repository: pygit2.Repository | None = None
+        self._unsynced = False
 
     def initialise(self) -> None:
         """Create the object repository and directories (idempotent; caller holds the lock)."""
@@ -140,13 +141,24 @@ class ContentStore:
         try:
             target.parent.mkdir(mode=0o700, exist_ok=True)
             compressor = zlib.compressobj(COMPRESSION_LEVEL)
-            with atomic_writer(target) as handle:
+            with atomic_writer(target, durable=False) as handle:
                 handle.write(compressor.compress(blob_header(len(data))))
                 handle.write(compressor.compress(data))
                 handle.write(compressor.flush())
         except OSError as error:
             raise storage_error(error, "store a content") from None
+        self._unsynced = True
         return blob
+
+    def flush(self) -> None:
+        """Make every content written since the last flush durable (before a manifest
+        that refers to them is published)."""
+        if self._unsynced:
+            try:
+                syncfs(self.root)
+            except OSError as error:
+                raise storage_error(error, "flush the store to disk") from None
+            self._unsynced = False
 
     def put_file(self, path: bytes) -> str:
         """Store the regular file at `path` (not following a final symlink); return its id."""

@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,9 +75,10 @@ def summarize(manifest: Manifest) -> RunSummary:
 class PendingRun:
     """A run being recorded: invisible until `publish`."""
 
-    def __init__(self, runs: RunIndex, run_id: str) -> None:
+    def __init__(self, runs: RunIndex, run_id: str, flush: Callable[[], None]) -> None:
         self.run_id = run_id
         self._runs = runs
+        self._flush = flush
         owner = f"{os.getpid()}.{process_start_time(os.getpid())}"
         self.directory = runs.incomplete / f"{run_id}.{owner}"
 
@@ -85,6 +87,7 @@ class PendingRun:
         if manifest.run_id != self.run_id:
             raise ValueError("manifest belongs to another run")
         target = self._runs.published / self.run_id
+        self._flush()
         try:
             write_atomic(self.directory / MANIFEST, dump_manifest(manifest))
             summary = json.dumps(asdict(summarize(manifest))).encode()
@@ -100,9 +103,11 @@ class PendingRun:
 
 
 class RunIndex:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, flush: Callable[[], None]) -> None:
+        """`flush` makes contents durable; it runs before each manifest is published."""
         self.published = root / "runs"
         self.incomplete = root / "incomplete"
+        self._flush = flush
 
     def initialise(self) -> None:
         for directory in (self.published, self.incomplete):
@@ -111,7 +116,7 @@ class RunIndex:
     def begin(self, run_id: str | None = None) -> PendingRun:
         """Reserve a run id and mark it as owned by this process."""
         run_id = run_id or new_run_id()
-        pending = PendingRun(self, run_id)
+        pending = PendingRun(self, run_id, self._flush)
         try:
             pending.directory.mkdir(mode=0o700)
         except OSError as error:

@@ -54,7 +54,7 @@ class Store:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.contents = ContentStore(root)
-        self.runs = RunIndex(root)
+        self.runs = RunIndex(root, flush=self.contents.flush)
 
     @classmethod
     def open(cls, root: Path, *, create: bool = True) -> Store:
