@@ -70,7 +70,7 @@ class BtrfsSnapshot(Snapshot):
         super().__init__(workspace)
         self._location = location
         self._binding = binding
-        self._root = os.fsencode(workspace)
+        self._root = os.fsencode(workspace.resolve())
         self._snapshot = os.fsencode(location / SNAPSHOT_NAME)
         self._released = False
 

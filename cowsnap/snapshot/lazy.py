@@ -28,7 +28,7 @@ class LazySnapshot(Snapshot):
     def __init__(self, workspace: Path, location: Path) -> None:
         super().__init__(workspace)
         self._location = location
-        self._root = os.fsencode(workspace)
+        self._root = os.fsencode(workspace.resolve())
         self._tree = os.fsencode(location / "tree")
         self._ledger = Ledger()
         self._directory_times: dict[bytes, tuple[int, int]] = {}

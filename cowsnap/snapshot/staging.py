@@ -38,6 +38,7 @@ def _is_within(path: Path, directory: Path) -> bool:
 def candidates(workspace: Path, *, same_filesystem: bool,
                environ: Mapping[str, str] | None = None) -> Iterator[Path]:
     """Staging directories to try for `workspace`, best first."""
+    workspace = workspace.resolve()
     workspace_mount = mount_of(workspace)
     cache = cache_dir(environ)
     if not _is_within(cache.resolve(), workspace) and (
