@@ -13,13 +13,17 @@ import os
 import shutil
 import stat
 from abc import abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
+from cowsnap.errors import SnapshotError
 from cowsnap.snapshot import immutable
 from cowsnap.snapshot.base import Snapshot
 from cowsnap.snapshot.ledger import Ledger, Verdict
 
 _GONE = (errno.ENOENT, errno.ENOTDIR)
+_OWNER_WRITE_SEARCH = stat.S_IWUSR | stat.S_IXUSR
 
 
 class LazySnapshot(Snapshot):
@@ -76,6 +80,13 @@ class LazySnapshot(Snapshot):
         relative = self._relative(path)
         if relative is None:
             return
+        try:
+            self._capture(relative, subtree=subtree)
+        except OSError as error:
+            raise SnapshotError(
+                f"cannot preserve {os.fsdecode(path)} before it changes: {error}") from error
+
+    def _capture(self, relative: bytes, *, subtree: bool) -> None:
         if relative and self._ledger.verdict(os.path.dirname(relative)) is Verdict.LIVE:
             self._capture_node(os.path.dirname(relative), subtree=False)
         verdict = self._ledger.verdict(relative)
@@ -99,12 +110,13 @@ class LazySnapshot(Snapshot):
         self._make_parents(relative)
         kept = self._kept(relative)
         listing = None
-        if stat.S_ISDIR(status.st_mode):
-            listing = frozenset(os.listdir(live))
-            if not os.path.isdir(kept):
-                os.mkdir(kept, 0o700)
-        else:
-            self._copy_node(live, kept, status)
+        with _opened_up(self._kept(os.path.dirname(relative))) if relative else nullcontext():
+            if stat.S_ISDIR(status.st_mode):
+                listing = frozenset(os.listdir(live))
+                if not os.path.isdir(kept):
+                    os.mkdir(kept, 0o700)
+            else:
+                self._copy_node(live, kept, status)
         if subtree and listing is not None:
             self._fill_subtree(relative)
         self._ledger.record_present(relative, listing, subtree=subtree and listing is not None)
@@ -120,9 +132,14 @@ class LazySnapshot(Snapshot):
                 self._capture_node(child, subtree=True)
 
     def _make_parents(self, relative: bytes) -> None:
+        """Scaffolding directories down to `relative`'s parent, through preserved ones too."""
         parent = os.path.dirname(relative)
-        if parent:
-            os.makedirs(self._kept(parent), 0o700, exist_ok=True)
+        made = b""
+        for name in parent.split(b"/") if parent else []:
+            outer, made = made, os.path.join(made, name) if made else name
+            if not os.path.isdir(self._kept(made)):
+                with _opened_up(self._kept(outer)):
+                    os.mkdir(self._kept(made), 0o700)
 
     def _copy_node(self, live: bytes, kept: bytes, status: os.stat_result) -> None:
         if stat.S_ISREG(status.st_mode):
@@ -164,6 +181,20 @@ class LazySnapshot(Snapshot):
             return
         remove_lazy_tree(self._location)
         self._released = True
+
+
+@contextmanager
+def _opened_up(kept_directory: bytes) -> Iterator[None]:
+    """Let a non-root owner add to a preserved directory whose original mode forbids it."""
+    mode = stat.S_IMODE(os.lstat(kept_directory).st_mode)
+    if os.geteuid() == 0 or mode & _OWNER_WRITE_SEARCH == _OWNER_WRITE_SEARCH:
+        yield
+        return
+    os.chmod(kept_directory, mode | _OWNER_WRITE_SEARCH)
+    try:
+        yield
+    finally:
+        os.chmod(kept_directory, mode)
 
 
 def remove_lazy_tree(location: Path) -> None:
