@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +48,7 @@ from cowsnap.snapshot.base import Snapshot
 from cowsnap.store.store import Store
 from cowsnap.trace.events import Event, Operation, PathEvent, TraceWarning
 
+STORE_WORKERS = max(2, min(8, os.cpu_count() or 2))
 UNKNOWN_BEFORE = "before-state not seen: no pre-mutation hook for this path"
 
 
@@ -143,7 +145,8 @@ class Recorder:
         state = read_state(path)
         git = self._git_before.describe(path)
         choice = content_choice(SideFacts(state, git[1], self._uid), self._settings)
-        return OutsideBefore(state, self._resolve(choice, path), git)
+        outcome = self._store_file(path) if isinstance(choice, Keep) else choice
+        return OutsideBefore(state, outcome, git)
 
     def _store_file(self, path: bytes) -> Outcome:
         try:
@@ -156,7 +159,12 @@ class Recorder:
         started = time.monotonic()
         self._expand_renamed_directories()
         git_after = GitContext()
-        entries = [self._entry(path, git_after) for path in sorted(self._operations)]
+        drafts = [self._draft(path, git_after) for path in sorted(self._operations)]
+        stored = self._store_all({
+            outcome.location for draft in drafts for outcome in (draft.before, draft.after)
+            if isinstance(outcome, ToStore)
+        })
+        entries = [draft.entry(stored) for draft in drafts]
         repositories = [self._repository(status.summary()) for status in git_after.repositories()]
         recorded = dict(timings or {})
         recorded["recording"] = round(time.monotonic() - started, 6)
@@ -169,6 +177,13 @@ class Recorder:
             warnings=tuple(self._warnings), capture_reads=self._settings.capture_reads,
             max_file_size=self._settings.max_file_size, timings=recorded,
         )
+
+    def _store_all(self, locations: set[bytes]) -> dict[bytes, Outcome]:
+        """Store files in parallel: hashing and compression release the GIL, and a
+        changed large file needs both its before- and after-content hashed."""
+        ordered = sorted(locations)
+        with ThreadPoolExecutor(max_workers=STORE_WORKERS) as pool:
+            return dict(zip(ordered, pool.map(self._store_file, ordered), strict=True))
 
     def _repository(self, after: GitRepository) -> GitRepository:
         before = self._git_before.known(os.fsencode(after.root))
@@ -194,14 +209,15 @@ class Recorder:
                         if self.records(moved):
                             self._operations.setdefault(moved, set()).add(Operation.RENAME)
 
-    def _entry(self, path: bytes, git_after: GitContext) -> FileEntry:
+    def _draft(self, path: bytes, git_after: GitContext) -> Draft:
         operations = frozenset(self._operations[path])
+        in_workspace = self.in_workspace(path)
         after_state = read_state(path)
         after_git = git_after.describe(path)
-        outside = None if self.in_workspace(path) else self._outside.get(path)
+        outside = None if in_workspace else self._outside.get(path)
         if outside is not None:
             before_state, before_git = outside.state, outside.git
-        elif self.in_workspace(path):
+        elif in_workspace:
             location = self._snapshot.locate(path)
             before_state = MISSING if location is None else read_state(location)
             before_git = self._git_before.describe_if_examined(path) or after_git
@@ -213,27 +229,62 @@ class Recorder:
             SideFacts(after_state, after_git[1], self._uid),
             self._settings,
         )
+        before: Planned
         if outside is not None and isinstance(decision.before, Keep):
-            before_outcome = outside.outcome
+            before = outside.outcome
         else:
-            before_outcome = self._resolve(decision.before, self._before_location(path))
-        if operations & MUTATES:
-            after_outcome = self._resolve(decision.after, path)
-        else:
-            after_outcome = before_outcome
-        before = _file_state(before_state, before_outcome)
-        after = _file_state(after_state, after_outcome)
-        if before_state.exists and not after_state.exists:
-            after = FileState(exists=False, tombstone=True)
-        if outside is None and not self.in_workspace(path) and operations & MUTATES:
-            before = FileState(exists=False, not_captured=UNKNOWN_BEFORE)
-        return FileEntry(path=path, operations=sort_operations(operations), before=before,
-                         after=after, git=after_git[0], in_workspace=self.in_workspace(path))
+            before = _plan(decision.before, self._before_location(path))
+        after = _plan(decision.after, path) if operations & MUTATES else before
+        return Draft(
+            path=path, operations=operations, in_workspace=in_workspace, git=after_git[0],
+            before_state=before_state, after_state=after_state, before=before, after=after,
+            before_unknown=outside is None and not in_workspace and bool(operations & MUTATES),
+        )
 
-    def _resolve(self, choice: Choice, location: bytes | None) -> Outcome:
-        if isinstance(choice, Keep):
-            return Skip(UNREADABLE) if location is None else self._store_file(location)
-        return choice
+
+@dataclass(frozen=True, slots=True)
+class ToStore:
+    """Content to copy into the store from `location` (done in parallel, at the end)."""
+
+    location: bytes
+
+
+Planned = Outcome | ToStore
+
+
+def _plan(choice: Choice, location: bytes | None) -> Planned:
+    if isinstance(choice, Keep):
+        return Skip(UNREADABLE) if location is None else ToStore(location)
+    return choice
+
+
+@dataclass(frozen=True)
+class Draft:
+    """One entry with its states read and its contents decided, not yet stored."""
+
+    path: bytes
+    operations: frozenset[Operation]
+    in_workspace: bool
+    git: GitInfo
+    before_state: PathState
+    after_state: PathState
+    before: Planned
+    after: Planned
+    before_unknown: bool
+
+    def entry(self, stored: Mapping[bytes, Outcome]) -> FileEntry:
+        def outcome(planned: Planned) -> Outcome:
+            return stored[planned.location] if isinstance(planned, ToStore) else planned
+
+        before = _file_state(self.before_state, outcome(self.before))
+        after = _file_state(self.after_state, outcome(self.after))
+        if self.before_state.exists and not self.after_state.exists:
+            after = FileState(exists=False, tombstone=True)
+        if self.before_unknown:
+            before = FileState(exists=False, not_captured=UNKNOWN_BEFORE)
+        return FileEntry(path=self.path, operations=sort_operations(self.operations),
+                         before=before, after=after, git=self.git,
+                         in_workspace=self.in_workspace)
 
 
 def _file_state(state: PathState, outcome: Outcome) -> FileState:

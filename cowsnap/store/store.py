@@ -12,9 +12,11 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
 from cowsnap.errors import ContentNotFoundError, StoreError
 from cowsnap.record.git import read_git_blob
+from cowsnap.record.manifest import FileEntry
 from cowsnap.store.atomic import storage_error, write_atomic
 from cowsnap.store.content import ContentStore
 from cowsnap.store.runs import RunIndex
@@ -108,3 +110,21 @@ class Store:
 
     def read(self, blob: str, repository_root: str | None = None) -> bytes:
         return b"".join(self.stream(blob, repository_root))
+
+    def open_content(self, entry: FileEntry, side: Literal["before", "after"]) -> Iterator[bytes]:
+        """The before- or after-content of a manifest entry, in chunks; a
+        ContentNotFoundError saying why when there is none."""
+        state = entry.before if side == "before" else entry.after
+        if state.blob is None:
+            if state.not_captured:
+                why = f"not captured: {state.not_captured}"
+            elif not state.exists:
+                why = "it did not exist"
+            elif state.type != "file":
+                why = f"it was a {state.type}"
+            else:
+                why = "its content was not needed"
+            path = entry.path.decode("utf-8", "backslashreplace")
+            raise ContentNotFoundError(f"no {side}-content of {path}: {why}")
+        repository_root = entry.git.root if state.blob_source == "git" else None
+        return self.stream(state.blob, repository_root)

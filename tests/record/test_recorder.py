@@ -6,8 +6,10 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
 from record_support import make_recorder, play, run_facts
 
+from cowsnap.errors import ContentNotFoundError
 from cowsnap.record.manifest import FileEntry, Manifest, dump_manifest, load_manifest
 from cowsnap.record.policy import CREATED_AND_DELETED, TOO_LARGE, CaptureSettings
 from cowsnap.store.store import Store
@@ -79,6 +81,13 @@ def test_a_typical_command(workspace: Path, store: Store, tmp_path: Path) -> Non
     assert link.before.blob is None
 
     assert entry(manifest, workspace / "absent").operations == (Operation.EXISTENCE,)
+    assert b"".join(store.open_content(gone, "before")) == b"deleted content\n"
+    with pytest.raises(ContentNotFoundError, match=r"no after-content of .*gone.txt: it did not"):
+        store.open_content(gone, "after")
+    with pytest.raises(ContentNotFoundError, match="not captured: created and deleted"):
+        store.open_content(scratch, "after")
+    with pytest.raises(ContentNotFoundError, match="it was a symlink"):
+        store.open_content(link, "before")
     assert manifest.warnings == ("pid 7: io_uring not traced",)
     assert manifest.backend == "test-copy"
     assert "recording" in manifest.timings
