@@ -83,3 +83,7 @@ class ContentNotFoundError(StoreError):
 
 class UnreadableFileError(StoreError):
     """A file whose content should be stored cannot be opened (recorded as not captured)."""
+
+
+class PathNotInRunError(CowsnapError):
+    """The run did not touch the given path."""

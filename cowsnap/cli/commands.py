@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 
-from cowsnap.cli import status
+from cowsnap.cli import run, runs, status
 
 
 def register(group: click.Group) -> None:
     """Add each command module's command to `group`."""
-    group.add_command(status.status)
+    for command in (run.run, runs.log, runs.show, runs.cat, status.status):
+        group.add_command(command)

@@ -1,0 +1,97 @@
+"""`cowsnap log`, `cowsnap show` and `cowsnap cat`: reading recorded runs back."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import asdict
+
+import click
+
+from cowsnap import api
+from cowsnap.cli.options import json_option, location_options
+from cowsnap.record.changes import status_code
+from cowsnap.record.manifest import Manifest, manifest_to_dict
+from cowsnap.store.runs import RunSummary
+
+
+def _display(path: bytes) -> str:
+    return os.fsdecode(path).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def log_line(summary: RunSummary) -> str:
+    command = " ".join(summary.command)
+    return (f"{summary.run_id}  {summary.started_at[:19].replace('T', ' ')}  "
+            f"exit {summary.exit_status:<3}  {summary.written:>4} written "
+            f"{summary.deleted:>4} deleted {summary.read:>5} read  {command}")
+
+
+@click.command("log")
+@location_options
+@json_option
+def log(workspace: str | None, store: str | None, as_json: bool) -> None:
+    """List the workspace's runs, newest first."""
+    summaries = api.log(workspace=workspace, store=store)
+    if as_json:
+        click.echo(json.dumps([asdict(summary) for summary in summaries], indent=2))
+        return
+    for summary in summaries:
+        click.echo(log_line(summary))
+
+
+def show_text(manifest: Manifest) -> str:
+    lines = [
+        f"run:       {manifest.run_id}",
+        f"command:   {' '.join(manifest.command)}",
+        f"exit:      {manifest.exit_status}",
+        f"workspace: {manifest.workspace} ({manifest.backend})",
+        f"started:   {manifest.started_at}",
+        f"finished:  {manifest.finished_at}",
+    ]
+    for repository in manifest.git_repositories:
+        dirty = " (dirty)" if repository.dirty else ""
+        lines.append(f"git:       {repository.root} at {repository.head}{dirty}")
+    lines.extend(f"warning:   {warning}" for warning in manifest.warnings)
+    lines.append("")
+    for entry in manifest.files:
+        operations = ",".join(entry.operations)
+        lines.append(f"{status_code(entry)} {_display(entry.path)}  [{operations}]")
+    return "\n".join(lines)
+
+
+@click.command("show")
+@click.argument("run", required=False)
+@location_options
+@json_option
+def show(run: str | None, workspace: str | None, store: str | None, as_json: bool) -> None:
+    """Show one run (default: the workspace's newest) with a status line per path.
+
+    Status: + created, - deleted, c content changed, t type changed, then p when
+    permissions changed; `.` means unchanged. --json prints the full manifest.
+    """
+    manifest = api.show(run, workspace=workspace, store=store)
+    if as_json:
+        click.echo(json.dumps(manifest_to_dict(manifest), indent=2))
+    else:
+        click.echo(show_text(manifest))
+
+
+@click.command("cat")
+@click.argument("arguments", nargs=-1, required=True, metavar="[RUN] PATH")
+@click.option("--before", "side", flag_value="before", help="The content before the run.")
+@click.option("--after", "side", flag_value="after", default=True,
+              help="The content after the run (the default).")
+@location_options
+def cat(arguments: tuple[str, ...], side: str, workspace: str | None,
+        store: str | None) -> None:
+    """Write a captured content of PATH in RUN (default: the newest) to stdout, raw."""
+    if len(arguments) > 2:
+        raise click.UsageError("expected [RUN] PATH")
+    run, path = (None, arguments[0]) if len(arguments) == 1 else arguments
+    chunks = api.cat(path, "before" if side == "before" else "after", run=run,
+                     workspace=workspace, store=store)
+    output = sys.stdout.buffer
+    for chunk in chunks:
+        output.write(chunk)
+    output.flush()
