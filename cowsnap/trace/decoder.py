@@ -9,6 +9,7 @@ before they happen.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable, Sequence
 
@@ -22,7 +23,6 @@ from cowsnap.trace.syscalls import (
     F_DUPFD,
     F_DUPFD_CLOEXEC,
     O_CREAT,
-    O_EXCL,
     O_TMPFILE_BIT,
     O_TRUNC,
     O_WRONLY,
@@ -36,6 +36,9 @@ from cowsnap.trace.syscalls import (
 )
 
 CLOSE_RANGE_CLOEXEC = 4
+_NOT_FOUND = -errno.ENOENT
+Located = tuple[bytes, bool]
+"""A resolved path and whether it existed when the syscall was entered."""
 _DELETED = b" (deleted)"
 _IO_URING_WARNING = (
     "io_uring_setup: file operations submitted through io_uring are invisible to ptrace; "
@@ -101,20 +104,26 @@ class Decoder:
         return fs.root
 
     def fd_path(self, task: Task, fd: int) -> bytes | None:
-        """The path an fd names; None for pipes, sockets, deleted and unnamed files."""
-        entry = task.files.entries.get(fd)
-        if entry is not None:
-            return entry.path
+        """The path an fd names; None for pipes, sockets, deleted and unnamed files.
+
+        /proc is asked first, as it is always right (closes are not all traced,
+        so a table entry may be stale); the table answers where /proc cannot:
+        paths longer than PATH_MAX and O_TMPFILE files given a name by linkat.
+        """
         try:
             link = os.readlink(b"/proc/%d/fd/%d" % (task.tid, fd))
-        except OSError:
-            return None
-        if not link.startswith(b"/") or link.endswith(_DELETED):
-            return None
-        return link
+        except OSError as error:
+            if error.errno != errno.ENAMETOOLONG:
+                return None
+            link = _DELETED
+        if link.endswith(_DELETED):
+            entry = task.files.entries.get(fd)
+            return None if entry is None else entry.path
+        return link if link.startswith(b"/") else None
 
-    def resolve(self, task: Task, dirfd: int, raw: bytes, follow: bool) -> bytes | None:
-        """The physical absolute path of `raw` as `task` would look it up."""
+    def resolve(self, task: Task, dirfd: int, raw: bytes, follow: bool) -> Located | None:
+        """The physical absolute path of `raw` as `task` would look it up, and whether
+        it exists."""
         if raw.startswith(b"/"):
             if raw.startswith(b"/proc/self/") or raw.startswith(b"/proc/thread-self/"):
                 own = b"/proc/%d/" % task.tid
@@ -128,23 +137,24 @@ class Decoder:
             if base is None:
                 return None
             if not raw:
-                return base
+                return base, True
             absolute = paths.join(base, raw)
-        resolved = paths.resolve(absolute, follow)
-        if resolved.endswith(_DELETED) and not paths.exists(resolved):
+        located = paths.resolve(absolute, follow)
+        if located[0].endswith(_DELETED):
             return None
-        return resolved
+        return located
 
     def _path_argument(
         self, task: Task, spec: Spec, args: Sequence[int], flags: int
-    ) -> bytes | None:
+    ) -> Located | None:
         assert spec.path is not None
         dirfd = AT_FDCWD if spec.dirfd is None else signed(args[spec.dirfd])
         address = args[spec.path]
         if address == 0:
             if spec.dirfd is None or dirfd == AT_FDCWD:
                 return None
-            return self.fd_path(task, dirfd)
+            path = self.fd_path(task, dirfd)
+            return None if path is None else (path, True)
         raw = native.read_string(task.tid, address)
         if raw is None:
             return None
@@ -196,15 +206,16 @@ class Decoder:
         task.pending = complete
 
     def _single(
-        self, task: Task, spec: Spec, operation: Operation, path: bytes, flags: int
+        self, task: Task, spec: Spec, operation: Operation, located: Located, flags: int
     ) -> None:
-        event = self._event(task, spec, operation, path, 0, flags)
+        path, existed = located
         if operation in MUTATING_OPERATIONS or spec.sets_cwd:
-            self._at_exit(task, [event])
+            self._at_exit(task, [self._event(task, spec, operation, path, 0, flags)])
             if spec.sets_cwd:
                 self._drop_cached_fs(task)
         else:
-            self._emit(event)
+            result = 0 if existed else _NOT_FOUND
+            self._emit(self._event(task, spec, operation, path, result, flags))
 
     def _drop_cached_fs(self, task: Task) -> None:
         fs = task.fs
@@ -224,16 +235,16 @@ class Decoder:
 
     def _path(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
         flags = 0 if spec.flags is None else signed(args[spec.flags])
-        path = self._path_argument(task, spec, args, flags)
-        if path is not None:
+        located = self._path_argument(task, spec, args, flags)
+        if located is not None:
             assert spec.operation is not None
-            self._single(task, spec, spec.operation, path, flags)
+            self._single(task, spec, spec.operation, located, flags)
 
     def _fd(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
         assert spec.fd is not None and spec.operation is not None
         path = self.fd_path(task, signed(args[spec.fd]))
         if path is not None:
-            self._single(task, spec, spec.operation, path, 0)
+            self._single(task, spec, spec.operation, (path, True), 0)
 
     def _open(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
         if spec.name == "creat":
@@ -242,9 +253,10 @@ class Decoder:
             flags = int.from_bytes(native.read_memory(task.tid, args[2], 8), "little")
         else:
             flags = signed(args[spec.flags])
-        path = self._path_argument(task, spec, args, flags)
-        if path is None:
+        located = self._path_argument(task, spec, args, flags)
+        if located is None:
             return
+        path, existed = located
         files = task.files
         if flags & O_TMPFILE_BIT:
 
@@ -254,13 +266,14 @@ class Decoder:
 
             task.pending = unnamed
             return
-        existed = True
-        if flags & O_CREAT and not flags & O_EXCL:
-            existed = paths.exists(path)
         operation = open_operation(flags, existed)
-        event = self._event(task, spec, operation, path, 0, flags)
+        if not open_may_mutate(flags) and len(path) < paths.PATH_MAX:
+            operation = operation if existed else Operation.EXISTENCE
+            result = 0 if existed else _NOT_FOUND
+            self._emit(self._event(task, spec, operation, path, result, flags))
+            return
         if open_may_mutate(flags):
-            self._announce([event])
+            self._announce([self._event(task, spec, operation, path, 0, flags)])
         writable = opens_for_writing(flags)
         emit = self._emit
 
@@ -275,10 +288,11 @@ class Decoder:
 
     def _exec(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
         flags = 0 if spec.flags is None else signed(args[spec.flags])
-        path = self._path_argument(task, spec, args, flags)
-        task.exec_path = path
-        if path is None:
+        located = self._path_argument(task, spec, args, flags)
+        if located is None:
+            task.exec_path = None
             return
+        path = task.exec_path = located[0]
         emit = self._emit
 
         def failed(result: int) -> None:
@@ -334,7 +348,8 @@ class Decoder:
             raw = native.read_string(task.tid, args[path_index])
             if raw is None or (not raw and not empty):
                 return None
-            return self.resolve(task, dirfd, raw, follow)
+            located = self.resolve(task, dirfd, raw, follow)
+            return None if located is None else located[0]
 
         return (
             one(old_dirfd, old_path, follow_old, old_empty),
@@ -385,9 +400,10 @@ class Decoder:
         raw = native.read_string(task.tid, args[spec.path])
         if not raw or target is None:
             return
-        path = self.resolve(task, dirfd, raw, False)
-        if path is not None:
-            self._at_exit(task, [self._event(task, spec, Operation.CREATE, path, 0, 0, target)])
+        located = self.resolve(task, dirfd, raw, False)
+        if located is not None:
+            event = self._event(task, spec, Operation.CREATE, located[0], 0, 0, target)
+            self._at_exit(task, [event])
 
     def _closed(self, task: Task, entry: FdEntry | None) -> None:
         if entry is not None and entry.writable and entry.path and self._on_written_close:
@@ -438,9 +454,9 @@ class Decoder:
         address = native.read_memory(task.tid, args[1], length) if length > 2 else b""
         if int.from_bytes(address[:2], "little") != AF_UNIX or address[2:3] in (b"", b"\0"):
             return
-        path = self.resolve(task, AT_FDCWD, address[2:].split(b"\0", 1)[0], False)
-        if path is not None:
-            self._at_exit(task, [self._event(task, spec, Operation.CREATE, path, 0)])
+        located = self.resolve(task, AT_FDCWD, address[2:].split(b"\0", 1)[0], False)
+        if located is not None:
+            self._at_exit(task, [self._event(task, spec, Operation.CREATE, located[0], 0)])
 
     def _io_uring(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
         self._emit(TraceWarning(task.tgid, _IO_URING_WARNING))

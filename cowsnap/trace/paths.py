@@ -2,10 +2,11 @@
 
 The kernel does the symlink walking for us: opening the path with O_PATH (the
 tracee is stopped, so nothing moves underneath) and reading back
-/proc/self/fd/N gives the physical path in three cheap syscalls whatever the
-depth. Only the last component needs care, since lstat, unlink, rename and
-friends do not follow it. Paths the kernel cannot open for us (missing
-directories, longer than PATH_MAX) are normalised lexically instead.
+/proc/self/fd/N gives the physical path, and tells whether it exists, in three
+cheap syscalls whatever the depth. O_NOFOLLOW keeps the last component
+unfollowed where the syscall does not follow it (lstat, unlink, rename...).
+Paths the kernel cannot open for us (missing directories, longer than
+PATH_MAX) are normalised lexically instead.
 """
 
 from __future__ import annotations
@@ -77,26 +78,27 @@ def real_directory(path: bytes) -> bytes:
     return normalise(join(real_directory(parent), name))
 
 
-def resolve(path: bytes, follow: bool, depth: int = 0) -> bytes:
-    """The physical absolute path `path` names; its last component followed if `follow`."""
+def resolve(path: bytes, follow: bool, depth: int = 0) -> tuple[bytes, bool]:
+    """The physical absolute path `path` names (its last component followed if `follow`),
+    and whether it exists; one O_PATH open answers both."""
     if len(path) >= PATH_MAX:
-        return normalise(path)
+        return normalise(path), False
     parent, name = split_last(path)
     if name in (b"", b".", b".."):
-        return real_directory(path)
+        real = _kernel_path(path, _OPEN_DIRECTORY)
+        return (real, True) if real is not None else (real_directory(path), False)
     follow = follow or path.endswith(b"/")
-    if follow:
-        real = _kernel_path(path, _OPEN_PATH)
-        if real is not None:
-            return real
+    real = _kernel_path(path, _OPEN_PATH if follow else _OPEN_PATH | os.O_NOFOLLOW)
+    if real is not None:
+        return real, True
     candidate = join(real_directory(parent), name)
     if follow and depth < MAX_SYMLINK_DEPTH:
         try:
             target = os.readlink(candidate)
         except OSError:
-            return candidate
+            return candidate, False
         return resolve(join(split_last(candidate)[0], target), True, depth + 1)
-    return candidate
+    return candidate, False
 
 
 def exists(path: bytes) -> bool:

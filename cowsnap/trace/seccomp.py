@@ -64,6 +64,12 @@ def _block(spec: Spec, number: int, only_writes: bool) -> list[_Op]:
             _Op(BPF_JEQ_K, F_DUPFD, "trace", 0),
             _Op(BPF_JEQ_K, F_DUPFD_CLOEXEC, "trace", "allow"),
         ]
+    if spec.unstopped_with and spec.flags is not None:
+        return [
+            _Op(BPF_JEQ_K, number, 0, 2),
+            _load(_argument_offset(spec.flags)),
+            _Op(BPF_JSET_K, spec.unstopped_with, "allow", "trace"),
+        ]
     if only_writes and spec.kind is Kind.OPEN and spec.flags is not None:
         return [
             _Op(BPF_JEQ_K, number, 0, 2),
@@ -89,8 +95,14 @@ def _assemble(ops: list[_Op]) -> list[Instruction]:
     return program
 
 
-def build_filter(only_writes: bool, specs: Iterable[Spec] = SPECS) -> list[Instruction]:
-    """The BPF program as (code, jt, jf, k) tuples, ready for PR_SET_SECCOMP."""
+def build_filter(
+    only_writes: bool, watch_closes: bool, specs: Iterable[Spec] = SPECS
+) -> list[Instruction]:
+    """The BPF program as (code, jt, jf, k) tuples, ready for PR_SET_SECCOMP.
+
+    Closes stop the tracee only when `watch_closes` (someone wants to hear of
+    written files being closed): they are the most frequent syscall of all.
+    """
     ops = [
         _load(_OFFSET_ARCH),
         _Op(BPF_JEQ_K, AUDIT_ARCH_X86_64, 0, "trace"),
@@ -99,6 +111,8 @@ def build_filter(only_writes: bool, specs: Iterable[Spec] = SPECS) -> list[Instr
     ]
     for spec in specs:
         if only_writes and not spec.writes:
+            continue
+        if not watch_closes and spec.kind in (Kind.CLOSE, Kind.CLOSE_RANGE):
             continue
         ops.extend(_block(spec, X86_64_NUMBERS[spec.name], only_writes))
     return _assemble(ops)

@@ -70,6 +70,9 @@ class Spec:
     is the index of an AT_* flags argument that can change that (or, for opens,
     of the open flags). `writes` marks syscalls still traced in only-writes mode.
     `sets_cwd` asks for the syscall's exit so a cached cwd/root can be dropped.
+    `unstopped_with` are flag bits with which the seccomp filter lets the call run
+    unstopped: AT_EMPTY_PATH makes newfstatat and statx an fstat, glibc's usual
+    fstat, which names no path (the rare non-empty path with that flag is missed).
     """
 
     name: str
@@ -82,6 +85,7 @@ class Spec:
     flags: int | None = None
     writes: bool = False
     sets_cwd: bool = False
+    unstopped_with: int = 0
 
 
 def _path(
@@ -141,8 +145,8 @@ SPECS: tuple[Spec, ...] = (
     Spec("creat", Kind.OPEN, path=0, writes=True),
     _path("stat", E),
     _path("lstat", E, follow=False),
-    _path("newfstatat", E, 1, dirfd=0, flags=3),
-    _path("statx", E, 1, dirfd=0, flags=2),
+    Spec("newfstatat", Kind.PATH, E, 1, 0, flags=3, unstopped_with=AT_EMPTY_PATH),
+    Spec("statx", Kind.PATH, E, 1, 0, flags=2, unstopped_with=AT_EMPTY_PATH),
     _path("access", E),
     _path("faccessat", E, 1, dirfd=0),
     _path("faccessat2", E, 1, dirfd=0, flags=3),

@@ -272,7 +272,9 @@ def trace(
     command = [os.fsencode(arg) for arg in argv]
     source = os.environb if env is None else env
     environment = {os.fsencode(k): os.fsencode(v) for k, v in source.items()}
-    seccomp = native.PreparedFilter(build_filter(only_writes))
+    seccomp = native.PreparedFilter(
+        build_filter(only_writes, watch_closes=on_written_close is not None)
+    )
     hook: MutationHook | None = before_mutation
     decoder = Decoder(on_event, hook, on_written_close)
     with launch.signals_routed() as targets:

@@ -62,8 +62,8 @@ def run_filter(
             raise AssertionError(f"unexpected BPF opcode {code:#x}")
 
 
-FULL = build_filter(only_writes=False)
-WRITES = build_filter(only_writes=True)
+FULL = build_filter(only_writes=False, watch_closes=True)
+WRITES = build_filter(only_writes=True, watch_closes=False)
 
 
 @pytest.mark.parametrize("name", ["openat", "newfstatat", "unlinkat", "renameat2", "execve"])
@@ -92,6 +92,19 @@ def test_only_writes_reads_open_flags() -> None:
     assert run_filter(WRITES, X86_64_NUMBERS["openat2"], (0, 0, 0)) == SECCOMP_RET_TRACE
     assert run_filter(WRITES, X86_64_NUMBERS["newfstatat"]) == SECCOMP_RET_ALLOW
     assert run_filter(WRITES, X86_64_NUMBERS["unlink"]) == SECCOMP_RET_TRACE
+
+
+def test_fstat_through_newfstatat_runs_free() -> None:
+    newfstatat = X86_64_NUMBERS["newfstatat"]
+    assert run_filter(FULL, newfstatat, (3, 0, 0, 0x1000)) == SECCOMP_RET_ALLOW
+    assert run_filter(FULL, newfstatat, (3, 0, 0, 0x100)) == SECCOMP_RET_TRACE
+    assert run_filter(FULL, X86_64_NUMBERS["statx"], (3, 0, 0x1000)) == SECCOMP_RET_ALLOW
+
+
+def test_closes_stop_only_when_watched() -> None:
+    assert run_filter(FULL, X86_64_NUMBERS["close"], (3,)) == SECCOMP_RET_TRACE
+    assert run_filter(WRITES, X86_64_NUMBERS["close"], (3,)) == SECCOMP_RET_ALLOW
+    assert run_filter(FULL, X86_64_NUMBERS["dup2"], (3, 4)) == SECCOMP_RET_TRACE
 
 
 def test_fcntl_stops_only_for_duplication() -> None:
