@@ -87,3 +87,23 @@ class UnreadableFileError(StoreError):
 
 class PathNotInRunError(CowsnapError):
     """The run did not touch the given path."""
+
+
+class RestoreConflictError(CowsnapError):
+    """Paths a restore would overwrite changed since the run; nothing was restored.
+
+    `conflicts` lists them as (path, why) so the CLI can show each one.
+    """
+
+    def __init__(self, message: str, conflicts: list[tuple[bytes, str]]) -> None:
+        super().__init__(message)
+        self.conflicts = conflicts
+
+
+class UntrustedRunError(CowsnapError):
+    """A run's manifest or contents fail the checks made before restoring anything
+    (a damaged or tampered bundle or store)."""
+
+
+class RestoreError(CowsnapError):
+    """A restore cannot start (for example its workspace cannot be opened safely)."""
