@@ -8,7 +8,6 @@ with `--store DIR`, on any machine.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from cowsnap.errors import StoreError
@@ -38,10 +37,8 @@ def export_bundle(store: Store, run_id: str, out_dir: Path) -> Store:
             continue
         large = store.contents.source_path(blob)
         if large is not None:
-            copied = bundle.contents.put_file(os.fsencode(large))
-        else:
-            copied = bundle.contents.put_bytes(store.read(blob, repository_root))
-        if copied != blob:
+            bundle.contents.adopt_large(blob, large)
+        elif bundle.contents.put_bytes(store.read(blob, repository_root)) != blob:
             raise StoreError(f"content {blob} is damaged in the store {store.root}")
     bundle.runs.begin(run_id).publish(store.runs.load(run_id))
     return bundle

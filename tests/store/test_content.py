@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -47,22 +48,32 @@ def test_same_content_is_stored_once_and_compressed(store: Store, tmp_path: Path
     assert b"".join(store.contents.stream(blob)) == data
 
 
-def test_large_contents_are_raw_files(
-    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("kind", "clones"), [("xfs", True), ("btrfs", True), ("ext4", False)])
+def test_large_contents_are_raw_files_cloned_where_possible(
+    kind: str, clones: bool, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    directory: Path = request.getfixturevalue(f"{kind}_dir")
+    store = Store.open(directory / "store")
     monkeypatch.setattr(content_module, "LARGE_CONTENT", 1000)
     monkeypatch.setattr(content_module, "CHUNK", 777)
     data = os.urandom(5000)
-    source = tmp_path / "large"
+    source = directory / "large"
     source.write_bytes(data)
     blob = store.contents.put_file(os.fsencode(source))
-    assert blob == git_hash(data)
+    again = store.contents.put_file(os.fsencode(source))
+    if clones:
+        assert re.fullmatch("large-[0-9a-f]{32}", blob), "cloned, not hashed"
+        assert again != blob
+    else:
+        assert blob == again == git_hash(data), "copied and hashed in one pass: deduplicated"
     raw = store.contents.source_path(blob)
     assert raw is not None and raw.read_bytes() == data
-    assert store.contents.put_file(os.fsencode(source)) == blob
     assert b"".join(store.contents.stream(blob)) == data
     assert store.contents.has(blob)
     assert list((store.root / "tmp").iterdir()) == []
+    copy = Store.open(directory / "copy")
+    copy.contents.adopt_large(blob, raw)
+    assert copy.read(blob) == data
 
 
 @pytest.mark.parametrize(("kind", "clones"), [("xfs", True), ("btrfs", True), ("ext4", False)])
