@@ -37,6 +37,8 @@ from cowsnap.trace.syscalls import (
 
 CLOSE_RANGE_CLOEXEC = 4
 _NOT_FOUND = -errno.ENOENT
+_MOVES = frozenset({Operation.RENAME, Operation.DELETE})
+"""Operations after which cached directory resolutions may be wrong."""
 Located = tuple[bytes, bool]
 """A resolved path and whether it existed when the syscall was entered."""
 _DELETED = b" (deleted)"
@@ -68,6 +70,7 @@ class Decoder:
         self._emit = emit
         self._before_mutation = before_mutation
         self._on_written_close = on_written_close
+        self._resolver = paths.Resolver()
         self._handlers: dict[Kind, Callable[[Task, Spec, Sequence[int]], None]] = {
             Kind.PATH: self._path,
             Kind.FD: self._fd,
@@ -139,7 +142,7 @@ class Decoder:
             if not raw:
                 return base, True
             absolute = paths.join(base, raw)
-        located = paths.resolve(absolute, follow)
+        located = self._resolver.resolve(absolute, follow)
         if located[0].endswith(_DELETED):
             return None
         return located
@@ -187,8 +190,14 @@ class Decoder:
         """Announce mutations now and emit the events with their result at exit."""
         self._announce(events)
         emit = self._emit
+        moves = any(event.operation in _MOVES for event in events)
+        if moves:
+            self._resolver.forget()
+        forget = self._resolver.forget
 
         def complete(result: int) -> None:
+            if moves:
+                forget()
             for event in events:
                 emit(
                     PathEvent(
@@ -292,7 +301,12 @@ class Decoder:
         if located is None:
             task.exec_path = None
             return
-        path = task.exec_path = located[0]
+        path, existed = located
+        if not existed:
+            task.exec_path = None
+            self._emit(self._event(task, spec, Operation.EXISTENCE, path, _NOT_FOUND, flags))
+            return
+        task.exec_path = path
         emit = self._emit
 
         def failed(result: int) -> None:

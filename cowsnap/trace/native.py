@@ -141,18 +141,26 @@ class SyscallInfo(ctypes.Structure):
 _info = SyscallInfo()
 _info_address = ctypes.addressof(_info)
 _info_size = ctypes.sizeof(_info)
+_raw_ptrace = _libc.ptrace
+_raw_ptrace.argtypes = (ctypes.c_long, ctypes.c_long, ctypes.c_ulong, ctypes.c_ulong)
+_raw_ptrace.restype = ctypes.c_long
 
 
 def syscall_info(tid: int) -> SyscallInfo:
-    """The stopped tracee's syscall; a shared buffer, valid until the next call."""
-    ptrace(PTRACE_GET_SYSCALL_INFO, tid, _info_size, _info_address)
+    """The stopped tracee's syscall; a shared buffer, valid until the next call.
+
+    python-ptrace has no PTRACE_GET_SYSCALL_INFO, and this is the hottest call
+    of all (once per stop), so it goes straight to libc.
+    """
+    if _raw_ptrace(PTRACE_GET_SYSCALL_INFO, tid, _info_size, _info_address) < 0:
+        error = ctypes.get_errno()
+        raise OSError(error, os.strerror(error))
     return _info
 
 
 def syscall_result(tid: int) -> int:
     """The return value at a syscall-exit stop (negative errno on failure)."""
-    ptrace(PTRACE_GET_SYSCALL_INFO, tid, _info_size, _info_address)
-    return ctypes.c_int64(_info.nr).value
+    return ctypes.c_int64(syscall_info(tid).nr).value
 
 
 _read_buffer = ctypes.create_string_buffer(PATH_MAX + 1)
@@ -170,16 +178,23 @@ def read_memory(tid: int, address: int, length: int) -> bytes:
     count = _process_vm_readv(tid, _local_ref, 1, _remote_ref, 1, 0)
     if count <= 0:
         return b""
-    return _read_buffer.raw[:count]
+    return ctypes.string_at(_read_buffer, count)
+
+
+FIRST_CHUNK = 256
+"""Most paths are short: read this much first, then whole pages."""
 
 
 def read_string(tid: int, address: int) -> bytes | None:
-    """The NUL-terminated string at `address`, read page by page; None if unreadable."""
+    """The NUL-terminated string at `address`, never reading across into an unmapped
+    page; None if unreadable."""
     if address == 0:
         return None
     collected = b""
+    chunk_limit = FIRST_CHUNK
     while len(collected) <= PATH_MAX:
-        chunk_length = min(PAGE_SIZE - (address % PAGE_SIZE), PATH_MAX + 1)
+        chunk_length = min(PAGE_SIZE - (address % PAGE_SIZE), chunk_limit)
+        chunk_limit = PATH_MAX + 1
         chunk = read_memory(tid, address, chunk_length)
         end = chunk.find(b"\0")
         if end >= 0:

@@ -12,9 +12,11 @@ PATH_MAX) are normalised lexically instead.
 from __future__ import annotations
 
 import os
+import stat
 
 PATH_MAX = 4096
 MAX_SYMLINK_DEPTH = 40
+_CACHE_LIMIT = 50_000
 _OPEN_PATH = os.O_PATH | os.O_CLOEXEC
 _OPEN_DIRECTORY = os.O_PATH | os.O_CLOEXEC | os.O_DIRECTORY
 
@@ -108,3 +110,41 @@ def exists(path: bytes) -> bool:
     except OSError:
         return False
     return True
+
+
+class Resolver:
+    """resolve(), remembering each parent directory's physical path.
+
+    Builds probe the same few directories over and over; with the parent known,
+    one lstat settles a path. The caller must call forget() whenever a traced
+    syscall may have moved or removed a directory or symlink (rename, unlink,
+    rmdir); changes made by processes outside the trace are not seen.
+    """
+
+    def __init__(self) -> None:
+        self._directories: dict[bytes, bytes] = {}
+
+    def forget(self) -> None:
+        self._directories.clear()
+
+    def resolve(self, path: bytes, follow: bool) -> tuple[bytes, bool]:
+        parent, name = split_last(path)
+        if len(path) >= PATH_MAX or name in (b"", b".", b"..") or path.endswith(b"/"):
+            return resolve(path, follow)
+        directories = self._directories
+        real_parent = directories.get(parent)
+        if real_parent is None:
+            real_parent = _kernel_path(parent, _OPEN_DIRECTORY)
+            if real_parent is None:
+                return resolve(path, follow)
+            if len(directories) >= _CACHE_LIMIT:
+                directories.clear()
+            directories[parent] = real_parent
+        candidate = join(real_parent, name)
+        try:
+            mode = os.lstat(candidate).st_mode
+        except OSError:
+            return candidate, False
+        if follow and stat.S_ISLNK(mode):
+            return resolve(candidate, True)
+        return candidate, True

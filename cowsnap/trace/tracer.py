@@ -164,7 +164,7 @@ class Tracer:
             spec = None
         if spec is not None:
             try:
-                self._decoder.entry(task, spec, tuple(info.args))
+                self._decoder.entry(task, spec, info.args)
             except ProcessLookupError:
                 return
         self._resume(task)

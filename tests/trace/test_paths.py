@@ -35,3 +35,18 @@ def test_exists_sees_dangling_symlinks(tmp_path: Path) -> None:
     (tmp_path / "dangling").symlink_to("nowhere")
     assert paths.exists(bytes(tmp_path / "dangling"))
     assert not paths.exists(bytes(tmp_path / "nowhere"))
+
+
+def test_cached_resolver_agrees_and_forgets_moved_directories(tmp_path: Path) -> None:
+    base = tmp_path.resolve()
+    (base / "a").mkdir()
+    (base / "a" / "f").write_text("x")
+    (base / "a" / "l").symlink_to("f")
+    resolver = paths.Resolver()
+    b = bytes(base)
+    for path, follow in [(b"/a/f", True), (b"/a/l", True), (b"/a/l", False), (b"/a/x", True)]:
+        assert resolver.resolve(b + path, follow) == paths.resolve(b + path, follow)
+    (base / "a").rename(base / "b")
+    (base / "a").symlink_to("b")
+    resolver.forget()
+    assert resolver.resolve(b + b"/a/f", True) == (b + b"/b/f", True)
