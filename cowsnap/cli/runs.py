@@ -11,7 +11,7 @@ import click
 
 from cowsnap import api
 from cowsnap.cli.options import json_option, location_options
-from cowsnap.record.changes import status_code
+from cowsnap.record.changes import changed, status_code
 from cowsnap.record.manifest import Manifest, manifest_to_dict
 from cowsnap.store.runs import RunSummary
 
@@ -40,7 +40,7 @@ def log(workspace: str | None, store: str | None, as_json: bool) -> None:
         click.echo(log_line(summary))
 
 
-def show_text(manifest: Manifest) -> str:
+def show_text(manifest: Manifest, *, everything: bool = False) -> str:
     lines = [
         f"run:       {manifest.run_id}",
         f"command:   {' '.join(manifest.command)}",
@@ -54,27 +54,37 @@ def show_text(manifest: Manifest) -> str:
         lines.append(f"git:       {repository.root} at {repository.head}{dirty}")
     lines.extend(f"warning:   {warning}" for warning in manifest.warnings)
     lines.append("")
+    hidden = 0
     for entry in manifest.files:
+        if not (everything or entry.in_workspace or changed(entry)):
+            hidden += 1
+            continue
         operations = ",".join(entry.operations)
         lines.append(f"{status_code(entry)} {_display(entry.path)}  [{operations}]")
+    if hidden:
+        lines.append(f"(and {hidden} unchanged paths outside the workspace; --all lists them)")
     return "\n".join(lines)
 
 
 @click.command("show")
 @click.argument("run", required=False)
+@click.option("--all", "everything", is_flag=True,
+              help="Also list unchanged paths outside the workspace (libraries, probes).")
 @location_options
 @json_option
-def show(run: str | None, workspace: str | None, store: str | None, as_json: bool) -> None:
+def show(run: str | None, everything: bool, workspace: str | None, store: str | None,
+         as_json: bool) -> None:
     """Show one run (default: the workspace's newest) with a status line per path.
 
-    Status: + created, - deleted, c content changed, t type changed, then p when
-    permissions changed; `.` means unchanged. --json prints the full manifest.
+    One line per path: its status, the path, and its operations. Status: +
+    created, - deleted, c content changed, t type changed, then p when permissions
+    changed; `.` means unchanged. --json prints the full manifest.
     """
     manifest = api.show(run, workspace=workspace, store=store)
     if as_json:
         click.echo(json.dumps(manifest_to_dict(manifest), indent=2))
     else:
-        click.echo(show_text(manifest))
+        click.echo(show_text(manifest, everything=everything))
 
 
 @click.command("cat")
