@@ -101,6 +101,24 @@ def _status(root: bytes, git_dir: str) -> RepositoryStatus:
     )
 
 
+def _device(path: bytes) -> int | None:
+    try:
+        return os.stat(path).st_dev
+    except OSError:
+        return None
+
+
+def _open_worktree(directory: bytes) -> tuple[bytes, str] | None:
+    with isolated_config():
+        try:
+            repository = pygit2.Repository(os.fsdecode(directory))
+        except pygit2.GitError:
+            return None
+    if repository.is_bare or repository.workdir is None:
+        return None
+    return os.fsencode(os.path.realpath(repository.workdir)), repository.path
+
+
 def _under(path: bytes, directory: bytes) -> bool:
     return path == directory or path.startswith(directory.rstrip(b"/") + b"/")
 
@@ -113,20 +131,26 @@ class GitContext:
         self._statuses: dict[bytes, RepositoryStatus] = {}
 
     def _repository_of_dir(self, directory: bytes) -> tuple[bytes, str] | None:
+        """(worktree root, git dir) of the repository holding `directory`.
+
+        Climbs one lstat per level (cached for every level passed), like git's
+        discovery: stops at a `.git` entry or at a filesystem boundary. Opening a
+        repository per directory instead costs milliseconds each.
+        """
         if directory in self._root_of_dir:
             return self._root_of_dir[directory]
         found: tuple[bytes, str] | None = None
-        if os.path.isdir(directory):
-            with isolated_config():
-                git_dir = pygit2.discover_repository(os.fsdecode(directory))
-                if git_dir is not None:
-                    repository = pygit2.Repository(git_dir)
-                    if not repository.is_bare and repository.workdir is not None:
-                        root = os.fsencode(os.path.realpath(repository.workdir))
-                        found = (root, git_dir)
-        else:
-            parent = os.path.dirname(directory)
+        parent = os.path.dirname(directory)
+        try:
+            device = os.stat(directory).st_dev
+        except OSError:
+            device = None
+        if device is None:
             found = None if parent == directory else self._repository_of_dir(parent)
+        elif os.path.lexists(os.path.join(directory, b".git")):
+            found = _open_worktree(directory)
+        elif parent != directory and _device(parent) == device:
+            found = self._repository_of_dir(parent)
         self._root_of_dir[directory] = found
         return found
 

@@ -137,3 +137,19 @@ def test_recorder_uses_git_before_and_after_the_run(
     bundle = export_bundle(store, manifest.run_id, tmp_path / "bundle")
     assert not store.contents.has(clean_blob)
     assert bundle.read(clean_blob) == b"clean\n", "the bundle carries referenced git blobs"
+
+
+def test_nested_repositories_and_missing_directories(
+    workspace: Path, repository: dict[str, Path]
+) -> None:
+    inner = workspace / "vendor" / "inner"
+    inner.mkdir(parents=True)
+    git(inner, "init", "-q")
+    (inner / "x").write_text("x")
+    context = GitContext()
+    info, inner_facts = context.describe(os.fsencode(inner / "x"))
+    assert info.root == str(inner) and info.relative_path == "x"
+    assert inner_facts == GitFacts(False, False, False, None)
+    outer, _ = context.describe(os.fsencode(workspace / "gone" / "deeper" / "file"))
+    assert outer.root == str(workspace) and outer.relative_path == "gone/deeper/file"
+    assert len(context.repositories()) == 2
