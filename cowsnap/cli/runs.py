@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from dataclasses import asdict
 
@@ -17,7 +16,7 @@ from cowsnap.store.runs import RunSummary
 
 
 def _display(path: bytes) -> str:
-    return os.fsdecode(path).encode("utf-8", "backslashreplace").decode("utf-8")
+    return path.decode("utf-8", "backslashreplace")
 
 
 def log_line(summary: RunSummary) -> str:
