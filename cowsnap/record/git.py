@@ -9,7 +9,6 @@ command may have committed.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,16 +35,15 @@ def isolated_config() -> Iterator[None]:
     settings = pygit2.settings
     saved = {level: settings.search_path[level] for level in _OUTSIDE_LEVELS}
     saved_owner_validation = settings.owner_validation
-    with tempfile.TemporaryDirectory(prefix="cowsnap-nogitconfig-") as empty:
-        try:
-            for level in _OUTSIDE_LEVELS:
-                settings.search_path[level] = empty
-            settings.owner_validation = False
-            yield
-        finally:
-            for level, value in saved.items():
-                settings.search_path[level] = value
-            settings.owner_validation = saved_owner_validation
+    try:
+        for level in _OUTSIDE_LEVELS:
+            settings.search_path[level] = ""
+        settings.owner_validation = False
+        yield
+    finally:
+        for level, value in saved.items():
+            settings.search_path[level] = value
+        settings.owner_validation = saved_owner_validation
 
 
 def discover_worktree_root(start: Path) -> Path | None:
