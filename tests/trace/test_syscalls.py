@@ -232,3 +232,28 @@ def test_rm_r_and_mkdir_p(run: Runner, work: Path) -> None:
     touched = traced.touched()
     assert [p for s, op, p in touched if op == "mkdir"] == [b"a", b"a/b", b"a/b/c"]
     assert [p for s, op, p in touched if op == "delete"] == [b"a/b/c/f", b"a/b/c", b"a/b", b"a"]
+
+
+def test_at_variants_openat2_creat_and_execveat(ops: Runner) -> None:
+    traced = ops("at")
+    assert traced.status == 0
+    assert traced.touched() == [
+        ("openat2", "create", b"o2"),
+        ("creat", "create", b"cr"),
+        ("symlinkat", "create", b"sl"),
+        ("readlinkat", "existence", b"sl"),
+        ("faccessat", "existence", b"o2"),
+        ("renameat", "rename", b"cr"),
+        ("renameat", "create", b"cr2"),
+        ("linkat", "existence", b"cr2"),
+        ("linkat", "create", b"cr3"),
+        ("fchmodat2", "metadata", b"sl"),
+    ]
+    assert [e.path for e in traced.processes("exec")][-1] == os.path.realpath(b"/bin/true")
+
+
+def test_x32_syscalls_are_announced(ops: Runner) -> None:
+    traced = ops("x32")
+    assert traced.status == 0
+    assert any("x32" in warning.message for warning in traced.warnings())
+    assert [op for _, op, _ in traced.touched()] in (["create"], ["existence"])
