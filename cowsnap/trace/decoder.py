@@ -1,10 +1,11 @@
 """What each traced syscall does to which path, worked out at its entry while the thread is stopped.
 
-Events of syscalls whose outcome matters (mutations, opens, exec) are held as
-a completion and emitted at the syscall's exit with its result; pure probes
-(stat, access, readlink, getdents) are emitted at entry with result 0, which
-saves a second stop per call. Mutations are announced to `before_mutation`
-before they happen.
+Events of syscalls whose outcome matters (mutations, opens that may write,
+exec) are held as a completion and emitted at the syscall's exit with its
+result. Probes (stat, access, readlink, getdents) and read-only opens are
+emitted at entry, their result being 0 if the path existed then and -ENOENT if
+not: that saves a second stop per call, the most frequent calls of all.
+Mutations are announced to `before_mutation` before they happen.
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ from collections.abc import Callable, Sequence
 
 from cowsnap.trace import native, paths
 from cowsnap.trace.events import MUTATING_OPERATIONS, Event, Operation, PathEvent, TraceWarning
+from cowsnap.trace.fds import CloseHook, FdBookkeeping
 from cowsnap.trace.state import FdEntry, Task
 from cowsnap.trace.syscalls import (
     AF_UNIX,
     AT_EMPTY_PATH,
     AT_FDCWD,
-    F_DUPFD,
-    F_DUPFD_CLOEXEC,
     O_CREAT,
     O_TMPFILE_BIT,
     O_TRUNC,
@@ -33,9 +33,9 @@ from cowsnap.trace.syscalls import (
     open_may_mutate,
     open_operation,
     opens_for_writing,
+    signed,
 )
 
-CLOSE_RANGE_CLOEXEC = 4
 _NOT_FOUND = -errno.ENOENT
 _MOVES = frozenset({Operation.RENAME, Operation.DELETE})
 """Operations after which cached directory resolutions may be wrong."""
@@ -49,17 +49,10 @@ _IO_URING_WARNING = (
 
 EventSink = Callable[[Event], None]
 MutationHook = Callable[[PathEvent], None]
-CloseHook = Callable[[int, bytes], None]
-
-
-def signed(value: int) -> int:
-    """A 32-bit int argument (fd, flags) as the C int it is, for either ABI."""
-    value &= 0xFFFFFFFF
-    return value - 0x100000000 if value & 0x80000000 else value
 
 
 class Decoder:
-    """Decodes syscall entries into events; returns the completion to run at exit, if any."""
+    """Decodes syscall entries into events, leaving in task.pending what to do at exit."""
 
     def __init__(
         self,
@@ -71,6 +64,7 @@ class Decoder:
         self._before_mutation = before_mutation
         self._on_written_close = on_written_close
         self._resolver = paths.Resolver()
+        fds = FdBookkeeping(on_written_close)
         self._handlers: dict[Kind, Callable[[Task, Spec, Sequence[int]], None]] = {
             Kind.PATH: self._path,
             Kind.FD: self._fd,
@@ -79,11 +73,11 @@ class Decoder:
             Kind.RENAME: self._rename,
             Kind.LINK: self._link,
             Kind.SYMLINK: self._symlink,
-            Kind.CLOSE: self._close,
-            Kind.CLOSE_RANGE: self._close_range,
-            Kind.DUP: self._dup,
-            Kind.DUP2: self._dup2,
-            Kind.FCNTL: self._fcntl,
+            Kind.CLOSE: fds.close,
+            Kind.CLOSE_RANGE: fds.close_range,
+            Kind.DUP: fds.dup,
+            Kind.DUP2: fds.dup2,
+            Kind.FCNTL: fds.fcntl,
             Kind.BIND: self._bind,
             Kind.IO_URING: self._io_uring,
         }
@@ -307,6 +301,7 @@ class Decoder:
             self._emit(self._event(task, spec, Operation.EXISTENCE, path, _NOT_FOUND, flags))
             return
         task.exec_path = path
+        task.exec_syscall = spec.name
         emit = self._emit
 
         def failed(result: int) -> None:
@@ -317,14 +312,14 @@ class Decoder:
 
     def exec_succeeded(self, task: Task, executable: bytes | None) -> None:
         """At PTRACE_EVENT_EXEC: the exec path, and the interpreter a #! line named."""
-        path = task.exec_path
+        path, syscall = task.exec_path, task.exec_syscall
         task.exec_path = None
         task.pending = None
-        spec = _EXECVE
+        pid, tid = task.tgid, task.tid
         if path is not None:
-            self._emit(self._event(task, spec, Operation.EXEC, path, 0))
+            self._emit(PathEvent(pid, tid, syscall, Operation.EXEC, path, 0))
         if executable is not None and executable != path:
-            self._emit(self._event(task, spec, Operation.EXEC, executable, 0, 0, path))
+            self._emit(PathEvent(pid, tid, syscall, Operation.EXEC, executable, 0, 0, path))
 
     def _rename(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
         if spec.name == "rename":
@@ -419,50 +414,6 @@ class Decoder:
             event = self._event(task, spec, Operation.CREATE, located[0], 0, 0, target)
             self._at_exit(task, [event])
 
-    def _closed(self, task: Task, entry: FdEntry | None) -> None:
-        if entry is not None and entry.writable and entry.path and self._on_written_close:
-            self._on_written_close(task.tgid, entry.path)
-
-    def _close(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
-        self._closed(task, task.files.entries.pop(signed(args[0]), None))
-
-    def _close_range(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
-        first, last, flags = args[0] & 0xFFFFFFFF, args[1] & 0xFFFFFFFF, args[2]
-        if flags & CLOSE_RANGE_CLOEXEC:
-            return
-        entries = task.files.entries
-        for fd in [fd for fd in entries if first <= fd <= last]:
-            self._closed(task, entries.pop(fd))
-
-    def _copy_at_exit(self, task: Task, old: int) -> None:
-        entry = task.files.entries.get(old)
-        if entry is None:
-            return
-        files = task.files
-
-        def duplicated(result: int) -> None:
-            if result >= 0:
-                files.entries[result] = FdEntry(entry.path, entry.writable)
-
-        task.pending = duplicated
-
-    def _dup(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
-        self._copy_at_exit(task, signed(args[0]))
-
-    def _fcntl(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
-        if signed(args[1]) in (F_DUPFD, F_DUPFD_CLOEXEC):
-            self._copy_at_exit(task, signed(args[0]))
-
-    def _dup2(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
-        old, new = signed(args[0]), signed(args[1])
-        if old == new:
-            return
-        entries = task.files.entries
-        self._closed(task, entries.pop(new, None))
-        entry = entries.get(old)
-        if entry is not None:
-            entries[new] = FdEntry(entry.path, entry.writable)
-
     def _bind(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
         length = min(args[2] & 0xFFFFFFFF, 110)
         address = native.read_memory(task.tid, args[1], length) if length > 2 else b""
@@ -474,6 +425,3 @@ class Decoder:
 
     def _io_uring(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
         self._emit(TraceWarning(task.tgid, _IO_URING_WARNING))
-
-
-_EXECVE = Spec("execve", Kind.EXEC, Operation.EXEC)

@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from cowsnap.trace.events import PathEvent
-
 
 @dataclass(slots=True)
 class FdEntry:
@@ -59,5 +57,4 @@ class Task:
     fs: FsState
     pending: Completion | None = None
     exec_path: bytes | None = None
-    events_at_exit: list[PathEvent] = field(default_factory=list)
-    warned_foreign: bool = False
+    exec_syscall: str = "execve"

@@ -278,6 +278,12 @@ I386_TABLE: dict[int, Spec] = {
 X32_SYSCALL_BIT = 0x40000000
 
 
+def signed(value: int) -> int:
+    """A 32-bit int argument (fd, flags) as the C int it is, for either ABI."""
+    value &= 0xFFFFFFFF
+    return value - 0x100000000 if value & 0x80000000 else value
+
+
 def open_operation(flags: int, existed: bool) -> Operation:
     """What a successful open did to its path, from its flags and prior existence."""
     if flags & O_CREAT and (flags & O_EXCL or not existed):

@@ -21,8 +21,9 @@ from ptrace.binding import ptrace_getregs
 
 from cowsnap.errors import TraceError
 from cowsnap.trace import launch, native
-from cowsnap.trace.decoder import CloseHook, Decoder, EventSink, MutationHook
+from cowsnap.trace.decoder import Decoder, EventSink, MutationHook
 from cowsnap.trace.events import Event, PathEvent, ProcessEvent, TraceWarning
+from cowsnap.trace.fds import CloseHook
 from cowsnap.trace.seccomp import build_filter
 from cowsnap.trace.state import FdTable, FsState, Task
 from cowsnap.trace.syscalls import (
