@@ -122,11 +122,17 @@ def _under(path: bytes, directory: bytes) -> bool:
 
 
 class GitContext:
-    """Repository discovery and status for many paths, each repository looked at once."""
+    """Repository discovery and status for many paths, each repository looked at once.
+
+    A repository whose status cannot be read is listed in `problems` and its
+    paths count as outside git, rather than failing the run.
+    """
 
     def __init__(self) -> None:
         self._root_of_dir: dict[bytes, tuple[bytes, str] | None] = {}
         self._statuses: dict[bytes, RepositoryStatus] = {}
+        self._unreadable: set[bytes] = set()
+        self.problems: list[str] = []
 
     def _repository_of_dir(self, directory: bytes) -> tuple[bytes, str] | None:
         """(worktree root, git dir) of the repository holding `directory`.
@@ -158,8 +164,15 @@ class GitContext:
         if found is None:
             return None
         root, git_dir = found
+        if root in self._unreadable:
+            return None
         if root not in self._statuses:
-            self._statuses[root] = _status(root, git_dir)
+            try:
+                self._statuses[root] = _status(root, git_dir)
+            except (pygit2.GitError, OSError) as error:
+                self._unreadable.add(root)
+                self.problems.append(f"git status of {os.fsdecode(root)} failed: {error}")
+                return None
         status = self._statuses[root]
         if _under(path, status.git_dir) or not _under(path, root):
             return None

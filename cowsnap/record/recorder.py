@@ -165,6 +165,7 @@ class Recorder:
             if isinstance(outcome, ToStore)
         })
         entries = [draft.entry(stored) for draft in drafts]
+        warnings = [*self._warnings, *self._git_before.problems, *git_after.problems]
         repositories = [self._repository(status.summary()) for status in git_after.repositories()]
         recorded = dict(timings or {})
         recorded["recording"] = round(time.monotonic() - started, 6)
@@ -174,7 +175,7 @@ class Recorder:
             workspace=os.fsdecode(self._workspace), backend=self._snapshot.backend,
             uid=run.uid, gid=run.gid, started_at=run.started_at, finished_at=run.finished_at,
             git_repositories=tuple(repositories), files=tuple(entries),
-            warnings=tuple(self._warnings), capture_reads=self._settings.capture_reads,
+            warnings=tuple(dict.fromkeys(warnings)), capture_reads=self._settings.capture_reads,
             max_file_size=self._settings.max_file_size, timings=recorded,
         )
 

@@ -153,3 +153,18 @@ def test_nested_repositories_and_missing_directories(
     outer, _ = context.describe(os.fsencode(workspace / "gone" / "deeper" / "file"))
     assert outer.root == str(workspace) and outer.relative_path == "gone/deeper/file"
     assert len(context.repositories()) == 2
+
+
+def test_a_broken_repository_is_a_warning_not_a_crash(
+    workspace: Path, store: Store, tmp_path: Path, repository: dict[str, Path]
+) -> None:
+    (workspace / ".git" / "index").write_bytes(b"DIRC garbage")
+    recorder, _ = make_recorder(workspace, store, tmp_path / "snap")
+    play(recorder, Operation.WRITE, repository["clean.txt"],
+         lambda: repository["clean.txt"].write_text("edited\n"))
+    manifest = recorder.finish(run_facts())
+    [warning] = manifest.warnings
+    assert warning.startswith(f"git status of {workspace} failed")
+    clean = manifest.entry(os.fsencode(repository["clean.txt"]))
+    assert clean is not None and not clean.git.in_repo
+    assert clean.before.blob_source == "store"
