@@ -56,6 +56,9 @@ _FORK_EVENTS = frozenset(
 _VFORK_FLAGS = CLONE_VM | CLONE_VFORK
 _X86_64_CLONE, _X86_64_FORK, _X86_64_VFORK, _CLONE3 = 56, 57, 58, 435
 _I386_CLONE, _I386_FORK, _I386_VFORK = 120, 2, 190
+_RESTARTING = frozenset({-512, -513, -514, -516})
+"""-ERESTARTSYS and kin: interrupted by a signal, the syscall will be entered (and
+stopped at) again; its events wait for that run."""
 
 
 def _exit_status(status: int) -> int:
@@ -192,7 +195,8 @@ class Tracer:
                 if error.errno == errno.ESRCH:
                     return
                 raise
-            complete(result)
+            if result not in _RESTARTING:
+                complete(result)
         self._resume(task)
 
     def _clone_flags(self, tid: int) -> int:
