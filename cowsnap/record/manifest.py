@@ -245,6 +245,11 @@ def manifest_from_dict(data: Mapping[str, Any]) -> Manifest:
     if data.get("schema") != SCHEMA:
         raise ValueError(f"schema is {data.get('schema')!r}, expected {SCHEMA!r}")
     check_object(data, MANIFEST_KEYS, "manifest")
+    for key in ("command", "warnings"):
+        if not all(isinstance(item, str) for item in data[key]):
+            raise ValueError(f"manifest key {key!r} must be a list of strings")
+    if not all(isinstance(value, int | float) for value in data["timings"].values()):
+        raise ValueError("manifest key 'timings' must map names to seconds")
     repositories = []
     for repository in data["git_repositories"]:
         check_object(repository, REPOSITORY_KEYS, "git repository")

@@ -96,6 +96,9 @@ def corrupt(change: str) -> bytes:
         ("del data['files'][0]['git']['tracked']", "tracked"),
         ("data['files'][0]['path_b64'] = '!!'", "base64"),
         ("data['capture_reads'] = 'some'", "capture_reads"),
+        ("data['command'] = ['make', 1]", "command"),
+        ("data['timings'] = {'tracing': 'slow'}", "timings"),
+        ("data['files'][0]['before'] = []", "key 'before' has the wrong type"),
     ],
 )
 def test_defects_are_one_line_errors_naming_the_file(change: str, reason: str) -> None:
