@@ -257,3 +257,10 @@ def test_x32_syscalls_are_announced(ops: Runner) -> None:
     assert traced.status == 0
     assert any("x32" in warning.message for warning in traced.warnings())
     assert [op for _, op, _ in traced.touched()] in (["create"], ["existence"])
+
+
+def test_a_restarted_syscall_is_reported_once_with_its_final_result(ops: Runner) -> None:
+    traced = ops("restart")
+    assert traced.status == 0
+    writes = [e for e in traced.path_events() if e.path.endswith(b"/fifo") and e.flags & 1]
+    assert len(writes) == 1 and writes[0].result >= 0
