@@ -24,6 +24,8 @@ from cowsnap.store.runs import RunIndex
 STORE_FORMAT = "cowsnap.store"
 STORE_VERSION = 1
 VERSION_FILE = "cowsnap-store.json"
+LAYOUT = {"lock", "retention.lock", "objects.git", "large", "tmp", "runs", "incomplete"}
+"""What may already be in a store without a version file: one whose creation was cut short."""
 
 
 @contextmanager
@@ -77,7 +79,7 @@ class Store:
                 if version_file.exists():
                     _check_version(version_file)
                 else:
-                    if any(name != "lock" for name in os.listdir(root)):
+                    if not set(os.listdir(root)) <= LAYOUT:
                         raise StoreError(f"{root} is not empty and not a cowsnap store")
                     os.chmod(root, 0o700)
                     store.contents.initialise()

@@ -111,6 +111,10 @@ def test_store_format_version_is_checked(tmp_path: Path) -> None:
         Store.open(store.root)
     with pytest.raises(StoreError, match="no cowsnap store at"):
         Store.open(tmp_path / "missing", create=False)
+    half_made = tmp_path / "half-made"
+    (half_made / "objects.git").mkdir(parents=True)
+    (half_made / "lock").touch()
+    Store.open(half_made).contents.put_bytes(b"creation was interrupted, then completed")
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "file").write_text("x")
     with pytest.raises(StoreError, match="not empty and not a cowsnap store"):
