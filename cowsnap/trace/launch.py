@@ -1,10 +1,10 @@
 """Starting the command stopped and filtered, and cowsnap's own signals while it runs.
 
-The child resets signal dispositions, installs the seccomp filter and stops
-itself; the parent seizes it (PTRACE_SEIZE, so group-stops can be handled with
-PTRACE_LISTEN) and only then lets it exec. An exec failure travels back through
-a close-on-exec pipe, so the caller can tell "cannot execute" from a command
-that ran and failed.
+The child resets signal dispositions, installs the seccomp filter (after
+PR_SET_NO_NEW_PRIVS unless it is root) and stops itself; the parent seizes it
+(PTRACE_SEIZE, so group-stops can be handled with PTRACE_LISTEN) and only then
+lets it exec. An exec failure travels back through a close-on-exec pipe, so the
+caller can tell "cannot execute" from a command that ran and failed.
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ def _child(
     error_pipe: int,
 ) -> None:
     """Runs in the forked child; never returns."""
+    unprivileged = os.geteuid() != 0
     stage = b"chdir"
     try:
         for number in _RESET_IN_CHILD:
@@ -72,7 +73,7 @@ def _child(
         if cwd is not None:
             os.chdir(cwd)
         stage = b"seccomp"
-        native.install_seccomp_filter(seccomp)
+        native.install_seccomp_filter(seccomp, no_new_privs=unprivileged)
         os.kill(os.getpid(), signal.SIGSTOP)
         stage = b"exec"
         os.execve(executable, list(argv), env)

@@ -215,9 +215,13 @@ class PreparedFilter:
         self.address = ctypes.addressof(self._fprog)
 
 
-def install_seccomp_filter(prepared: PreparedFilter) -> None:
-    """Install the filter on the calling process: the child, just before exec."""
-    if _prctl(PR_SET_NO_NEW_PRIVS, 1, None, 0, 0) != 0:
+def install_seccomp_filter(prepared: PreparedFilter, no_new_privs: bool) -> None:
+    """Install the filter on the calling process: the child, just before exec.
+
+    Without CAP_SYS_ADMIN the kernel demands no_new_privs first; root can do
+    without, so that setuid programs (sudo, su) keep working under cowsnap.
+    """
+    if no_new_privs and _prctl(PR_SET_NO_NEW_PRIVS, 1, None, 0, 0) != 0:
         error = ctypes.get_errno()
         raise OSError(error, os.strerror(error))
     if _prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prepared.address, 0, 0) != 0:

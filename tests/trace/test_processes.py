@@ -150,3 +150,9 @@ def test_python_fixture_is_traced(run: Runner, work: Path) -> None:
     traced = run([sys.executable, "-c", code])
     assert traced.status == 0
     assert ("openat", "create", b"py") in traced.touched()
+
+
+def test_root_traces_without_no_new_privs(run: Runner, root_required: None) -> None:
+    """So that setuid programs (sudo, su) behave under cowsnap as they do outside it."""
+    traced = run(["awk", "/NoNewPrivs/ { exit $2 + 10 }", "/proc/self/status"])
+    assert traced.status == 10
