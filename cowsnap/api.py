@@ -10,11 +10,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from cowsnap.diff.model import RunDiff, run_diff
 from cowsnap.errors import CowsnapError, PathNotInRunError, StoreError
 from cowsnap.record.ignore import load_ignores
 from cowsnap.record.manifest import FileEntry, Manifest
 from cowsnap.record.policy import CaptureSettings
 from cowsnap.record.recorder import Recorder, RunFacts
+from cowsnap.restore.apply import Progress
+from cowsnap.restore.arguments import resolve_paths, split_run
+from cowsnap.restore.plan import Side
+from cowsnap.restore.session import RestoreOptions, RestoreResult, restore_run
 from cowsnap.snapshot.base import Availability
 from cowsnap.snapshot.registry import AUTO, availabilities, choose_backend, first_available
 from cowsnap.store.bundle import export_bundle
@@ -206,3 +211,39 @@ def cat(path: str | bytes, side: Literal["before", "after"] = "after", run: str 
     """A captured content of `path` in `run`, in chunks."""
     opened, manifest = _load(run, workspace, store, cwd)
     return opened.open_content(find_entry(manifest, path, cwd), side)
+
+
+def split_run_argument(arguments: Sequence[str],
+                       store: PathArg = None) -> tuple[str | None, list[str]]:
+    """`[RUN] [PATH...]`: the run reference (None: the newest) and the paths."""
+    opened = _open_store(store)
+    return split_run(arguments, opened.runs.ids() if opened else [])
+
+
+def diff(run: str | None = None, paths: Sequence[str | bytes] = (), workspace: PathArg = None,
+         store: PathArg = None, cwd: Path | None = None) -> RunDiff:
+    """What `run` changed under `paths` (everything when empty), one FileDiff per path."""
+    here = (cwd or Path.cwd()).absolute()
+    opened, manifest = _load(run, workspace, store, here)
+
+    def read(entry: FileEntry, side: str) -> bytes:
+        return b"".join(opened.open_content(entry, "before" if side == "before" else "after"))
+
+    return run_diff(manifest, read, resolve_paths(manifest, paths, here))
+
+
+def restore(run: str | None = None, paths: Sequence[str | bytes] = (), *,
+            side: Side = "before", force: bool = False, dry_run: bool = False,
+            workspace: PathArg = None, store: PathArg = None, cwd: Path | None = None,
+            command: Sequence[str] = (), progress: Progress | None = None) -> RestoreResult:
+    """Undo (`side="before"`) or redo (`"after"`) `run` for `paths` (all when empty).
+
+    Raises RestoreConflictError, changing nothing, when a path changed since the run
+    (unless `force`); paths that could not be restored are in `RestoreResult.failures`.
+    """
+    here = (cwd or Path.cwd()).absolute()
+    opened, manifest = _load(run, workspace, store, here)
+    options = RestoreOptions(side=side, paths=resolve_paths(manifest, paths, here),
+                             force=force, dry_run=dry_run, command=tuple(command),
+                             cwd=str(here))
+    return restore_run(opened, manifest, options, progress)

@@ -1,0 +1,108 @@
+"""`cowsnap restore`: undo (or redo) a run, whole or by path, safely."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from cowsnap import api
+from cowsnap.cli.options import location_options
+from cowsnap.errors import RestoreConflictError
+from cowsnap.restore.plan import Action
+from cowsnap.restore.session import RestoreResult
+
+PROGRESS_FROM = 200
+"""Restores of fewer steps finish too fast for a progress bar to help."""
+
+VERBS = {Action.CLEAR: "remove", Action.REMOVE: "remove", Action.MKDIR: "mkdir",
+         Action.WRITE: "write", Action.SYMLINK: "symlink", Action.METADATA: "metadata",
+         Action.DIR_METADATA: "metadata"}
+
+
+def _shown(path: bytes) -> str:
+    return os.fsdecode(path).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+class _ProgressBar:
+    """A bar on stderr, shown only on a terminal and only for large restores."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._shown = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            if total < PROGRESS_FROM or not sys.stderr.isatty():
+                return
+            self._bar = click.progressbar(length=total, label="restoring", file=sys.stderr)
+            self._bar.__enter__()
+        self._bar.update(done - self._shown)
+        self._shown = done
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+
+
+def _report(result: RestoreResult) -> None:
+    if result.dry_run:
+        for step in result.plan.steps:
+            click.echo(f"{VERBS[step.action]:<9} {_shown(step.path)}")
+        for path, why in result.failures:
+            click.echo(f"cannot    {_shown(path)}: {why}")
+        return
+    touched = len(result.plan.touched())
+    state = "before" if result.side == "before" else "after"
+    if not touched and not result.failures:
+        click.echo(f"cowsnap: nothing to restore: run {result.run_id}'s paths are already "
+                   f"in their {state}-state", err=True)
+        return
+    click.echo(f"cowsnap: restored {touched} path{'s' if touched != 1 else ''} of run "
+               f"{result.run_id} to their {state}-state", err=True)
+    if result.undo_run is not None:
+        click.echo(f"cowsnap: undo this with: cowsnap restore {result.undo_run}", err=True)
+    for path, why in result.failures:
+        click.echo(f"cowsnap: not restored: {_shown(path)}: {why}", err=True)
+
+
+def _command(arguments: tuple[str, ...], side: str, force: bool) -> list[str]:
+    """How the restore was asked for, recorded in its own run."""
+    return ["cowsnap", "restore", *arguments, "--to", side, *(["--force"] if force else [])]
+
+
+@click.command("restore")
+@click.argument("arguments", nargs=-1, metavar="[RUN] [PATH]...")
+@click.option("--to", "side", type=click.Choice(("before", "after")), default="before",
+              show_default=True,
+              help="before: undo the run; after: redo it.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@click.option("--force", is_flag=True,
+              help="Overwrite paths that changed since the run.")
+@location_options
+def restore(arguments: tuple[str, ...], side: str, dry_run: bool, force: bool,
+            workspace: str | None, store: str | None) -> None:
+    """Undo RUN (default: the newest), or redo it with --to after; whole or only PATHs.
+
+    A directory PATH means everything under it. Refuses, changing nothing, when a
+    path changed since the run (unless --force). Records what it replaces as a run
+    of its own first, so `cowsnap restore <that run>` undoes the restore. Exits 1
+    when a path could not be restored, after listing each.
+    """
+    run, paths = api.split_run_argument(arguments, store)
+    progress = _ProgressBar()
+    try:
+        result = api.restore(run, paths, side="after" if side == "after" else "before",
+                             force=force, dry_run=dry_run, workspace=workspace, store=store,
+                             command=_command(arguments, side, force), progress=progress)
+    except RestoreConflictError as error:
+        for path, why in error.conflicts:
+            click.echo(f"cowsnap: conflict: {_shown(path)}: {why}", err=True)
+        raise
+    finally:
+        progress.close()
+    _report(result)
+    if result.failures:
+        sys.exit(1)

@@ -1,0 +1,1 @@
+"""`cowsnap diff`: what a run changed, as unified diffs, statistics or status letters."""

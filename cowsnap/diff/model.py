@@ -1,0 +1,96 @@
+"""One FileDiff per changed path, from manifest entries and their stored contents.
+
+The line diff itself comes from libgit2 (`cowsnap.store.diff`); this module
+decides what to compare: file contents, or a symlink's target as git does; a
+directory or a missing path has no content.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from cowsnap.errors import ContentNotFoundError, StoreError
+from cowsnap.record.changes import content_change, status_code
+from cowsnap.record.manifest import FileEntry, FileState, Manifest
+from cowsnap.restore.plan import seen_entries, under
+from cowsnap.store.diff import Hunk, content_patch
+
+MAX_SHOWN = 16 * 1024 * 1024
+"""Contents larger than this are summarised, not diffed line by line."""
+
+ReadContent = Callable[[FileEntry, str], bytes]
+"""Reads the before- or after-content of an entry; raises ContentNotFoundError."""
+
+
+@dataclass(frozen=True)
+class FileDiff:
+    path: bytes
+    name: bytes
+    """The path relative to the workspace; the absolute path when outside it."""
+    status: str
+    """Two status letters, as `cowsnap show` prints them (record.changes)."""
+    old: FileState
+    new: FileState
+    binary: bool = False
+    hunks: tuple[Hunk, ...] = ()
+    additions: int = 0
+    deletions: int = 0
+    unavailable: str | None = None
+    """Why the content change cannot be shown, when it cannot."""
+
+
+@dataclass(frozen=True)
+class RunDiff:
+    run_id: str
+    workspace: str
+    files: tuple[FileDiff, ...]
+
+
+def display_name(path: bytes, workspace: bytes) -> bytes:
+    if under(path, workspace) and path != workspace:
+        return path[len(workspace.rstrip(b"/")) + 1:]
+    return path
+
+
+def _content(entry: FileEntry, side: str, state: FileState, read: ReadContent) -> bytes | None:
+    if not state.exists or state.type == "directory":
+        return None
+    if state.type == "symlink":
+        return state.target
+    if state.type != "file":
+        raise ContentNotFoundError(f"a {state.type} has no content")
+    if state.size is not None and state.size > MAX_SHOWN:
+        raise ContentNotFoundError(f"{state.size} bytes, too large to show")
+    return read(entry, side)
+
+
+def file_diff(entry: FileEntry, workspace: bytes, read: ReadContent) -> FileDiff:
+    """What changed at one path; contents are read only when they changed."""
+    name = display_name(entry.path, workspace)
+    base = FileDiff(path=entry.path, name=name, status=status_code(entry),
+                    old=entry.before, new=entry.after)
+    if content_change(entry.before, entry.after) == ".":
+        return base
+    try:
+        old = _content(entry, "before", entry.before, read)
+        new = _content(entry, "after", entry.after, read)
+    except (ContentNotFoundError, StoreError) as error:
+        return dataclasses.replace(base, unavailable=str(error))
+    patch = content_patch(old, new)
+    return dataclasses.replace(base, binary=patch.binary, hunks=patch.hunks,
+                               additions=patch.additions, deletions=patch.deletions)
+
+
+def run_diff(manifest: Manifest, read: ReadContent,
+             paths: Sequence[bytes] | None = None) -> RunDiff:
+    """Every path the run changed (under `paths`, when given), in path order."""
+    workspace = os.fsencode(manifest.workspace)
+    files = tuple(
+        file_diff(entry, workspace, read) for entry in seen_entries(manifest)
+        if status_code(entry) != ".."
+        and (paths is None or any(under(entry.path, path) for path in paths))
+    )
+    return RunDiff(run_id=manifest.run_id, workspace=manifest.workspace, files=files)

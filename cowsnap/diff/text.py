@@ -1,0 +1,158 @@
+"""A run's diff as text: unified diffs with git's headers, --stat, --name-status, JSON.
+
+Each line of a unified diff comes with its kind, so the CLI can colour it
+without parsing it again.
+"""
+
+from __future__ import annotations
+
+import base64
+import stat
+from collections.abc import Iterator
+from enum import StrEnum
+from typing import Any
+
+from cowsnap.diff.model import FileDiff, RunDiff
+from cowsnap.record.manifest import FileState
+
+
+class Kind(StrEnum):
+    HEADER = "header"
+    META = "meta"
+    HUNK = "hunk"
+    ADDED = "added"
+    REMOVED = "removed"
+    CONTEXT = "context"
+
+
+_ORIGINS = {"+": Kind.ADDED, "-": Kind.REMOVED, " ": Kind.CONTEXT}
+
+
+def _mode(state: FileState) -> str:
+    mode = state.mode or 0
+    if state.type == "symlink":
+        return "120000"
+    if state.type == "directory":
+        return f"040{stat.S_IMODE(mode):03o}"
+    return f"{stat.S_IFMT(mode) >> 12:02o}{stat.S_IMODE(mode):04o}"
+
+
+def _sides(diff: FileDiff) -> tuple[bytes, bytes]:
+    if diff.name.startswith(b"/"):
+        return diff.name, diff.name
+    return b"a/" + diff.name, b"b/" + diff.name
+
+
+def _mode_lines(diff: FileDiff) -> Iterator[bytes]:
+    old, new = diff.old, diff.new
+    what = "directory" if (new if new.exists else old).type == "directory" else "file"
+    if not old.exists:
+        yield f"new {what} mode {_mode(new)}".encode()
+    elif not new.exists:
+        yield f"deleted {what} mode {_mode(old)}".encode()
+    elif _mode(old) != _mode(new):
+        yield f"old mode {_mode(old)}".encode()
+        yield f"new mode {_mode(new)}".encode()
+
+
+def unified(diff: FileDiff) -> Iterator[tuple[Kind, bytes]]:
+    """The lines (without newlines) of one path's diff."""
+    old_name, new_name = _sides(diff)
+    yield Kind.HEADER, b"diff --git " + old_name + b" " + new_name
+    for line in _mode_lines(diff):
+        yield Kind.META, line
+    if diff.unavailable is not None:
+        yield Kind.META, b"content not shown: " + diff.unavailable.encode("utf-8", "replace")
+        return
+    if diff.binary:
+        yield Kind.META, b"Binary files " + old_name + b" and " + new_name + b" differ"
+        return
+    yield from patch_lines(diff)
+
+
+def patch_lines(diff: FileDiff) -> Iterator[tuple[Kind, bytes]]:
+    """The `---` / `+++` lines and the hunks; nothing when no line changed."""
+    if not diff.hunks:
+        return
+    old_name, new_name = _sides(diff)
+    yield Kind.HEADER, b"--- " + (old_name if diff.old.exists else b"/dev/null")
+    yield Kind.HEADER, b"+++ " + (new_name if diff.new.exists else b"/dev/null")
+    for hunk in diff.hunks:
+        yield Kind.HUNK, hunk.header.rstrip(b"\n")
+        for origin, content in hunk.lines:
+            if origin in _ORIGINS:
+                yield _ORIGINS[origin], origin.encode() + content.rstrip(b"\n")
+            else:
+                yield Kind.META, content.strip(b"\n")
+
+
+def stat_lines(run: RunDiff, width: int = 80) -> list[bytes]:
+    """`git diff --stat`: one line per path, then the totals."""
+    names = [diff.name for diff in run.files]
+    name_width = max((len(name) for name in names), default=0)
+    counts = [diff.additions + diff.deletions for diff in run.files]
+    count_width = len(str(max(counts, default=0)))
+    bar_room = max(10, width - name_width - count_width - 6)
+    largest = max(counts, default=0)
+    lines = []
+    for diff, count in zip(run.files, counts, strict=True):
+        name = diff.name.ljust(name_width)
+        if diff.binary:
+            lines.append(b" " + name + b" | Bin")
+            continue
+        scale = min(1.0, bar_room / largest) if largest else 1.0
+        plus = round(diff.additions * scale)
+        minus = round(diff.deletions * scale)
+        bar = b"+" * plus + b"-" * minus
+        lines.append(b" " + name + b" | " + str(count).rjust(count_width).encode() + b" " + bar)
+    additions = sum(diff.additions for diff in run.files)
+    deletions = sum(diff.deletions for diff in run.files)
+    files = len(run.files)
+    lines.append(f" {files} file{'s' if files != 1 else ''} changed, "
+                 f"{additions} insertion{'s' if additions != 1 else ''}(+), "
+                 f"{deletions} deletion{'s' if deletions != 1 else ''}(-)".encode())
+    return lines
+
+
+def name_status_lines(run: RunDiff) -> list[bytes]:
+    """One line per path: its two status letters, a tab, its name."""
+    return [diff.status.encode() + b"\t" + diff.name for diff in run.files]
+
+
+def _text(value: bytes, key: str, out: dict[str, Any]) -> None:
+    """A byte string as JSON: text when valid UTF-8, else readable text plus `KEY_b64`."""
+    try:
+        out[key] = value.decode("utf-8")
+    except UnicodeDecodeError:
+        out[key] = value.decode("utf-8", "backslashreplace")
+        out[f"{key}_b64"] = base64.b64encode(value).decode("ascii")
+
+
+def _state_json(state: FileState) -> dict[str, Any] | None:
+    if not state.exists:
+        return None
+    out: dict[str, Any] = {"type": state.type, "mode": state.mode, "size": state.size,
+                           "blob": state.blob, "target": None}
+    if state.target is not None:
+        _text(state.target, "target", out)
+    return out
+
+
+def diff_json(run: RunDiff) -> dict[str, Any]:
+    """The documented, stable `--json` form (docs/cli-json.md)."""
+    files = []
+    for diff in run.files:
+        out: dict[str, Any] = {}
+        _text(diff.path, "path", out)
+        _text(diff.name, "name", out)
+        out.update(status=diff.status, old=_state_json(diff.old), new=_state_json(diff.new),
+                   binary=diff.binary, additions=diff.additions, deletions=diff.deletions,
+                   unavailable=diff.unavailable)
+        patch = b"".join(line + b"\n" for _kind, line in patch_lines(diff))
+        if patch:
+            _text(patch, "patch", out)
+        else:
+            out["patch"] = None
+        files.append(out)
+    return {"schema": "cowsnap.diff/1", "run_id": run.run_id, "workspace": run.workspace,
+            "files": files}

@@ -1,0 +1,93 @@
+"""The run a restore records of itself, before it changes anything.
+
+Its before-states are what is at each path the restore will touch, contents
+stored; its after-states are the states the restore brings back. So
+`cowsnap restore <that run>` undoes the restore, with the same conflict checks
+as any other run, and a restore interrupted half-way can still be undone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+
+from cowsnap import __version__
+from cowsnap.errors import RestoreError
+from cowsnap.record.manifest import FileEntry, FileState, Manifest, sort_operations
+from cowsnap.restore.beneath import Roots
+from cowsnap.restore.plan import Current, Plan, Target, difference
+from cowsnap.store.content import LARGE_CONTENT
+from cowsnap.store.store import Store
+from cowsnap.trace.events import Operation
+
+BACKEND = "restore"
+"""The `backend` of a restore's own run: no snapshot was taken, contents were stored."""
+
+
+def restore_operations(current: FileState, want: FileState) -> tuple[Operation, ...]:
+    """What the restore does to a path, in the manifest's vocabulary."""
+    made = Operation.MKDIR if want.type == "directory" else Operation.CREATE
+    found: set[Operation] = set()
+    if not want.exists:
+        found.add(Operation.DELETE)
+    elif not current.exists:
+        found.add(made)
+    elif current.type != want.type:
+        found.update((Operation.DELETE, made))
+    elif difference(current, want, times=False) in ("content differs",
+                                                     "symlink points elsewhere"):
+        found.add(Operation.WRITE)
+    else:
+        found.add(Operation.METADATA)
+    return sort_operations(found)
+
+
+def _keep_current(store: Store, roots: Roots, path: bytes, state: FileState) -> FileState:
+    if state.type != "file":
+        return state
+    try:
+        with roots.parent(path) as (dir_fd, name):
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                         dir_fd=dir_fd)
+            with os.fdopen(fd, "rb") as handle:
+                if os.fstat(handle.fileno()).st_size < LARGE_CONTENT:
+                    blob = store.contents.put_bytes(handle.read())
+                else:
+                    blob = store.contents.put_file(path)
+    except OSError as error:
+        raise RestoreError(f"cannot keep the current content of {os.fsdecode(path)} "
+                           f"({error.strerror}); nothing was restored") from None
+    return dataclasses.replace(state, blob=blob, blob_source="store")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _entry(target: Target, before: FileState) -> FileEntry:
+    return FileEntry(path=target.path, operations=restore_operations(before, target.want),
+                     before=before, after=target.want, git=target.entry.git,
+                     in_workspace=target.entry.in_workspace)
+
+
+def record_restore(store: Store, source: Manifest, plan: Plan, current: Mapping[bytes, Current],
+                   roots: Roots, command: Sequence[str], cwd: str) -> str:
+    """Publish the restore's own run (see the module docstring); return its id."""
+    started_at = _now()
+    pending = store.runs.begin()
+    try:
+        entries = [_entry(target, _keep_current(store, roots, target.path,
+                                                current[target.path].state))
+                   for target in plan.touched()]
+        manifest = Manifest(
+            run_id=pending.run_id, tool_version=__version__, command=tuple(command),
+            exit_status=0, start_cwd=cwd, workspace=source.workspace, backend=BACKEND,
+            uid=os.getuid(), gid=os.getgid(), started_at=started_at, finished_at=_now(),
+            files=tuple(entries), capture_reads="none", max_file_size=None)
+        pending.publish(manifest)
+    except BaseException:
+        pending.abandon()
+        raise
+    return pending.run_id

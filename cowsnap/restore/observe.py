@@ -1,0 +1,75 @@
+"""What is at each path now, looked at beneath the workspace without following symlinks."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+
+from cowsnap.record.manifest import FileState
+from cowsnap.record.state import file_type
+from cowsnap.restore.beneath import Roots
+from cowsnap.restore.plan import ABSENT, Current, Target, is_hash_id
+from cowsnap.store.content import CHUNK, blob_header
+
+_NOT_THERE = {errno.ENOENT, errno.ENOTDIR, errno.ELOOP}
+"""A missing parent, or one that is a file or a symlink: nothing of the workspace is
+at the path (what a symlink leads to is somewhere else)."""
+
+
+def content_id(dir_fd: int, name: bytes, size: int) -> str | None:
+    """The git blob id of a regular file's content; None when it cannot be read or
+    changed size under us."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                     dir_fd=dir_fd)
+    except OSError:
+        return None
+    try:
+        digest = hashlib.sha1(blob_header(size), usedforsecurity=False)
+        total = 0
+        while chunk := os.read(fd, CHUNK):
+            digest.update(chunk)
+            total += len(chunk)
+        return digest.hexdigest() if total == size else None
+    finally:
+        os.close(fd)
+
+
+def _children(dir_fd: int, name: bytes) -> frozenset[bytes]:
+    fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                 dir_fd=dir_fd)
+    try:
+        return frozenset(os.fsencode(child) for child in os.listdir(fd))
+    finally:
+        os.close(fd)
+
+
+def observe(roots: Roots, target: Target) -> Current:
+    """The current state of `target`'s path; file contents are hashed only when the run's
+    states carry hash ids to compare them with, directories listed only when they may
+    have to go."""
+    try:
+        with roots.parent(target.path) as (dir_fd, name):
+            try:
+                info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+            except FileNotFoundError:
+                return Current(ABSENT)
+            kind = file_type(info.st_mode)
+            blob = None
+            if kind == "file" and (is_hash_id(target.want.blob)
+                                   or is_hash_id(target.replaces.blob)):
+                blob = content_id(dir_fd, name, info.st_size)
+            children = frozenset[bytes]()
+            if kind == "directory" and target.want.type != "directory":
+                children = _children(dir_fd, name)
+            state = FileState(
+                exists=True, type=kind, mode=info.st_mode,
+                size=info.st_size if kind in ("file", "symlink") else None,
+                mtime_ns=info.st_mtime_ns, uid=info.st_uid, blob=blob,
+                target=os.readlink(name, dir_fd=dir_fd) if kind == "symlink" else None)
+            return Current(state, children)
+    except OSError as error:
+        if error.errno in _NOT_THERE:
+            return Current(ABSENT)
+        return Current(ABSENT, problem=f"cannot examine it: {error.strerror}")

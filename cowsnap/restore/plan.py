@@ -1,0 +1,300 @@
+"""What a restore must do, decided from manifest data and observed states alone.
+
+Pure: no filesystem here, so every rule (which paths, which conflicts, which
+order) is unit-tested on plain data. The order is what keeps a failed restore
+from losing data: first remove what stands in the way of a write (a symlink
+where a directory must come back, a directory where a file must), deepest
+first; then create directories parents-first and write files and symlinks;
+only then delete what the restored state does not have, deepest first, and
+only if every write succeeded; directory permissions and times last, since
+creating entries inside a directory changes its time and may need its write
+permission.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import stat
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+from cowsnap.record.manifest import FileEntry, FileState, Manifest
+from cowsnap.record.policy import CHANGES_CONTENT, MUTATES
+from cowsnap.record.recorder import UNKNOWN_BEFORE
+
+Side = Literal["before", "after"]
+ABSENT = FileState(exists=False)
+
+
+def other_side(side: Side) -> Side:
+    return "after" if side == "before" else "before"
+
+
+def is_hash_id(blob: str | None) -> bool:
+    """Whether `blob` names its content by hash (so a content can be compared by id)."""
+    return blob is not None and not blob.startswith("large-")
+
+
+def under(path: bytes, directory: bytes) -> bool:
+    return path == directory or path.startswith(directory.rstrip(b"/") + b"/")
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One path to restore: the state to bring back and the state it should replace."""
+
+    entry: FileEntry
+    want: FileState
+    replaces: FileState
+
+    @property
+    def path(self) -> bytes:
+        return self.entry.path
+
+
+@dataclass(frozen=True, slots=True)
+class Current:
+    """What is at a path now, as the restore saw it (never through a symlink)."""
+
+    state: FileState
+    children: frozenset[bytes] = frozenset()
+    """Names inside, for a directory the restore would remove."""
+    problem: str | None = None
+    """Why the path could not be examined, if it could not."""
+
+
+class Action(StrEnum):
+    CLEAR = "clear"
+    MKDIR = "mkdir"
+    WRITE = "write"
+    SYMLINK = "symlink"
+    METADATA = "metadata"
+    REMOVE = "remove"
+    DIR_METADATA = "dir-metadata"
+
+
+PHASES = (Action.CLEAR, Action.MKDIR, Action.REMOVE, Action.DIR_METADATA)
+"""MKDIR, WRITE, SYMLINK and METADATA share one parents-first phase."""
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    action: Action
+    target: Target
+    current: FileState
+
+    @property
+    def path(self) -> bytes:
+        return self.target.path
+
+
+@dataclass(frozen=True)
+class Plan:
+    steps: tuple[Step, ...]
+    """In the order they must run."""
+    conflicts: tuple[tuple[bytes, str], ...]
+    failures: tuple[tuple[bytes, str], ...]
+    """Paths that cannot be restored, with why."""
+
+    def touched(self) -> list[Target]:
+        """Each target with at least one step, once, in path order."""
+        seen: dict[bytes, Target] = {}
+        for step in self.steps:
+            seen.setdefault(step.path, step.target)
+        return [seen[path] for path in sorted(seen)]
+
+
+def _state(entry: FileEntry, side: Side) -> FileState:
+    return entry.before if side == "before" else entry.after
+
+
+def _shadowed(entries: Sequence[FileEntry], side: Side) -> set[bytes]:
+    not_directories = {entry.path for entry in entries
+                       if _state(entry, side).type != "directory"}
+    return {entry.path for entry in entries if _inside_any(entry.path, not_directories)}
+
+
+def seen_entries(manifest: Manifest) -> list[FileEntry]:
+    """The manifest's entries, with a state recorded beneath a path that was not a
+    directory on that side made absent: it was seen through a symlink (a run that
+    replaced a directory with a symlink to /etc recorded /etc's files there), and is
+    no part of the workspace."""
+    entries = manifest.files
+    shadowed = {"before": _shadowed(entries, "before"), "after": _shadowed(entries, "after")}
+    seen = []
+    for entry in entries:
+        if entry.path in shadowed["before"]:
+            entry = dataclasses.replace(entry, before=ABSENT)
+        if entry.path in shadowed["after"]:
+            entry = dataclasses.replace(entry, after=ABSENT)
+        seen.append(entry)
+    return seen
+
+
+def _same_content(a: FileState, b: FileState) -> bool:
+    if is_hash_id(a.blob) and is_hash_id(b.blob):
+        return a.blob == b.blob
+    return a.size == b.size and a.mtime_ns == b.mtime_ns
+
+
+def difference(have: FileState, expected: FileState, *, times: bool) -> str | None:
+    """How `have` differs from `expected` in what a restore brings back, or None.
+
+    `times` also compares modification times (not of directories, whose times
+    follow their entries)."""
+    if have.exists != expected.exists:
+        return "exists now" if have.exists else "no longer exists"
+    if not have.exists:
+        return None
+    if have.type != expected.type:
+        return f"is now a {have.type}, was a {expected.type}"
+    if have.type == "symlink" and have.target != expected.target:
+        return "symlink points elsewhere"
+    if have.type == "file" and not _same_content(have, expected):
+        return "content differs"
+    if have.type != "symlink" and have.mode is not None and expected.mode is not None \
+            and stat.S_IMODE(have.mode) != stat.S_IMODE(expected.mode):
+        return "permissions differ"
+    if times and have.type != "directory" and have.mtime_ns != expected.mtime_ns:
+        return "modification time differs"
+    return None
+
+
+def select(manifest: Manifest, side: Side, paths: Sequence[bytes] | None = None) -> list[Target]:
+    """The paths a restore to `side` must change: mutated by the run, different between
+    the two sides, and under one of `paths` (all when None). The workspace root itself
+    is never replaced, only what is inside it."""
+    workspace = os.fsencode(manifest.workspace)
+    replaced = other_side(side)
+    targets = []
+    for entry in seen_entries(manifest):
+        if not set(entry.operations) & MUTATES or entry.path == workspace:
+            continue
+        if paths is not None and not any(under(entry.path, path) for path in paths):
+            continue
+        want, replaces = _state(entry, side), _state(entry, replaced)
+        if difference(want, replaces, times=True) is not None or want.uid != replaces.uid:
+            targets.append(Target(entry, want, replaces))
+    return targets
+
+
+def _conflict(target: Target, current: FileState) -> str | None:
+    if difference(current, target.want, times=False) is None:
+        return None
+    why = difference(current, target.replaces, times=False)
+    return None if why is None else f"changed since the run: {why}"
+
+
+def _failure(target: Target, current: FileState) -> str | None:
+    want = target.want
+    if not want.exists:
+        return "its state was not recorded" if want.not_captured == UNKNOWN_BEFORE else None
+    if want.type in ("directory", "symlink"):
+        return None
+    if want.type != "file":
+        return f"a {want.type or 'file of unknown type'} cannot be recreated"
+    if want.blob is not None or (current.type == "file" and _content_kept(target, current)):
+        return None
+    reason = want.not_captured or "its content was not kept"
+    return f"content not captured: {reason}"
+
+
+def _content_kept(target: Target, current: FileState) -> bool:
+    """Whether the file at the path already holds the wanted content: the same id, size
+    and time, or the run did not change the content and nobody did since."""
+    if _same_content(current, target.want):
+        return True
+    untouched = (not set(target.entry.operations) & CHANGES_CONTENT
+                 or _same_content(target.want, target.replaces))
+    return untouched and _same_content(current, target.replaces)
+
+
+def _steps_for(target: Target, current: FileState, as_root: bool) -> list[Action]:
+    want = target.want
+    if difference(current, want, times=True) is None and (not as_root or current.uid == want.uid
+                                                          or want.uid is None):
+        return []
+    if not want.exists:
+        return [Action.REMOVE] if current.exists else []
+    in_the_way = current.exists and (current.type == "directory") != (want.type == "directory")
+    actions = [Action.CLEAR] if in_the_way else []
+    if want.type == "directory":
+        if current.type != "directory":
+            actions.append(Action.MKDIR)
+        return [*actions, Action.DIR_METADATA]
+    if want.type == "symlink":
+        same = current.type == "symlink" and current.target == want.target
+        return [*actions, Action.METADATA if same else Action.SYMLINK]
+    if current.type == "file" and _content_kept(target, current):
+        return [Action.METADATA]
+    return [*actions, Action.WRITE]
+
+
+def _order(steps: Iterable[Step]) -> tuple[Step, ...]:
+    by_phase: dict[Action, list[Step]] = {phase: [] for phase in PHASES}
+    for step in steps:
+        phase = step.action if step.action in by_phase else Action.MKDIR
+        by_phase[phase].append(step)
+    ordered: list[Step] = []
+    for phase in PHASES:
+        deepest_first = phase != Action.MKDIR
+        ordered.extend(sorted(by_phase[phase], key=lambda step: step.path,
+                              reverse=deepest_first))
+    return tuple(ordered)
+
+
+def make_plan(targets: Sequence[Target], current: Mapping[bytes, Current], *,
+              as_root: bool) -> Plan:
+    """The steps restoring `targets`, given what is at each path now; conflicts and
+    paths that cannot be restored are listed, not planned."""
+    conflicts: list[tuple[bytes, str]] = []
+    failures: list[tuple[bytes, str]] = []
+    steps: list[Step] = []
+    removed = {target.path for target in targets if not target.want.exists}
+    cleared: set[bytes] = set()
+    for target in targets:
+        seen = current[target.path]
+        if seen.problem is not None:
+            failures.append((target.path, seen.problem))
+            continue
+        conflict = _conflict(target, seen.state)
+        if conflict is not None:
+            conflicts.append((target.path, conflict))
+        failure = _failure(target, seen.state)
+        if failure is not None:
+            failures.append((target.path, failure))
+            continue
+        actions = _steps_for(target, seen.state, as_root)
+        if Action.CLEAR in actions:
+            cleared.add(target.path)
+        if Action.CLEAR in actions or Action.REMOVE in actions:
+            strays = sorted(name for name in seen.children
+                            if os.path.join(target.path, name) not in removed)
+            if strays:
+                shown = os.fsdecode(strays[0]) + (", ..." if len(strays) > 1 else "")
+                conflicts.append((target.path, f"directory holds entries the run did not "
+                                               f"create: {shown}"))
+        steps.extend(Step(action, target, seen.state) for action in actions)
+    return Plan(steps=_order(_clear_beneath(steps, cleared)), conflicts=tuple(conflicts),
+                failures=tuple(failures))
+
+
+def _inside_any(path: bytes, directories: set[bytes]) -> bool:
+    parent = os.path.dirname(path)
+    while parent != path:
+        if parent in directories:
+            return True
+        path, parent = parent, os.path.dirname(parent)
+    return False
+
+
+def _clear_beneath(steps: list[Step], cleared: set[bytes]) -> list[Step]:
+    """Removals inside a directory that must make room for a file go first, with it."""
+    if not cleared:
+        return steps
+    return [Step(Action.CLEAR, step.target, step.current)
+            if step.action == Action.REMOVE and _inside_any(step.path, cleared) else step
+            for step in steps]
