@@ -189,3 +189,23 @@ def test_failed_mutations_count_as_existence_checks(
     nothing = entry(recorder.finish(run_facts()), workspace / "nothing")
     assert nothing.operations == (Operation.EXISTENCE,)
     assert nothing.before.exists is False and nothing.after.exists is False
+
+
+def test_outside_paths_without_a_hook(workspace: Path, store: Store, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "read").write_bytes(b"r")
+    recorder, _ = make_recorder(workspace, store, tmp_path / "snap")
+    recorder.on_event(PathEvent(pid=1, tid=1, syscall="openat", operation=Operation.READ,
+                                path=os.fsencode(outside / "read"), result=3))
+    (outside / "unseen").write_bytes(b"u")
+    recorder.on_event(PathEvent(pid=1, tid=1, syscall="openat", operation=Operation.WRITE,
+                                path=os.fsencode(outside / "unseen"), result=3))
+    manifest = recorder.finish(run_facts())
+    read = entry(manifest, outside / "read")
+    assert read.before == read.after and read.before.exists and read.before.blob is None
+    unseen = entry(manifest, outside / "unseen")
+    assert unseen.before.exists is False
+    assert unseen.before.not_captured is not None
+    assert unseen.before.not_captured.startswith("before-state not seen")
+    assert content(store, unseen.after.blob) == b"u"
