@@ -404,15 +404,13 @@ class Decoder:
 
     def _symlink(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
         assert spec.path is not None
-        target = native.read_string(task.tid, args[0])
         dirfd = AT_FDCWD if spec.dirfd is None else signed(args[spec.dirfd])
         raw = native.read_string(task.tid, args[spec.path])
-        if not raw or target is None:
+        if not raw:
             return
         located = self.resolve(task, dirfd, raw, False)
         if located is not None:
-            event = self._event(task, spec, Operation.CREATE, located[0], 0, 0, target)
-            self._at_exit(task, [event])
+            self._at_exit(task, [self._event(task, spec, Operation.CREATE, located[0], 0)])
 
     def _bind(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
         length = min(args[2] & 0xFFFFFFFF, 110)
