@@ -54,7 +54,8 @@ def _report(result: RestoreResult) -> None:
         for path, why in result.failures:
             click.echo(f"cannot    {_shown(path)}: {why}")
         return
-    touched = len(result.plan.touched())
+    failed = {path for path, _why in result.failures}
+    touched = len([target for target in result.plan.touched() if target.path not in failed])
     state = "before" if result.side == "before" else "after"
     if not touched and not result.failures:
         click.echo(f"cowsnap: nothing to restore: run {result.run_id}'s paths are already "

@@ -48,10 +48,8 @@ class _Written:
 
 
 def _describe(error: OSError) -> str:
-    if error.errno == errno.ELOOP:
-        return "a symlink is in the way (not followed)"
-    if error.errno == errno.ENOTDIR:
-        return "a parent is not a directory"
+    if error.errno in (errno.ELOOP, errno.ENOTDIR):
+        return "a symlink or a file is in the way (never followed)"
     if error.errno == errno.ENOTEMPTY:
         return "directory not empty: it holds entries the run did not create"
     return error.strerror or str(error)
