@@ -49,9 +49,14 @@ class GitFacts:
 
 @dataclass(frozen=True, slots=True)
 class SideFacts:
+    """One side (before or after) of a path. Inside the workspace no file counts as a
+    system file: its before-state may be read from a read-only snapshot, and the
+    same run must keep the same contents on every backend."""
+
     state: PathState
     git: GitFacts | None
     run_uid: int
+    in_workspace: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +112,7 @@ def content_choice(facts: SideFacts, settings: CaptureSettings) -> Choice:
     git = facts.git
     if git is not None and git.tracked and not git.dirty and git.blob is not None:
         return Reference(git.blob)
-    if state.uid != facts.run_uid and not state.writable:
+    if not facts.in_workspace and state.uid != facts.run_uid and not state.writable:
         return Skip(SYSTEM_FILE)
     if state.mode is None:
         return Skip(UNREADABLE)

@@ -226,8 +226,8 @@ class Recorder:
             before_state, before_git = after_state, after_git
         decision = decide(
             operations,
-            SideFacts(before_state, before_git[1], self._uid),
-            SideFacts(after_state, after_git[1], self._uid),
+            SideFacts(before_state, before_git[1], self._uid, in_workspace),
+            SideFacts(after_state, after_git[1], self._uid, in_workspace),
             self._settings,
         )
         before: Planned

@@ -102,6 +102,13 @@ def test_capture_policy(
     assert (decision.before, decision.after) == (keep_before, keep_after)
 
 
+def test_no_system_files_inside_the_workspace() -> None:
+    foreign = state(uid=0, writable=False)
+    decision = decide(frozenset({Op.DELETE}), SideFacts(foreign, None, ME, in_workspace=True),
+                      SideFacts(MISSING, None, ME, in_workspace=True), CaptureSettings())
+    assert decision.before == KEEP
+
+
 def test_no_size_cap() -> None:
     huge = state(size=1 << 40)
     decision = decide(frozenset({Op.WRITE}), SideFacts(huge, None, ME), SideFacts(huge, None, ME),
