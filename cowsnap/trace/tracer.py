@@ -238,8 +238,12 @@ class Tracer:
                 self.tasks[tid] = moved
                 task = moved
         try:
-            open_fds = {int(name) for name in os.listdir(b"/proc/%d/fd" % tid)}
             executable: bytes | None = os.readlink(b"/proc/%d/exe" % tid)
+            open_fds = (
+                {int(name) for name in os.listdir(b"/proc/%d/fd" % tid)}
+                if task.files.entries
+                else set()
+            )
         except OSError:
             open_fds, executable = set(), None
         task.files = task.files.keep_only(open_fds)

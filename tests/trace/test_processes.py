@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -156,3 +158,35 @@ def test_root_traces_without_no_new_privs(run: Runner, root_required: None) -> N
     """So that setuid programs (sudo, su) behave under cowsnap as they do outside it."""
     traced = run(["awk", "/NoNewPrivs/ { exit $2 + 10 }", "/proc/self/status"])
     assert traced.status == 10
+
+
+def test_if_cowsnap_dies_the_traced_tree_dies_with_it(work: Path) -> None:
+    pid_file = work / "pid"
+    program = (
+        "from cowsnap.trace import trace; "
+        f"trace(['sh', '-c', 'echo $$ > {pid_file}; exec sleep 60'], on_event=lambda e: None)"
+    )
+    tracer = subprocess.Popen([sys.executable, "-c", program])
+    try:
+        deadline = time.monotonic() + 20
+        while not (pid_file.exists() and pid_file.read_text().strip()):
+            assert time.monotonic() < deadline, "the traced command never started"
+            time.sleep(0.02)
+        traced_pid = int(pid_file.read_text())
+        tracer.kill()
+    finally:
+        tracer.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while _running_sleep(traced_pid):
+        assert time.monotonic() < deadline, "the traced command outlived its tracer"
+        time.sleep(0.02)
+
+
+def _running_sleep(pid: int) -> bool:
+    """Whether `pid` is still a live (not zombie) sleep."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    name, _, rest = stat.partition(") ")
+    return name.endswith("(sleep") and not rest.startswith("Z")
