@@ -80,6 +80,7 @@ class Decoder:
             Kind.FCNTL: fds.fcntl,
             Kind.BIND: self._bind,
             Kind.IO_URING: self._io_uring,
+            Kind.UNSHARE: fds.unshare,
         }
 
     def entry(self, task: Task, spec: Spec, args: Sequence[int]) -> None:

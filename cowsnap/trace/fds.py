@@ -1,4 +1,5 @@
-"""Keeping the fd tables in step with close, close_range, dup, dup2/dup3 and fcntl(F_DUPFD).
+"""Keeping the fd tables in step with close, close_range, dup, dup2/dup3, fcntl(F_DUPFD)
+and unshare.
 
 Duplicates inherit their original's path and writability, so writes through
 them are attributed and their close reported; closing a writable fd calls the
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from cowsnap.trace.state import FdEntry, Task
-from cowsnap.trace.syscalls import F_DUPFD, F_DUPFD_CLOEXEC, Spec, signed
+from cowsnap.trace.syscalls import CLONE_FILES, CLONE_FS, F_DUPFD, F_DUPFD_CLOEXEC, Spec, signed
 
 CLOSE_RANGE_CLOEXEC = 4
 CloseHook = Callable[[int, bytes], None]
@@ -52,6 +53,14 @@ class FdBookkeeping:
         entry = entries.get(old)
         if entry is not None:
             entries[new] = FdEntry(entry.path, entry.writable)
+
+    def unshare(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
+        """A thread leaving its shared fd table or fs state gets its own copy."""
+        flags = args[0]
+        if flags & CLONE_FILES:
+            task.files = task.files.copy()
+        if flags & CLONE_FS:
+            task.fs = task.fs.copy()
 
     def _copy_at_exit(self, task: Task, old: int) -> None:
         entry = task.files.entries.get(old)

@@ -60,6 +60,7 @@ class Kind(Enum):
     FCNTL = "fcntl"
     BIND = "bind"
     IO_URING = "io_uring"
+    UNSHARE = "unshare"
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +206,7 @@ SPECS: tuple[Spec, ...] = (
     _fd("splice", W, 2),
     Spec("bind", Kind.BIND, C, fd=0, writes=True),
     Spec("io_uring_setup", Kind.IO_URING, writes=True),
+    Spec("unshare", Kind.UNSHARE, writes=True),
     Spec("close", Kind.CLOSE, fd=0, writes=True),
     Spec("close_range", Kind.CLOSE_RANGE, writes=True),
     Spec("dup", Kind.DUP, fd=0, writes=True),
@@ -231,7 +233,7 @@ X86_64_NUMBERS = {
     "fgetxattr": 193, "listxattr": 194, "llistxattr": 195, "flistxattr": 196,
     "removexattr": 197, "lremovexattr": 198, "fremovexattr": 199,
     "getdents64": 217, "getdents": 78, "copy_file_range": 326, "sendfile": 40, "splice": 275,
-    "bind": 49, "io_uring_setup": 425,
+    "bind": 49, "io_uring_setup": 425, "unshare": 272,
     "close": 3, "close_range": 436, "dup": 32, "dup2": 33, "dup3": 292, "fcntl": 72,
 }  # fmt: skip
 
@@ -252,7 +254,7 @@ I386_NUMBERS = {
     "fgetxattr": 231, "listxattr": 232, "llistxattr": 233, "flistxattr": 234,
     "removexattr": 235, "lremovexattr": 236, "fremovexattr": 237,
     "getdents64": 220, "copy_file_range": 377, "sendfile": 187, "splice": 313,
-    "io_uring_setup": 425,
+    "io_uring_setup": 425, "unshare": 310,
     "close": 6, "close_range": 436, "dup": 41, "dup2": 63, "dup3": 330,
     "fcntl": 55, "fcntl64": 221,
 }  # fmt: skip

@@ -263,3 +263,13 @@ def test_a_restarted_syscall_is_reported_once_with_its_final_result(ops: Runner)
     assert traced.status == 0
     writes = [e for e in traced.path_events() if e.path.endswith(b"/fifo") and e.flags & 1]
     assert len(writes) == 1 and writes[0].result >= 0
+
+
+def test_a_thread_that_unshares_its_cwd(ops: Runner, work: Path) -> None:
+    traced = ops("unshare", cwd=work)
+    assert traced.status == 0
+    assert [path for _, op, path in traced.touched() if op == "create"] == [
+        b"before",
+        b"sub/in-sub",
+        b"after",
+    ]
