@@ -3,9 +3,9 @@
 Kept: before-content of regular files that were written, created over,
 truncated, deleted or renamed; after-content of regular files written or renamed
 into place that exist afterwards; contents of inputs that were only read, when
-`capture_reads` asks for them. Never kept: special files, other users' files we
-may not write (system files), files over the size cap. Clean git-tracked files
-are referenced by their git blob id instead of being copied.
+`capture_reads` asks for them. Never kept: special files, other users' files
+outside the workspace we may not write (system files), files over the size cap.
+Clean git-tracked files are referenced by their git blob id instead of being copied.
 """
 
 from __future__ import annotations
