@@ -273,3 +273,33 @@ def test_a_thread_that_unshares_its_cwd(ops: Runner, work: Path) -> None:
         b"sub/in-sub",
         b"after",
     ]
+
+
+def test_legacy_syscalls_called_directly(ops: Runner, root_required: None) -> None:
+    traced = ops("raw")
+    assert traced.status == 0
+    assert traced.touched() == [
+        ("open", "create", b"r"),
+        ("stat", "existence", b"r"),
+        ("lstat", "existence", b"r"),
+        ("utime", "metadata", b"r"),
+        ("utimes", "metadata", b"r"),
+        ("mknod", "create", b"n"),
+        ("chmod", "metadata", b"r"),
+        ("chown", "metadata", b"r"),
+        ("lchown", "metadata", b"r"),
+        ("lgetxattr", "existence", b"r"),
+        ("llistxattr", "existence", b"r"),
+        ("lremovexattr", "metadata", b"r"),
+        ("openat", "read", b"r"),
+        ("fgetxattr", "existence", b"r"),
+        ("flistxattr", "existence", b"r"),
+        ("openat", "read", b""),
+        ("getdents", "directory", b""),
+        ("renameat2", "rename", b"r"),
+        ("renameat2", "create", b"w"),
+        ("rename", "rename", b"w"),
+        ("rename", "create", b"r2"),
+    ]
+    whiteout = [e for e in traced.path_events() if e.syscall == "renameat2"]
+    assert [e.flags for e in whiteout] == [4, 4]  # RENAME_WHITEOUT
