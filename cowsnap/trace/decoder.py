@@ -51,6 +51,13 @@ EventSink = Callable[[Event], None]
 MutationHook = Callable[[PathEvent], None]
 
 
+def _proc_link(tid: int, name: bytes) -> bytes:
+    try:
+        return os.readlink(b"/proc/%d/%s" % (tid, name))
+    except OSError:
+        raise native.TraceeGone(tid) from None
+
+
 class Decoder:
     """Decodes syscall entries into events, leaving in task.pending what to do at exit."""
 
@@ -92,13 +99,13 @@ class Decoder:
     def cwd(self, task: Task) -> bytes:
         fs = task.fs
         if fs.cwd is None:
-            fs.cwd = os.readlink(b"/proc/%d/cwd" % task.tid)
+            fs.cwd = _proc_link(task.tid, b"cwd")
         return fs.cwd
 
     def root(self, task: Task) -> bytes:
         fs = task.fs
         if fs.root is None:
-            fs.root = os.readlink(b"/proc/%d/root" % task.tid)
+            fs.root = _proc_link(task.tid, b"root")
         return fs.root
 
     def fd_path(self, task: Task, fd: int) -> bytes | None:

@@ -10,10 +10,12 @@ and the prctl calls that install a seccomp filter.
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 from collections.abc import Sequence
 
 from ptrace.binding import func as ptrace_func
+from ptrace.binding import ptrace_getregs
 from ptrace.error import PtraceError
 
 PTRACE_SYSCALL = 24
@@ -88,12 +90,31 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 PATH_MAX = 4096
 
 
+class TraceeGone(Exception):
+    """The thread died under us (SIGKILL strikes even a stopped tracee); its exit report follows."""
+
+
+def _failed(error_number: int | None, message: str, tid: int) -> Exception:
+    if error_number == errno.ESRCH:
+        return TraceeGone(tid)
+    return OSError(error_number, message)
+
+
 def ptrace(request: int, tid: int, address: int = 0, data: int = 0) -> int:
-    """One ptrace request through python-ptrace, its failures raised as OSError."""
+    """One ptrace request through python-ptrace, its failures raised as OSError or TraceeGone."""
     try:
         return int(ptrace_func.ptrace(request, tid, address, data))
     except PtraceError as error:
-        raise OSError(error.errno, str(error)) from None
+        raise _failed(error.errno, str(error), tid) from None
+
+
+def clone_registers(tid: int) -> tuple[int, int, int]:
+    """(orig_rax, rdi, rbx) of a thread stopped at a fork event: the syscall and its flags."""
+    try:
+        regs = ptrace_getregs(tid)
+    except PtraceError as error:
+        raise _failed(error.errno, str(error), tid) from None
+    return int(regs.orig_rax), int(regs.rdi), int(regs.rbx)
 
 
 def seize(tid: int, options: int) -> None:
@@ -154,7 +175,7 @@ def syscall_info(tid: int) -> SyscallInfo:
     """
     if _raw_ptrace(PTRACE_GET_SYSCALL_INFO, tid, _info_size, _info_address) < 0:
         error = ctypes.get_errno()
-        raise OSError(error, os.strerror(error))
+        raise _failed(error, os.strerror(error), tid)
     return _info
 
 

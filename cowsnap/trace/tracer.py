@@ -11,13 +11,10 @@ SIGCONT) and signal deliveries (always re-injected, never swallowed).
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import signal
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-
-from ptrace.binding import ptrace_getregs
 
 from cowsnap.errors import TraceError
 from cowsnap.trace import launch, native
@@ -59,6 +56,21 @@ _I386_CLONE, _I386_FORK, _I386_VFORK = 120, 2, 190
 _RESTARTING = frozenset({-512, -513, -514, -516})
 """-ERESTARTSYS and kin: interrupted by a signal, the syscall will be entered (and
 stopped at) again; its events wait for that run."""
+
+
+def _parent_and_group(tid: int) -> tuple[int | None, int]:
+    """PPid and Tgid from /proc/TID/status."""
+    parent, group = None, tid
+    try:
+        with open(b"/proc/%d/status" % tid, "rb") as status:
+            for line in status:
+                if line.startswith(b"Tgid:"):
+                    group = int(line.split()[1])
+                elif line.startswith(b"PPid:"):
+                    parent = int(line.split()[1])
+    except OSError:
+        pass
+    return parent, group
 
 
 def _exit_status(status: int) -> int:
@@ -112,6 +124,12 @@ class Tracer:
         if task is None:
             self._early[tid] = status
             return
+        try:
+            self._dispatch(task, status)
+        except native.TraceeGone:
+            return
+
+    def _dispatch(self, task: Task, status: int) -> None:
         event = status >> 16
         if event == native.PTRACE_EVENT_SECCOMP:
             self._syscall_entry(task)
@@ -126,34 +144,18 @@ class Tracer:
         elif event == native.PTRACE_EVENT_EXEC:
             self._executed(task)
         elif event == native.PTRACE_EVENT_STOP and stop_signal in _STOP_SIGNALS:
-            self._listen(task)
+            native.listen(task.tid)
         else:
             self._resume(task)
 
     def _resume(self, task: Task, stop_signal: int = 0) -> None:
-        try:
-            if task.pending is None:
-                native.resume(task.tid, stop_signal)
-            else:
-                native.resume_to_exit(task.tid, stop_signal)
-        except OSError as error:
-            if error.errno != errno.ESRCH:
-                raise
-
-    def _listen(self, task: Task) -> None:
-        try:
-            native.listen(task.tid)
-        except OSError as error:
-            if error.errno != errno.ESRCH:
-                raise
+        if task.pending is None:
+            native.resume(task.tid, stop_signal)
+        else:
+            native.resume_to_exit(task.tid, stop_signal)
 
     def _syscall_entry(self, task: Task) -> None:
-        try:
-            info = native.syscall_info(task.tid)
-        except OSError as error:
-            if error.errno == errno.ESRCH:
-                return
-            raise
+        info = native.syscall_info(task.tid)
         number = info.nr
         if info.arch == native.AUDIT_ARCH_X86_64:
             if number & X32_SYSCALL_BIT:
@@ -167,10 +169,7 @@ class Tracer:
             self._warn_foreign(task, f"unknown (audit arch {info.arch:#x})")
             spec = None
         if spec is not None:
-            try:
-                self._decoder.entry(task, spec, info.args)
-            except ProcessLookupError:
-                return
+            self._decoder.entry(task, spec, info.args)
         self._resume(task)
 
     def _warn_foreign(self, task: Task, abi: str) -> None:
@@ -189,32 +188,30 @@ class Tracer:
         complete = task.pending
         task.pending = None
         if complete is not None:
-            try:
-                result = native.syscall_result(task.tid)
-            except OSError as error:
-                if error.errno == errno.ESRCH:
-                    return
-                raise
+            result = native.syscall_result(task.tid)
             if result not in _RESTARTING:
                 complete(result)
         self._resume(task)
 
     def _clone_flags(self, tid: int) -> int:
-        regs = ptrace_getregs(tid)
-        number = regs.orig_rax
+        number, rdi, rbx = native.clone_registers(tid)
         if number == _X86_64_CLONE:
-            return int(regs.rdi)
+            return rdi
         if number == _CLONE3:
-            return int.from_bytes(native.read_memory(tid, regs.rdi, 8), "little")
+            return int.from_bytes(native.read_memory(tid, rdi, 8), "little")
         if number == _I386_CLONE:
-            return int(regs.rbx) & 0xFFFFFFFF
+            return rbx & 0xFFFFFFFF
         if number in (_X86_64_VFORK, _I386_VFORK):
             return _VFORK_FLAGS
         return 0
 
     def _spawned(self, task: Task) -> None:
-        child_tid = native.event_message(task.tid)
-        flags = self._clone_flags(task.tid)
+        try:
+            child_tid = native.event_message(task.tid)
+            flags = self._clone_flags(task.tid)
+        except native.TraceeGone:
+            self._adopt_orphans()
+            raise
         child = Task(
             child_tid,
             task.tgid if flags & CLONE_THREAD else child_tid,
@@ -260,6 +257,21 @@ class Tracer:
         self._emit(ProcessEvent("exit", task.tgid, tid, status=code))
         if tid == self.root:
             self.root_status = code
+        if self._early:
+            self._adopt_orphans()
+
+    def _adopt_orphans(self) -> None:
+        """Children stopped before their parent's fork event, whose parent died before
+        reporting it: follow them with fresh state rather than leave them stopped."""
+        known = {task.tgid for task in self.tasks.values()}
+        for tid, status in list(self._early.items()):
+            parent, tgid = _parent_and_group(tid)
+            if tgid in known or parent in known:
+                continue
+            del self._early[tid]
+            self.tasks[tid] = Task(tid, tgid, FdTable(), FsState())
+            self._emit(ProcessEvent("spawn", tgid, tid, parent=parent))
+            self._handle(tid, status)
 
 
 def trace(

@@ -190,3 +190,15 @@ def _running_sleep(pid: int) -> bool:
         return False
     name, _, rest = stat.partition(") ")
     return name.endswith("(sleep") and not rest.startswith("Z")
+
+
+def test_tracees_killed_at_any_moment_do_not_derail_the_tracer(run: Runner, work: Path) -> None:
+    script = (
+        f"cd {work}; i=0; while [ $i -lt 100 ]; do "
+        "(touch a$i; ls >/dev/null; touch b$i) & kill -KILL $! 2>/dev/null; i=$((i+1)); "
+        "done; wait; touch done"
+    )
+    traced = run(["sh", "-c", script])
+    assert traced.status == 0
+    assert traced.touched()[-1] == ("utimensat", "metadata", b"done")
+    assert no_children_left()
