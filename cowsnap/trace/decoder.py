@@ -71,6 +71,7 @@ class Decoder:
         self._before_mutation = before_mutation
         self._on_written_close = on_written_close
         self._resolver = paths.Resolver()
+        self.memory = native.TraceeMemory()
         fds = FdBookkeeping(on_written_close)
         self._handlers: dict[Kind, Callable[[Task, Spec, Sequence[int]], None]] = {
             Kind.PATH: self._path,
@@ -160,7 +161,7 @@ class Decoder:
                 return None
             path = self.fd_path(task, dirfd)
             return None if path is None else (path, True)
-        raw = native.read_string(task.tid, address)
+        raw = self.memory.read_string(task.tgid, task.tid, address)
         if raw is None:
             return None
         if not raw and not (flags & AT_EMPTY_PATH):
@@ -362,7 +363,7 @@ class Decoder:
             dirfd_index: int | None, path_index: int, follow: bool, empty: bool
         ) -> bytes | None:
             dirfd = AT_FDCWD if dirfd_index is None else signed(args[dirfd_index])
-            raw = native.read_string(task.tid, args[path_index])
+            raw = self.memory.read_string(task.tgid, task.tid, args[path_index])
             if raw is None or (not raw and not empty):
                 return None
             located = self.resolve(task, dirfd, raw, follow)
@@ -393,7 +394,7 @@ class Decoder:
 
     def _name_unnamed_fd(self, task: Task, args: Sequence[int], new: bytes) -> None:
         """After linkat of an O_TMPFILE fd, its later close is a close of `new`."""
-        raw = native.read_string(task.tid, args[1]) or b""
+        raw = self.memory.read_string(task.tgid, task.tid, args[1]) or b""
         fd = signed(args[0])
         if raw.startswith(b"/proc/") and b"/fd/" in raw:
             tail = raw.rsplit(b"/", 1)[1]
@@ -413,7 +414,7 @@ class Decoder:
     def _symlink(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
         assert spec.path is not None
         dirfd = AT_FDCWD if spec.dirfd is None else signed(args[spec.dirfd])
-        raw = native.read_string(task.tid, args[spec.path])
+        raw = self.memory.read_string(task.tgid, task.tid, args[spec.path])
         if not raw:
             return
         located = self.resolve(task, dirfd, raw, False)

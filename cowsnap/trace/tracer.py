@@ -244,6 +244,7 @@ class Tracer:
         except OSError:
             open_fds, executable = set(), None
         task.files = task.files.keep_only(open_fds)
+        self._decoder.memory.forget(task.tgid)
         self._emit(ProcessEvent("exec", task.tgid, tid, path=task.exec_path or executable))
         self._decoder.exec_succeeded(task, executable)
         self._resume(task)
@@ -254,6 +255,8 @@ class Tracer:
             return
         del self.tasks[tid]
         code = _exit_status(status)
+        if tid == task.tgid:
+            self._decoder.memory.forget(tid)
         self._emit(ProcessEvent("exit", task.tgid, tid, status=code))
         if tid == self.root:
             self.root_status = code
@@ -308,6 +311,7 @@ def trace(
             tracer.kill_all()
             raise
         finally:
+            decoder.memory.close()
             failure = launch.child_failure(child, command[0])
             os.close(child.error_pipe)
     if failure is not None:

@@ -202,3 +202,10 @@ def test_tracees_killed_at_any_moment_do_not_derail_the_tracer(run: Runner, work
     assert traced.status == 0
     assert traced.touched()[-1] == ("utimensat", "metadata", b"done")
     assert no_children_left()
+
+
+def test_the_tracer_leaks_no_file_descriptors(ops: Runner) -> None:
+    before = sorted(os.listdir("/proc/self/fd"))
+    assert ops("many", "50").status == 0
+    assert ops("thread-exec", "/bin/true").status == 0
+    assert sorted(os.listdir("/proc/self/fd")) == before
