@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from collections.abc import Callable, Sequence
 
 from cowsnap.trace import native, paths
@@ -37,8 +38,7 @@ from cowsnap.trace.syscalls import (
 )
 
 _NOT_FOUND = -errno.ENOENT
-_MOVES = frozenset({Operation.RENAME, Operation.DELETE})
-"""Operations after which cached directory resolutions may be wrong."""
+_CREATIONS = frozenset({Operation.CREATE, Operation.MKDIR})
 Located = tuple[bytes, bool]
 """A resolved path and whether it existed when the syscall was entered."""
 _DELETED = b" (deleted)"
@@ -49,6 +49,14 @@ _IO_URING_WARNING = (
 
 EventSink = Callable[[Event], None]
 MutationHook = Callable[[PathEvent], None]
+
+
+def _directory_or_symlink(path: bytes) -> bool:
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISDIR(mode) or stat.S_ISLNK(mode)
 
 
 def _proc_link(tid: int, name: bytes) -> bytes:
@@ -193,13 +201,12 @@ class Decoder:
         """Announce mutations now and emit the events with their result at exit."""
         self._announce(events)
         emit = self._emit
-        moves = any(event.operation in _MOVES for event in events)
-        if moves:
-            self._resolver.forget()
-        forget = self._resolver.forget
+        forget = self._cache_invalidation(events)
+        if forget is not None:
+            forget()
 
         def complete(result: int) -> None:
-            if moves:
+            if forget is not None:
                 forget()
             for event in events:
                 emit(
@@ -216,6 +223,19 @@ class Decoder:
                 )
 
         task.pending = complete
+
+    def _cache_invalidation(self, events: list[PathEvent]) -> Callable[[], None] | None:
+        """What the events may change in the resolver's cache, and so must drop."""
+        resolver = self._resolver
+        for event in events:
+            operation = event.operation
+            if operation is Operation.RENAME or (
+                operation is Operation.DELETE and _directory_or_symlink(event.path)
+            ):
+                return resolver.forget
+        if any(event.operation in _CREATIONS for event in events):
+            return resolver.forget_missing
+        return None
 
     def _single(
         self, task: Task, spec: Spec, operation: Operation, located: Located, flags: int

@@ -113,33 +113,42 @@ def exists(path: bytes) -> bool:
 
 
 class Resolver:
-    """resolve(), remembering each parent directory's physical path.
+    """resolve(), remembering each parent directory's physical path, or that it is missing.
 
-    Builds probe the same few directories over and over; with the parent known,
-    one lstat settles a path. The caller must call forget() whenever a traced
-    syscall may have moved or removed a directory or symlink (rename, unlink,
-    rmdir); changes made by processes outside the trace are not seen.
+    Builds probe the same few directories, existing or not, over and over; with
+    the parent known, one lstat (or nothing, if the parent is missing) settles a
+    path. The caller must call forget() whenever a traced syscall may have moved
+    or removed a directory or symlink (rename, rmdir, unlink of a symlink), and
+    forget_missing() when one may have created something (mkdir, symlink, any
+    create). Changes made by processes outside the trace are not seen.
     """
 
     def __init__(self) -> None:
         self._directories: dict[bytes, bytes] = {}
+        self._missing: dict[bytes, bytes] = {}
 
     def forget(self) -> None:
         self._directories.clear()
+        self._missing.clear()
+
+    def forget_missing(self) -> None:
+        self._missing.clear()
 
     def resolve(self, path: bytes, follow: bool) -> tuple[bytes, bool]:
         parent, name = split_last(path)
         if len(path) >= PATH_MAX or name in (b"", b".", b"..") or path.endswith(b"/"):
             return resolve(path, follow)
-        directories = self._directories
-        real_parent = directories.get(parent)
+        real_parent = self._directories.get(parent)
         if real_parent is None:
+            missing = self._missing.get(parent)
+            if missing is not None:
+                return join(missing, name), False
             real_parent = _kernel_path(parent, _OPEN_DIRECTORY)
             if real_parent is None:
-                return resolve(path, follow)
-            if len(directories) >= _CACHE_LIMIT:
-                directories.clear()
-            directories[parent] = real_parent
+                located = resolve(path, follow)
+                _remember(self._missing, parent, split_last(located[0])[0])
+                return located
+            _remember(self._directories, parent, real_parent)
         candidate = join(real_parent, name)
         try:
             mode = os.lstat(candidate).st_mode
@@ -148,3 +157,9 @@ class Resolver:
         if follow and stat.S_ISLNK(mode):
             return resolve(candidate, True)
         return candidate, True
+
+
+def _remember(cache: dict[bytes, bytes], key: bytes, value: bytes) -> None:
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value

@@ -50,3 +50,15 @@ def test_cached_resolver_agrees_and_forgets_moved_directories(tmp_path: Path) ->
     (base / "a").symlink_to("b")
     resolver.forget()
     assert resolver.resolve(b + b"/a/f", True) == (b + b"/b/f", True)
+
+
+def test_cached_resolver_remembers_missing_directories_until_told(tmp_path: Path) -> None:
+    base = tmp_path.resolve()
+    b = bytes(base)
+    resolver = paths.Resolver()
+    assert resolver.resolve(b + b"/later/f", True) == (b + b"/later/f", False)
+    (base / "real").mkdir()
+    (base / "real" / "f").write_text("x")
+    (base / "later").symlink_to("real")
+    resolver.forget_missing()
+    assert resolver.resolve(b + b"/later/f", True) == (b + b"/real/f", True)

@@ -303,3 +303,15 @@ def test_legacy_syscalls_called_directly(ops: Runner, root_required: None) -> No
     ]
     whiteout = [e for e in traced.path_events() if e.syscall == "renameat2"]
     assert [e.flags for e in whiteout] == [4, 4]  # RENAME_WHITEOUT
+
+
+def test_resolution_follows_the_tree_as_the_command_reshapes_it(run: Runner, work: Path) -> None:
+    script = (
+        "mkdir real && test -e alias/f; ln -s real alias && echo > alias/f && "
+        "mkdir d && touch d/x && mv d d2 && mkdir e && ln -s e d && touch d/y && "
+        "rm d && mkdir d && touch d/z"
+    )
+    traced = run(["sh", "-c", script], cwd=work)
+    assert traced.status == 0
+    created = [path for _, op, path in traced.touched() if op == "create"]
+    assert created == [b"alias", b"real/f", b"d/x", b"d2", b"d", b"e/y", b"d/z"]
