@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ class PathState:
 
 
 MISSING = PathState(exists=False)
+_UNRESOLVABLE = {errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.ENAMETOOLONG}
 
 
 def file_type(mode: int) -> FileType:
@@ -40,15 +42,18 @@ def file_type(mode: int) -> FileType:
 def read_state(path: bytes) -> PathState:
     """The state of `path` now, without following a final symlink.
 
-    A path whose parent is missing or not a directory simply does not exist;
-    one we may not stat is reported as existing with unknown metadata.
+    A path whose parent is missing, not a directory or a symlink loop simply
+    does not exist; one we may not stat is reported as existing with unknown
+    metadata.
     """
     try:
         info = os.lstat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return MISSING
     except PermissionError:
         return PathState(exists=True, type="other")
+    except OSError as error:
+        if error.errno in _UNRESOLVABLE:
+            return MISSING
+        raise
     kind = file_type(info.st_mode)
     target = os.readlink(path) if kind == "symlink" else None
     return PathState(

@@ -209,3 +209,15 @@ def test_outside_paths_without_a_hook(workspace: Path, store: Store, tmp_path: P
     assert unseen.before.not_captured is not None
     assert unseen.before.not_captured.startswith("before-state not seen")
     assert content(store, unseen.after.blob) == b"u"
+
+
+def test_paths_through_a_symlink_loop(workspace: Path, store: Store, tmp_path: Path) -> None:
+    (workspace / "d").symlink_to("d/e")
+    recorder, _ = make_recorder(workspace, store, tmp_path / "snap")
+    play(recorder, Operation.WRITE, workspace / "d" / "e", result=-40)
+    play(recorder, Operation.RENAME, workspace / "d",
+         lambda: (workspace / "d").rename(workspace / "k"), related=workspace / "k")
+    manifest = recorder.finish(run_facts())
+    loop = entry(manifest, workspace / "d" / "e")
+    assert loop.before.exists is False and loop.after.exists is False
+    assert entry(manifest, workspace / "k").after.target == b"d/e"

@@ -29,3 +29,6 @@ def test_each_kind(tmp_path: Path) -> None:
     assert read_state(base + b"/fifo").type == "other"
     assert read_state(base + b"/missing") is MISSING
     assert read_state(base + b"/file/below") is MISSING
+    os.symlink(b"loop/x", base + b"/loop")
+    assert read_state(base + b"/loop").type == "symlink"
+    assert read_state(base + b"/loop/x") is MISSING
