@@ -112,6 +112,7 @@ class Recorder:
         self._outside: dict[bytes, OutsideBefore] = {}
         self._git_before = GitContext()
         self._warnings: list[str] = []
+        self._renamed: set[bytes] = set()
 
     def in_workspace(self, path: bytes) -> bool:
         return _under(path, self._workspace)
@@ -128,6 +129,10 @@ class Recorder:
         elif isinstance(event, PathEvent) and self.records(event.path):
             operation = event.operation if event.succeeded else Operation.EXISTENCE
             self._operations.setdefault(event.path, set()).add(operation)
+            if operation == Operation.RENAME:
+                self._renamed.add(event.path)
+                if event.related_path is not None and self.records(event.related_path):
+                    self._renamed.add(event.related_path)
 
     def before_mutation(self, event: PathEvent) -> None:
         """Preserve the before-state of the path(s) `event` is about to mutate."""
@@ -196,9 +201,11 @@ class Recorder:
         return self._snapshot.locate(path) if self.in_workspace(path) else path
 
     def _expand_renamed_directories(self) -> None:
-        """A renamed workspace directory moves everything beneath it: list those too."""
-        for path, operations in list(self._operations.items()):
-            if Operation.RENAME not in operations or not self.in_workspace(path):
+        """A renamed workspace directory moves everything beneath it: list those too,
+        under the old name (from the snapshot) and the new one (live). Both ends of a
+        rename count, whatever operation the tracer gave the destination."""
+        for path in sorted(self._renamed):
+            if not self.in_workspace(path):
                 continue
             for root in (self._snapshot.locate(path), path):
                 if root is None or not os.path.isdir(root) or os.path.islink(root):

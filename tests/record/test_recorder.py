@@ -100,8 +100,15 @@ def test_renamed_directory_lists_what_moved(
     (workspace / "old" / "sub").mkdir(parents=True)
     (workspace / "old" / "sub" / "f.txt").write_bytes(b"f")
     recorder, snapshot = make_recorder(workspace, store, tmp_path / "snap")
-    play(recorder, Operation.RENAME, workspace / "old",
-         lambda: (workspace / "old").rename(workspace / "new"), related=workspace / "new")
+    event = PathEvent(pid=1, tid=1, syscall="renameat2", operation=Operation.RENAME,
+                      path=os.fsencode(workspace / "old"), result=0,
+                      related_path=os.fsencode(workspace / "new"))
+    recorder.before_mutation(event)
+    (workspace / "old").rename(workspace / "new")
+    recorder.on_event(event)
+    recorder.on_event(PathEvent(pid=1, tid=1, syscall="renameat2", operation=Operation.CREATE,
+                                path=os.fsencode(workspace / "new"), result=0,
+                                related_path=os.fsencode(workspace / "old")))
     manifest = recorder.finish(run_facts())
 
     assert (os.fsencode(workspace / "old"), True) in snapshot.captured
