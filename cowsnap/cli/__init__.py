@@ -14,11 +14,19 @@ from typing import Any
 import click
 
 from cowsnap import __version__
+from cowsnap.cli import commands
 from cowsnap.errors import EXIT_ERROR, CowsnapError
 
 
 class CowsnapGroup(click.Group):
-    """A group that reports CowsnapError (and OS errors) as one line, never a traceback."""
+    """A group that loads its commands lazily and reports CowsnapError (and OS errors)
+    as one line, never a traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(commands.COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return commands.load(cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -47,12 +55,3 @@ def _fail(message: str, exit_code: int) -> None:
 @click.version_option(__version__, prog_name="cowsnap")
 def main() -> None:
     """Run any command, see exactly what it touched and changed, and undo it."""
-
-
-def _register_commands() -> None:
-    from cowsnap.cli import commands
-
-    commands.register(main)
-
-
-_register_commands()

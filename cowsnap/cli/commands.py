@@ -1,14 +1,32 @@
-"""Registers every subcommand on the main group; one module per command."""
+"""Every subcommand, by name, and the module that defines it.
+
+Modules are imported only when their command runs (or help lists it), so
+`cowsnap run` does not pay for importing diff or restore, nor they for the tracer.
+To add a command: one line here, "name": "module:function".
+"""
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-from cowsnap.cli import diff, restore, run, runs, status
+COMMANDS = {
+    "cat": "cowsnap.cli.runs:cat",
+    "diff": "cowsnap.cli.diff:diff",
+    "log": "cowsnap.cli.runs:log",
+    "restore": "cowsnap.cli.restore:restore",
+    "run": "cowsnap.cli.run:run",
+    "show": "cowsnap.cli.runs:show",
+    "status": "cowsnap.cli.status:status",
+}
 
 
-def register(group: click.Group) -> None:
-    """Add each command module's command to `group`."""
-    for command in (run.run, runs.log, runs.show, runs.cat, status.status, diff.diff,
-                    restore.restore):
-        group.add_command(command)
+def load(name: str) -> click.Command | None:
+    """The command called `name`, imported on demand; None if there is none."""
+    target = COMMANDS.get(name)
+    if target is None:
+        return None
+    module, _, attribute = target.partition(":")
+    command: click.Command = getattr(importlib.import_module(module), attribute)
+    return command

@@ -25,8 +25,9 @@ def _help_text(command: click.Command, path: list[str]) -> str:
 def render_reference() -> str:
     """Markdown with the --help of `cowsnap` and of every subcommand, in name order."""
     sections = [HEADER, "## cowsnap\n\n```\n" + _help_text(main, ["cowsnap"]) + "\n```\n"]
-    for name in sorted(main.commands):
-        command = main.commands[name]
+    for name in main.list_commands(click.Context(main)):
+        command = main.get_command(click.Context(main), name)
+        assert command is not None
         text = _help_text(command, ["cowsnap", name])
         sections.append(f"## cowsnap {name}\n\n```\n{text}\n```\n")
     return "\n".join(sections)

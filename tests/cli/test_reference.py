@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import click
 from click.testing import CliRunner
 
 from cowsnap.cli import main
@@ -18,11 +19,13 @@ def test_cli_reference_is_current() -> None:
 
 def test_every_command_has_help() -> None:
     runner = CliRunner()
-    for name in main.commands:
+    context = click.Context(main)
+    for name in main.list_commands(context):
         result = runner.invoke(main, [name, "--help"])
         assert result.exit_code == 0, result.output
         assert "Usage: " in result.output
-        assert main.commands[name].help, f"{name} has no help text"
+        command = main.get_command(context, name)
+        assert command is not None and command.help, f"{name} has no help text"
 
 
 def test_unknown_command_is_a_usage_error() -> None:
