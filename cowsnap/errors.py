@@ -51,6 +51,11 @@ class AmbiguousRunError(CowsnapError):
     """A run id prefix matches more than one run."""
 
 
+class StoreDamagedError(StoreError):
+    """`cowsnap check` found damage, or prune met a manifest it cannot read (and so
+    cannot tell which contents are still referenced)."""
+
+
 class CorruptManifestError(StoreError):
     """A manifest does not parse or does not follow its schema."""
 
