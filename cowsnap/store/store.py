@@ -29,11 +29,13 @@ LAYOUT = {"lock", "retention.lock", "objects.git", "large", "tmp", "runs", "inco
 
 
 @contextmanager
-def file_lock(path: Path, *, exclusive: bool) -> Iterator[None]:
-    """flock `path` (created 0600 if missing) for the duration of the block."""
+def file_lock(path: Path, *, exclusive: bool, wait: bool = True) -> Iterator[None]:
+    """flock `path` (created 0600 if missing) for the duration of the block; without
+    `wait`, BlockingIOError when another process holds a conflicting lock."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        flags = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+        fcntl.flock(fd, flags if wait else flags | fcntl.LOCK_NB)
         yield
     finally:
         os.close(fd)
@@ -92,10 +94,11 @@ class Store:
         return store
 
     @contextmanager
-    def retention_lock(self, *, exclusive: bool) -> Iterator[None]:
+    def retention_lock(self, *, exclusive: bool, wait: bool = True) -> Iterator[None]:
         """Shared while a run writes contents not yet referenced by a published
-        manifest; exclusive for anything that deletes unreferenced contents (prune)."""
-        with file_lock(self.root / "retention.lock", exclusive=exclusive):
+        manifest; exclusive for anything that deletes unreferenced contents (prune).
+        Without `wait`, BlockingIOError when it is not free (automatic pruning skips)."""
+        with file_lock(self.root / "retention.lock", exclusive=exclusive, wait=wait):
             yield
 
     def stream(self, blob: str, repository_root: str | None = None) -> Iterator[bytes]:
