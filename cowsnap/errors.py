@@ -82,6 +82,10 @@ class IgnoreConfigError(CowsnapError):
     """The ignore configuration (ignore.json) is malformed or unreadable."""
 
 
+class ConfigError(CowsnapError):
+    """The configuration file (config.toml) is malformed or unreadable."""
+
+
 class ContentNotFoundError(StoreError):
     """A content a manifest refers to is in neither the store nor its git repository."""
 
