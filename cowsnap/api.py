@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from cowsnap.config import Config, load_config, prune_due
 from cowsnap.diff.model import RunDiff, run_diff
 from cowsnap.errors import CowsnapError, PathNotInRunError, StoreError
 from cowsnap.record.ignore import load_ignores
@@ -21,11 +22,22 @@ from cowsnap.restore.arguments import resolve_paths, split_run
 from cowsnap.restore.plan import Side
 from cowsnap.restore.session import RestoreOptions, RestoreResult, restore_run
 from cowsnap.snapshot.base import Availability
-from cowsnap.snapshot.registry import AUTO, availabilities, choose_backend, first_available
+from cowsnap.snapshot.registry import (
+    AUTO,
+    availabilities,
+    backend_named,
+    choose_backend,
+    first_available,
+)
+from cowsnap.stages import reached
 from cowsnap.store.bundle import export_bundle
+from cowsnap.store.check import CheckReport, check_store
+from cowsnap.store.gc import PruneOutcome, last_pruned, prune_store
 from cowsnap.store.location import resolve_store_dir
+from cowsnap.store.prune import Policy, PrunePlan
 from cowsnap.store.runs import RunSummary, new_run_id, summarize
-from cowsnap.store.store import Store
+from cowsnap.store.store import VERSION_FILE, Store
+from cowsnap.store.usage import Usage, store_usage, take_inventory
 from cowsnap.trace import trace
 from cowsnap.workspace import detect_workspace
 
@@ -41,14 +53,24 @@ class Status:
     backends: list[Availability]
     backend: str | None
     """What `--backend auto` picks; None when no backend works."""
+    usage: Usage | None = None
+    """What the store holds; None when there is no store yet, or it cannot be read."""
+    usage_error: str | None = None
 
 
 def status(workspace: PathArg = None, store: PathArg = None, cwd: Path | None = None) -> Status:
-    """The workspace and store in effect, and every backend's availability for it."""
+    """The workspace and store in effect, every backend's availability for it, and what
+    the store holds (size, runs per workspace, space saved by deduplication)."""
     root = detect_workspace(_as_path(workspace), cwd)
     found = availabilities(root)
+    usage, usage_error = None, None
+    try:
+        opened = _open_store(store)
+        usage = store_usage(opened, take_inventory(opened)) if opened else None
+    except StoreError as error:
+        usage_error = str(error)
     return Status(workspace=root, store=resolve_store_dir(store), backends=found,
-                  backend=first_available(found))
+                  backend=first_available(found), usage=usage, usage_error=usage_error)
 
 
 @dataclass(frozen=True)
@@ -82,6 +104,9 @@ class RunResult:
     kept_snapshot: Path | None = None
     bundle: Path | None = None
     recording_error: CowsnapError | None = None
+    auto_prune: PruneOutcome | None = None
+    """What automatic pruning (config.toml) did after the run, if it ran."""
+    auto_prune_error: CowsnapError | None = None
 
 
 def _now() -> str:
@@ -98,6 +123,7 @@ def run(request: RunRequest) -> RunResult:
     workspace = detect_workspace(_as_path(request.workspace), cwd)
     store = Store.open(resolve_store_dir(request.store))
     ignores = load_ignores()
+    config = load_config()
     backend = choose_backend(workspace, request.backend)
     run_id = new_run_id()
     timings: dict[str, float] = {}
@@ -105,10 +131,12 @@ def run(request: RunRequest) -> RunResult:
         pending = store.runs.begin(run_id)
         clock = time.monotonic()
         try:
+            reached("run-preparing")
             snapshot = backend.prepare(workspace)
         except BaseException:
             pending.abandon()
             raise
+        reached("run-prepared")
         timings["preparing"] = round(time.monotonic() - clock, 6)
         try:
             recorder = Recorder(workspace=workspace, snapshot=snapshot, store=store,
@@ -131,8 +159,11 @@ def run(request: RunRequest) -> RunResult:
             bundle: Path | None = None
             recording_error: CowsnapError | None = None
             try:
+                reached("run-recording")
                 manifest = recorder.finish(facts, timings)
+                reached("run-publishing")
                 pending.publish(manifest)
+                reached("run-published")
                 if request.output is not None:
                     bundle = Path(request.output).absolute()
                     export_bundle(store, run_id, bundle)
@@ -146,13 +177,34 @@ def run(request: RunRequest) -> RunResult:
             kept = snapshot.location if request.keep_snapshot else None
             if not request.keep_snapshot:
                 snapshot.release()
+    reached("run-released")
+    pruned, prune_error = _auto_prune(store, config)
     return RunResult(
         exit_status=exit_status, run_id=run_id, workspace=workspace, backend=backend.name,
         timings=dict(manifest.timings) if manifest else timings, manifest=manifest,
         summary=summarize(manifest) if manifest else None,
         ignore_file_created=ignores.path if ignores.created else None,
         kept_snapshot=kept, bundle=bundle, recording_error=recording_error,
+        auto_prune=pruned, auto_prune_error=prune_error,
     )
+
+
+def _auto_prune(store: Store, config: Config) -> tuple[PruneOutcome | None, CowsnapError | None]:
+    """Prune after a run when config.toml asks and its interval has passed. Never waits
+    for runs in progress (the next run prunes instead) and never raises: the command
+    has run, its status must survive."""
+    settings = config.auto_prune
+    now = datetime.now(UTC)
+    if settings is None:
+        return None, None
+    try:
+        if not prune_due(last_pruned(store), now, settings.interval):
+            return None, None
+        return prune_store(store, settings.policy, now=now, wait=False), None
+    except BlockingIOError:
+        return None, None
+    except CowsnapError as error:
+        return None, error
 
 
 def _open_store(store: PathArg) -> Store | None:
@@ -247,3 +299,69 @@ def restore(run: str | None = None, paths: Sequence[str | bytes] = (), *,
                              force=force, dry_run=dry_run, command=tuple(command),
                              cwd=str(here))
     return restore_run(opened, manifest, options, progress)
+
+
+def _remove_stale_snapshots(workspace: PathArg, cwd: Path | None) -> tuple[Path, ...]:
+    """Snapshots of the workspace left by killed cowsnap processes, removed, for every
+    backend that can serve it (where `cowsnap run` would have put them)."""
+    root = detect_workspace(_as_path(workspace), cwd)
+    removed: list[Path] = []
+    for availability in availabilities(root):
+        if availability.available:
+            removed.extend(backend_named(availability.backend).cleanup_stale(root))
+    return tuple(removed)
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    store: Path
+    plan: PrunePlan
+    reclaimed_contents: int
+    reclaimed_size: int
+    """Bytes freed: removed runs and contents nothing references any more."""
+    dry_run: bool
+    removed_snapshots: tuple[Path, ...]
+
+
+def prune(policy: Policy, *, dry_run: bool = False, workspace: PathArg = None,
+          store: PathArg = None, cwd: Path | None = None,
+          now: datetime | None = None) -> PruneResult:
+    """Remove the runs `policy` gives up (see cowsnap.store.prune) and reclaim every
+    content no remaining run references; with `dry_run`, only say what would go."""
+    root = resolve_store_dir(store)
+    removed_snapshots = () if dry_run else _remove_stale_snapshots(workspace, cwd)
+    if not (root / VERSION_FILE).exists():
+        return PruneResult(store=root, plan=PrunePlan((), 0, 0), reclaimed_contents=0,
+                           reclaimed_size=0, dry_run=dry_run,
+                           removed_snapshots=removed_snapshots)
+    opened = Store.open(root, create=not dry_run)
+    outcome = prune_store(opened, policy, now=now or datetime.now(UTC), dry_run=dry_run)
+    reclaimed = outcome.reclaimed
+    return PruneResult(
+        store=root, plan=outcome.plan,
+        reclaimed_contents=reclaimed.contents if reclaimed else 0,
+        reclaimed_size=(reclaimed.size if reclaimed
+                        else outcome.plan.size_before - outcome.plan.size_after),
+        dry_run=dry_run, removed_snapshots=removed_snapshots)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    store: Path
+    report: CheckReport
+    removed_snapshots: tuple[Path, ...]
+
+
+def check(workspace: PathArg = None, store: PathArg = None,
+          cwd: Path | None = None) -> CheckResult:
+    """Verify the store (cowsnap.store.check), after removing what killed cowsnap
+    processes left: incomplete runs, and snapshots of the current workspace.
+    `CheckResult.report.problems` lists any damage."""
+    root = resolve_store_dir(store)
+    if not (root / VERSION_FILE).exists():
+        raise StoreError(f"no cowsnap store at {root}")
+    removed_snapshots = _remove_stale_snapshots(workspace, cwd)
+    opened = Store.open(root, create=True)
+    with opened.retention_lock(exclusive=False):
+        report = check_store(opened)
+    return CheckResult(store=root, report=report, removed_snapshots=removed_snapshots)

@@ -1,0 +1,104 @@
+"""The configuration file, `$XDG_CONFIG_HOME/cowsnap/config.toml`.
+
+Its `[prune]` table turns on automatic pruning after each run, with the same
+rules as `cowsnap prune`, at most once per `interval` (the store records when it
+was last pruned):
+
+    [prune]
+    keep_last = 20         # per workspace
+    keep_within = "7d"     # runs younger than this are kept
+    max_size = "5G"        # the whole store
+    interval = "1d"        # default 1d
+
+A missing file means no automatic pruning; a malformed one is an error before
+the command runs, never a surprise afterwards.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cowsnap.errors import ConfigError, CowsnapError
+from cowsnap.store.location import config_dir
+from cowsnap.store.prune import Policy
+from cowsnap.units import parse_duration, parse_size
+
+CONFIG_FILE = "config.toml"
+DEFAULT_INTERVAL = timedelta(days=1)
+PRUNE_KEYS = {"keep_last", "keep_within", "max_size", "interval"}
+
+
+@dataclass(frozen=True)
+class AutoPrune:
+    policy: Policy
+    interval: timedelta = DEFAULT_INTERVAL
+
+
+@dataclass(frozen=True)
+class Config:
+    auto_prune: AutoPrune | None = None
+
+
+def _prune_settings(table: Any, source: str) -> AutoPrune | None:
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{source}: [prune] must be a table")
+    unknown = sorted(set(table) - PRUNE_KEYS)
+    if unknown:
+        raise ConfigError(f"{source}: unknown [prune] setting {unknown[0]!r} "
+                          f"(known: {', '.join(sorted(PRUNE_KEYS))})")
+    try:
+        keep_last = table.get("keep_last")
+        if keep_last is not None and (type(keep_last) is not int or keep_last < 1):
+            raise ConfigError("keep_last must be a whole number of at least 1")
+        keep_within = table.get("keep_within")
+        max_size = table.get("max_size")
+        interval = table.get("interval")
+        policy = Policy(
+            keep_last=keep_last,
+            keep_within=None if keep_within is None else parse_duration(str(keep_within)),
+            max_size=None if max_size is None else parse_size(str(max_size)))
+        every = DEFAULT_INTERVAL if interval is None else parse_duration(str(interval))
+    except CowsnapError as error:
+        raise ConfigError(f"{source}: [prune] {error}") from None
+    if policy == Policy():
+        return None
+    return AutoPrune(policy=policy, interval=every)
+
+
+def parse_config(text: str, source: str) -> Config:
+    """The configuration in `text` (TOML); `source` names it in errors."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{source}: {error}") from None
+    unknown = sorted(set(document) - {"prune"})
+    if unknown:
+        raise ConfigError(f"{source}: unknown section [{unknown[0]}]")
+    table = document.get("prune")
+    return Config(auto_prune=None if table is None else _prune_settings(table, source))
+
+
+def config_path(environ: Mapping[str, str] | None = None) -> Path:
+    return config_dir(environ) / CONFIG_FILE
+
+
+def load_config(environ: Mapping[str, str] | None = None) -> Config:
+    path = config_path(environ)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return Config()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read {path}: {error}") from None
+    return parse_config(text, str(path))
+
+
+def prune_due(last: datetime | None, now: datetime, interval: timedelta) -> bool:
+    """Whether automatic pruning should run now, having last run at `last`."""
+    return last is None or now - last >= interval or now < last
+

@@ -1,0 +1,218 @@
+"""`cowsnap check`: every manifest parses and validates, its summary agrees with it,
+and every content a run references is there and hashes to its id.
+
+Every problem is listed, not only the first. A content kept in a workspace's own
+git repository (a clean tracked file, referenced by id) that the repository no
+longer has is a warning, not damage: the store is intact, the user changed the
+repository. Large `large-...` contents are checked against their seal
+(`seals.py`), written by the first check that reads them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import zlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from cowsnap.errors import ContentNotFoundError, CowsnapError
+from cowsnap.record.manifest import Manifest
+from cowsnap.store.content import blob_header, check_blob_id, hash_fd
+from cowsnap.store.runs import SUMMARY, summarize
+from cowsnap.store.seals import read_seal, write_seal
+from cowsnap.store.store import Store
+
+
+@dataclass(frozen=True)
+class Problem:
+    subject: str
+    """What is affected: `run <id>` or `content <id>`."""
+    problem: str
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    runs: int
+    contents: int
+    """Distinct contents referenced."""
+    verified_bytes: int
+    sealed: int
+    """Large contents sealed by this check (their first)."""
+    problems: tuple[Problem, ...]
+    warnings: tuple[Problem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class _Reference:
+    """A content as the manifests refer to it."""
+
+    sizes: set[int] = field(default_factory=set)
+    repositories: set[str] = field(default_factory=set)
+    """Git repositories holding it, for clean tracked files referenced by id."""
+    runs: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Findings:
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    verified_bytes: int = 0
+    sealed: int = 0
+
+
+def _check_summary(store: Store, manifest: Manifest) -> str | None:
+    path = store.runs.published / manifest.run_id / SUMMARY
+    try:
+        recorded = json.loads(path.read_bytes())
+    except (OSError, ValueError) as error:
+        return f"its summary {path} cannot be read: {error}"
+    if recorded != asdict(summarize(manifest)):
+        return f"its summary {path} disagrees with its manifest"
+    return None
+
+
+def _collect(store: Store, findings: _Findings) -> tuple[int, dict[str, _Reference]]:
+    references: dict[str, _Reference] = {}
+    run_ids = store.runs.ids()
+    for run_id in run_ids:
+        subject = f"run {run_id}"
+        try:
+            manifest = store.runs.load(run_id)
+        except CowsnapError as error:
+            findings.problems.append(Problem(subject, str(error)))
+            continue
+        if manifest.run_id != run_id:
+            findings.problems.append(Problem(subject, f"its manifest is of run {manifest.run_id}"))
+        summary_problem = _check_summary(store, manifest)
+        if summary_problem:
+            findings.problems.append(Problem(subject, summary_problem))
+        for entry in manifest.files:
+            for state in (entry.before, entry.after):
+                if state.blob is None:
+                    continue
+                try:
+                    check_blob_id(state.blob)
+                except CowsnapError as error:
+                    findings.problems.append(Problem(subject, str(error)))
+                    continue
+                reference = references.setdefault(state.blob, _Reference())
+                reference.runs.add(run_id)
+                if state.size is not None:
+                    reference.sizes.add(state.size)
+                if state.blob_source == "git" and entry.git.root:
+                    reference.repositories.add(entry.git.root)
+    return len(run_ids), references
+
+
+def _git_hash(data: bytes) -> str:
+    digest = hashlib.sha1(blob_header(len(data)), usedforsecurity=False)
+    digest.update(data)
+    return digest.hexdigest()
+
+
+def _inflate_loose(path: Path) -> bytes:
+    """The bytes of a loose git blob; ValueError saying why it is not one."""
+    try:
+        raw = zlib.decompress(path.read_bytes())
+    except zlib.error as error:
+        raise ValueError(f"does not inflate ({error})") from None
+    header, nul, data = raw.partition(b"\x00")
+    kind, _, size = header.partition(b" ")
+    if not nul or kind != b"blob" or not size.isdigit():
+        raise ValueError("is not a git blob")
+    if int(size) != len(data):
+        raise ValueError(f"holds {len(data)} bytes, its header says {int(size)}")
+    return data
+
+
+def _verify_large(store: Store, blob: str, path: Path,
+                  findings: _Findings) -> tuple[str | None, int]:
+    """Why a raw large content is damaged (or None), and its size; seals it if new."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        size = os.fstat(fd).st_size
+        digest = hash_fd(fd, size)
+    finally:
+        os.close(fd)
+    if not blob.startswith("large-"):
+        return (None if digest == blob else f"its bytes hash to {digest}"), size
+    seal = read_seal(store, blob)
+    if seal is None:
+        write_seal(store, blob, digest)
+        findings.sealed += 1
+        return None, size
+    if seal != digest:
+        return "its bytes differ from those sealed by an earlier check", size
+    return None, size
+
+
+def _verify_stored(store: Store, blob: str, reference: _Reference,
+                   findings: _Findings) -> str | None:
+    """Why the stored content `blob` is damaged, or None."""
+    large = store.contents.large / blob
+    loose = store.contents.objects / blob[:2] / blob[2:]
+    damage: str | None
+    if large.exists():
+        damage, size = _verify_large(store, blob, large, findings)
+    else:
+        if loose.exists():
+            try:
+                data = _inflate_loose(loose)
+            except ValueError as error:
+                return f"its loose object {error}"
+        else:
+            data = store.contents.read(blob)
+        digest, size = _git_hash(data), len(data)
+        damage = None if digest == blob else f"its bytes hash to {digest}"
+    findings.verified_bytes += size
+    if damage is not None:
+        return damage
+    wrong = sorted(expected for expected in reference.sizes if expected != size)
+    return f"holds {size} bytes, the manifest says {wrong[0]}" if wrong else None
+
+
+def _verify_in_repository(store: Store, blob: str, reference: _Reference,
+                          findings: _Findings) -> str | None:
+    """Why a clean tracked file's content, kept only in its repository, is damaged."""
+    repository = sorted(reference.repositories)[0]
+    data = store.read(blob, repository)
+    findings.verified_bytes += len(data)
+    return None if _git_hash(data) == blob else f"damaged in the repository {repository}"
+
+
+def _check_content(store: Store, blob: str, reference: _Reference, findings: _Findings) -> None:
+    subject = f"content {blob}"
+    used_by = f"(used by {', '.join(sorted(reference.runs))})"
+    try:
+        if store.contents.has(blob):
+            damage = _verify_stored(store, blob, reference, findings)
+        elif reference.repositories:
+            damage = _verify_in_repository(store, blob, reference, findings)
+        else:
+            damage = "is missing from the store"
+    except ContentNotFoundError as error:
+        findings.warnings.append(Problem(subject, f"{error} {used_by}"))
+        return
+    except CowsnapError as error:
+        damage = str(error)
+    except OSError as error:
+        damage = f"cannot be read: {error}"
+    if damage is not None:
+        findings.problems.append(Problem(subject, f"{damage} {used_by}"))
+
+
+def check_store(store: Store) -> CheckReport:
+    """Verify `store`; the caller holds the shared retention lock (no prune meanwhile)."""
+    findings = _Findings()
+    runs, references = _collect(store, findings)
+    for blob in sorted(references):
+        _check_content(store, blob, references[blob], findings)
+    return CheckReport(runs=runs, contents=len(references),
+                       verified_bytes=findings.verified_bytes, sealed=findings.sealed,
+                       problems=tuple(findings.problems), warnings=tuple(findings.warnings))

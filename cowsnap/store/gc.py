@@ -1,0 +1,166 @@
+"""Pruning a store: remove the runs the policy gives up, then reclaim every content
+no remaining run references (loose objects, large raw files, their seals) and the
+temporary files of writers that died.
+
+All of it happens under the exclusive retention lock, so no run is writing
+contents that no manifest refers to yet. A SIGKILL at any point is harmless:
+a run is removed by one rename out of `runs/` (into `incomplete/`, under this
+process's name, where the next opening of the store finishes the job), made
+durable before any content goes, so a published run never refers to a deleted
+content; a content left behind is reclaimed by the next prune.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from cowsnap.errors import CorruptManifestError, StoreDamagedError
+from cowsnap.stages import reached
+from cowsnap.store.atomic import fsync_dir, storage_error, write_atomic
+from cowsnap.store.prune import Policy, PrunePlan, plan_prune
+from cowsnap.store.runs import process_start_time
+from cowsnap.store.seals import seal_path, seals_dir
+from cowsnap.store.store import Store
+from cowsnap.store.usage import take_inventory
+
+LAST_PRUNE = "last-prune"
+"""When the store was last pruned (RFC 3339), for automatic pruning's interval."""
+
+
+def last_pruned(store: Store) -> datetime | None:
+    try:
+        return datetime.fromisoformat((store.root / LAST_PRUNE).read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def mark_pruned(store: Store, when: datetime) -> None:
+    try:
+        write_atomic(store.root / LAST_PRUNE, when.isoformat().encode() + b"\n")
+    except OSError as error:
+        raise storage_error(error, "record the time of pruning") from None
+
+
+@dataclass(frozen=True)
+class Reclaimed:
+    contents: int
+    """Contents deleted (loose objects and large files)."""
+    size: int
+    """Bytes they and the removed runs' directories took."""
+    leftovers: int
+    """Temporary files of dead writers deleted."""
+
+
+@dataclass(frozen=True)
+class PruneOutcome:
+    plan: PrunePlan
+    reclaimed: Reclaimed | None
+    """None for a dry run."""
+
+
+def _owner_alive(name: str) -> bool:
+    """Whether the pid a temporary file's name starts with (`<pid>.` or
+    `.<target>.tmp-<pid>-`) is a running process."""
+    atomic_temp = ".tmp-" in name
+    pid = name.rsplit(".tmp-", 1)[1].split("-", 1)[0] if atomic_temp else name.split(".", 1)[0]
+    return pid.isdigit() and process_start_time(int(pid)) is not None
+
+
+def remove_runs(store: Store, run_ids: Iterable[str]) -> int:
+    """Unpublish each run with one rename, durably, then delete it; return bytes freed."""
+    owner = f"{os.getpid()}.{process_start_time(os.getpid())}"
+    moved = []
+    for run_id in run_ids:
+        target = store.runs.incomplete / f"{run_id}.{owner}"
+        os.rename(store.runs.published / run_id, target)
+        moved.append(target)
+    if not moved:
+        return 0
+    fsync_dir(store.runs.published)
+    fsync_dir(store.runs.incomplete)
+    reached("prune-runs-removed")
+    freed = sum(path.stat().st_size for directory in moved for path in directory.iterdir())
+    for directory in moved:
+        shutil.rmtree(directory)
+    return freed
+
+
+def _entries(directory: Path) -> Iterator[os.DirEntry[str]]:
+    try:
+        with os.scandir(directory) as found:
+            yield from found
+    except FileNotFoundError:
+        return
+
+
+def collect_garbage(store: Store, referenced: set[str]) -> Reclaimed:
+    """Delete every content not in `referenced`; the caller holds the exclusive lock."""
+    contents = size = leftovers = 0
+
+    def delete(entry: os.DirEntry[str]) -> int:
+        freed = entry.stat(follow_symlinks=False).st_size
+        os.unlink(entry.path)
+        return freed
+
+    for fan_out in _entries(store.contents.objects):
+        if len(fan_out.name) != 2 or not fan_out.is_dir(follow_symlinks=False):
+            continue
+        for entry in _entries(Path(fan_out.path)):
+            if entry.name.startswith("."):
+                if not _owner_alive(entry.name):
+                    delete(entry)
+                    leftovers += 1
+            elif fan_out.name + entry.name not in referenced:
+                reached("prune-reclaiming")
+                size += delete(entry)
+                contents += 1
+        if not any(_entries(Path(fan_out.path))):
+            os.rmdir(fan_out.path)
+    for entry in _entries(store.contents.large):
+        if entry.name.startswith("."):
+            if not _owner_alive(entry.name):
+                delete(entry)
+                leftovers += 1
+        elif entry.name not in referenced:
+            size += delete(entry)
+            contents += 1
+            seal_path(store, entry.name).unlink(missing_ok=True)
+    for entry in _entries(store.contents.scratch):
+        if not _owner_alive(entry.name):
+            delete(entry)
+            leftovers += 1
+    for entry in _entries(seals_dir(store)):
+        if not entry.name.startswith(".") and not (store.contents.large / entry.name).exists():
+            delete(entry)
+    return Reclaimed(contents=contents, size=size, leftovers=leftovers)
+
+
+def prune_store(store: Store, policy: Policy, *, now: datetime, dry_run: bool = False,
+                wait: bool = True) -> PruneOutcome:
+    """Plan under `policy`; unless `dry_run`, remove the runs it gives up and reclaim
+    what nothing references. Without `wait`, BlockingIOError when a run is writing."""
+    with store.retention_lock(exclusive=not dry_run, wait=wait):
+        try:
+            inventory = take_inventory(store)
+        except CorruptManifestError as error:
+            raise StoreDamagedError(f"cannot prune: {error} (see cowsnap check)") from None
+        plan = plan_prune(inventory.runs, inventory.content_sizes, policy, now)
+        if dry_run:
+            return PruneOutcome(plan=plan, reclaimed=None)
+        removed = {decision.run_id for decision in plan.removed}
+        referenced = {blob for run in inventory.runs if run.run_id not in removed
+                      for blob in run.contents}
+        try:
+            reached("prune-removing-runs")
+            freed = remove_runs(store, sorted(removed))
+            reclaimed = collect_garbage(store, referenced)
+            mark_pruned(store, now)
+        except OSError as error:
+            raise storage_error(error, "prune the store") from None
+    return PruneOutcome(plan=plan, reclaimed=Reclaimed(
+        contents=reclaimed.contents, size=reclaimed.size + freed, leftovers=reclaimed.leftovers))

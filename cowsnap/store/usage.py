@@ -1,0 +1,117 @@
+"""What a store holds and what it costs: the inventory prune decides on, and the usage
+`cowsnap status` shows (size, runs per workspace, space saved by deduplication).
+
+Sizes are apparent sizes of the stored files (compressed loose objects, raw large
+files), the same measure `--max-size` is compared with.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from cowsnap.record.manifest import Manifest
+from cowsnap.store.content import check_blob_id
+from cowsnap.store.prune import RunRecord
+from cowsnap.store.store import Store
+
+
+@dataclass(frozen=True)
+class Inventory:
+    runs: tuple[RunRecord, ...]
+    content_sizes: dict[str, int]
+    """Stored size of each content some run references and the store holds."""
+
+
+def referenced_blobs(manifest: Manifest) -> set[str]:
+    """Every content id the manifest references, wherever it is kept."""
+    return {state.blob for entry in manifest.files for state in (entry.before, entry.after)
+            if state.blob is not None}
+
+
+def stored_size(store: Store, blob: str) -> int | None:
+    """Bytes the store spends on `blob`, or None when it is not a file of this store
+    (a clean tracked file kept in its own repository, or a packed object)."""
+    check_blob_id(blob)
+    for path in (store.contents.large / blob,
+                 store.contents.objects / blob[:2] / blob[2:]):
+        try:
+            return path.stat().st_size
+        except FileNotFoundError:
+            continue
+    return None
+
+
+def _tree_size(directory: Path) -> int:
+    total = 0
+    for parent, _dirs, files in os.walk(directory):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(parent, name)).st_size
+            except FileNotFoundError:
+                continue
+    return total
+
+
+def take_inventory(store: Store) -> Inventory:
+    """Every published run with the contents it references; loads every manifest."""
+    records = []
+    content_sizes: dict[str, int] = {}
+    for summary in store.runs.summaries():
+        manifest = store.runs.load(summary.run_id)
+        held = set()
+        for blob in referenced_blobs(manifest):
+            if blob not in content_sizes:
+                on_disk = stored_size(store, blob)
+                if on_disk is None:
+                    continue
+                content_sizes[blob] = on_disk
+            held.add(blob)
+        records.append(RunRecord(
+            run_id=summary.run_id, workspace=summary.workspace,
+            started_at=datetime.fromisoformat(summary.started_at),
+            workspace_exists=os.path.isdir(summary.workspace), contents=frozenset(held),
+            own_size=_tree_size(store.runs.published / summary.run_id)))
+    return Inventory(runs=tuple(records), content_sizes=content_sizes)
+
+
+@dataclass(frozen=True)
+class WorkspaceUsage:
+    workspace: str
+    runs: int
+    exists: bool
+
+
+@dataclass(frozen=True)
+class Usage:
+    size: int
+    """Every file of the store, in bytes."""
+    runs: int
+    workspaces: tuple[WorkspaceUsage, ...]
+    contents: int
+    """Distinct contents the runs reference that the store holds."""
+    contents_size: int
+    """Their stored size, each counted once."""
+    referenced_size: int
+    """Their stored size counted once per run referencing them: what the store would
+    spend without deduplication."""
+
+    @property
+    def dedup_saved(self) -> int:
+        return self.referenced_size - self.contents_size
+
+
+def store_usage(store: Store, inventory: Inventory) -> Usage:
+    per_workspace = Counter(run.workspace for run in inventory.runs)
+    exists = {run.workspace: run.workspace_exists for run in inventory.runs}
+    referenced = sum(inventory.content_sizes[blob] for run in inventory.runs
+                     for blob in run.contents)
+    return Usage(
+        size=_tree_size(store.root), runs=len(inventory.runs),
+        workspaces=tuple(WorkspaceUsage(workspace, count, exists[workspace])
+                         for workspace, count in sorted(per_workspace.items())),
+        contents=len(inventory.content_sizes),
+        contents_size=sum(inventory.content_sizes.values()), referenced_size=referenced)
