@@ -13,8 +13,10 @@ import click
 
 COMMANDS = {
     "cat": "cowsnap.cli.runs:cat",
+    "check": "cowsnap.cli.check:check",
     "diff": "cowsnap.cli.diff:diff",
     "log": "cowsnap.cli.runs:log",
+    "prune": "cowsnap.cli.prune:prune",
     "restore": "cowsnap.cli.restore:restore",
     "run": "cowsnap.cli.run:run",
     "show": "cowsnap.cli.runs:show",

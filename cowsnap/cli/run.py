@@ -10,7 +10,7 @@ from cowsnap import api
 from cowsnap.cli.options import location_options
 from cowsnap.record.policy import CaptureSettings
 from cowsnap.snapshot.registry import AUTO, BACKEND_NAMES
-from cowsnap.units import parse_size
+from cowsnap.units import format_size, parse_size
 
 
 def _seconds(value: float) -> str:
@@ -44,6 +44,11 @@ def summary_lines(result: api.RunResult) -> list[str]:
         lines.append(f"snapshot kept at {result.kept_snapshot}")
     if result.bundle is not None:
         lines.append(f"bundle written to {result.bundle}")
+    if result.auto_prune is not None and result.auto_prune.reclaimed is not None:
+        lines.append(f"pruned (config.toml): {len(result.auto_prune.plan.removed)} runs "
+                     f"removed, {format_size(result.auto_prune.reclaimed.size)} freed")
+    if result.auto_prune_error is not None:
+        lines.append(f"warning: automatic pruning failed: {result.auto_prune_error}")
     return lines
 
 

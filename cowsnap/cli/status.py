@@ -8,6 +8,36 @@ from typing import Any
 import click
 
 from cowsnap import api
+from cowsnap.store.usage import Usage
+from cowsnap.units import format_size
+
+
+def usage_document(usage: Usage) -> dict[str, Any]:
+    return {
+        "size": usage.size,
+        "runs": usage.runs,
+        "contents": usage.contents,
+        "contents_size": usage.contents_size,
+        "referenced_size": usage.referenced_size,
+        "dedup_saved": usage.dedup_saved,
+        "workspaces": [{"workspace": item.workspace, "runs": item.runs, "exists": item.exists}
+                       for item in usage.workspaces],
+    }
+
+
+def usage_text(usage: Usage) -> list[str]:
+    lines = [
+        f"store size: {format_size(usage.size)}; {usage.runs} runs; {usage.contents} contents "
+        f"({format_size(usage.contents_size)}); deduplication saves "
+        f"{format_size(usage.dedup_saved)}",
+    ]
+    if usage.workspaces:
+        lines.append("runs per workspace:")
+        width = max(len(str(item.runs)) for item in usage.workspaces)
+        for item in usage.workspaces:
+            gone = "" if item.exists else "  (no longer exists: cowsnap prune removes its runs)"
+            lines.append(f"  {item.runs:>{width}}  {item.workspace}{gone}")
+    return lines
 
 
 def status_document(report: api.Status) -> dict[str, Any]:
@@ -20,6 +50,8 @@ def status_document(report: api.Status) -> dict[str, Any]:
             {"name": item.backend, "available": item.available, "reason": item.reason}
             for item in report.backends
         ],
+        "usage": usage_document(report.usage) if report.usage else None,
+        "usage_error": report.usage_error,
     }
 
 
@@ -34,6 +66,12 @@ def status_text(report: api.Status) -> str:
     for item in report.backends:
         state = "available" if item.available else "unavailable"
         lines.append(f"  {item.backend:<{width}}  {state}: {item.reason}")
+    if report.usage is not None:
+        lines.extend(usage_text(report.usage))
+    elif report.usage_error is not None:
+        lines.append(f"store usage unknown: {report.usage_error}")
+    else:
+        lines.append("store size: no store yet")
     return "\n".join(lines)
 
 

@@ -32,3 +32,42 @@ def test_status_keys_are_documented() -> None:
 def test_log_keys_are_documented() -> None:
     fields = {field.name for field in dataclasses.fields(RunSummary)}
     assert fields == documented_keys("cowsnap log --json")
+
+
+def test_status_usage_keys_are_documented() -> None:
+    from cowsnap.cli.status import usage_document
+    from cowsnap.store.usage import Usage, WorkspaceUsage
+
+    usage = Usage(size=1, runs=1, workspaces=(WorkspaceUsage("/w", 1, True),), contents=1,
+                  contents_size=1, referenced_size=1)
+    document = usage_document(usage)
+    section = DOCS.split("## `cowsnap status --json`", 1)[1].split("\n## ", 1)[0]
+    for key in document:
+        assert f"`{key}`" in section
+    assert set(document["workspaces"][0]) == {"workspace", "runs", "exists"}
+
+
+def test_prune_keys_are_documented() -> None:
+    from cowsnap import api
+    from cowsnap.cli.prune import prune_document
+    from cowsnap.store.prune import Decision, PrunePlan
+
+    plan = PrunePlan((Decision("r", "/w", True, ("why",)),), 2, 1)
+    result = api.PruneResult(store=Path("/s"), plan=plan, reclaimed_contents=0,
+                             reclaimed_size=0, dry_run=True, removed_snapshots=())
+    document = prune_document(result)
+    assert set(document) == documented_keys("cowsnap prune --json")
+    assert set(document["runs"][0]) == {"run_id", "workspace", "keep", "reasons"}
+
+
+def test_check_keys_are_documented() -> None:
+    from cowsnap import api
+    from cowsnap.cli.check import check_document
+    from cowsnap.store.check import CheckReport, Problem
+
+    report = CheckReport(runs=1, contents=1, verified_bytes=1, sealed=0,
+                         problems=(Problem("run r", "bad"),), warnings=())
+    document = check_document(api.CheckResult(store=Path("/s"), report=report,
+                                              removed_snapshots=()))
+    assert set(document) == documented_keys("cowsnap check --json")
+    assert set(document["problems"][0]) == {"subject", "problem"}

@@ -1,0 +1,67 @@
+"""`cowsnap check`: verify every manifest and every content; exit 1 on any damage."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from cowsnap import api
+from cowsnap.cli.options import json_option, location_options
+from cowsnap.errors import StoreDamagedError
+from cowsnap.units import format_size
+
+
+def check_document(result: api.CheckResult) -> dict[str, Any]:
+    """The stable --json shape."""
+    report = result.report
+    return {
+        "store": str(result.store),
+        "ok": report.ok,
+        "runs": report.runs,
+        "contents": report.contents,
+        "verified_bytes": report.verified_bytes,
+        "sealed": report.sealed,
+        "problems": [{"subject": item.subject, "problem": item.problem}
+                     for item in report.problems],
+        "warnings": [{"subject": item.subject, "problem": item.problem}
+                     for item in report.warnings],
+        "removed_snapshots": [str(path) for path in result.removed_snapshots],
+    }
+
+
+def check_text(result: api.CheckResult) -> list[str]:
+    report = result.report
+    lines = [f"removed a snapshot left by a killed cowsnap: {path}"
+             for path in result.removed_snapshots]
+    lines.append(f"checked {report.runs} runs and {report.contents} contents "
+                 f"({format_size(report.verified_bytes)} read) in {result.store}")
+    if report.sealed:
+        lines.append(f"sealed {report.sealed} large contents (checksums for later checks)")
+    lines.extend(f"warning: {item.subject}: {item.problem}" for item in report.warnings)
+    lines.extend(f"damaged: {item.subject}: {item.problem}" for item in report.problems)
+    if report.ok:
+        lines.append("no damage found")
+    return lines
+
+
+@click.command("check")
+@location_options
+@json_option
+def check(workspace: str | None, store: str | None, as_json: bool) -> None:
+    """Verify the store: every manifest, and every content against its id.
+
+    Lists every problem and exits 1 if there is any. Removes first what killed
+    cowsnap processes left behind (incomplete runs, snapshots of this workspace).
+    """
+    result = api.check(workspace=workspace, store=store)
+    if as_json:
+        click.echo(json.dumps(check_document(result), indent=2))
+    else:
+        click.echo("\n".join(check_text(result)))
+    problems = len(result.report.problems)
+    if problems:
+        raise StoreDamagedError(
+            f"the store {result.store} is damaged: {problems} "
+            f"{'problem' if problems == 1 else 'problems'} found")
