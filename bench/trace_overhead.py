@@ -10,6 +10,7 @@ Run: .venv/bin/python bench/trace_overhead.py [RUNS]
 
 from __future__ import annotations
 
+import resource
 import shutil
 import statistics
 import sys
@@ -79,14 +80,26 @@ def strace_traced(argv: list[str]) -> None:
     sh.strace("-f", "--seccomp-bpf", "-e", "trace=%file", "-o", "/dev/null", *argv)
 
 
-def median(action: Callable[[], None], runs: int) -> float:
-    action()
-    timings = []
-    for _ in range(runs):
-        start = time.perf_counter()
+def interleaved_medians(actions: dict[str, Callable[[], None]], runs: int) -> dict[str, float]:
+    """Median wall time of each action; runs interleaved so that load drifting on a
+    shared machine hits every mode alike."""
+    for action in actions.values():
         action()
-        timings.append(time.perf_counter() - start)
-    return statistics.median(timings)
+    timings: dict[str, list[float]] = {name: [] for name in actions}
+    for _ in range(runs):
+        for name, action in actions.items():
+            start = time.perf_counter()
+            action()
+            timings[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in timings.items()}
+
+
+def tracer_cpu_per_run(argv: list[str]) -> float:
+    """cowsnap's own CPU time (user + system) for one traced run: the per-stop price."""
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    cowsnap_traced(argv)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
@@ -96,18 +109,29 @@ def main() -> None:
         "(b) 1000 processes": processes_workload,
         "(c) make -j2, 100 C files": make_workload,
     }
-    print(f"medians of {runs} runs (after one warm-up); ratio = traced / untraced")
-    print(f"{'workload':28} {'untraced':>9} {'cowsnap':>9} {'writes':>9} {'strace':>9}")
+    print(f"medians of {runs} interleaved runs (after a warm-up); ratio = traced / untraced")
+    print(
+        f"{'workload':28} {'untraced':>9} {'cowsnap':>9} {'writes':>9} {'strace':>9} "
+        f"{'tracer CPU':>11}"
+    )
     with tempfile.TemporaryDirectory(prefix="cowsnap-bench-") as scratch:
         for name, build in workloads.items():
             argv = build(Path(scratch))
-            base = median(lambda argv=argv: untraced(argv), runs)
-            ours = median(lambda argv=argv: cowsnap_traced(argv), runs)
-            writes = median(lambda argv=argv: cowsnap_traced(argv, True), runs)
-            theirs = median(lambda argv=argv: strace_traced(argv), runs)
+            medians = interleaved_medians(
+                {
+                    "untraced": lambda argv=argv: untraced(argv),
+                    "cowsnap": lambda argv=argv: cowsnap_traced(argv),
+                    "writes": lambda argv=argv: cowsnap_traced(argv, True),
+                    "strace": lambda argv=argv: strace_traced(argv),
+                },
+                runs,
+            )
+            base = medians["untraced"]
+            cpu = tracer_cpu_per_run(argv)
             print(
-                f"{name:28} {base:8.3f}s {ours / base:8.2f}x {writes / base:8.2f}x "
-                f"{theirs / base:8.2f}x"
+                f"{name:28} {base:8.3f}s {medians['cowsnap'] / base:8.2f}x "
+                f"{medians['writes'] / base:8.2f}x {medians['strace'] / base:8.2f}x "
+                f"{cpu:10.2f}s"
             )
 
 
