@@ -103,15 +103,6 @@ def resolve(path: bytes, follow: bool, depth: int = 0) -> tuple[bytes, bool]:
     return candidate, False
 
 
-def exists(path: bytes) -> bool:
-    """Whether `path` (already resolved) names something, a dangling symlink included."""
-    try:
-        os.lstat(path)
-    except OSError:
-        return False
-    return True
-
-
 class Resolver:
     """resolve(), remembering each parent directory's physical path, or that it is missing.
 

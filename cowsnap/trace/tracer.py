@@ -51,8 +51,8 @@ _FORK_EVENTS = frozenset(
     {native.PTRACE_EVENT_FORK, native.PTRACE_EVENT_VFORK, native.PTRACE_EVENT_CLONE}
 )
 _VFORK_FLAGS = CLONE_VM | CLONE_VFORK
-_X86_64_CLONE, _X86_64_FORK, _X86_64_VFORK, _CLONE3 = 56, 57, 58, 435
-_I386_CLONE, _I386_FORK, _I386_VFORK = 120, 2, 190
+_X86_64_CLONE, _X86_64_VFORK, _CLONE3 = 56, 58, 435
+_I386_CLONE, _I386_VFORK = 120, 190
 _RESTARTING = frozenset({-512, -513, -514, -516})
 """-ERESTARTSYS and kin: interrupted by a signal, the syscall will be entered (and
 stopped at) again; its events wait for that run."""

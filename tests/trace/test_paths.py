@@ -31,12 +31,6 @@ def test_overlong_paths_are_normalised_lexically() -> None:
     assert paths.resolve(long, follow=True) == (expected, False)
 
 
-def test_exists_sees_dangling_symlinks(tmp_path: Path) -> None:
-    (tmp_path / "dangling").symlink_to("nowhere")
-    assert paths.exists(bytes(tmp_path / "dangling"))
-    assert not paths.exists(bytes(tmp_path / "nowhere"))
-
-
 def test_cached_resolver_agrees_and_forgets_moved_directories(tmp_path: Path) -> None:
     base = tmp_path.resolve()
     (base / "a").mkdir()
