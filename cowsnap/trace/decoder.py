@@ -77,7 +77,6 @@ class Decoder:
     ) -> None:
         self._emit = emit
         self._before_mutation = before_mutation
-        self._on_written_close = on_written_close
         self._resolver = paths.Resolver()
         self.memory = native.TraceeMemory()
         fds = FdBookkeeping(on_written_close)
