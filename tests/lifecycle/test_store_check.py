@@ -1,0 +1,146 @@
+"""`cowsnap check` on real stores: every kind of damage found, every problem listed."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cowsnap.cli import main
+from cowsnap.record.manifest import dump_manifest
+from cowsnap.store.check import check_store
+from cowsnap.store.content import LARGE_CONTENT
+from cowsnap.store.seals import read_seal
+from cowsnap.store.store import Store
+from tests.lifecycle.conftest import flip_byte, git_blob_id, loose_path, publish, publish_blobs
+
+
+def test_a_healthy_store_passes(store: Store, tmp_path: Path) -> None:
+    publish(store, tmp_path, [b"one", b"two"])
+    publish(store, tmp_path, [b"two", b"three"])
+    report = check_store(store)
+    assert report.ok and not report.warnings
+    assert (report.runs, report.contents, report.verified_bytes) == (2, 3, 11)
+
+
+def test_every_single_flipped_byte_of_a_loose_object_is_caught(store: Store,
+                                                               tmp_path: Path) -> None:
+    """Flipped bytes in the zlib stream either fail to inflate or change the bytes:
+    both are damage, never a crash."""
+    publish(store, tmp_path, [b"a small content, stored compressed\n"])
+    path = loose_path(store, git_blob_id(b"a small content, stored compressed\n"))
+    for offset in range(path.stat().st_size):
+        flip_byte(path, offset)
+        report = check_store(store)
+        assert len(report.problems) == 1, offset
+        assert report.problems[0].subject.startswith("content ")
+        flip_byte(path, offset)
+    assert check_store(store).ok
+
+
+def _large_file(directory: Path) -> Path:
+    big = directory / "big"
+    big.write_bytes(os.urandom(1024 * 1024) * (LARGE_CONTENT // (1024 * 1024)))
+    return big
+
+
+def test_a_flipped_byte_in_a_large_raw_content_is_caught(store: Store, tmp_path: Path) -> None:
+    blob = store.contents.put_file(os.fsencode(_large_file(tmp_path)))
+    assert blob == git_blob_id((tmp_path / "big").read_bytes())
+    publish_blobs(store, tmp_path, [(blob, LARGE_CONTENT)])
+    assert check_store(store).ok
+    flip_byte(store.contents.large / blob, LARGE_CONTENT // 2)
+    [problem] = check_store(store).problems
+    assert problem.problem.startswith("its bytes hash to ")
+
+
+def test_a_cloned_large_content_is_sealed_then_verified(xfs_dir: Path) -> None:
+    store = Store.open(xfs_dir / "store")
+    blob = store.contents.put_file(os.fsencode(_large_file(xfs_dir)))
+    assert blob.startswith("large-"), "cloned on XFS, not hashed"
+    publish_blobs(store, xfs_dir, [(blob, LARGE_CONTENT)])
+    first = check_store(store)
+    assert first.ok and first.sealed == 1
+    assert read_seal(store, blob) == git_blob_id((xfs_dir / "big").read_bytes())
+    second = check_store(store)
+    assert second.ok and second.sealed == 0
+    flip_byte(store.contents.large / blob, 0)
+    [problem] = check_store(store).problems
+    assert "differ from those sealed" in problem.problem
+
+
+def test_missing_contents_and_broken_runs_are_all_listed(store: Store, tmp_path: Path) -> None:
+    intact = publish(store, tmp_path, [b"intact"])
+    missing = publish(store, tmp_path, [b"will vanish"])
+    loose_path(store, git_blob_id(b"will vanish")).unlink()
+    unparsable = publish(store, tmp_path, [b"x"])
+    (store.runs.published / unparsable / "manifest.json").write_text("{not json")
+    lying = publish(store, tmp_path, [b"y"])
+    manifest = store.runs.load(lying)
+    altered = dataclasses.replace(manifest, exit_status=3)
+    (store.runs.published / lying / "manifest.json").write_bytes(dump_manifest(altered))
+    report = check_store(store)
+    subjects = sorted(problem.subject for problem in report.problems)
+    assert subjects == sorted([f"content {git_blob_id(b'will vanish')}",
+                               f"run {unparsable}", f"run {lying}"])
+    text = {problem.subject: problem.problem for problem in report.problems}
+    assert missing in text[f"content {git_blob_id(b'will vanish')}"]
+    assert "disagrees with its manifest" in text[f"run {lying}"]
+    assert intact not in " ".join(text.values())
+
+
+def test_a_content_whose_size_disagrees_with_its_manifest(store: Store, tmp_path: Path) -> None:
+    blob = store.contents.put_bytes(b"12345")
+    publish_blobs(store, tmp_path, [(blob, 6)])
+    [problem] = check_store(store).problems
+    assert problem.problem.startswith("holds 5 bytes, the manifest says 6")
+
+
+def test_a_clean_tracked_file_gone_from_its_repository_is_a_warning(
+        store: Store, tmp_path: Path) -> None:
+    run_id = publish(store, tmp_path, [b"tracked"])
+    manifest = store.runs.load(run_id)
+    entry = manifest.files[0]
+    missing = "0" * 40
+    moved = dataclasses.replace(
+        entry, after=dataclasses.replace(entry.after, blob=missing, blob_source="git"),
+        git=dataclasses.replace(entry.git, in_repo=True, root=str(tmp_path)))
+    (store.runs.published / run_id / "manifest.json").write_bytes(
+        dump_manifest(dataclasses.replace(manifest, files=(moved,))))
+    report = check_store(store)
+    assert report.ok
+    assert [warning.subject for warning in report.warnings] == [f"content {missing}"]
+
+
+@pytest.mark.usefixtures("isolated_home")
+def test_cli_exits_1_listing_damage_and_0_when_intact(store: Store, tmp_path: Path) -> None:
+    publish(store, tmp_path, [b"fine"])
+    runner = CliRunner()
+    args = ["check", "--store", str(store.root), "--workspace", str(tmp_path)]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "no damage found"
+    damaged = publish(store, tmp_path, [b"damaged"])
+    flip_byte(loose_path(store, git_blob_id(b"damaged")), 5)
+    result = runner.invoke(main, args)
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert any(line.startswith(f"damaged: content {git_blob_id(b'damaged')}: ")
+               and damaged in line for line in lines)
+    assert lines[-1].startswith(f"cowsnap: error: the store {store.root} is damaged: 1 problem")
+    result = runner.invoke(main, [*args, "--json"])
+    assert result.exit_code == 1
+    document = json.loads(result.output[:result.output.rindex("}") + 1])
+    assert document["ok"] is False and len(document["problems"]) == 1
+
+
+@pytest.mark.usefixtures("isolated_home")
+def test_cli_without_a_store_is_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["check", "--store", str(tmp_path / "none"),
+                                       "--workspace", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.output == f"cowsnap: error: no cowsnap store at {tmp_path / 'none'}\n"
