@@ -276,6 +276,13 @@ I386_TABLE: dict[int, Spec] = {
 }
 
 X32_SYSCALL_BIT = 0x40000000
+X32_TABLE: dict[int, Spec] = {
+    **X86_64_TABLE,
+    520: SPEC_BY_NAME["execve"],
+    545: SPEC_BY_NAME["execveat"],
+}
+"""x32 (numbers | X32_SYSCALL_BIT) shares x86_64's numbers but for its own compat
+range, where execve and execveat sit."""
 
 
 def signed(value: int) -> int:

@@ -31,6 +31,7 @@ from cowsnap.trace.syscalls import (
     CLONE_VM,
     I386_TABLE,
     X32_SYSCALL_BIT,
+    X32_TABLE,
     X86_64_TABLE,
 )
 
@@ -160,8 +161,9 @@ class Tracer:
         if info.arch == native.AUDIT_ARCH_X86_64:
             if number & X32_SYSCALL_BIT:
                 self._warn_foreign(task, "x32")
-                number &= ~X32_SYSCALL_BIT
-            spec = X86_64_TABLE.get(number)
+                spec = X32_TABLE.get(number & ~X32_SYSCALL_BIT)
+            else:
+                spec = X86_64_TABLE.get(number)
         elif info.arch == native.AUDIT_ARCH_I386:
             self._warn_foreign(task, "i386")
             spec = I386_TABLE.get(number)
