@@ -38,6 +38,9 @@ from cowsnap.trace.syscalls import (
 )
 
 _NOT_FOUND = -errno.ENOENT
+_EXISTS = -errno.EEXIST
+"""What mkdir of an existing path returns: known at entry, so no exit stop is needed
+for the `mkdir -p` / makedirs(exist_ok=True) probes that builds are full of."""
 _CREATIONS = frozenset({Operation.CREATE, Operation.MKDIR})
 Located = tuple[bytes, bool]
 """A resolved path and whether it existed when the syscall was entered."""
@@ -240,6 +243,9 @@ class Decoder:
         self, task: Task, spec: Spec, operation: Operation, located: Located, flags: int
     ) -> None:
         path, existed = located
+        if operation is Operation.MKDIR and existed:
+            self._emit(self._event(task, spec, operation, path, _EXISTS, flags))
+            return
         if operation in MUTATING_OPERATIONS or spec.sets_cwd:
             self._at_exit(task, [self._event(task, spec, operation, path, 0, flags)])
             if spec.sets_cwd:

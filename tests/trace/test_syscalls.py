@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -230,6 +231,13 @@ def test_rm_r_and_mkdir_p(run: Runner, work: Path) -> None:
     assert traced.status == 0
     touched = traced.touched()
     assert [p for s, op, p in touched if op == "mkdir"] == [b"a", b"a/b", b"a/b/c"]
+    again = run(["mkdir", "-p", f"{work}/x/y"], before_mutation=lambda event: None)
+    assert again.status == 0
+    made = [e.path for e in again.path_events() if e.syscall == "mkdir" and e.succeeded]
+    assert made == [bytes(work / "x"), bytes(work / "x" / "y")]
+    existing = run(["mkdir", "-p", f"{work}/x/y"])
+    results = [e.result for e in existing.path_events() if e.syscall == "mkdir"]
+    assert results and all(result == -errno.EEXIST for result in results)
     assert [p for s, op, p in touched if op == "delete"] == [b"a/b/c/f", b"a/b/c", b"a/b", b"a"]
 
 
