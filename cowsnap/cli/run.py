@@ -45,8 +45,9 @@ def summary_lines(result: api.RunResult) -> list[str]:
     if result.bundle is not None:
         lines.append(f"bundle written to {result.bundle}")
     if result.auto_prune is not None and result.auto_prune.reclaimed is not None:
-        lines.append(f"pruned (config.toml): {len(result.auto_prune.plan.removed)} runs "
-                     f"removed, {format_size(result.auto_prune.reclaimed.size)} freed")
+        removed = _plural(len(result.auto_prune.plan.removed), "run", "runs")
+        lines.append(f"pruned (config.toml): {removed} removed, "
+                     f"{format_size(result.auto_prune.reclaimed.size)} freed")
     if result.auto_prune_error is not None:
         lines.append(f"warning: automatic pruning failed: {result.auto_prune_error}")
     return lines
