@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import sh
 from trace_support import Runner
 
 from cowsnap.trace.events import MUTATING_OPERATIONS, PathEvent
@@ -72,3 +73,17 @@ def test_only_writes_still_sees_every_mutation(ops: Runner) -> None:
     assert [op for _, op, _ in traced.touched()] == [
         "create", "create", "rename", "create", "create", "rename", "rename", "rename", "create"
     ]  # fmt: skip
+
+
+def test_a_hook_may_run_a_program_and_wait_for_it(run: Runner, work: Path) -> None:
+    (work / "f").write_text("old")
+    copies: list[str] = []
+
+    def copy_before(event: PathEvent) -> None:
+        if event.path == bytes(work / "f"):
+            copies.append(str(sh.cat(str(work / "f"))))
+
+    traced = run(["sh", "-c", f"echo new > {work}/f"], before_mutation=copy_before)
+    assert traced.status == 0
+    assert copies == ["old"]
+    assert (work / "f").read_text() == "new\n"
