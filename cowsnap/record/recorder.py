@@ -32,6 +32,7 @@ from cowsnap.record.manifest import (
 )
 from cowsnap.record.policy import (
     MUTATES,
+    TOO_LARGE,
     UNREADABLE,
     CaptureSettings,
     Choice,
@@ -150,14 +151,19 @@ class Recorder:
         state = read_state(path)
         git = self._git_before.describe(path)
         choice = content_choice(SideFacts(state, git[1], self._uid), self._settings)
-        outcome = self._store_file(path) if isinstance(choice, Keep) else choice
+        planned = _plan(choice, path)
+        outcome = self._keep(planned) if isinstance(planned, ToStore) else planned
         return OutsideBefore(state, outcome, git)
 
-    def _store_file(self, path: bytes) -> Outcome:
+    def _keep(self, planned: ToStore) -> Outcome:
+        contents = self._store.contents
         try:
-            return Stored(self._store.contents.put_file(path))
+            if not planned.clone_only:
+                return Stored(contents.put_file(planned.location))
+            blob = contents.clone_file(planned.location)
         except UnreadableFileError:
             return Skip(UNREADABLE)
+        return Skip(TOO_LARGE) if blob is None else Stored(blob)
 
     def finish(self, run: RunFacts, timings: Mapping[str, float] | None = None) -> Manifest:
         """Read every state, keep the contents the policy asks for, build the manifest."""
@@ -166,8 +172,8 @@ class Recorder:
         git_after = GitContext()
         drafts = [self._draft(path, git_after) for path in sorted(self._operations)]
         stored = self._store_all({
-            outcome.location for draft in drafts for outcome in (draft.before, draft.after)
-            if isinstance(outcome, ToStore)
+            planned for draft in drafts for planned in (draft.before, draft.after)
+            if isinstance(planned, ToStore)
         })
         entries = [draft.entry(stored) for draft in drafts]
         warnings = [*self._warnings, *self._git_before.problems, *git_after.problems]
@@ -184,12 +190,12 @@ class Recorder:
             max_file_size=self._settings.max_file_size, timings=recorded,
         )
 
-    def _store_all(self, locations: set[bytes]) -> dict[bytes, Outcome]:
+    def _store_all(self, wanted: set[ToStore]) -> dict[ToStore, Outcome]:
         """Store files in parallel: hashing and compression release the GIL, and a
         changed large file needs both its before- and after-content hashed."""
-        ordered = sorted(locations)
+        ordered = sorted(wanted, key=lambda planned: planned.location)
         with ThreadPoolExecutor(max_workers=STORE_WORKERS) as pool:
-            return dict(zip(ordered, pool.map(self._store_file, ordered), strict=True))
+            return dict(zip(ordered, pool.map(self._keep, ordered), strict=True))
 
     def _repository(self, after: GitRepository) -> GitRepository:
         before = self._git_before.known(os.fsencode(after.root))
@@ -252,9 +258,11 @@ class Recorder:
 
 @dataclass(frozen=True, slots=True)
 class ToStore:
-    """Content to copy into the store from `location` (done in parallel, at the end)."""
+    """Content to keep from `location` (done in parallel, at the end); `clone_only`
+    for contents too large to copy, kept only if the filesystem can clone them."""
 
     location: bytes
+    clone_only: bool = False
 
 
 Planned = Outcome | ToStore
@@ -263,6 +271,8 @@ Planned = Outcome | ToStore
 def _plan(choice: Choice, location: bytes | None) -> Planned:
     if isinstance(choice, Keep):
         return Skip(UNREADABLE) if location is None else ToStore(location)
+    if choice == Skip(TOO_LARGE) and location is not None:
+        return ToStore(location, clone_only=True)
     return choice
 
 
@@ -280,9 +290,9 @@ class Draft:
     after: Planned
     before_unknown: bool
 
-    def entry(self, stored: Mapping[bytes, Outcome]) -> FileEntry:
+    def entry(self, stored: Mapping[ToStore, Outcome]) -> FileEntry:
         def outcome(planned: Planned) -> Outcome:
-            return stored[planned.location] if isinstance(planned, ToStore) else planned
+            return stored[planned] if isinstance(planned, ToStore) else planned
 
         before = _file_state(self.before_state, outcome(self.before))
         after = _file_state(self.after_state, outcome(self.after))

@@ -22,6 +22,7 @@ import re
 import secrets
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pygit2
@@ -175,66 +176,62 @@ class ContentStore:
 
     def put_file(self, path: bytes) -> str:
         """Store the regular file at `path` (not following a final symlink); return its id."""
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
-        except OSError as error:
-            raise UnreadableFileError(
-                f"cannot read {os.fsdecode(path)}: {error.strerror}"
-            ) from None
-        try:
+        with _source(path) as fd:
             size = os.fstat(fd).st_size
             if size < LARGE_CONTENT:
                 with os.fdopen(os.dup(fd), "rb") as handle:
                     return self.put_bytes(handle.read())
-            return self._put_large(fd, size)
-        finally:
-            os.close(fd)
+            return self._clone(fd) or self._copy_large(fd, size)
 
-    def _put_large(self, fd: int, size: int) -> str:
+    def clone_file(self, path: bytes) -> str | None:
+        """Keep `path` only if the filesystem can clone it into the store (no data
+        copied): the way to keep a content too large to copy. None if it cannot."""
+        with _source(path) as fd:
+            return self._clone(fd)
+
+    @contextmanager
+    def _scratch_file(self) -> Iterator[tuple[int, Path]]:
         temp = self.scratch / f"{os.getpid()}.{secrets.token_hex(8)}"
         try:
             out = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
             try:
-                if clone(fd, out):
-                    blob = f"large-{secrets.token_hex(16)}"
-                else:
-                    blob = hash_fd(fd, size)
-                    if self._large_path(blob).exists():
-                        return blob
-                    clone_or_copy(fd, out, size)
-                    if os.fstat(out).st_size != size:
-                        raise StoreError("a file changed size while it was being stored")
-                os.fsync(out)
+                yield out, temp
             finally:
                 os.close(out)
-            os.rename(temp, self._large_path(blob))
-            fsync_dir(self.large)
         except OSError as error:
             raise storage_error(error, "store a large content") from None
         finally:
             temp.unlink(missing_ok=True)
+
+    def _install(self, out: int, temp: Path, blob: str) -> str:
+        os.fsync(out)
+        os.rename(temp, self._large_path(blob))
+        fsync_dir(self.large)
         return blob
+
+    def _clone(self, fd: int) -> str | None:
+        with self._scratch_file() as (out, temp):
+            if not clone(fd, out):
+                return None
+            return self._install(out, temp, f"large-{secrets.token_hex(16)}")
+
+    def _copy_large(self, fd: int, size: int) -> str:
+        blob = hash_fd(fd, size)
+        if self._large_path(blob).exists():
+            return blob
+        with self._scratch_file() as (out, temp):
+            clone_or_copy(fd, out, size)
+            if os.fstat(out).st_size != size:
+                raise StoreError("a file changed size while it was being stored")
+            return self._install(out, temp, blob)
 
     def adopt_large(self, blob: str, source: Path) -> None:
         """Take in a large content of another store under its own id (for bundles)."""
-        target = self._large_path(check_blob_id(blob))
-        if target.exists():
+        if self._large_path(check_blob_id(blob)).exists():
             return
-        temp = self.scratch / f"{os.getpid()}.{secrets.token_hex(8)}"
-        try:
-            with source.open("rb") as reader:
-                out = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-                try:
-                    clone_or_copy(reader.fileno(), out, os.fstat(reader.fileno()).st_size)
-                    os.fsync(out)
-                finally:
-                    os.close(out)
-            os.rename(temp, target)
-            fsync_dir(self.large)
-        except OSError as error:
-            raise storage_error(error, "copy a large content") from None
-        finally:
-            temp.unlink(missing_ok=True)
+        with source.open("rb") as reader, self._scratch_file() as (out, temp):
+            clone_or_copy(reader.fileno(), out, os.fstat(reader.fileno()).st_size)
+            self._install(out, temp, blob)
 
     def stream(self, blob: str) -> Iterator[bytes]:
         """The content of `blob` in chunks; ContentNotFoundError if it is not here."""
@@ -262,6 +259,20 @@ class ContentStore:
         """The raw file holding a large content (to clone it elsewhere), if it is one."""
         path = self._large_path(check_blob_id(blob))
         return path if path.exists() else None
+
+
+@contextmanager
+def _source(path: bytes) -> Iterator[int]:
+    """A read-only descriptor of `path`, never following a final symlink nor blocking
+    on a fifo; UnreadableFileError when it cannot be opened."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError as error:
+        raise UnreadableFileError(f"cannot read {os.fsdecode(path)}: {error.strerror}") from None
+    try:
+        yield fd
+    finally:
+        os.close(fd)
 
 
 def _read_chunks(path: Path) -> Iterator[bytes]:

@@ -155,16 +155,30 @@ def test_ignored_store_and_snapshot_paths_are_left_out(
     assert manifest.files == ()
 
 
-def test_size_cap_records_why(workspace: Path, store: Store, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("kind", "clones"), [("ext4", False), ("xfs", True), ("btrfs", True)])
+def test_size_cap_copies_nothing_but_clones_are_free(
+    kind: str, clones: bool, request: pytest.FixtureRequest
+) -> None:
+    """Over the cap a content is not copied ("too large"); where the filesystem can
+    clone it into the store it is kept anyway, at no cost in data."""
+    directory: Path = request.getfixturevalue(f"{kind}_dir")
+    workspace = directory / "workspace"
+    workspace.mkdir()
+    store = Store.open(directory / "store")
     (workspace / "big").write_bytes(b"x" * 100)
-    recorder, _ = make_recorder(workspace, store, tmp_path / "snap",
+    recorder, _ = make_recorder(workspace, store, directory / "snap",
                                 settings=CaptureSettings(max_file_size=10))
     play(recorder, Operation.WRITE, workspace / "big",
          lambda: (workspace / "big").write_bytes(b"y" * 100))
     big = entry(recorder.finish(run_facts()), workspace / "big")
-    assert big.before.blob is None and big.before.not_captured == TOO_LARGE
-    assert big.after.not_captured == TOO_LARGE
     assert big.before.size == 100
+    if clones:
+        assert content(store, big.before.blob) == b"x" * 100
+        assert content(store, big.after.blob) == b"y" * 100
+        assert big.before.not_captured is None
+    else:
+        assert big.before.blob is None and big.before.not_captured == TOO_LARGE
+        assert big.after.blob is None and big.after.not_captured == TOO_LARGE
 
 
 def test_same_stream_gives_the_same_manifest_on_any_copy(
