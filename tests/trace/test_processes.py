@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from trace_support import Runner, no_children_left
 
-from cowsnap.errors import CommandNotFoundError
+from cowsnap.errors import CommandNotFoundError, TraceError
 from cowsnap.trace import trace
 from cowsnap.trace.events import Event, PathEvent
 
@@ -209,3 +209,9 @@ def test_the_tracer_leaks_no_file_descriptors(ops: Runner) -> None:
     assert ops("many", "50").status == 0
     assert ops("thread-exec", "/bin/true").status == 0
     assert sorted(os.listdir("/proc/self/fd")) == before
+
+
+def test_a_missing_working_directory_is_reported(work: Path) -> None:
+    with pytest.raises(TraceError, match="chdir failed: No such file or directory"):
+        trace(["true"], cwd=work / "missing", on_event=lambda event: None)
+    assert no_children_left()
