@@ -22,20 +22,29 @@ from types import FrameType
 from cowsnap.errors import CommandNotFoundError, TraceError
 from cowsnap.trace import native
 
-_RESET_IN_CHILD = (
-    signal.SIGINT,
-    signal.SIGQUIT,
-    signal.SIGPIPE,
-    signal.SIGXFSZ,
-    signal.SIGTERM,
-    signal.SIGHUP,
-)
+_PYTHONS_OWN = (signal.SIGPIPE, signal.SIGXFSZ)
+"""Ignored by the Python runtime itself: the command gets them at their default."""
+_INHERITED = (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGHUP)
+"""Handled by cowsnap while tracing: the command gets them as cowsnap got them
+(ignored under nohup, say), else at their default."""
 _IGNORED_WHILE_TRACING = (signal.SIGINT, signal.SIGQUIT)
 _FORWARDED_TO_ROOT = (signal.SIGTERM, signal.SIGHUP)
 
 
 def _display(name: bytes) -> str:
     return os.fsdecode(name)
+
+
+Dispositions = dict[int, signal.Handlers]
+
+
+def command_dispositions() -> Dispositions:
+    """The signal dispositions the command must start with, read before tracing changes them."""
+    dispositions: Dispositions = {number: signal.SIG_DFL for number in _PYTHONS_OWN}
+    for number in _INHERITED:
+        ignored = signal.getsignal(number) is signal.SIG_IGN
+        dispositions[number] = signal.SIG_IGN if ignored else signal.SIG_DFL
+    return dispositions
 
 
 def find_executable(command: bytes, env: Mapping[bytes, bytes]) -> bytes:
@@ -62,14 +71,15 @@ def _child(
     env: Mapping[bytes, bytes],
     cwd: Path | None,
     seccomp: native.PreparedFilter,
+    dispositions: Dispositions,
     error_pipe: int,
 ) -> None:
     """Runs in the forked child; never returns."""
     unprivileged = os.geteuid() != 0
     stage = b"chdir"
     try:
-        for number in _RESET_IN_CHILD:
-            signal.signal(number, signal.SIG_DFL)
+        for number, disposition in dispositions.items():
+            signal.signal(number, disposition)
         if cwd is not None:
             os.chdir(cwd)
         stage = b"seccomp"
@@ -88,6 +98,7 @@ def start(
     env: Mapping[bytes, bytes],
     cwd: Path | None,
     seccomp: native.PreparedFilter,
+    dispositions: Dispositions,
     options: int,
 ) -> Child:
     """Fork the command, seize it with `options`, and let it run into its first exec."""
@@ -96,7 +107,7 @@ def start(
     pid = os.fork()
     if pid == 0:
         os.close(read_end)
-        _child(executable, argv, env, cwd, seccomp, write_end)
+        _child(executable, argv, env, cwd, seccomp, dispositions, write_end)
     os.close(write_end)
     _, status = os.waitpid(pid, os.WUNTRACED)
     if not os.WIFSTOPPED(status):

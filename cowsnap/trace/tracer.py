@@ -303,8 +303,9 @@ def trace(
     )
     hook: MutationHook | None = before_mutation
     decoder = Decoder(on_event, hook, on_written_close)
+    dispositions = launch.command_dispositions()
     with launch.signals_routed() as targets:
-        child = launch.start(command, environment, cwd, seccomp, OPTIONS)
+        child = launch.start(command, environment, cwd, seccomp, dispositions, OPTIONS)
         targets.append(child.pid)
         tracer = Tracer(child.pid, on_event, decoder)
         try:

@@ -215,3 +215,16 @@ def test_a_missing_working_directory_is_reported(work: Path) -> None:
     with pytest.raises(TraceError, match="chdir failed: No such file or directory"):
         trace(["true"], cwd=work / "missing", on_event=lambda event: None)
     assert no_children_left()
+
+
+def test_the_command_inherits_ignored_signals_and_defaults_otherwise(run: Runner) -> None:
+    """Under nohup (SIGHUP ignored) the command must ignore it too; Python's own
+    SIGPIPE ignore must not leak into it."""
+    check = "kill -HUP $$; trap '' USR1; kill -PIPE $$; exit 9"
+    saved = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        traced = run(["sh", "-c", check])
+    finally:
+        signal.signal(signal.SIGHUP, saved)
+    assert traced.status == 128 + signal.SIGPIPE
+    assert run(["sh", "-c", check]).status == 128 + signal.SIGHUP
