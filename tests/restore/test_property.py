@@ -65,7 +65,7 @@ def _empty(workspace: Path) -> None:
             child.unlink()
 
 
-@settings(max_examples=20, deadline=None,
+@settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(setup=scripts, script=scripts)
 def test_undo_and_redo_are_exact(backend_workspace: tuple[str, Path], tmp_path: Path,
