@@ -3,8 +3,8 @@
 A content id is the git blob id (SHA-1) of the content, so a content damaged in
 the store or tampered with in a bundle is caught before the first write. Large
 contents cloned into the store carry a random `large-` id instead; for those
-only the size can be checked. Small contents are kept in memory between the
-check and the write, so they are read once.
+the size is checked, and the seal `cowsnap check` wrote, if there is one. Small
+contents are kept in memory between the check and the write, so they are read once.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from cowsnap.errors import StoreError, UntrustedRunError
 from cowsnap.record.manifest import FileEntry, FileState
 from cowsnap.restore.plan import Action, Step, is_hash_id
 from cowsnap.store.content import blob_header
+from cowsnap.store.seals import read_seal
 from cowsnap.store.store import Store
 
 MEMORY_BUDGET = 256 * 1024 * 1024
@@ -52,7 +53,8 @@ class Contents:
         except StoreError as error:
             raise UntrustedRunError(f"cannot read the content of {os.fsdecode(entry.path)}: "
                                     f"{error}") from None
-        if total != size or (is_hash_id(blob) and digest.hexdigest() != blob):
+        expected = blob if is_hash_id(blob) else read_seal(self._store, blob)
+        if total != size or expected not in (None, digest.hexdigest()):
             raise UntrustedRunError(
                 f"the content {blob} of {os.fsdecode(entry.path)} does not match its id "
                 f"and size: the store or bundle is damaged or was tampered with")
