@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 from cowsnap.record.manifest import FileEntry, FileState, Manifest
@@ -30,7 +31,7 @@ def symlink(target: bytes) -> FileState:
 
 def entry(name: str, before: FileState, after: FileState,
           operations: Sequence[Operation] = (Operation.WRITE,)) -> FileEntry:
-    return FileEntry(path=WS + b"/" + name.encode(), operations=tuple(operations),
+    return FileEntry(path=WS + b"/" + os.fsencode(name), operations=tuple(operations),
                      before=before, after=after)
 
 
@@ -39,3 +40,6 @@ def manifest(*entries: FileEntry) -> Manifest:
                     start_cwd="/ws", workspace="/ws", backend="copy", uid=0, gid=0,
                     started_at="", finished_at="",
                     files=tuple(sorted(entries, key=lambda item: item.path)))
+
+
+ABSENT_FILE = FileState(exists=False)
