@@ -22,6 +22,7 @@ from cowsnap.errors import UnreadableFileError
 from cowsnap.record.git import GitContext
 from cowsnap.record.ignore import IgnoreRules
 from cowsnap.record.manifest import (
+    NOT_IN_REPO,
     BlobSource,
     FileEntry,
     FileState,
@@ -49,6 +50,9 @@ from cowsnap.snapshot.base import Snapshot
 from cowsnap.store.store import Store
 from cowsnap.trace.events import Event, Operation, PathEvent, TraceWarning
 
+PROBES = frozenset({Operation.EXISTENCE, Operation.DIRECTORY})
+"""Operations that use no content: outside the workspace, such paths get no git context
+(a PATH lookup probing a repository's bin/ must not cost that repository's status)."""
 STORE_WORKERS = max(2, min(8, os.cpu_count() or 2))
 UNKNOWN_BEFORE = "before-state not seen: no pre-mutation hook for this path"
 
@@ -227,7 +231,8 @@ class Recorder:
         operations = frozenset(self._operations[path])
         in_workspace = self.in_workspace(path)
         after_state = read_state(path)
-        after_git = git_after.describe(path)
+        probed_only = not in_workspace and operations <= PROBES
+        after_git = (NOT_IN_REPO, None) if probed_only else git_after.describe(path)
         outside = None if in_workspace else self._outside.get(path)
         if outside is not None:
             before_state, before_git = outside.state, outside.git

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from record_support import make_recorder, play, run_facts
+from record_support import make_recorder, make_repository, play, run_facts
 
 from cowsnap.errors import ContentNotFoundError
 from cowsnap.record.manifest import FileEntry, Manifest, dump_manifest, load_manifest
@@ -242,3 +242,20 @@ def test_paths_through_a_symlink_loop(workspace: Path, store: Store, tmp_path: P
     loop = entry(manifest, workspace / "d" / "e")
     assert loop.before.exists is False and loop.after.exists is False
     assert entry(manifest, workspace / "k").after.target == b"d/e"
+
+
+
+def test_outside_paths_only_probed_get_no_git_status(
+    workspace: Path, store: Store, tmp_path: Path
+) -> None:
+    """A PATH lookup through a repository's directory must not list that repository."""
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    make_repository(tools)
+    recorder, _ = make_recorder(workspace, store, tmp_path / "snap")
+    recorder.on_event(PathEvent(pid=1, tid=1, syscall="newfstatat",
+                                operation=Operation.EXISTENCE,
+                                path=os.fsencode(tools / "cat"), result=-2))
+    manifest = recorder.finish(run_facts())
+    assert entry(manifest, tools / "cat").git.in_repo is False
+    assert manifest.git_repositories == ()
