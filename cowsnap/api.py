@@ -12,11 +12,18 @@ from typing import Literal
 
 from cowsnap.config import Config, load_config, prune_due
 from cowsnap.diff.model import RunDiff, run_diff
-from cowsnap.errors import CowsnapError, PathNotInRunError, StoreError
+from cowsnap.errors import (
+    ContentNotFoundError,
+    CowsnapError,
+    PathNotInRunError,
+    StoreError,
+    VersionNotFoundError,
+)
 from cowsnap.record.ignore import load_ignores
-from cowsnap.record.manifest import FileEntry, Manifest
+from cowsnap.record.manifest import FileEntry, Manifest, Version
 from cowsnap.record.policy import CaptureSettings
 from cowsnap.record.recorder import Recorder, RunFacts
+from cowsnap.record.versions import VersionGlobs
 from cowsnap.restore.apply import Progress
 from cowsnap.restore.arguments import resolve_paths, split_run
 from cowsnap.restore.plan import Side
@@ -86,6 +93,8 @@ class RunRequest:
     only_writes: bool = False
     capture: CaptureSettings = field(default_factory=CaptureSettings)
     cwd: Path | None = None
+    versions: tuple[str, ...] = ()
+    """Globs of files to keep every intermediate version of (docs/versions.md)."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,7 @@ def run(request: RunRequest) -> RunResult:
     """
     cwd = (request.cwd or Path.cwd()).absolute()
     workspace = detect_workspace(_as_path(request.workspace), cwd)
+    globs = VersionGlobs(request.versions, os.fsencode(os.path.realpath(workspace)))
     store = Store.open(resolve_store_dir(request.store))
     ignores = load_ignores()
     config = load_config()
@@ -140,12 +150,14 @@ def run(request: RunRequest) -> RunResult:
         timings["preparing"] = round(time.monotonic() - clock, 6)
         try:
             recorder = Recorder(workspace=workspace, snapshot=snapshot, store=store,
-                                ignores=ignores.rules, settings=request.capture)
+                                ignores=ignores.rules, settings=request.capture,
+                                versions=globs)
             started_at = _now()
             clock = time.monotonic()
             try:
                 exit_status = trace(request.command, cwd=cwd, on_event=recorder.on_event,
                                     before_mutation=recorder.before_mutation,
+                                    on_written_close=recorder.close_hook,
                                     only_writes=request.only_writes)
             except BaseException:
                 pending.abandon()
@@ -259,10 +271,56 @@ def find_entry(manifest: Manifest, path: str | bytes, cwd: Path | None = None) -
 
 def cat(path: str | bytes, side: Literal["before", "after"] = "after", run: str | None = None,
         workspace: PathArg = None, store: PathArg = None,
-        cwd: Path | None = None) -> Iterator[bytes]:
-    """A captured content of `path` in `run`, in chunks."""
+        cwd: Path | None = None, version: int | None = None) -> Iterator[bytes]:
+    """A captured content of `path` in `run`, in chunks: its before- or after-content,
+    or with `version`, its intermediate version of that number."""
     opened, manifest = _load(run, workspace, store, cwd)
-    return opened.open_content(find_entry(manifest, path, cwd), side)
+    entry = find_entry(manifest, path, cwd)
+    if version is None:
+        return opened.open_content(entry, side)
+    return opened.stream(_blob_of(entry, pick_version(manifest, entry, version)))
+
+
+@dataclass(frozen=True)
+class Versions:
+    """The intermediate versions of one path in one run."""
+
+    run_id: str
+    path: bytes
+    globs: tuple[str, ...]
+    versions: tuple[Version, ...]
+
+
+def versions(path: str | bytes, run: str | None = None, workspace: PathArg = None,
+             store: PathArg = None, cwd: Path | None = None) -> Versions:
+    """The versions of `path` that `run` (default: the newest) kept with `--versions`."""
+    manifest = _load(run, workspace, store, cwd)[1]
+    if not manifest.version_globs:
+        raise VersionNotFoundError(f"run {manifest.run_id} was not recorded with --versions")
+    entry = find_entry(manifest, path, cwd)
+    return Versions(run_id=manifest.run_id, path=entry.path, globs=manifest.version_globs,
+                    versions=entry.versions)
+
+
+def pick_version(manifest: Manifest, entry: FileEntry, number: int) -> Version:
+    """Version `number` of `entry`; VersionNotFoundError saying what there is otherwise."""
+    shown = entry.path.decode("utf-8", "backslashreplace")
+    if not manifest.version_globs:
+        raise VersionNotFoundError(f"run {manifest.run_id} was not recorded with --versions")
+    if not 1 <= number <= len(entry.versions):
+        count = len(entry.versions)
+        have = f"versions 1 to {count}" if count > 1 else f"{count or 'no'} version"
+        raise VersionNotFoundError(
+            f"no version {number} of {shown} in run {manifest.run_id} (it has {have})")
+    return entry.versions[number - 1]
+
+
+def _blob_of(entry: FileEntry, version: Version) -> str:
+    if version.blob is None:
+        shown = entry.path.decode("utf-8", "backslashreplace")
+        raise ContentNotFoundError(
+            f"version {version.number} of {shown}: not captured: {version.not_captured}")
+    return version.blob
 
 
 def split_run_argument(arguments: Sequence[str],

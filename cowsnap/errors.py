@@ -98,6 +98,10 @@ class PathNotInRunError(CowsnapError):
     """The run did not touch the given path."""
 
 
+class VersionNotFoundError(CowsnapError):
+    """The run kept no such intermediate version of the path (or none at all)."""
+
+
 class RestoreConflictError(CowsnapError):
     """Paths a restore would overwrite changed since the run; nothing was restored.
 

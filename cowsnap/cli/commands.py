@@ -21,6 +21,7 @@ COMMANDS = {
     "run": "cowsnap.cli.run:run",
     "show": "cowsnap.cli.runs:show",
     "status": "cowsnap.cli.status:status",
+    "versions": "cowsnap.cli.versions:versions",
 }
 
 

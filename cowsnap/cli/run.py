@@ -69,10 +69,14 @@ def summary_lines(result: api.RunResult) -> list[str]:
                    "all, or none.")
 @click.option("--max-file-size", default="256M", show_default=True, metavar="SIZE",
               help="Do not keep contents larger than this (recorded as 'too large').")
+@click.option("--versions", "version_globs", multiple=True, metavar="GLOB",
+              help="Keep every version of matching files, one each time a writer closes "
+                   "them or renames them into place (repeatable; relative to the "
+                   "workspace, or absolute).")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def run(workspace: str | None, store: str | None, backend: str, output: str | None,
         keep_snapshot: bool, only_writes: bool, capture_reads: str, max_file_size: str,
-        command: tuple[str, ...]) -> None:
+        version_globs: tuple[str, ...], command: tuple[str, ...]) -> None:
     """Run COMMAND, record every path it touches and changes, exit with its status.
 
     Put `--` before the command when it has options of its own:
@@ -82,7 +86,8 @@ def run(workspace: str | None, store: str | None, backend: str, output: str | No
                               max_file_size=parse_size(max_file_size))
     request = api.RunRequest(command=command, workspace=workspace, store=store,
                              backend=backend, output=output, keep_snapshot=keep_snapshot,
-                             only_writes=only_writes, capture=capture)
+                             only_writes=only_writes, capture=capture,
+                             versions=version_globs)
     result = api.run(request)
     if result.ignore_file_created is not None:
         click.echo(f"cowsnap: created {result.ignore_file_created} with default ignored paths",

@@ -91,15 +91,19 @@ def show(run: str | None, everything: bool, workspace: str | None, store: str | 
 @click.option("--before", "side", flag_value="before", help="The content before the run.")
 @click.option("--after", "side", flag_value="after", default=True,
               help="The content after the run (the default).")
+@click.option("--version", "version", type=click.IntRange(min=1), metavar="N",
+              help="Intermediate version N (see `cowsnap versions`).")
 @location_options
-def cat(arguments: tuple[str, ...], side: str, workspace: str | None,
+def cat(arguments: tuple[str, ...], side: str, version: int | None, workspace: str | None,
         store: str | None) -> None:
     """Write a captured content of PATH in RUN (default: the newest) to stdout, raw."""
     if len(arguments) > 2:
         raise click.UsageError("expected [RUN] PATH")
+    if version is not None and side == "before":
+        raise click.UsageError("--version and --before exclude each other")
     run, path = (None, arguments[0]) if len(arguments) == 1 else arguments
     chunks = api.cat(path, "before" if side == "before" else "after", run=run,
-                     workspace=workspace, store=store)
+                     workspace=workspace, store=store, version=version)
     output = sys.stdout.buffer
     for chunk in chunks:
         output.write(chunk)

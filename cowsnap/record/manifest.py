@@ -21,6 +21,7 @@ from cowsnap.record.schema import (
     MANIFEST_KEYS,
     REPOSITORY_KEYS,
     STATE_KEYS,
+    VERSION_KEYS,
     check_object,
 )
 from cowsnap.record.state import FileType
@@ -29,6 +30,7 @@ from cowsnap.trace.events import Operation
 SCHEMA = "cowsnap.manifest/1"
 OPERATION_ORDER = tuple(Operation)
 BlobSource = Literal["store", "git"]
+Trigger = Literal["close", "rename"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,28 @@ NOT_IN_REPO = GitInfo()
 
 
 @dataclass(frozen=True, slots=True)
+class Version:
+    """One intermediate content of a path watched with `--versions`, taken while the
+    process that closed it (or renamed it into place) was stopped at that syscall."""
+
+    number: int
+    time: str
+    trigger: Trigger
+    pid: int
+    exe: str | None
+    comm: str | None
+    size: int | None
+    blob: str | None
+    not_captured: str | None = None
+
+    def state(self) -> FileState:
+        """As a file state, for code that walks every content a run refers to."""
+        return FileState(exists=True, type="file", size=self.size, blob=self.blob,
+                         blob_source="store" if self.blob else None,
+                         not_captured=self.not_captured)
+
+
+@dataclass(frozen=True, slots=True)
 class FileEntry:
     path: bytes
     operations: tuple[Operation, ...]
@@ -72,6 +96,11 @@ class FileEntry:
     after: FileState
     git: GitInfo = NOT_IN_REPO
     in_workspace: bool = True
+    versions: tuple[Version, ...] = ()
+
+    def content_states(self) -> tuple[FileState, ...]:
+        """Every state whose content the run refers to: before, after, each version."""
+        return (self.before, self.after, *(version.state() for version in self.versions))
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +134,7 @@ class Manifest:
     capture_reads: str = "uncommitted"
     max_file_size: int | None = None
     timings: Mapping[str, float] = field(default_factory=dict)
+    version_globs: tuple[str, ...] = ()
     schema: str = SCHEMA
 
     def entry(self, path: bytes) -> FileEntry | None:
@@ -174,7 +204,34 @@ def _entry_to_json(entry: FileEntry) -> dict[str, Any]:
         "relative_path": git.relative_path, "tracked": git.tracked,
         "dirty": git.dirty, "ignored": git.ignored,
     }
+    if entry.versions:
+        out["versions"] = [version_to_dict(version) for version in entry.versions]
     return out
+
+
+def version_to_dict(version: Version) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "number": version.number, "time": version.time, "trigger": version.trigger,
+        "pid": version.pid, "exe": version.exe, "comm": version.comm,
+        "size": version.size, "blob": version.blob,
+    }
+    if version.not_captured is not None:
+        out["not_captured"] = version.not_captured
+    return out
+
+
+def _version_from_json(data: Mapping[str, Any]) -> Version:
+    check_object(data, VERSION_KEYS, "version")
+    return Version(number=data["number"], time=data["time"], trigger=data["trigger"],
+                   pid=data["pid"], exe=data["exe"], comm=data["comm"], size=data["size"],
+                   blob=data["blob"], not_captured=data.get("not_captured"))
+
+
+def _versions_from_json(data: Any) -> tuple[Version, ...]:
+    versions = tuple(_version_from_json(version) for version in data)
+    if [version.number for version in versions] != list(range(1, len(versions) + 1)):
+        raise ValueError("versions are not numbered 1, 2, ... in order")
+    return versions
 
 
 def manifest_to_dict(manifest: Manifest) -> dict[str, Any]:
@@ -201,6 +258,7 @@ def manifest_to_dict(manifest: Manifest) -> dict[str, Any]:
             for r in manifest.git_repositories
         ],
         "files": [_entry_to_json(entry) for entry in sorted(manifest.files, key=lambda e: e.path)],
+        "version_globs": list(manifest.version_globs),
     }
 
 
@@ -235,6 +293,7 @@ def _entry_from_json(data: Mapping[str, Any]) -> FileEntry:
         after=_state_from_json(data["after"]),
         git=GitInfo(**{key: data["git"][key] for key in GIT_KEYS}),
         in_workspace=data["in_workspace"],
+        versions=_versions_from_json(data.get("versions", ())),
     )
 
 
@@ -245,8 +304,8 @@ def manifest_from_dict(data: Mapping[str, Any]) -> Manifest:
     if data.get("schema") != SCHEMA:
         raise ValueError(f"schema is {data.get('schema')!r}, expected {SCHEMA!r}")
     check_object(data, MANIFEST_KEYS, "manifest")
-    for key in ("command", "warnings"):
-        if not all(isinstance(item, str) for item in data[key]):
+    for key in ("command", "warnings", "version_globs"):
+        if not all(isinstance(item, str) for item in data.get(key, ())):
             raise ValueError(f"manifest key {key!r} must be a list of strings")
     if not all(isinstance(value, int | float) for value in data["timings"].values()):
         raise ValueError("manifest key 'timings' must map names to seconds")
@@ -265,6 +324,7 @@ def manifest_from_dict(data: Mapping[str, Any]) -> Manifest:
         finished_at=data["finished_at"], git_repositories=tuple(repositories), files=files,
         warnings=tuple(data["warnings"]), capture_reads=data["capture_reads"],
         max_file_size=data["max_file_size"], timings=dict(data["timings"]),
+        version_globs=tuple(data.get("version_globs", ())),
     )
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cowsnap import __version__
@@ -46,6 +46,7 @@ from cowsnap.record.policy import (
     decide,
 )
 from cowsnap.record.state import MISSING, PathState, read_state
+from cowsnap.record.versions import VersionGlobs, VersionKeeper
 from cowsnap.snapshot.base import Snapshot
 from cowsnap.store.store import Store
 from cowsnap.trace.events import Event, Operation, PathEvent, TraceWarning
@@ -104,6 +105,7 @@ class Recorder:
         ignores: IgnoreRules,
         settings: CaptureSettings,
         uid: int | None = None,
+        versions: VersionGlobs | None = None,
     ) -> None:
         self._workspace = os.fsencode(os.path.realpath(workspace))
         self._snapshot = snapshot
@@ -118,6 +120,13 @@ class Recorder:
         self._git_before = GitContext()
         self._warnings: list[str] = []
         self._renamed: set[bytes] = set()
+        self._versions = VersionKeeper(versions, store.contents, settings.max_file_size,
+                                       self.records) if versions else None
+
+    @property
+    def close_hook(self) -> Callable[[int, bytes], None] | None:
+        """For `trace(on_written_close=...)`: only runs keeping versions watch closes."""
+        return self._versions.on_written_close if self._versions else None
 
     def in_workspace(self, path: bytes) -> bool:
         return _under(path, self._workspace)
@@ -138,6 +147,8 @@ class Recorder:
                 self._renamed.add(event.path)
                 if event.related_path is not None and self.records(event.related_path):
                     self._renamed.add(event.related_path)
+        if self._versions is not None:
+            self._versions.on_event(event)
 
     def before_mutation(self, event: PathEvent) -> None:
         """Preserve the before-state of the path(s) `event` is about to mutate."""
@@ -180,6 +191,9 @@ class Recorder:
             if isinstance(planned, ToStore)
         })
         entries = [draft.entry(stored) for draft in drafts]
+        if self._versions is not None:
+            keeper = self._versions
+            entries = [replace(entry, versions=keeper.versions(entry.path)) for entry in entries]
         warnings = [*self._warnings, *self._git_before.problems, *git_after.problems]
         repositories = [self._repository(status.summary()) for status in git_after.repositories()]
         recorded = dict(timings or {})
@@ -192,6 +206,7 @@ class Recorder:
             git_repositories=tuple(repositories), files=tuple(entries),
             warnings=tuple(dict.fromkeys(warnings)), capture_reads=self._settings.capture_reads,
             max_file_size=self._settings.max_file_size, timings=recorded,
+            version_globs=self._versions.globs.globs if self._versions else (),
         )
 
     def _store_all(self, wanted: set[ToStore]) -> dict[ToStore, Outcome]:

@@ -41,6 +41,7 @@ MANIFEST_KEYS: dict[str, Key] = {
     "warnings": Key((list,)),
     "git_repositories": Key((list,)),
     "files": Key((list,)),
+    "version_globs": Key((list,), required=False),
 }
 
 REPOSITORY_KEYS: dict[str, Key] = {
@@ -59,6 +60,7 @@ ENTRY_KEYS: dict[str, Key] = {
     "before": Key((dict,)),
     "after": Key((dict,)),
     "git": Key((dict,)),
+    "versions": Key((list,), required=False),
 }
 
 STATE_KEYS: dict[str, Key] = {
@@ -86,12 +88,25 @@ GIT_KEYS: dict[str, Key] = {
     "ignored": Key(_BOOL),
 }
 
+VERSION_KEYS: dict[str, Key] = {
+    "number": Key(_INT),
+    "time": Key(_STR),
+    "trigger": Key(_STR, choices=("close", "rename")),
+    "pid": Key(_INT),
+    "exe": Key(_OPT_STR),
+    "comm": Key(_OPT_STR),
+    "size": Key(_OPT_INT),
+    "blob": Key(_OPT_STR),
+    "not_captured": Key(_STR, required=False),
+}
+
 ALL_OBJECTS: dict[str, dict[str, Key]] = {
     "manifest": MANIFEST_KEYS,
     "git repository": REPOSITORY_KEYS,
     "file entry": ENTRY_KEYS,
     "file state": STATE_KEYS,
     "git context": GIT_KEYS,
+    "version": VERSION_KEYS,
 }
 
 
