@@ -153,24 +153,32 @@ class VersionKeeper:
         self._take(pid, path, "close")
 
     def on_event(self, event: Event) -> None:
-        """Renames onto a watched path: delivered at the rename's exit, the renaming
-        thread still stopped, so the content is the one just moved into place."""
+        """Renames onto a watched path are delivered at the rename's exit, the renaming
+        thread still stopped: the content is the one just moved into place."""
         if isinstance(event, PathEvent) and rename_target(event):
             self._take(event.pid, event.path, "rename")
 
     def versions(self, path: bytes) -> tuple[Version, ...]:
         return tuple(self._versions.get(path, ()))
 
+    def _watched(self, path: bytes) -> bool:
+        return self.globs.matches(path) and self._wanted(path)
+
     def _take(self, pid: int, path: bytes, trigger: Trigger) -> None:
-        if not (self.globs.matches(path) and self._wanted(path)):
+        """Add a version unless the same process gives again the content of the latest
+        one (the shell's duplicated fds, an fd opened read-write only to lock it)."""
+        if not self._watched(path):
             return
         taken = _now()
         kept = self._keep(path)
         if kept is None:
             return
         size, blob, reason = kept
-        exe, comm = _process(pid)
         versions = self._versions.setdefault(path, [])
+        latest = versions[-1] if versions else None
+        if latest is not None and blob is not None and (latest.pid, latest.blob) == (pid, blob):
+            return
+        exe, comm = _process(pid)
         versions.append(Version(number=len(versions) + 1, time=taken, trigger=trigger,
                                 pid=pid, exe=exe, comm=comm, size=size, blob=blob,
                                 not_captured=reason))
