@@ -71,3 +71,22 @@ def test_check_keys_are_documented() -> None:
                                               removed_snapshots=()))
     assert set(document) == documented_keys("cowsnap check --json")
     assert set(document["problems"][0]) == {"subject", "problem"}
+
+
+def test_versions_keys_are_documented() -> None:
+    from cowsnap import api
+    from cowsnap.cli.versions import versions_document
+    from cowsnap.record.manifest import Version
+
+    version = Version(number=1, time="t", trigger="close", pid=1, exe=None, comm=None,
+                      size=1, blob=None)
+    document = versions_document(api.Versions(run_id="r", path=b"/w/\xff", globs=("*",),
+                                              versions=(version,)))
+    section = DOCS.split("## `cowsnap versions --json`", 1)[1].split("\n## ", 1)[0]
+    top, items = section.split("Each `versions` item", 1)
+
+    def keys(text: str) -> set[str]:
+        return set(re.findall(r"^\| `([a-z_]+)` \|", text, flags=re.MULTILINE))
+
+    assert set(document) == keys(top) | {"path_b64"}
+    assert set(document["versions"][0]) == keys(items)
