@@ -1,0 +1,79 @@
+"""`run --versions`, `versions` and `cat --version` through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.run.conftest import Cowsnap
+
+WRITER = """
+for text in ("first\\n", "second\\n", "third\\n"):
+    with open("out.txt", "w") as handle:
+        handle.write(text)
+"""
+
+
+@pytest.fixture
+def cowsnap(tmp_path: Path) -> Cowsnap:
+    home = tmp_path / "home"
+    home.mkdir()
+    return Cowsnap(home=home, store=tmp_path / "store")
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    path = tmp_path / "workspace"
+    path.mkdir()
+    return path.resolve()
+
+
+def test_versions_listed_and_printed(cowsnap: Cowsnap, workspace: Path) -> None:
+    cowsnap("run", "--workspace", str(workspace), "--versions", "*.txt", "--versions",
+            "/nowhere/*", "--", sys.executable, "-c", WRITER, cwd=workspace)
+    listing = cowsnap("versions", "out.txt", cwd=workspace).stdout.decode()
+    lines = listing.splitlines()
+    assert lines[0].endswith(f"3 versions of {workspace}/out.txt")
+    assert [line.split()[0] for line in lines[1:4]] == ["1", "2", "3"]
+    assert all(" close " in line and "python" in line for line in lines[1:4])
+    assert lines[4].startswith("print one with: cowsnap cat ")
+
+    document = json.loads(cowsnap("versions", "--json", "out.txt", cwd=workspace).stdout)
+    assert document["globs"] == ["*.txt", "/nowhere/*"]
+    assert document["path"] == f"{workspace}/out.txt"
+    assert [item["size"] for item in document["versions"]] == [6, 7, 6]
+    run_id = document["run_id"]
+
+    second = cowsnap("cat", run_id, "out.txt", "--version", "2", cwd=workspace)
+    assert second.stdout == b"second\n"
+    assert cowsnap("cat", "out.txt", "--version", "3", cwd=workspace).stdout == b"third\n"
+
+    missing = cowsnap("cat", "out.txt", "--version", "4", cwd=workspace, check=False)
+    assert missing.returncode == 1
+    assert b"no version 4 of" in missing.stderr and b"versions 1 to 3" in missing.stderr
+    assert cowsnap("cat", "out.txt", "--version", "0", cwd=workspace,
+                   check=False).returncode == 2
+    both = cowsnap("cat", "out.txt", "--version", "1", "--before", cwd=workspace, check=False)
+    assert both.returncode == 2
+
+
+def test_a_run_without_versions_says_so(cowsnap: Cowsnap, workspace: Path) -> None:
+    cowsnap("run", "--workspace", str(workspace), "--", sys.executable, "-c", WRITER,
+            cwd=workspace)
+    result = cowsnap("versions", "out.txt", cwd=workspace, check=False)
+    assert result.returncode == 1
+    assert b"was not recorded with --versions" in result.stderr
+
+
+def test_a_bad_glob_is_refused_before_the_command_runs(cowsnap: Cowsnap,
+                                                        workspace: Path) -> None:
+    result = cowsnap("run", "--workspace", str(workspace), "--versions", "../*.txt", "--",
+                     sys.executable, "-c", WRITER, cwd=workspace, check=False)
+    assert result.returncode == 2
+    assert b"use an absolute glob" in result.stderr
+    assert not (workspace / "out.txt").exists()
+    assert json.loads(cowsnap("log", "--json", "--workspace", str(workspace),
+                              cwd=workspace).stdout) == []
