@@ -4,7 +4,9 @@ and every content a run references is there and hashes to its id.
 Every problem is listed, not only the first. A content kept in a workspace's own
 git repository (a clean tracked file, referenced by id) that the repository no
 longer has is a warning, not damage: the store is intact, the user changed the
-repository. Large `large-...` contents are checked against their seal
+repository; so is a content whose size differs from the size its manifest
+recorded (the file changed between the two while it was recorded: the bytes
+stored are intact). Large `large-...` contents are checked against their seal
 (`seals.py`), written by the first check that reads them.
 """
 
@@ -152,9 +154,8 @@ def _verify_large(store: Store, blob: str, path: Path,
     return None, size
 
 
-def _verify_stored(store: Store, blob: str, reference: _Reference,
-                   findings: _Findings) -> str | None:
-    """Why the stored content `blob` is damaged, or None."""
+def _verify_stored(store: Store, blob: str, findings: _Findings) -> tuple[str | None, int]:
+    """Why the stored content `blob` is damaged (or None), and its size."""
     large = store.contents.large / blob
     loose = store.contents.objects / blob[:2] / blob[2:]
     damage: str | None
@@ -165,16 +166,13 @@ def _verify_stored(store: Store, blob: str, reference: _Reference,
             try:
                 data = _inflate_loose(loose)
             except ValueError as error:
-                return f"its loose object {error}"
+                return f"its loose object {error}", 0
         else:
             data = store.contents.read(blob)
         digest, size = _git_hash(data), len(data)
         damage = None if digest == blob else f"its bytes hash to {digest}"
     findings.verified_bytes += size
-    if damage is not None:
-        return damage
-    wrong = sorted(expected for expected in reference.sizes if expected != size)
-    return f"holds {size} bytes, the manifest says {wrong[0]}" if wrong else None
+    return damage, size
 
 
 def _verify_in_repository(store: Store, blob: str, reference: _Reference,
@@ -191,7 +189,12 @@ def _check_content(store: Store, blob: str, reference: _Reference, findings: _Fi
     used_by = f"(used by {', '.join(sorted(reference.runs))})"
     try:
         if store.contents.has(blob):
-            damage = _verify_stored(store, blob, reference, findings)
+            damage, size = _verify_stored(store, blob, findings)
+            wrong = sorted(expected for expected in reference.sizes if expected != size)
+            if damage is None and wrong:
+                findings.warnings.append(Problem(subject, (
+                    f"holds {size} bytes, the manifest says {wrong[0]}: the file changed "
+                    f"while it was recorded {used_by}")))
         elif reference.repositories:
             damage = _verify_in_repository(store, blob, reference, findings)
         else:

@@ -93,11 +93,14 @@ def test_missing_contents_and_broken_runs_are_all_listed(store: Store, tmp_path:
     assert intact not in " ".join(text.values())
 
 
-def test_a_content_whose_size_disagrees_with_its_manifest(store: Store, tmp_path: Path) -> None:
+def test_a_content_whose_size_disagrees_with_its_manifest_is_a_warning(
+        store: Store, tmp_path: Path) -> None:
     blob = store.contents.put_bytes(b"12345")
     publish_blobs(store, tmp_path, [(blob, 6)])
-    [problem] = check_store(store).problems
-    assert problem.problem.startswith("holds 5 bytes, the manifest says 6")
+    report = check_store(store)
+    assert report.ok
+    [warning] = report.warnings
+    assert warning.problem.startswith("holds 5 bytes, the manifest says 6: the file changed")
 
 
 def test_a_clean_tracked_file_gone_from_its_repository_is_a_warning(

@@ -1,0 +1,101 @@
+"""Many cowsnap processes on one store: concurrent runs, and prune racing a run."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.lifecycle.conftest import Background
+from tests.run.conftest import BACKEND_FILESYSTEMS, Cowsnap, btrfs_workspace, plain_workspace
+
+
+@pytest.fixture(params=list(BACKEND_FILESYSTEMS))
+def backend_workspace(request: pytest.FixtureRequest) -> Iterator[tuple[str, Path]]:
+    backend = request.param
+    workspaces = (btrfs_workspace() if backend == "btrfs"
+                  else plain_workspace(BACKEND_FILESYSTEMS[backend]))
+    for workspace in workspaces:
+        yield backend, workspace
+
+
+@pytest.mark.timeout(90)
+def test_eight_runs_at_once_in_one_workspace(backend_workspace: tuple[str, Path],
+                                             cowsnap: Cowsnap,
+                                             background: list[Background]) -> None:
+    backend, workspace = backend_workspace
+    (workspace / "shared.txt").write_text("start\n")
+    jobs = []
+    for number in range(8):
+        script = (f"echo {number} > own{number}.txt; echo {number} >> shared.txt; "
+                  f"cat shared.txt > /dev/null")
+        jobs.append(Background(cowsnap, ["run", "--backend", backend, "--", "sh", "-c", script],
+                               workspace))
+    background.extend(jobs)
+    for job in jobs:
+        result = job.finish()
+        assert result.returncode == 0, result.stderr.decode()
+        assert b"error" not in result.stderr, result.stderr.decode()
+    runs = json.loads(cowsnap("log", "--json", cwd=workspace).stdout)
+    assert len(runs) == 8
+    writer = {}
+    for run in runs:
+        manifest = json.loads(cowsnap("show", "--json", run["run_id"], cwd=workspace).stdout)
+        writer.update({entry["path"]: run["run_id"] for entry in manifest["files"]
+                       if "create" in entry["operations"]})
+    for number in range(8):
+        run_id = writer[f"{workspace}/own{number}.txt"]
+        content = cowsnap("cat", run_id, f"own{number}.txt", cwd=workspace).stdout
+        assert content == f"{number}\n".encode()
+    checked = cowsnap("check", "--json", cwd=workspace, check=False)
+    report = json.loads(checked.stdout)
+    assert report["ok"], report["problems"]
+    assert report["ok"] and report["runs"] == 8
+    assert list((cowsnap.store / "incomplete").iterdir()) == []
+
+
+@pytest.mark.timeout(90)
+def test_prune_waits_for_a_run_writing_contents_nothing_references_yet(
+        ext4_dir: Path, cowsnap: Cowsnap, tmp_path: Path,
+        background: list[Background]) -> None:
+    cowsnap("run", "--", "sh", "-c", "echo older > older.txt", cwd=ext4_dir)
+    marker = tmp_path / "paused"
+    run = Background(cowsnap, ["run", "--", "sh", "-c", "echo precious > new.txt"], ext4_dir,
+                     pause_at="run-publishing", marker=marker)
+    background.append(run)
+    run.wait_for_pause()
+    prune = Background(cowsnap, ["prune", "--keep-last", "1"], ext4_dir)
+    background.append(prune)
+    time.sleep(1)
+    assert prune.process.poll() is None, "prune must wait for the run's retention lock"
+    run.resume()
+    assert run.finish().returncode == 0
+    result = prune.finish()
+    assert result.returncode == 0, result.stderr.decode()
+    runs = json.loads(cowsnap("log", "--json", cwd=ext4_dir).stdout)
+    assert [entry["command"][-1] for entry in runs] == ["echo precious > new.txt"]
+    assert cowsnap("cat", "new.txt", cwd=ext4_dir).stdout == b"precious\n"
+    assert json.loads(cowsnap("check", "--json", cwd=ext4_dir).stdout)["ok"]
+
+
+def test_automatic_pruning_never_waits_for_a_run(ext4_dir: Path, cowsnap: Cowsnap,
+                                                 tmp_path: Path,
+                                                 background: list[Background]) -> None:
+    """With another run writing, a run skips its automatic prune (the next one prunes)."""
+    config = cowsnap.home / ".config" / "cowsnap"
+    config.mkdir(parents=True)
+    (config / "config.toml").write_text('[prune]\nkeep_last = 1\ninterval = "0s"\n')
+    marker = tmp_path / "paused"
+    slow = Background(cowsnap, ["run", "--", "true"], ext4_dir, pause_at="run-publishing",
+                      marker=marker)
+    background.append(slow)
+    slow.wait_for_pause()
+    for _ in range(2):
+        cowsnap("run", "--", "true", cwd=ext4_dir, timeout=30)
+    assert len(json.loads(cowsnap("log", "--json", cwd=ext4_dir).stdout)) == 2
+    slow.resume()
+    assert slow.finish().returncode == 0
+    assert len(json.loads(cowsnap("log", "--json", cwd=ext4_dir).stdout)) == 1
