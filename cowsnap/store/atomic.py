@@ -25,7 +25,7 @@ def storage_error(error: OSError, action: str) -> StoreError:
     reason = error.strerror or str(error)
     where = f": {error.filename}" if error.filename else ""
     if error.errno in _FULL:
-        return DiskFullError(f"no space left while {action}{where}")
+        return DiskFullError(f"no space left while trying to {action}{where}")
     return StoreError(f"cannot {action}{where}: {reason}")
 
 
