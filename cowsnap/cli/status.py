@@ -25,11 +25,15 @@ def usage_document(usage: Usage) -> dict[str, Any]:
     }
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def usage_text(usage: Usage) -> list[str]:
     lines = [
-        f"store size: {format_size(usage.size)}; {usage.runs} runs; {usage.contents} contents "
-        f"({format_size(usage.contents_size)}); deduplication saves "
-        f"{format_size(usage.dedup_saved)}",
+        f"store size: {format_size(usage.size)}; {_count(usage.runs, 'run')}; "
+        f"{_count(usage.contents, 'content')} ({format_size(usage.contents_size)}); "
+        f"deduplication saves {format_size(usage.dedup_saved)}",
     ]
     if usage.workspaces:
         lines.append("runs per workspace:")

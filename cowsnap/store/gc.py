@@ -135,7 +135,11 @@ def collect_garbage(store: Store, referenced: set[str]) -> Reclaimed:
             delete(entry)
             leftovers += 1
     for entry in _entries(seals_dir(store)):
-        if not entry.name.startswith(".") and not (store.contents.large / entry.name).exists():
+        if entry.name.startswith("."):
+            if not _owner_alive(entry.name):
+                delete(entry)
+                leftovers += 1
+        elif not (store.contents.large / entry.name).exists():
             delete(entry)
     return Reclaimed(contents=contents, size=size, leftovers=leftovers)
 
