@@ -25,7 +25,9 @@ from cowsnap.restore.beneath import Roots, proc_path
 from cowsnap.restore.contents import Contents
 from cowsnap.restore.plan import Action, Plan, Step
 
-BATCH = 512
+BATCH_FILES = 8192
+BATCH_BYTES = 256 * 1024 * 1024
+"""Temporaries written before the next sync and rename: few syncs, bounded extra space."""
 Failure = tuple[bytes, str]
 Progress = Callable[[int, int], None]
 """Told (steps done, steps in all) after each step."""
@@ -67,6 +69,7 @@ class Applier:
         self._as_root = as_root
         self._progress = progress
         self._pending: list[_Written] = []
+        self._pending_bytes = 0
         self._filesystems: dict[int, int] = {}
         self.failures: list[Failure] = []
 
@@ -123,6 +126,7 @@ class Applier:
                 self.failures.append((written.path, _describe(error)))
                 self._discard(written)
         self._pending.clear()
+        self._pending_bytes = 0
         self._sync()
 
     def _discard(self, written: _Written) -> None:
@@ -132,9 +136,10 @@ class Applier:
         except OSError:
             return
 
-    def _queue(self, written: _Written) -> None:
+    def _queue(self, written: _Written, size: int) -> None:
         self._pending.append(written)
-        if len(self._pending) >= BATCH:
+        self._pending_bytes += size
+        if len(self._pending) >= BATCH_FILES or self._pending_bytes >= BATCH_BYTES:
             self._flush()
 
     def _remove(self, step: Step) -> None:
@@ -169,7 +174,7 @@ class Applier:
             except BaseException:
                 self._discard(written)
                 raise
-        self._queue(written)
+        self._queue(written, want.size or 0)
 
     def _symlink(self, step: Step) -> None:
         want = step.target.want
@@ -184,7 +189,7 @@ class Applier:
             except BaseException:
                 self._discard(written)
                 raise
-        self._queue(written)
+        self._queue(written, 0)
 
     def _metadata(self, step: Step) -> None:
         want = step.target.want

@@ -17,7 +17,7 @@ from cowsnap import __version__
 from cowsnap.errors import RestoreError
 from cowsnap.record.manifest import FileEntry, FileState, Manifest, sort_operations
 from cowsnap.restore.beneath import Roots
-from cowsnap.restore.plan import Current, Plan, Target, difference
+from cowsnap.restore.plan import Current, Plan, Target, difference, is_hash_id
 from cowsnap.store.content import LARGE_CONTENT
 from cowsnap.store.store import Store
 from cowsnap.trace.events import Operation
@@ -45,8 +45,12 @@ def restore_operations(current: FileState, want: FileState) -> tuple[Operation, 
 
 
 def _keep_current(store: Store, roots: Roots, path: bytes, state: FileState) -> FileState:
+    """`state` with its content in the store: usually there already (the run's own
+    after-content), known by the id computed when the path was examined."""
     if state.type != "file":
         return state
+    if is_hash_id(state.blob) and store.contents.has(state.blob or ""):
+        return dataclasses.replace(state, blob_source="store")
     try:
         with roots.parent(path) as (dir_fd, name):
             fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
