@@ -251,8 +251,8 @@ I386_NUMBERS = {
     "setxattr": 226, "lsetxattr": 227, "fsetxattr": 228, "getxattr": 229, "lgetxattr": 230,
     "fgetxattr": 231, "listxattr": 232, "llistxattr": 233, "flistxattr": 234,
     "removexattr": 235, "lremovexattr": 236, "fremovexattr": 237,
-    "getdents64": 220, "copy_file_range": 377, "sendfile": 187, "splice": 313,
-    "io_uring_setup": 425, "unshare": 310,
+    "getdents64": 220, "getdents": 141, "copy_file_range": 377, "sendfile": 187, "splice": 313,
+    "bind": 361, "io_uring_setup": 425, "unshare": 310,
     "close": 6, "close_range": 436, "dup": 41, "dup2": 63, "dup3": 330,
     "fcntl": 55, "fcntl64": 221,
 }  # fmt: skip
