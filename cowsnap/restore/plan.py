@@ -195,7 +195,7 @@ def _failure(target: Target, current: FileState) -> str | None:
     if want.type in ("directory", "symlink"):
         return None
     if want.type != "file":
-        return f"a {want.type or 'file of unknown type'} cannot be recreated"
+        return "a special file cannot be recreated"
     if want.blob is not None or (current.type == "file" and _content_kept(target, current)):
         return None
     reason = want.not_captured or "its content was not kept"
@@ -214,8 +214,8 @@ def _content_kept(target: Target, current: FileState) -> bool:
 
 def _steps_for(target: Target, current: FileState, as_root: bool) -> list[Action]:
     want = target.want
-    if difference(current, want, times=True) is None and (not as_root or current.uid == want.uid
-                                                          or want.uid is None):
+    owner_kept = not as_root or want.uid is None or current.uid == want.uid
+    if difference(current, want, times=True) is None and owner_kept:
         return []
     if not want.exists:
         return [Action.REMOVE] if current.exists else []

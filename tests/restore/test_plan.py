@@ -140,7 +140,7 @@ def test_uncaptured_content_and_unknown_states_are_failures() -> None:
     plan = plan_for(run, {"big": file(BLOB_B, size=5, mtime=2), "unseen": file(BLOB_B)})
     assert dict(plan.failures) == {
         WS + b"/big": "content not captured: too large",
-        WS + b"/fifo": "a other cannot be recreated",
+        WS + b"/fifo": "a special file cannot be recreated",
         WS + b"/unseen": "its state was not recorded",
     }
     assert plan.steps == ()
