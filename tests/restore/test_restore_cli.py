@@ -199,13 +199,30 @@ def test_unrestorable_paths_are_listed_and_exit_1(cowsnap: Cowsnap,
                                                   ext4_workspace: Path) -> None:
     (ext4_workspace / "big.txt").write_text("x" * 100)
     (ext4_workspace / "small.txt").write_text("s\n")
+    os.mkfifo(ext4_workspace / "pipe")
     cowsnap("run", "--max-file-size", "10", "--", "sh", "-c",
-            "echo y > big.txt; echo t > small.txt", cwd=ext4_workspace)
+            "echo y > big.txt; echo t > small.txt; rm pipe", cwd=ext4_workspace)
     result = cowsnap("restore", cwd=ext4_workspace, check=False)
     assert result.returncode == 1
     assert b"not restored: " in result.stderr
     assert b"big.txt: content not captured: too large" in result.stderr
+    assert b"pipe: a special file cannot be recreated" in result.stderr
     assert (ext4_workspace / "small.txt").read_text() == "s\n"
+
+
+def test_owner_comes_back_as_root(cowsnap: Cowsnap, ext4_workspace: Path,
+                                  root_required: None) -> None:
+    target = ext4_workspace / "owned.txt"
+    target.write_text("mine\n")
+    os.chown(target, 1234, -1)
+    os.chmod(target, 0o640)
+    cowsnap("run", "--", "sh", "-c", "rm owned.txt; echo root > owned.txt",
+            cwd=ext4_workspace)
+    assert os.lstat(target).st_uid == 0
+    cowsnap("restore", cwd=ext4_workspace)
+    info = os.lstat(target)
+    assert (info.st_uid, info.st_mode & 0o7777) == (1234, 0o640)
+    assert target.read_text() == "mine\n"
 
 
 def _bundle_run(cowsnap: Cowsnap, workspace: Path, bundle: Path) -> None:
