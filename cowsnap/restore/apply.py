@@ -20,6 +20,7 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cowsnap.errors import StoreError
 from cowsnap.record.manifest import FileState
 from cowsnap.restore.beneath import Roots, proc_path
 from cowsnap.restore.contents import Contents
@@ -102,6 +103,8 @@ class Applier:
             handlers[step.action](step)
         except OSError as error:
             self.failures.append((step.path, _describe(error)))
+        except StoreError as error:
+            self.failures.append((step.path, str(error)))
 
     def _note_filesystem(self, dir_fd: int) -> None:
         device = os.fstat(dir_fd).st_dev
