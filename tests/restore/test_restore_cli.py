@@ -271,6 +271,7 @@ def test_tampered_bundle_content_is_refused(cowsnap: Cowsnap, ext4_workspace: Pa
     ("path", "/etc/cowsnap-test-passwd", b"outside the workspace but recorded inside"),
     ("path", "{ws}/../escape.txt", b"is not normalised"),
     ("mode", 0o120644, b"mode that is not a file's"),
+    ("schema", "cowsnap.manifest/99", b"corrupt manifest"),
 ])
 def test_tampered_bundle_manifest_is_refused(cowsnap: Cowsnap, ext4_workspace: Path,
                                              tmp_path: Path, field: str, value: object,
@@ -282,6 +283,8 @@ def test_tampered_bundle_manifest_is_refused(cowsnap: Cowsnap, ext4_workspace: P
     (entry,) = [entry for entry in manifest["files"] if entry["path"].endswith("/f.txt")]
     if field == "path":
         entry["path"] = str(value).format(ws=ext4_workspace)
+    elif field == "schema":
+        manifest["schema"] = value
     else:
         entry["before"]["mode"] = value
     manifest["files"].sort(key=lambda item: item["path"].encode())
