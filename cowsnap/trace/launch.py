@@ -24,10 +24,10 @@ from cowsnap.trace import native
 
 _PYTHONS_OWN = (signal.SIGPIPE, signal.SIGXFSZ)
 """Ignored by the Python runtime itself: the command gets them at their default."""
-_INHERITED = (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGHUP)
+_INHERITED = (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP, signal.SIGTERM, signal.SIGHUP)
 """Handled by cowsnap while tracing: the command gets them as cowsnap got them
 (ignored under nohup, say), else at their default."""
-_IGNORED_WHILE_TRACING = (signal.SIGINT, signal.SIGQUIT)
+_IGNORED_WHILE_TRACING = (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP)
 _FORWARDED_TO_ROOT = (signal.SIGTERM, signal.SIGHUP)
 
 
@@ -139,8 +139,9 @@ def child_failure(child: Child, command: bytes) -> CommandNotFoundError | TraceE
 
 @contextlib.contextmanager
 def signals_routed() -> Iterator[list[int]]:
-    """Ignore Ctrl-C/Ctrl-\\ (the command gets them from the terminal) and forward
-    SIGTERM/SIGHUP to the root process, whose pid the caller appends to the yielded list.
+    """Ignore Ctrl-C, Ctrl-\\ and Ctrl-Z (the command gets them from the terminal) and
+    forward SIGTERM/SIGHUP to the root process, whose pid the caller appends to the
+    yielded list. (When the command stops, cowsnap follows: stop_with_the_command.)
 
     Dispositions are restored afterwards. Outside the main thread Python cannot
     change them, and they are left alone.
@@ -166,3 +167,17 @@ def signals_routed() -> Iterator[list[int]]:
     finally:
         for number, handler in saved.items():
             signal.signal(number, handler)
+
+
+def stop_with_the_command() -> None:
+    """The root process stopped for job control (Ctrl-Z, a terminal read in the
+    background...): stop cowsnap too when it is a job of an interactive shell, so the
+    shell regains the terminal as it would without cowsnap; `fg`/`bg` continue both.
+    (Not for SIGSTOP, which cowsnap itself uses to start the command.)"""
+    if os.getpgrp() != os.getpid():
+        return
+    try:
+        os.close(os.open("/dev/tty", os.O_RDONLY | os.O_NOCTTY | os.O_CLOEXEC))
+    except OSError:
+        return
+    os.kill(os.getpid(), signal.SIGSTOP)

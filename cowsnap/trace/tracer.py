@@ -47,7 +47,8 @@ OPTIONS = (
 
 _WALL = 0x40000000
 _SYSCALL_TRAP = signal.SIGTRAP | 0x80
-_STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
+_JOB_CONTROL_SIGNALS = frozenset({signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
+_STOP_SIGNALS = _JOB_CONTROL_SIGNALS | {signal.SIGSTOP}
 _FORK_EVENTS = frozenset(
     {native.PTRACE_EVENT_FORK, native.PTRACE_EVENT_VFORK, native.PTRACE_EVENT_CLONE}
 )
@@ -146,6 +147,8 @@ class Tracer:
             self._executed(task)
         elif event == native.PTRACE_EVENT_STOP and stop_signal in _STOP_SIGNALS:
             native.listen(task.tid)
+            if task.tid == self.root and stop_signal in _JOB_CONTROL_SIGNALS:
+                launch.stop_with_the_command()
         else:
             self._resume(task)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import pty
+import select
 import signal
 import subprocess
 import sys
@@ -228,3 +230,53 @@ def test_the_command_inherits_ignored_signals_and_defaults_otherwise(run: Runner
         signal.signal(signal.SIGHUP, saved)
     assert traced.status == 128 + signal.SIGPIPE
     assert run(["sh", "-c", check]).status == 128 + signal.SIGHUP
+
+
+JOB_CONTROL_SHELL = """
+import os, signal, sys
+job = os.fork()
+if job == 0:
+    os.setpgid(0, 0)
+    signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+    os.tcsetpgrp(0, os.getpgrp())
+    signal.signal(signal.SIGTTOU, signal.SIG_DFL)
+    from cowsnap.trace import trace
+    script = "kill -TSTP $$; echo resumed > " + sys.argv[1]
+    os._exit(trace(["sh", "-c", script], on_event=lambda event: None))
+os.setpgid(job, job)
+_, status = os.waitpid(job, os.WUNTRACED)
+stopped, early = os.WIFSTOPPED(status), os.path.exists(sys.argv[1])
+os.killpg(job, signal.SIGCONT)
+_, status = os.waitpid(job, 0)
+print("job", stopped, early, os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_ctrl_z_stops_cowsnap_with_its_command_and_fg_resumes_both(work: Path) -> None:
+    """A miniature interactive shell on a pty runs cowsnap as a job whose command
+    stops itself with SIGTSTP, as Ctrl-Z would."""
+    marker = work / "resumed"
+    pid, terminal = pty.fork()
+    if pid == 0:
+        os.execv(sys.executable, [sys.executable, "-c", JOB_CONTROL_SHELL, str(marker)])
+    output = b""
+    deadline = time.monotonic() + 20
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([terminal], [], [], 0.1)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(terminal, 1024)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+    finally:
+        if time.monotonic() >= deadline:
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(terminal)
+    assert output.split()[-4:] == [b"job", b"True", b"False", b"0"], output
+    assert marker.read_text() == "resumed\n"
