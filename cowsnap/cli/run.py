@@ -32,6 +32,12 @@ def summary_lines(result: api.RunResult) -> list[str]:
             f"{summary.deleted} deleted, {summary.read} read; "
             f"{_plural(summary.files, 'path', 'paths')} in all, "
             f"{_plural(repositories, 'git repository', 'git repositories')}")
+        if result.manifest.version_globs:
+            versioned = [len(entry.versions) for entry in result.manifest.files
+                         if entry.versions]
+            lines.append(f"kept {_plural(sum(versioned), 'version', 'versions')} of "
+                         f"{_plural(len(versioned), 'file', 'files')} "
+                         f"(see them with: cowsnap versions {result.run_id} PATH)")
         for warning in result.manifest.warnings:
             lines.append(f"warning: {warning}")
     timings = result.timings

@@ -51,6 +51,8 @@ def show_text(manifest: Manifest, *, everything: bool = False) -> str:
     for repository in manifest.git_repositories:
         dirty = " (dirty)" if repository.dirty else ""
         lines.append(f"git:       {repository.root} at {repository.head}{dirty}")
+    if manifest.version_globs:
+        lines.append(f"versions:  {' '.join(manifest.version_globs)}")
     lines.extend(f"warning:   {warning}" for warning in manifest.warnings)
     lines.append("")
     hidden = 0
@@ -59,7 +61,9 @@ def show_text(manifest: Manifest, *, everything: bool = False) -> str:
             hidden += 1
             continue
         operations = ",".join(entry.operations)
-        lines.append(f"{status_code(entry)} {_display(entry.path)}  [{operations}]")
+        versions = len(entry.versions)
+        kept = f"  ({versions} version{'' if versions == 1 else 's'})" if versions else ""
+        lines.append(f"{status_code(entry)} {_display(entry.path)}  [{operations}]{kept}")
     if hidden:
         lines.append(f"(and {hidden} unchanged paths outside the workspace; --all lists them)")
     return "\n".join(lines)
