@@ -12,7 +12,6 @@ stored are intact). Large `large-...` contents are checked against their seal
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import zlib
@@ -21,7 +20,7 @@ from pathlib import Path
 
 from cowsnap.errors import ContentNotFoundError, CowsnapError
 from cowsnap.record.manifest import Manifest
-from cowsnap.store.content import blob_header, check_blob_id, hash_fd
+from cowsnap.store.content import blob_id, check_blob_id, hash_fd
 from cowsnap.store.runs import SUMMARY, summarize
 from cowsnap.store.seals import read_seal, write_seal
 from cowsnap.store.store import Store
@@ -112,12 +111,6 @@ def _collect(store: Store, findings: _Findings) -> tuple[int, dict[str, _Referen
     return len(run_ids), references
 
 
-def _git_hash(data: bytes) -> str:
-    digest = hashlib.sha1(blob_header(len(data)), usedforsecurity=False)
-    digest.update(data)
-    return digest.hexdigest()
-
-
 def _inflate_loose(path: Path) -> bytes:
     """The bytes of a loose git blob; ValueError saying why it is not one."""
     try:
@@ -169,7 +162,7 @@ def _verify_stored(store: Store, blob: str, findings: _Findings) -> tuple[str | 
                 return f"its loose object {error}", 0
         else:
             data = store.contents.read(blob)
-        digest, size = _git_hash(data), len(data)
+        digest, size = blob_id(data), len(data)
         damage = None if digest == blob else f"its bytes hash to {digest}"
     findings.verified_bytes += size
     return damage, size
@@ -181,7 +174,7 @@ def _verify_in_repository(store: Store, blob: str, reference: _Reference,
     repository = sorted(reference.repositories)[0]
     data = store.read(blob, repository)
     findings.verified_bytes += len(data)
-    return None if _git_hash(data) == blob else f"damaged in the repository {repository}"
+    return None if blob_id(data) == blob else f"damaged in the repository {repository}"
 
 
 def _check_content(store: Store, blob: str, reference: _Reference, findings: _Findings) -> None:
