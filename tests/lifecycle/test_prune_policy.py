@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cowsnap.store.prune import Policy, RunRecord, plan_prune
 
@@ -127,3 +129,44 @@ def test_contents_not_in_the_store_cost_nothing() -> None:
     runs = [run("r1", hours_ago=2, contents="z"), run("r2", hours_ago=1, contents="a")]
     plan = plan_prune(runs, SIZES, Policy(), NOW)
     assert plan.size_before == 100
+
+
+def _footprint(runs: list[RunRecord]) -> int:
+    contents = set().union(*(run.contents for run in runs)) if runs else set()
+    return sum(run.own_size for run in runs) + sum(SIZES.get(blob, 0) for blob in contents)
+
+
+records = st.builds(
+    run, name=st.text("abcdef0123456789", min_size=8, max_size=8),
+    workspace=st.sampled_from(["/a", "/b", "/c"]), hours_ago=st.integers(0, 200),
+    exists=st.booleans(), contents=st.text("abcdefghz", max_size=4),
+    size=st.integers(0, 300))
+policies = st.builds(
+    Policy, keep_last=st.none() | st.integers(1, 4),
+    keep_within=st.none() | st.integers(0, 100).map(lambda hours: timedelta(hours=hours)),
+    max_size=st.none() | st.integers(0, 3000))
+
+
+@given(st.lists(records, max_size=12, unique_by=lambda record: record.run_id), policies)
+def test_policy_invariants(runs: list[RunRecord], policy: Policy) -> None:
+    plan = plan_prune(runs, SIZES, policy, NOW)
+    assert sorted(d.run_id for d in plan.decisions) == sorted(r.run_id for r in runs)
+    kept = {decision.run_id for decision in plan.kept}
+    by_id = {record.run_id: record for record in runs}
+    assert plan.size_before == _footprint(runs)
+    assert plan.size_after == _footprint([by_id[run_id] for run_id in kept])
+    for record in runs:
+        if not record.workspace_exists:
+            assert record.run_id not in kept
+    rules = policy.keep_last is not None or policy.keep_within is not None
+    for workspace in {record.workspace for record in runs if record.workspace_exists}:
+        mine = sorted((r for r in runs if r.workspace == workspace and r.workspace_exists),
+                      key=lambda r: (r.started_at, r.run_id))
+        if not rules or (policy.keep_last is not None):
+            assert mine[-1].run_id in kept, "max-size never removes a workspace's newest"
+    if policy.max_size is not None and plan.size_after > policy.max_size:
+        newest = {}
+        for record in sorted(runs, key=lambda r: (r.started_at, r.run_id)):
+            if record.run_id in kept:
+                newest[record.workspace] = record.run_id
+        assert kept == set(newest.values()), "over budget only with newest runs left"
