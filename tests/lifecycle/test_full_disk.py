@@ -4,6 +4,7 @@ a clear error, the command's own exit status, nothing half-written."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,3 +51,28 @@ def test_a_full_store_keeps_the_commands_status_and_half_of_nothing(
         cowsnap("log", "--json", cwd=ext4_dir).stdout)] == ["echo small > small.txt"]
     report = json.loads(cowsnap("check", "--json", cwd=ext4_dir).stdout)
     assert report["ok"] and report["runs"] == 1
+
+
+@pytest.mark.timeout(120)
+def test_a_store_filling_up_with_small_contents(small_filesystem: Path, ext4_dir: Path,
+                                                tmp_path: Path) -> None:
+    """Loose objects and the manifest run out of space, not one large file."""
+    cowsnap = Cowsnap(home=tmp_path, store=small_filesystem / "store")
+    cowsnap("run", "--", "sh", "-c", "echo small > small.txt", cwd=ext4_dir)
+    space = os.statvfs(small_filesystem)
+    filler = small_filesystem / "filler"
+    with filler.open("wb") as handle:
+        os.posix_fallocate(handle.fileno(), 0, space.f_bfree * space.f_frsize - 2 * 1024 * 1024)
+    script = "head -c 4M /dev/urandom | split -b 4096 - part.; exit 5"
+    result = cowsnap("run", "--", "sh", "-c", script, cwd=ext4_dir, check=False)
+    assert result.returncode == 5, result.stderr.decode()
+    errors = [line for line in result.stderr.decode().splitlines() if "error" in line]
+    assert errors == ["cowsnap: error: the run was not recorded: no space left while trying "
+                      "to store a content"]
+    store = small_filesystem / "store"
+    assert list((store / "incomplete").iterdir()) == []
+    filler.unlink()
+    report = json.loads(cowsnap("check", "--json", cwd=ext4_dir).stdout)
+    assert report["ok"] and report["runs"] == 1
+    pruned = json.loads(cowsnap("prune", "--json", cwd=ext4_dir).stdout)
+    assert pruned["reclaimed_contents"] > 0, "the contents stored before the disk filled up"
