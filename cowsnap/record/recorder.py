@@ -46,7 +46,8 @@ from cowsnap.record.policy import (
     decide,
 )
 from cowsnap.record.state import MISSING, PathState, read_state
-from cowsnap.record.versions import VersionGlobs, VersionKeeper
+from cowsnap.record.version_capture import VersionKeeper
+from cowsnap.record.versions import VersionGlobs
 from cowsnap.snapshot.base import Snapshot
 from cowsnap.store.store import Store
 from cowsnap.trace.events import Event, Operation, PathEvent, TraceWarning
@@ -193,6 +194,7 @@ class Recorder:
         entries = [draft.entry(stored) for draft in drafts]
         if self._versions is not None:
             keeper = self._versions
+            keeper.finish(STORE_WORKERS)
             entries = [replace(entry, versions=keeper.versions(entry.path)) for entry in entries]
         warnings = [*self._warnings, *self._git_before.problems, *git_after.problems]
         repositories = [self._repository(status.summary()) for status in git_after.repositories()]
