@@ -143,3 +143,22 @@ def test_versions_need_a_run_recorded_with_them(
     assert run.manifest.version_globs == ()
     with pytest.raises(VersionNotFoundError, match="not recorded with --versions"):
         api.versions(str(workspace / "a.txt"), store=run.store.root, cwd=workspace)
+
+
+def test_an_exchange_gives_both_paths_a_version(run_versions: Runner, workspace: Path) -> None:
+    script = """
+import ctypes, os
+for name, text in (("left.txt", "L"), ("right.txt", "R")):
+    with open(name, "w") as handle:
+        handle.write(text)
+libc = ctypes.CDLL(None, use_errno=True)
+AT_FDCWD, RENAME_EXCHANGE = -100, 2
+if libc.renameat2(AT_FDCWD, b"left.txt", AT_FDCWD, b"right.txt", RENAME_EXCHANGE) != 0:
+    raise OSError(ctypes.get_errno(), "renameat2")
+"""
+    run = run_versions(script, ["*.txt"])
+    left, right = run.entry(workspace / "left.txt"), run.entry(workspace / "right.txt")
+    assert [version.trigger for version in left.versions] == ["close", "rename"]
+    assert run.contents(workspace / "left.txt") == [b"L", b"R"]
+    assert run.contents(workspace / "right.txt") == [b"R", b"L"]
+    assert right.versions[-1].trigger == "rename"
