@@ -47,11 +47,12 @@ def run_versions(tmp_path: Path, workspace: Path, isolated_home: Path) -> Runner
     """Run a Python script (or any argv) traced with the given globs."""
     store_dir = tmp_path / "store"
 
-    def run(script: str | Sequence[str], globs: Sequence[str]) -> VersionedRun:
+    def run(script: str | Sequence[str], globs: Sequence[str],
+            only_writes: bool = False) -> VersionedRun:
         command = [sys.executable, "-c", script] if isinstance(script, str) else list(script)
         result = api.run(api.RunRequest(command=command, workspace=workspace,
                                         store=store_dir, backend="copy", cwd=workspace,
-                                        versions=tuple(globs)))
+                                        versions=tuple(globs), only_writes=only_writes))
         assert result.recording_error is None
         assert result.exit_status == 0
         assert result.manifest is not None
