@@ -92,7 +92,6 @@ def measure(parent: Path, files: int, runs: int) -> dict[str, list[float]]:
                 timed(lambda: restore(workspace, store, rewrite, "before")))
             results.setdefault("redo: rewrite N files", []).append(
                 timed(lambda: restore(workspace, store, rewrite, "after")))
-            restore(workspace, store, rewrite, "before")
             results.setdefault("redo: create N files in a new dir", []).append(
                 timed(lambda: restore(workspace, store, created, "after")))
             results.setdefault("undo: remove N created files", []).append(

@@ -26,6 +26,8 @@ from cowsnap.restore.beneath import Roots, proc_path
 from cowsnap.restore.contents import Contents
 from cowsnap.restore.plan import Action, Plan, Step
 
+OPEN_PARENTS = 256
+"""Directories kept open between steps, so files in one directory resolve it once."""
 BATCH_FILES = 8192
 BATCH_BYTES = 256 * 1024 * 1024
 """Temporaries written before the next sync and rename: few syncs, bounded extra space."""
@@ -72,6 +74,7 @@ class Applier:
         self._pending: list[_Written] = []
         self._pending_bytes = 0
         self._filesystems: dict[int, int] = {}
+        self._parents: dict[bytes, int] = {}
         self.failures: list[Failure] = []
 
     def run(self, plan: Plan) -> list[Failure]:
@@ -85,6 +88,7 @@ class Applier:
                     self._progress(done, len(plan.steps))
             self._flush()
         finally:
+            self._forget_parents()
             for fd in self._filesystems.values():
                 os.close(fd)
         return self.failures
@@ -106,6 +110,25 @@ class Applier:
         except StoreError as error:
             self.failures.append((step.path, str(error)))
 
+    def _parent(self, path: bytes) -> tuple[int, bytes]:
+        """The directory holding `path` (opened safely, kept open) and the final name.
+
+        Valid until something is removed: a removal may take a kept directory away,
+        so `_remove` forgets them all first."""
+        parent, name = os.path.split(path)
+        fd = self._parents.get(parent)
+        if fd is None:
+            if len(self._parents) >= OPEN_PARENTS:
+                self._forget_parents()
+            fd, name = self._roots.open_parent(path)
+            self._parents[parent] = fd
+        return fd, name
+
+    def _forget_parents(self) -> None:
+        for fd in self._parents.values():
+            os.close(fd)
+        self._parents.clear()
+
     def _note_filesystem(self, dir_fd: int) -> None:
         device = os.fstat(dir_fd).st_dev
         if device not in self._filesystems:
@@ -123,8 +146,8 @@ class Applier:
         self._sync()
         for written in self._pending:
             try:
-                with self._roots.parent(written.path) as (dir_fd, name):
-                    os.rename(written.temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+                dir_fd, name = self._parent(written.path)
+                os.rename(written.temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
             except OSError as error:
                 self.failures.append((written.path, _describe(error)))
                 self._discard(written)
@@ -134,8 +157,8 @@ class Applier:
 
     def _discard(self, written: _Written) -> None:
         try:
-            with self._roots.parent(written.path) as (dir_fd, _name):
-                os.unlink(written.temp, dir_fd=dir_fd)
+            dir_fd, _name = self._parent(written.path)
+            os.unlink(written.temp, dir_fd=dir_fd)
         except OSError:
             return
 
@@ -146,6 +169,7 @@ class Applier:
             self._flush()
 
     def _remove(self, step: Step) -> None:
+        self._forget_parents()
         with self._roots.parent(step.path) as (dir_fd, name):
             info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
             if stat.S_ISDIR(info.st_mode):
@@ -156,58 +180,57 @@ class Applier:
 
     def _mkdir(self, step: Step) -> None:
         """Created private and writable; its own mode and times come last."""
-        with self._roots.parent(step.path) as (dir_fd, name):
-            os.mkdir(name, 0o700, dir_fd=dir_fd)
-            self._note_filesystem(dir_fd)
+        dir_fd, name = self._parent(step.path)
+        os.mkdir(name, 0o700, dir_fd=dir_fd)
+        self._note_filesystem(dir_fd)
 
     def _write(self, step: Step) -> None:
         want = step.target.want
-        with self._roots.parent(step.path) as (dir_fd, _name):
-            self._note_filesystem(dir_fd)
-            temp = _temp_name()
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-                         | os.O_CLOEXEC, 0o600, dir_fd=dir_fd)
-            written = _Written(step.path, temp)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    for chunk in self._contents.chunks(step.target.entry, want):
-                        handle.write(chunk)
-                    handle.flush()
-                    self._set_metadata(handle.fileno(), want)
-            except BaseException:
-                self._discard(written)
-                raise
+        dir_fd, _name = self._parent(step.path)
+        self._note_filesystem(dir_fd)
+        temp = _temp_name()
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     0o600, dir_fd=dir_fd)
+        written = _Written(step.path, temp)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                for chunk in self._contents.chunks(step.target.entry, want):
+                    handle.write(chunk)
+                handle.flush()
+                self._set_metadata(handle.fileno(), want)
+        except BaseException:
+            self._discard(written)
+            raise
         self._queue(written, want.size or 0)
 
     def _symlink(self, step: Step) -> None:
         want = step.target.want
         assert want.target is not None
-        with self._roots.parent(step.path) as (dir_fd, _name):
-            self._note_filesystem(dir_fd)
-            temp = _temp_name()
-            os.symlink(want.target, temp, dir_fd=dir_fd)
-            written = _Written(step.path, temp)
-            try:
-                self._set_link_metadata(dir_fd, temp, want)
-            except BaseException:
-                self._discard(written)
-                raise
+        dir_fd, _name = self._parent(step.path)
+        self._note_filesystem(dir_fd)
+        temp = _temp_name()
+        os.symlink(want.target, temp, dir_fd=dir_fd)
+        written = _Written(step.path, temp)
+        try:
+            self._set_link_metadata(dir_fd, temp, want)
+        except BaseException:
+            self._discard(written)
+            raise
         self._queue(written, 0)
 
     def _metadata(self, step: Step) -> None:
         want = step.target.want
-        with self._roots.parent(step.path) as (dir_fd, name):
-            if want.type == "symlink":
-                self._set_link_metadata(dir_fd, name, want)
-                return
-            fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
-            try:
-                kind = stat.S_IFMT(os.fstat(fd).st_mode)
-                if kind == stat.S_IFLNK:
-                    raise OSError(errno.ELOOP, "is a symlink")
-                self._set_metadata(fd, want, through_proc=True)
-            finally:
-                os.close(fd)
+        dir_fd, name = self._parent(step.path)
+        if want.type == "symlink":
+            self._set_link_metadata(dir_fd, name, want)
+            return
+        fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+        try:
+            if stat.S_ISLNK(os.fstat(fd).st_mode):
+                raise OSError(errno.ELOOP, "is a symlink")
+            self._set_metadata(fd, want, through_proc=True)
+        finally:
+            os.close(fd)
 
     def _set_metadata(self, fd: int, want: FileState, *, through_proc: bool = False) -> None:
         """Owner (as root), then mode (chown clears set-id bits), then times."""

@@ -108,11 +108,16 @@ class Roots:
             return self.workspace_fd, parent[len(prefix):], name
         return self.system_fd, parent.lstrip(b"/"), name
 
+    def open_parent(self, path: bytes) -> tuple[int, bytes]:
+        """(fd of the directory holding `path`, opened safely, its final name); the
+        caller closes the fd."""
+        root_fd, relative, name = self.split(path)
+        return open_directory(root_fd, relative), name
+
     @contextmanager
     def parent(self, path: bytes) -> Iterator[tuple[int, bytes]]:
         """(fd of the directory holding `path`, its final name), opened safely."""
-        root_fd, relative, name = self.split(path)
-        fd = open_directory(root_fd, relative)
+        fd, name = self.open_parent(path)
         try:
             yield fd, name
         finally:
