@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 from cowsnap.config import Config, load_config, prune_due
-from cowsnap.diff.model import RunDiff, run_diff
+from cowsnap.diff.model import RunDiff, file_diff, run_diff
 from cowsnap.errors import (
     ContentNotFoundError,
     CowsnapError,
@@ -340,6 +340,27 @@ def diff(run: str | None = None, paths: Sequence[str | bytes] = (), workspace: P
         return b"".join(opened.open_content(entry, "before" if side == "before" else "after"))
 
     return run_diff(manifest, read, resolve_paths(manifest, paths, here))
+
+
+def version_diff(path: str | bytes, number: int, run: str | None = None,
+                 workspace: PathArg = None, store: PathArg = None,
+                 cwd: Path | None = None) -> RunDiff:
+    """What version `number` of `path` changed: from version N-1, or for version 1
+    from the before-state (one FileDiff, rendered like `diff`)."""
+    here = (cwd or Path.cwd()).absolute()
+    opened, manifest = _load(run, workspace, store, here)
+    entry = find_entry(manifest, path, here)
+    mode = entry.before.mode if entry.before.exists else entry.after.mode
+    new = replace(pick_version(manifest, entry, number).state(), mode=mode)
+    old = entry.before if number == 1 else replace(entry.versions[number - 2].state(),
+                                                   mode=mode)
+    pair = replace(entry, before=old, after=new)
+
+    def read(chosen: FileEntry, side: str) -> bytes:
+        return b"".join(opened.open_content(chosen, "before" if side == "before" else "after"))
+
+    changed = file_diff(pair, os.fsencode(manifest.workspace), read)
+    return RunDiff(run_id=manifest.run_id, workspace=manifest.workspace, files=(changed,))
 
 
 def restore(run: str | None = None, paths: Sequence[str | bytes] = (), *,
