@@ -18,6 +18,7 @@ import sysconfig
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import sh
@@ -80,26 +81,43 @@ def strace_traced(argv: list[str]) -> None:
     sh.strace("-f", "--seccomp-bpf", "-e", "trace=%file", "-o", "/dev/null", *argv)
 
 
-def interleaved_medians(actions: dict[str, Callable[[], None]], runs: int) -> dict[str, float]:
-    """Median wall time of each action; runs interleaved so that load drifting on a
-    shared machine hits every mode alike."""
+@dataclass(frozen=True)
+class Cost:
+    """One run: wall time, and CPU time (user + system) of everything involved: the
+    tracer (cowsnap's own process, or strace) and the traced processes."""
+
+    wall: float
+    cpu: float
+
+
+def _cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def measure(action: Callable[[], None]) -> Cost:
+    cpu, start = _cpu(), time.perf_counter()
+    action()
+    return Cost(time.perf_counter() - start, _cpu() - cpu)
+
+
+def interleaved_medians(actions: dict[str, Callable[[], None]], runs: int) -> dict[str, Cost]:
+    """Median cost of each action; runs interleaved so that load drifting on a shared
+    machine hits every mode alike."""
     for action in actions.values():
         action()
-    timings: dict[str, list[float]] = {name: [] for name in actions}
+    costs: dict[str, list[Cost]] = {name: [] for name in actions}
     for _ in range(runs):
         for name, action in actions.items():
-            start = time.perf_counter()
-            action()
-            timings[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in timings.items()}
-
-
-def tracer_cpu_per_run(argv: list[str]) -> float:
-    """cowsnap's own CPU time (user + system) for one traced run: the per-stop price."""
-    before = resource.getrusage(resource.RUSAGE_SELF)
-    cowsnap_traced(argv)
-    after = resource.getrusage(resource.RUSAGE_SELF)
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            costs[name].append(measure(action))
+    return {
+        name: Cost(
+            statistics.median(cost.wall for cost in values),
+            statistics.median(cost.cpu for cost in values),
+        )
+        for name, values in costs.items()
+    }
 
 
 def main() -> None:
@@ -109,15 +127,14 @@ def main() -> None:
         "(b) 1000 processes": processes_workload,
         "(c) make -j2, 100 C files": make_workload,
     }
-    print(f"medians of {runs} interleaved runs (after a warm-up); ratio = traced / untraced")
-    print(
-        f"{'workload':28} {'untraced':>9} {'cowsnap':>9} {'writes':>9} {'strace':>9} "
-        f"{'tracer CPU':>11}"
-    )
+    modes = ("cowsnap", "writes", "strace")
+    print(f"medians of {runs} interleaved runs (after a warm-up); ratios to the untraced run")
+    print("wall: elapsed time; cpu: CPU time of tracer + traced processes (load-independent)")
+    print(f"{'workload':27} {'untraced':>15} " + " ".join(f"{m + ' wall/cpu':>17}" for m in modes))
     with tempfile.TemporaryDirectory(prefix="cowsnap-bench-") as scratch:
         for name, build in workloads.items():
             argv = build(Path(scratch))
-            medians = interleaved_medians(
+            costs = interleaved_medians(
                 {
                     "untraced": lambda argv=argv: untraced(argv),
                     "cowsnap": lambda argv=argv: cowsnap_traced(argv),
@@ -126,13 +143,11 @@ def main() -> None:
                 },
                 runs,
             )
-            base = medians["untraced"]
-            cpu = tracer_cpu_per_run(argv)
-            print(
-                f"{name:28} {base:8.3f}s {medians['cowsnap'] / base:8.2f}x "
-                f"{medians['writes'] / base:8.2f}x {medians['strace'] / base:8.2f}x "
-                f"{cpu:10.2f}s"
+            base = costs["untraced"]
+            ratios = " ".join(
+                f"{costs[m].wall / base.wall:7.2f}x /{costs[m].cpu / base.cpu:6.2f}x" for m in modes
             )
+            print(f"{name:27} {base.wall:6.2f}s/{base.cpu:6.2f}s {ratios}")
 
 
 if __name__ == "__main__":
