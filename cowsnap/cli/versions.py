@@ -29,7 +29,7 @@ def versions_document(found: api.Versions) -> dict[str, Any]:
     return document
 
 
-def version_line(version: Version) -> str:
+def version_line(version: Version, previous: Version | None = None) -> str:
     size = "-" if version.size is None else format_size(version.size)
     writer = version.comm or "?"
     if version.exe:
@@ -38,6 +38,8 @@ def version_line(version: Version) -> str:
             f"{version.trigger:<6}  {size:>9}  pid {version.pid:<7}  {writer}")
     if version.not_captured:
         line += f"  [not captured: {version.not_captured}]"
+    elif previous is not None and previous.blob == version.blob:
+        line += f"  [same content as {previous.number}]"
     return line
 
 
@@ -45,7 +47,10 @@ def versions_text(found: api.Versions) -> str:
     path = found.path.decode("utf-8", "backslashreplace")
     count = len(found.versions)
     lines = [f"run {found.run_id}: {count} version{'' if count == 1 else 's'} of {path}"]
-    lines.extend(version_line(version) for version in found.versions)
+    previous: Version | None = None
+    for version in found.versions:
+        lines.append(version_line(version, previous))
+        previous = version
     if count:
         lines.append(f"print one with: cowsnap cat {found.run_id} {path} --version N")
     else:

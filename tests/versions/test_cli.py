@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from cowsnap import api
+from cowsnap.cli.versions import versions_text
+from cowsnap.record.manifest import Version
 from tests.run.conftest import Cowsnap
 
 WRITER = """
@@ -81,3 +84,21 @@ def test_a_bad_glob_is_refused_before_the_command_runs(cowsnap: Cowsnap,
     assert not (workspace / "out.txt").exists()
     assert json.loads(cowsnap("log", "--json", "--workspace", str(workspace),
                               cwd=workspace).stdout) == []
+
+
+def test_the_listing_points_out_repeated_contents() -> None:
+    def version(number: int, blob: str | None, pid: int, why: str | None = None) -> Version:
+        return Version(number=number, time="2026-11-21T09:00:00.000001Z", trigger="close",
+                       pid=pid, exe="/bin/sh", comm="sh", size=1, blob=blob,
+                       not_captured=why)
+
+    listing = versions_text(api.Versions(
+        run_id="r", path=b"/w/f", globs=("f",),
+        versions=(version(1, "a" * 40, 10), version(2, "a" * 40, 11),
+                  version(3, None, 11, "too large"), version(4, None, 12, "too large"))))
+    lines = listing.splitlines()
+    assert lines[0] == "run r: 4 versions of /w/f"
+    assert lines[1].endswith("pid 10       sh (/bin/sh)")
+    assert lines[2].endswith("[same content as 1]")
+    assert lines[3].endswith("[not captured: too large]")
+    assert lines[4].endswith("[not captured: too large]")
