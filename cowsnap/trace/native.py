@@ -247,18 +247,27 @@ def install_seccomp_filter(prepared: PreparedFilter, no_new_privs: bool) -> None
 
 
 class TraceeMemory:
-    """Strings from tracees through a cached /proc/PID/mem fd per process: one pread,
-    half the cost of process_vm_readv through ctypes. Falls back to read_string
-    where /proc cannot serve (a zombie thread-group leader, odd addresses)."""
+    """Strings from tracees, through a cached /proc/PID/mem fd per process once it has
+    asked for a few: one pread is half the cost of process_vm_readv through ctypes,
+    but opening the fd only pays off for processes that make many path syscalls
+    (a compiler, not /bin/true). Falls back to read_string where /proc cannot serve
+    (a zombie thread-group leader, odd addresses)."""
+
+    READS_BEFORE_CACHING = 8
 
     def __init__(self) -> None:
         self._fds: dict[int, int] = {}
+        self._reads: dict[int, int] = {}
 
     def read_string(self, tgid: int, tid: int, address: int) -> bytes | None:
         if address == 0:
             return None
         fd = self._fds.get(tgid)
         if fd is None:
+            reads = self._reads.get(tgid, 0) + 1
+            self._reads[tgid] = reads
+            if reads < self.READS_BEFORE_CACHING:
+                return read_string(tid, address)
             try:
                 fd = os.open(b"/proc/%d/mem" % tgid, os.O_RDONLY | os.O_CLOEXEC)
             except OSError:
@@ -273,6 +282,7 @@ class TraceeMemory:
 
     def forget(self, tgid: int) -> None:
         """The process exec'd (a new address space) or ended."""
+        self._reads.pop(tgid, None)
         fd = self._fds.pop(tgid, None)
         if fd is not None:
             os.close(fd)
@@ -280,3 +290,4 @@ class TraceeMemory:
     def close(self) -> None:
         for tgid in list(self._fds):
             self.forget(tgid)
+        self._reads.clear()
