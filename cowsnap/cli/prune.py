@@ -44,8 +44,9 @@ def prune_text(result: api.PruneResult, max_size: int | None) -> list[str]:
     if result.dry_run:
         lines.append(f"would free about {format_size(result.reclaimed_size)}")
     else:
-        lines.append(f"reclaimed {result.reclaimed_contents} contents no run references; "
-                     f"freed {format_size(result.reclaimed_size)}")
+        count = result.reclaimed_contents
+        lines.append(f"reclaimed {count} {'content' if count == 1 else 'contents'} no run "
+                     f"references; freed {format_size(result.reclaimed_size)}")
     lines.append(f"runs and their contents: {format_size(plan.size_after)} "
                  f"(was {format_size(plan.size_before)})")
     if max_size is not None and plan.size_after > max_size:
