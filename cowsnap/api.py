@@ -36,6 +36,7 @@ from cowsnap.snapshot.registry import (
     choose_backend,
     first_available,
 )
+from cowsnap.snapshot.staging import candidates
 from cowsnap.stages import reached
 from cowsnap.store.bundle import export_bundle
 from cowsnap.store.check import CheckReport, check_store
@@ -382,8 +383,12 @@ def restore(run: str | None = None, paths: Sequence[str | bytes] = (), *,
 
 def _remove_stale_snapshots(workspace: PathArg, cwd: Path | None) -> tuple[Path, ...]:
     """Snapshots of the workspace left by killed cowsnap processes, removed, for every
-    backend that can serve it (where `cowsnap run` would have put them)."""
+    backend that can serve it (where `cowsnap run` would have put them). Where no
+    staging directory exists there can be none, and none is created."""
     root = detect_workspace(_as_path(workspace), cwd)
+    places = {*candidates(root, same_filesystem=True), *candidates(root, same_filesystem=False)}
+    if not any(place.is_dir() for place in places):
+        return ()
     removed: list[Path] = []
     for availability in availabilities(root):
         if availability.available:

@@ -127,3 +127,20 @@ def background() -> Iterator[list[Background]]:
         if item.process.poll() is None:
             item.process.kill()
             item.process.communicate(timeout=30)
+
+
+@pytest.fixture
+def small_filesystem(tmp_path: Path, root_required: None) -> Iterator[Path]:
+    """A 64 MiB ext4 image, loop-mounted; unmounted and removed afterwards."""
+    image = tmp_path / "small.img"
+    mount_point = tmp_path / "small"
+    mount_point.mkdir()
+    with image.open("wb") as handle:
+        handle.truncate(64 * 1024 * 1024)
+    subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], check=True, timeout=60)
+    subprocess.run(["mount", "-o", "loop", str(image), str(mount_point)], check=True,
+                   timeout=60)
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=True, timeout=60)

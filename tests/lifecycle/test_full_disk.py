@@ -5,30 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.run.conftest import Cowsnap
-
-
-@pytest.fixture
-def small_filesystem(tmp_path: Path, root_required: None) -> Iterator[Path]:
-    """A 64 MiB ext4 image, loop-mounted; unmounted and removed afterwards."""
-    image = tmp_path / "small.img"
-    mount_point = tmp_path / "small"
-    mount_point.mkdir()
-    with image.open("wb") as handle:
-        handle.truncate(64 * 1024 * 1024)
-    subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], check=True, timeout=60)
-    subprocess.run(["mount", "-o", "loop", str(image), str(mount_point)], check=True,
-                   timeout=60)
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", str(mount_point)], check=True, timeout=60)
 
 
 @pytest.mark.timeout(120)

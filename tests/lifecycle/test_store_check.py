@@ -147,3 +147,21 @@ def test_cli_without_a_store_is_one_line(tmp_path: Path) -> None:
                                        "--workspace", str(tmp_path)])
     assert result.exit_code == 1
     assert result.output == f"cowsnap: error: no cowsnap store at {tmp_path / 'none'}\n"
+
+
+def test_check_creates_no_snapshot_directory_where_there_was_none(
+        small_filesystem: Path, isolated_home: Path) -> None:
+    workspace = small_filesystem / "workspace"
+    workspace.mkdir()
+    store = Store.open(small_filesystem / "store")
+    publish(store, workspace, [b"x"])
+    def outside_the_store() -> list[Path]:
+        return sorted(path for path in small_filesystem.rglob("*")
+                      if store.root not in (path, *path.parents))
+
+    before = outside_the_store()
+    result = CliRunner().invoke(main, ["check", "--store", str(store.root),
+                                       "--workspace", str(workspace)])
+    assert result.exit_code == 0, result.output
+    assert outside_the_store() == before
+    assert not (isolated_home / ".cache").exists()
