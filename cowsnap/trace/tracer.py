@@ -18,7 +18,7 @@ from pathlib import Path
 
 from cowsnap.errors import TraceError
 from cowsnap.trace import launch, native
-from cowsnap.trace.decoder import Decoder, EventSink, MutationHook
+from cowsnap.trace.decoder import Decoder, EventSink
 from cowsnap.trace.events import Event, PathEvent, ProcessEvent, TraceWarning
 from cowsnap.trace.fds import CloseHook
 from cowsnap.trace.seccomp import build_filter
@@ -304,8 +304,7 @@ def trace(
     seccomp = native.PreparedFilter(
         build_filter(only_writes, watch_closes=on_written_close is not None)
     )
-    hook: MutationHook | None = before_mutation
-    decoder = Decoder(on_event, hook, on_written_close)
+    decoder = Decoder(on_event, before_mutation, on_written_close)
     dispositions = launch.command_dispositions()
     with launch.signals_routed() as targets:
         child = launch.start(command, environment, cwd, seccomp, dispositions, OPTIONS)
