@@ -27,10 +27,12 @@ def test_dirfd_operations(ops: Runner) -> None:
     ]
 
 
-def test_tmpfile_then_linkat(ops: Runner, root_required: None) -> None:
-    traced = ops("tmpfile")
+def test_tmpfile_then_linkat(ops: Runner, work: Path, root_required: None) -> None:
+    closed: list[bytes] = []
+    traced = ops("tmpfile", on_written_close=lambda pid, path: closed.append(path))
     assert traced.status == 0
     assert traced.touched() == [("linkat", "create", b"named"), ("linkat", "create", b"named2")]
+    assert closed == [bytes(work / "named"), bytes(work / "named2")]
 
 
 def test_rename_over_existing_and_exchange(ops: Runner) -> None:
