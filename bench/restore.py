@@ -26,13 +26,20 @@ from pathlib import Path
 
 from cowsnap import api
 
+FSYNC_EACH = "reference: N atomic writes, fsync each"
+NO_SYNC = "reference: N atomic writes, no sync"
 DEFAULT_DIRS = [f"/var/tmp/cowsnap-dev/{kind}" for kind in ("btrfs", "xfs", "ext4")]
 
 
-def timed(action: Callable[[], object]) -> float:
-    started = time.perf_counter()
+Timing = tuple[float, float]
+
+
+def timed(action: Callable[[], object]) -> Timing:
+    """(wall seconds, CPU seconds of this process): CPU time shows the cost when other
+    work on the machine stretches the wall time."""
+    started, cpu = time.perf_counter(), time.process_time()
     action()
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 def populate(directory: Path, files: int, tag: bytes) -> None:
@@ -74,9 +81,9 @@ def naive_atomic(directory: Path, files: int, durable: bool) -> None:
         os.close(dir_fd)
 
 
-def measure(parent: Path, files: int, runs: int) -> dict[str, list[float]]:
+def measure(parent: Path, files: int, runs: int) -> dict[str, list[Timing]]:
     work = Path(tempfile.mkdtemp(prefix="cowsnap-bench-restore-", dir=parent))
-    results: dict[str, list[float]] = {}
+    results: dict[str, list[Timing]] = {}
     try:
         workspace, store = work / "workspace", work / "store"
         workspace.mkdir()
@@ -96,7 +103,8 @@ def measure(parent: Path, files: int, runs: int) -> dict[str, list[float]]:
                 timed(lambda: restore(workspace, store, created, "after")))
             results.setdefault("undo: remove N created files", []).append(
                 timed(lambda: restore(workspace, store, created, "before")))
-            for durable, name in ((True, "fsync each"), (False, "no sync")):
+            references = ((True, "fsync each"), (False, "no sync"))
+            for durable, name in references if not results.get(FSYNC_EACH) else references[1:]:
                 scratch = work / "naive"
                 scratch.mkdir()
                 results.setdefault(f"reference: N atomic writes, {name}", []).append(
@@ -115,12 +123,16 @@ def main() -> None:
     options = parser.parse_args()
     dirs = [Path(path) for path in (options.dirs or DEFAULT_DIRS) if os.path.isdir(path)]
     for parent in dirs:
+        load = os.getloadavg()[0]
         results = measure(parent, options.files, options.runs)
-        floor = statistics.median(results["reference: N atomic writes, no sync"])
-        print(f"{parent} (N = {options.files}, median of {options.runs} runs)")
-        for name, seconds in results.items():
-            median = statistics.median(seconds)
-            print(f"  {name:<42} {median:7.3f} s  {median / floor:6.2f} x no-sync writes")
+        floor = statistics.median(wall for wall, _cpu in results[NO_SYNC])
+        print(f"{parent} (N = {options.files}, median of {options.runs} runs; load average "
+              f"{load:.1f} before, {os.getloadavg()[0]:.1f} after; the fsync reference once)")
+        print(f"  {'':<42} {'wall':>7}    {'cpu':>7}    wall / no-sync writes")
+        for name, timings in results.items():
+            wall = statistics.median(seconds for seconds, _cpu in timings)
+            cpu = statistics.median(seconds for _wall, seconds in timings)
+            print(f"  {name:<42} {wall:7.3f} s  {cpu:7.3f} s  {wall / floor:6.2f} x")
 
 
 if __name__ == "__main__":

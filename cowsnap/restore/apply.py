@@ -197,7 +197,7 @@ class Applier:
                 for chunk in self._contents.chunks(step.target.entry, want):
                     handle.write(chunk)
                 handle.flush()
-                self._set_metadata(handle.fileno(), want)
+                self._set_metadata(handle.fileno(), want, os.geteuid())
         except BaseException:
             self._discard(written)
             raise
@@ -228,14 +228,16 @@ class Applier:
         try:
             if stat.S_ISLNK(os.fstat(fd).st_mode):
                 raise OSError(errno.ELOOP, "is a symlink")
-            self._set_metadata(fd, want, through_proc=True)
+            self._set_metadata(fd, want, None, through_proc=True)
         finally:
             os.close(fd)
 
-    def _set_metadata(self, fd: int, want: FileState, *, through_proc: bool = False) -> None:
-        """Owner (as root), then mode (chown clears set-id bits), then times."""
+    def _set_metadata(self, fd: int, want: FileState, owner: int | None, *,
+                      through_proc: bool = False) -> None:
+        """Owner (as root, when not `owner` already), then mode (chown clears set-id
+        bits), then times."""
         where: int | str = proc_path(fd) if through_proc else fd
-        if self._as_root and want.uid is not None:
+        if self._as_root and want.uid is not None and want.uid != owner:
             os.chown(where, want.uid, -1)
         if want.mode is not None:
             os.chmod(where, stat.S_IMODE(want.mode))

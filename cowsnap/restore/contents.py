@@ -33,8 +33,9 @@ class Contents:
 
     def _stream(self, entry: FileEntry, state: FileState) -> Iterator[bytes]:
         assert state.blob is not None
-        root = entry.git.root if state.blob_source == "git" else None
-        return self._store.stream(state.blob, root)
+        if state.blob_source == "git":
+            return self._store.stream(state.blob, entry.git.root)
+        return self._store.contents.stream(state.blob)
 
     def _check(self, entry: FileEntry, state: FileState) -> None:
         blob = state.blob

@@ -44,13 +44,21 @@ def restore_operations(current: FileState, want: FileState) -> tuple[Operation, 
     return sort_operations(found)
 
 
-def _keep_current(store: Store, roots: Roots, path: bytes, state: FileState) -> FileState:
+def _already_stored(store: Store, target: Target, state: FileState) -> bool:
+    replaced = target.replaces
+    if replaced.blob == state.blob and replaced.blob_source == "store":
+        return True
+    return store.contents.has(state.blob or "")
+
+
+def _keep_current(store: Store, roots: Roots, target: Target, state: FileState) -> FileState:
     """`state` with its content in the store: usually there already (the run's own
-    after-content), known by the id computed when the path was examined."""
+    content it replaces), known by the id computed when the path was examined."""
     if state.type != "file":
         return state
-    if is_hash_id(state.blob) and store.contents.has(state.blob or ""):
+    if is_hash_id(state.blob) and _already_stored(store, target, state):
         return dataclasses.replace(state, blob_source="store")
+    path = target.path
     try:
         with roots.parent(path) as (dir_fd, name):
             fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
@@ -82,7 +90,7 @@ def record_restore(store: Store, source: Manifest, plan: Plan, current: Mapping[
     started_at = _now()
     pending = store.runs.begin()
     try:
-        entries = [_entry(target, _keep_current(store, roots, target.path,
+        entries = [_entry(target, _keep_current(store, roots, target,
                                                 current[target.path].state))
                    for target in plan.touched()]
         manifest = Manifest(

@@ -36,6 +36,16 @@ def content_id(dir_fd: int, name: bytes, size: int) -> str | None:
         os.close(fd)
 
 
+def recorded_content(info: os.stat_result, target: Target) -> str | None:
+    """git's stat rule: a file with the size and modification time (to the nanosecond)
+    that the run recorded holds the content recorded with them; not read again."""
+    for state in (target.replaces, target.want):
+        if (state.type == "file" and is_hash_id(state.blob) and state.size == info.st_size
+                and state.mtime_ns == info.st_mtime_ns):
+            return state.blob
+    return None
+
+
 def _children(dir_fd: int, name: bytes) -> frozenset[bytes]:
     fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
                  dir_fd=dir_fd)
@@ -57,9 +67,11 @@ def observe(roots: Roots, target: Target) -> Current:
                 return Current(ABSENT)
             kind = file_type(info.st_mode)
             blob = None
-            if kind == "file" and (is_hash_id(target.want.blob)
-                                   or is_hash_id(target.replaces.blob)):
-                blob = content_id(dir_fd, name, info.st_size)
+            if kind == "file":
+                blob = recorded_content(info, target)
+                if blob is None and (is_hash_id(target.want.blob)
+                                     or is_hash_id(target.replaces.blob)):
+                    blob = content_id(dir_fd, name, info.st_size)
             children = frozenset[bytes]()
             if kind == "directory" and target.want.type != "directory":
                 children = _children(dir_fd, name)

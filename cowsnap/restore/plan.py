@@ -112,9 +112,20 @@ def _state(entry: FileEntry, side: Side) -> FileState:
 
 
 def _shadowed(entries: Sequence[FileEntry], side: Side) -> set[bytes]:
-    not_directories = {entry.path for entry in entries
-                       if _state(entry, side).type != "directory"}
-    return {entry.path for entry in entries if _inside_any(entry.path, not_directories)}
+    states = {entry.path: _state(entry, side) for entry in entries}
+    known: dict[bytes, bool] = {}
+
+    def beneath_non_directory(path: bytes) -> bool:
+        parent = os.path.dirname(path)
+        if parent == path:
+            return False
+        if parent not in known:
+            state = states.get(parent)
+            known[parent] = ((state is not None and state.type != "directory")
+                             or beneath_non_directory(parent))
+        return known[parent]
+
+    return {path for path in states if beneath_non_directory(path)}
 
 
 def seen_entries(manifest: Manifest) -> list[FileEntry]:
