@@ -17,7 +17,7 @@ import errno
 import os
 import secrets
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from cowsnap.errors import StoreError
@@ -60,8 +60,11 @@ def _describe(error: OSError) -> str:
     return error.strerror or str(error)
 
 
-def _temp_name() -> bytes:
-    return b".cowsnap-restore-" + secrets.token_hex(8).encode()
+def _write_all(fd: int, chunks: Iterable[bytes]) -> None:
+    for chunk in chunks:
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(fd, view):]
 
 
 class Applier:
@@ -75,6 +78,9 @@ class Applier:
         self._pending_bytes = 0
         self._filesystems: dict[int, int] = {}
         self._parents: dict[bytes, int] = {}
+        self._temp_prefix = b".cowsnap-restore-" + secrets.token_hex(6).encode() + b"-"
+        self._temps = 0
+        self._euid = os.geteuid()
         self.failures: list[Failure] = []
 
     def run(self, plan: Plan) -> list[Failure]:
@@ -122,12 +128,18 @@ class Applier:
                 self._forget_parents()
             fd, name = self._roots.open_parent(path)
             self._parents[parent] = fd
+            self._note_filesystem(fd)
         return fd, name
 
     def _forget_parents(self) -> None:
         for fd in self._parents.values():
             os.close(fd)
         self._parents.clear()
+
+    def _temp_name(self) -> bytes:
+        """Unique within this restore (a random prefix); O_EXCL guards the rest."""
+        self._temps += 1
+        return self._temp_prefix + str(self._temps).encode()
 
     def _note_filesystem(self, dir_fd: int) -> None:
         device = os.fstat(dir_fd).st_dev
@@ -182,22 +194,20 @@ class Applier:
         """Created private and writable; its own mode and times come last."""
         dir_fd, name = self._parent(step.path)
         os.mkdir(name, 0o700, dir_fd=dir_fd)
-        self._note_filesystem(dir_fd)
 
     def _write(self, step: Step) -> None:
         want = step.target.want
         dir_fd, _name = self._parent(step.path)
-        self._note_filesystem(dir_fd)
-        temp = _temp_name()
+        temp = self._temp_name()
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                      0o600, dir_fd=dir_fd)
         written = _Written(step.path, temp)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                for chunk in self._contents.chunks(step.target.entry, want):
-                    handle.write(chunk)
-                handle.flush()
-                self._set_metadata(handle.fileno(), want, os.geteuid())
+            try:
+                _write_all(fd, self._contents.chunks(step.target.entry, want))
+                self._set_metadata(fd, want, self._euid)
+            finally:
+                os.close(fd)
         except BaseException:
             self._discard(written)
             raise
@@ -207,8 +217,7 @@ class Applier:
         want = step.target.want
         assert want.target is not None
         dir_fd, _name = self._parent(step.path)
-        self._note_filesystem(dir_fd)
-        temp = _temp_name()
+        temp = self._temp_name()
         os.symlink(want.target, temp, dir_fd=dir_fd)
         written = _Written(step.path, temp)
         try:
