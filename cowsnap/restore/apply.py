@@ -3,7 +3,7 @@
 Each file or symlink is written under a temporary name in its own directory
 and renamed over the path, so a reader sees the old or the new one, never a
 part. Durability is batched: instead of an fsync per file and per directory
-(about a millisecond each, ten seconds for ten thousand files), the temporary
+(10 to 50 s for ten thousand files on the test filesystems), the temporary
 files of a batch are flushed with one syncfs per filesystem before they are
 renamed, and the renames with one more syncfs before anything is deleted; the
 guarantee is the same (no rename is durable before its content), at a fraction
