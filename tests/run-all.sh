@@ -11,6 +11,8 @@ bash "$repo/tests/provision.sh"
 bin="$repo/.venv/bin"
 
 scratch=$(mktemp -d /var/tmp/cowsnap-tests.XXXXXX)
+# Tests that drop privileges (to nobody) must be able to reach the mounts below.
+chmod 0755 "$scratch"
 cleanup() {
     local kind
     for kind in btrfs xfs ext4; do
