@@ -94,7 +94,7 @@ def _collect(store: Store, findings: _Findings) -> tuple[int, dict[str, _Referen
         if summary_problem:
             findings.problems.append(Problem(subject, summary_problem))
         for entry in manifest.files:
-            for state in (entry.before, entry.after):
+            for state in entry.content_states():
                 if state.blob is None:
                     continue
                 try:

@@ -27,8 +27,9 @@ class Inventory:
 
 
 def referenced_blobs(manifest: Manifest) -> set[str]:
-    """Every content id the manifest references, wherever it is kept."""
-    return {state.blob for entry in manifest.files for state in (entry.before, entry.after)
+    """Every content id the manifest references (before, after, each version), wherever
+    it is kept."""
+    return {state.blob for entry in manifest.files for state in entry.content_states()
             if state.blob is not None}
 
 

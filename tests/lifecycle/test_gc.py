@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from datetime import UTC, datetime, timedelta
@@ -11,13 +12,14 @@ import pytest
 
 from cowsnap import api
 from cowsnap.errors import StoreDamagedError
+from cowsnap.record.manifest import Version, dump_manifest
 from cowsnap.store.check import check_store
 from cowsnap.store.content import LARGE_CONTENT
 from cowsnap.store.gc import last_pruned, prune_store
 from cowsnap.store.prune import Policy
 from cowsnap.store.seals import seal_path
 from cowsnap.store.store import Store
-from tests.lifecycle.conftest import git_blob_id, loose_path, publish, publish_blobs
+from tests.lifecycle.conftest import flip_byte, git_blob_id, loose_path, publish, publish_blobs
 
 NOW = datetime.now(UTC)
 
@@ -139,3 +141,20 @@ def _files(store: Store) -> list[tuple[str, bytes]]:
     """Every file of the store but the lock files, with its content."""
     return sorted((str(path), path.read_bytes()) for path in store.root.rglob("*")
                   if path.is_file() and not path.name.endswith("lock"))
+
+
+def test_contents_of_versions_are_referenced_too(store: Store, tmp_path: Path) -> None:
+    ws = workspace(tmp_path, "ws")
+    run_id = publish(store, ws, [b"final"])
+    manifest = store.runs.load(run_id)
+    blob = store.contents.put_bytes(b"an intermediate version")
+    version = Version(number=1, time=manifest.started_at, trigger="close", pid=1, exe=None,
+                      comm=None, size=23, blob=blob)
+    entry = dataclasses.replace(manifest.files[0], versions=(version,))
+    (store.runs.published / run_id / "manifest.json").write_bytes(
+        dump_manifest(dataclasses.replace(manifest, files=(entry,))))
+    prune_store(store, Policy(), now=NOW)
+    assert store.contents.has(blob)
+    assert check_store(store).contents == 2
+    flip_byte(loose_path(store, blob), 3)
+    assert [problem.subject for problem in check_store(store).problems] == [f"content {blob}"]
