@@ -31,14 +31,20 @@ def check_document(result: api.CheckResult) -> dict[str, Any]:
     }
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def check_text(result: api.CheckResult) -> list[str]:
     report = result.report
     lines = [f"removed a snapshot left by a killed cowsnap: {path}"
              for path in result.removed_snapshots]
-    lines.append(f"checked {report.runs} runs and {report.contents} contents "
-                 f"({format_size(report.verified_bytes)} read) in {result.store}")
+    lines.append(f"checked {_count(report.runs, 'run')} and "
+                 f"{_count(report.contents, 'content')} ({format_size(report.verified_bytes)} "
+                 f"read) in {result.store}")
     if report.sealed:
-        lines.append(f"sealed {report.sealed} large contents (checksums for later checks)")
+        lines.append(f"sealed {_count(report.sealed, 'large content')} "
+                     f"(checksums for later checks)")
     lines.extend(f"warning: {item.subject}: {item.problem}" for item in report.warnings)
     lines.extend(f"damaged: {item.subject}: {item.problem}" for item in report.problems)
     if report.ok:

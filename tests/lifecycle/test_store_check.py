@@ -126,7 +126,8 @@ def test_cli_exits_1_listing_damage_and_0_when_intact(store: Store, tmp_path: Pa
     args = ["check", "--store", str(store.root), "--workspace", str(tmp_path)]
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[-1] == "no damage found"
+    assert result.output.splitlines() == [
+        f"checked 1 run and 1 content (4 B read) in {store.root}", "no damage found"]
     damaged = publish(store, tmp_path, [b"damaged"])
     flip_byte(loose_path(store, git_blob_id(b"damaged")), 5)
     result = runner.invoke(main, args)
