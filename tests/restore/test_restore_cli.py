@@ -321,3 +321,19 @@ def test_progress_bar_on_a_terminal_for_large_restores(cowsnap: Cowsnap,
     assert (ext4_workspace / "f7.txt").read_text() == "0\n"
     quiet = cowsnap("restore", last_run(cowsnap, ext4_workspace), cwd=ext4_workspace)
     assert b"restoring" not in quiet.stderr
+
+
+def test_clean_tracked_files_come_back_from_their_repository(cowsnap: Cowsnap,
+                                                             ext4_workspace: Path) -> None:
+    env = {**cowsnap.env(), "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    (ext4_workspace / "tracked.txt").write_text("committed\n")
+    for command in (["git", "init", "-q"], ["git", "add", "tracked.txt"],
+                    ["git", "commit", "-q", "-m", "c"]):
+        subprocess.run(command, cwd=ext4_workspace, env=env, check=True, timeout=30)
+    cowsnap("run", "--", "sh", "-c", "rm tracked.txt", cwd=ext4_workspace)
+    manifest = json.loads(cowsnap("show", "--json", cwd=ext4_workspace).stdout)
+    (entry,) = [item for item in manifest["files"] if item["path"].endswith("/tracked.txt")]
+    assert entry["before"]["blob_source"] == "git"
+    cowsnap("restore", cwd=ext4_workspace)
+    assert (ext4_workspace / "tracked.txt").read_text() == "committed\n"
