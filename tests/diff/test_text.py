@@ -109,3 +109,10 @@ def test_json_is_the_documented_shape() -> None:
     assert binary["binary"] is True and binary["patch"] is None and binary["old"] is None
     assert latin["name"] == "caf\\xe9.txt" and latin["name_b64"] == "Y2Fm6S50eHQ="
     assert "patch_b64" in latin
+
+
+def test_paths_outside_the_workspace_keep_their_absolute_name() -> None:
+    outside = FileEntry(path=b"/etc/app.conf", operations=(Operation.WRITE,),
+                        before=file("1" * 40), after=file("2" * 40), in_workspace=False)
+    assert lines(outside)[:3] == [b"diff --git /etc/app.conf /etc/app.conf",
+                                  b"--- /etc/app.conf", b"+++ /etc/app.conf"]
