@@ -81,15 +81,28 @@ class Applier:
         self._temp_prefix = b".cowsnap-restore-" + secrets.token_hex(6).encode() + b"-"
         self._temps = 0
         self._euid = os.geteuid()
+        self._handlers: dict[Action, Callable[[Step], None]] = {
+            Action.CLEAR: self._remove, Action.REMOVE: self._remove,
+            Action.MKDIR: self._mkdir, Action.WRITE: self._write,
+            Action.SYMLINK: self._symlink, Action.METADATA: self._metadata,
+            Action.DIR_METADATA: self._metadata,
+        }
         self.failures: list[Failure] = []
 
     def run(self, plan: Plan) -> list[Failure]:
         """Apply every step in order; return the paths that could not be restored."""
+        writes_failed: bool | None = None
         try:
             for done, step in enumerate(plan.steps, 1):
                 if step.action in (Action.REMOVE, Action.DIR_METADATA):
                     self._flush()
-                self._one(step)
+                if step.action == Action.REMOVE and writes_failed is None:
+                    writes_failed = bool(self.failures)
+                if step.action == Action.REMOVE and writes_failed:
+                    self.failures.append(
+                        (step.path, "not removed, because an earlier write failed"))
+                else:
+                    self._one(step)
                 if self._progress is not None:
                     self._progress(done, len(plan.steps))
             self._flush()
@@ -100,17 +113,8 @@ class Applier:
         return self.failures
 
     def _one(self, step: Step) -> None:
-        if step.action == Action.REMOVE and self.failures:
-            self.failures.append((step.path, "not removed, because an earlier write failed"))
-            return
-        handlers = {
-            Action.CLEAR: self._remove, Action.REMOVE: self._remove,
-            Action.MKDIR: self._mkdir, Action.WRITE: self._write,
-            Action.SYMLINK: self._symlink, Action.METADATA: self._metadata,
-            Action.DIR_METADATA: self._metadata,
-        }
         try:
-            handlers[step.action](step)
+            self._handlers[step.action](step)
         except OSError as error:
             self.failures.append((step.path, _describe(error)))
         except StoreError as error:

@@ -337,3 +337,20 @@ def test_clean_tracked_files_come_back_from_their_repository(cowsnap: Cowsnap,
     assert entry["before"]["blob_source"] == "git"
     cowsnap("restore", cwd=ext4_workspace)
     assert (ext4_workspace / "tracked.txt").read_text() == "committed\n"
+
+
+def test_nothing_is_deleted_when_a_write_failed(cowsnap: Cowsnap, ext4_workspace: Path,
+                                                 tmp_path: Path) -> None:
+    (ext4_workspace / "d").mkdir()
+    (ext4_workspace / "d" / "a.txt").write_text("moved\n")
+    cowsnap("run", "--", "sh", "-c", "mv d/a.txt b.txt", cwd=ext4_workspace)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (ext4_workspace / "d").rmdir()
+    os.symlink(elsewhere, ext4_workspace / "d")
+    result = cowsnap("restore", cwd=ext4_workspace, check=False)
+    assert result.returncode == 1
+    assert b"d/a.txt: a symlink or a file is in the way" in result.stderr
+    assert b"b.txt: not removed, because an earlier write failed" in result.stderr
+    assert (ext4_workspace / "b.txt").read_text() == "moved\n"
+    assert os.listdir(elsewhere) == []
