@@ -17,21 +17,26 @@ HEADER = (
 )
 
 
-def _help_text(command: click.Command, path: list[str]) -> str:
-    with click.Context(command, info_name=" ".join(path), terminal_width=88) as context:
+def _help_text(command: click.Command, context: click.Context) -> str:
+    with context:
         return command.get_help(context)
 
 
 def render_reference() -> str:
-    """Markdown with the --help of `cowsnap` and of every subcommand, in name order."""
-    sections = [HEADER, "## cowsnap\n\n```\n" + _help_text(main, ["cowsnap"]) + "\n```\n"]
-    for name in main.list_commands(click.Context(main)):
-        command = main.get_command(click.Context(main), name)
+    """Markdown with the --help of `cowsnap` and of every subcommand, in name order.
+
+    Contexts are built as click builds them for a real invocation (the group's
+    settings, subcommands as its children), so options like `-h` show as they work.
+    """
+    root = click.Context(main, info_name="cowsnap", terminal_width=88, **main.context_settings)
+    sections = [HEADER, "## cowsnap\n\n```\n" + _help_text(main, root) + "\n```\n"]
+    for name in main.list_commands(root):
+        command = main.get_command(root, name)
         assert command is not None
-        text = _help_text(command, ["cowsnap", name])
+        child = click.Context(command, info_name=name, parent=root, terminal_width=88)
+        text = _help_text(command, child)
         sections.append(f"## cowsnap {name}\n\n```\n{text}\n```\n")
     return "\n".join(sections)
-
 
 if __name__ == "__main__":
     click.echo(render_reference(), nl=False)
