@@ -83,6 +83,7 @@ class Decoder:
         self._resolver = paths.Resolver()
         self.memory = native.TraceeMemory()
         fds = FdBookkeeping(on_written_close)
+        self.exiting = fds.exiting
         self._handlers: dict[Kind, Callable[[Task, Spec, Sequence[int]], None]] = {
             Kind.PATH: self._path,
             Kind.FD: self._fd,

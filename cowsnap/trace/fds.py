@@ -8,7 +8,7 @@ caller's hook while the closing thread is still stopped.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from cowsnap.trace.state import FdEntry, Task
 from cowsnap.trace.syscalls import CLONE_FILES, CLONE_FS, F_DUPFD, F_DUPFD_CLOEXEC, Spec, signed
@@ -24,6 +24,17 @@ class FdBookkeeping:
     def _closed(self, task: Task, entry: FdEntry | None) -> None:
         if entry is not None and entry.writable and entry.path and self._on_written_close:
             self._on_written_close(task.tgid, entry.path)
+
+    def exiting(self, task: Task, tasks: Iterable[Task]) -> None:
+        """A thread stopped about to exit (PTRACE_EVENT_EXIT), its fds still open: when
+        no other thread will use its fd table any more, the kernel is about to close
+        every fd in it, with no close() to stop at. Each is a close like any other."""
+        task.exiting = True
+        if any(other.files is task.files and not other.exiting for other in tasks):
+            return
+        entries = task.files.entries
+        for fd in sorted(entries):
+            self._closed(task, entries.pop(fd))
 
     def close(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
         self._closed(task, task.files.entries.pop(signed(args[0]), None))

@@ -58,3 +58,4 @@ class Task:
     pending: Completion | None = None
     exec_path: bytes | None = None
     exec_syscall: str = "execve"
+    exiting: bool = False

@@ -145,6 +145,9 @@ class Tracer:
             self._spawned(task)
         elif event == native.PTRACE_EVENT_EXEC:
             self._executed(task)
+        elif event == native.PTRACE_EVENT_EXIT:
+            self._decoder.exiting(task, self.tasks.values())
+            self._resume(task)
         elif event == native.PTRACE_EVENT_STOP and stop_signal in _STOP_SIGNALS:
             native.listen(task.tid)
             if task.tid == self.root and stop_signal in _JOB_CONTROL_SIGNALS:
@@ -307,7 +310,8 @@ def trace(
     decoder = Decoder(on_event, before_mutation, on_written_close)
     dispositions = launch.command_dispositions()
     with launch.signals_routed() as targets:
-        child = launch.start(command, environment, cwd, seccomp, dispositions, OPTIONS)
+        options = OPTIONS | (native.PTRACE_O_TRACEEXIT if on_written_close else 0)
+        child = launch.start(command, environment, cwd, seccomp, dispositions, options)
         targets.append(child.pid)
         tracer = Tracer(child.pid, on_event, decoder)
         try:
