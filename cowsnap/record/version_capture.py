@@ -84,6 +84,8 @@ class VersionKeeper:
         """Store the contents set aside during the run; they are gone afterwards, stored
         or not (a failure raises: the run cannot be recorded without them)."""
         aside, self._aside = self._aside, {}
+        if not aside:
+            return
         try:
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 stored = list(pool.map(self._contents.put_file,
