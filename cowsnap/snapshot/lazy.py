@@ -22,7 +22,8 @@ from cowsnap.snapshot import immutable
 from cowsnap.snapshot.base import Snapshot
 from cowsnap.snapshot.ledger import Ledger, Verdict
 
-_GONE = (errno.ENOENT, errno.ENOTDIR)
+_GONE = (errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.ENAMETOOLONG)
+"""lstat errors meaning nothing is at the path (a symlink loop in its prefix included)."""
 _OWNER_WRITE_SEARCH = stat.S_IWUSR | stat.S_IXUSR
 
 

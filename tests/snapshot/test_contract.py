@@ -178,6 +178,19 @@ def test_before_state_survives_every_mutation(backend: Backend, workspace: Path)
         snapshot.release()
 
 
+def test_paths_beneath_a_symlink_loop_did_not_exist(backend: Backend, workspace: Path) -> None:
+    root = os.fsencode(workspace)
+    loop = os.path.join(root, b"d")
+    os.symlink(b"d", loop)
+    with backend.prepare(workspace) as snapshot:
+        snapshot.capture(os.path.join(loop, b"e"))
+        assert snapshot.locate(os.path.join(loop, b"e")) is None
+        snapshot.capture(loop)
+        os.unlink(loop)
+        located = snapshot.locate(loop)
+        assert located is not None and os.readlink(located) == b"d"
+
+
 def test_outside_paths_are_ignored(backend: Backend, workspace: Path) -> None:
     with backend.prepare(workspace) as snapshot:
         snapshot.capture(b"/etc/hostname")
