@@ -126,23 +126,25 @@ class VersionKeeper:
             return self._unreadable(path)
         size: int | None = None
         try:
-            with os.fdopen(fd, "rb") as handle:
-                info = os.fstat(fd)
-                if not stat.S_ISREG(info.st_mode):
-                    return None
-                size = info.st_size
-                fits = self._max_file_size is None or size <= self._max_file_size
-                if fits and size < CLONE_FROM:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                return None
+            size = info.st_size
+            fits = self._max_file_size is None or size <= self._max_file_size
+            if fits and size < CLONE_FROM:
+                with open(fd, "rb", closefd=False) as handle:
                     data = handle.read()
-                    return Kept(len(data), self._contents.put_bytes(data))
-                blob = self._contents.clone_file(path)
-                if blob is None and fits:
-                    blob = self._set_aside(fd, size)
-                return Kept(size, blob, None if blob is not None else TOO_LARGE)
+                return Kept(len(data), self._contents.put_bytes(data))
+            blob = self._contents.clone_file(path)
+            if blob is None and fits:
+                blob = self._set_aside(fd, size)
+            return Kept(size, blob, None if blob is not None else TOO_LARGE)
         except UnreadableFileError:
             return Kept(size, None, UNREADABLE)
         except (StoreError, OSError) as error:
             return Kept(size, None, NOT_STORED + str(error))
+        finally:
+            os.close(fd)
 
     def _set_aside(self, fd: int, size: int) -> str:
         """Copy the content aside (in the kernel) and name it by the copy's id; it is
