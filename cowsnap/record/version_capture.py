@@ -15,7 +15,7 @@ import secrets
 import stat
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -68,7 +68,8 @@ class VersionKeeper:
         self._aside: dict[str, Path] = {}
 
     def on_written_close(self, pid: int, path: bytes) -> None:
-        """`trace(on_written_close=...)`: the closing thread is stopped at close()."""
+        """`trace(on_written_close=...)`: the closing thread is stopped at close(), or
+        the last thread of an exiting process (fds still open) at its exit."""
         self._take(pid, path, "close")
 
     def on_event(self, event: Event) -> None:
@@ -82,19 +83,22 @@ class VersionKeeper:
 
     def finish(self, workers: int) -> None:
         """Store the contents set aside during the run; they are gone afterwards, stored
-        or not (a failure raises: the run cannot be recorded without them)."""
+        or not (a failure raises: the run cannot be recorded without them). The store
+        may name one differently (a large content it clones gets a random id)."""
         aside, self._aside = self._aside, {}
         if not aside:
             return
         try:
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                stored = list(pool.map(self._contents.put_file,
-                                       (bytes(path) for path in aside.values())))
-            if stored != list(aside):
-                raise StoreError("a version set aside changed before it was stored")
+                stored = dict(zip(aside, pool.map(self._contents.put_file,
+                                                  (bytes(path) for path in aside.values())),
+                                  strict=True))
         finally:
             for path in aside.values():
                 path.unlink(missing_ok=True)
+        for versions in self._versions.values():
+            versions[:] = [replace(version, blob=stored[version.blob])
+                           if version.blob in stored else version for version in versions]
 
     def _take(self, pid: int, path: bytes, trigger: Trigger) -> None:
         """Add a version unless the same process gives again the content of the latest

@@ -13,6 +13,7 @@ import pytest
 from cowsnap import api
 from cowsnap.record.manifest import Version
 from cowsnap.record.policy import TOO_LARGE, CaptureSettings
+from cowsnap.store.content import LARGE_CONTENT
 from cowsnap.store.store import Store
 from tests.conftest import fresh_dir_on
 
@@ -68,3 +69,31 @@ def test_the_size_cap_limits_copying_not_cloning(filesystem: tuple[str, Path],
     else:
         kept = [(v.blob, v.not_captured, v.size) for v in versions]
         assert kept == [(None, TOO_LARGE, 2 * MIB + 1)] * 3
+
+
+def test_a_store_on_another_filesystem_gets_every_large_version(
+        ext4_dir: Path, xfs_dir: Path, isolated_home: Path) -> None:
+    # workspace on ext4, store on XFS: no clone from the workspace, so each version is
+    # copied aside into the store, which then clones the copy under an id of its own
+    workspace = ext4_dir / "workspace"
+    workspace.mkdir()
+    size = LARGE_CONTENT + 1
+    writer = f"""
+import os
+for i in range(2):
+    with open("huge.bin", "wb") as handle:
+        handle.write(bytes([65 + i]) * {size})
+"""
+    result = api.run(api.RunRequest(
+        command=[sys.executable, "-c", writer], workspace=workspace, store=xfs_dir / "store",
+        backend="copy", cwd=workspace, versions=("huge.bin",)))
+    assert result.recording_error is None and result.manifest is not None
+    entry = result.manifest.entry(bytes(workspace / "huge.bin"))
+    assert entry is not None and len(entry.versions) == 2
+    store = Store.open(xfs_dir / "store", create=False)
+    for index, version in enumerate(entry.versions):
+        assert version.blob is not None and version.blob.startswith("large-")
+        assert version.size == size
+        content = store.read(version.blob)
+        assert len(content) == size and set(content) == {65 + index}
+    assert list(store.contents.scratch.iterdir()) == []
