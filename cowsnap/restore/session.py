@@ -21,6 +21,7 @@ from cowsnap.restore.journal import record_restore
 from cowsnap.restore.observe import observe
 from cowsnap.restore.plan import Plan, Side, make_plan, select
 from cowsnap.restore.trust import check_manifest
+from cowsnap.stages import reached
 from cowsnap.store.store import Store
 
 
@@ -75,16 +76,19 @@ def restore_run(store: Store, manifest: Manifest, options: RestoreOptions,
         plan = make_plan(targets, current, as_root=as_root)
         if plan.conflicts and not options.force:
             raise _conflict_error(plan)
-        contents = Contents(store)
-        contents.verify(plan.steps)
         undo_run = None
         failures = list(plan.failures)
-        if not options.dry_run and plan.steps:
-            with store.retention_lock(exclusive=False):
+        # Shared from verifying the contents to writing the last one: a prune
+        # (exclusive) cannot reclaim what this restore is about to write.
+        with store.retention_lock(exclusive=False):
+            contents = Contents(store)
+            contents.verify(plan.steps)
+            if not options.dry_run and plan.steps:
                 undo_run = record_restore(store, manifest, plan, current, roots,
                                           options.command, options.cwd)
-            failures.extend(Applier(roots, contents, as_root=as_root,
-                                    progress=progress).run(plan))
+                reached("restore-applying")
+                failures.extend(Applier(roots, contents, as_root=as_root,
+                                        progress=progress).run(plan))
     return RestoreResult(run_id=manifest.run_id, side=options.side, plan=plan,
                          undo_run=undo_run, failures=tuple(failures),
                          dry_run=options.dry_run)

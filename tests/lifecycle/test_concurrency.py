@@ -99,3 +99,29 @@ def test_automatic_pruning_never_waits_for_a_run(ext4_dir: Path, cowsnap: Cowsna
     slow.resume()
     assert slow.finish().returncode == 0
     assert len(json.loads(cowsnap("log", "--json", cwd=ext4_dir).stdout)) == 1
+
+
+@pytest.mark.timeout(90)
+def test_prune_waits_for_a_restore_writing_contents(ext4_dir: Path, cowsnap: Cowsnap,
+                                                    tmp_path: Path,
+                                                    background: list[Background]) -> None:
+    """Prune may remove the run being restored, but never while the restore still
+    needs its contents."""
+    (ext4_dir / "f.txt").write_text("original\n")
+    cowsnap("run", "--", "sh", "-c", "echo changed > f.txt", cwd=ext4_dir)
+    undone = cowsnap("log", "--json", cwd=ext4_dir).stdout
+    run_id = json.loads(undone)[0]["run_id"]
+    marker = tmp_path / "paused"
+    restore = Background(cowsnap, ["restore", run_id], ext4_dir, pause_at="restore-applying",
+                         marker=marker)
+    background.append(restore)
+    restore.wait_for_pause()
+    prune = Background(cowsnap, ["prune", "--keep-last", "1"], ext4_dir)
+    background.append(prune)
+    time.sleep(1)
+    assert prune.process.poll() is None, "prune must wait for the restore's retention lock"
+    restore.resume()
+    assert restore.finish().returncode == 0
+    assert prune.finish().returncode == 0
+    assert (ext4_dir / "f.txt").read_text() == "original\n"
+    assert json.loads(cowsnap("check", "--json", cwd=ext4_dir).stdout)["ok"]
