@@ -263,8 +263,14 @@ def manifest_to_dict(manifest: Manifest) -> dict[str, Any]:
 
 
 def dump_manifest(manifest: Manifest) -> bytes:
-    """The manifest as JSON bytes (ASCII, indented: readable and diffable)."""
-    return (json.dumps(manifest_to_dict(manifest), indent=1) + "\n").encode("ascii")
+    """The manifest as JSON bytes: ASCII, one file entry per line (diffable, and fast:
+    `indent` would force json's pure-Python encoder, six times slower on large runs)."""
+    data = manifest_to_dict(manifest)
+    files = data.pop("files")
+    head = json.dumps(data, separators=(", ", ": "))
+    entries = ",\n".join(json.dumps(entry, separators=(", ", ": ")) for entry in files)
+    body = f'"files": [\n{entries}\n]' if files else '"files": []'
+    return f"{head[:-1]}, {body}}}\n".encode("ascii")
 
 
 def _state_from_json(data: Mapping[str, Any]) -> FileState:
