@@ -1,0 +1,111 @@
+"""The operations users can import; the CLI is a thin layer over these.
+
+    from cowsnap import api
+    result = api.run(api.RunRequest(command=["make", "test"]))
+    api.restore(result.run_id)
+
+Each name lives in one submodule (running, reading, changes, maintenance) that is
+imported on first use, so `cowsnap run` does not pay for loading diff and restore,
+nor `cowsnap log` for loading the tracer.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cowsnap.api.changes import (
+        diff as diff,
+    )
+    from cowsnap.api.changes import (
+        restore as restore,
+    )
+    from cowsnap.api.changes import (
+        version_diff as version_diff,
+    )
+    from cowsnap.api.maintenance import (
+        CheckResult as CheckResult,
+    )
+    from cowsnap.api.maintenance import (
+        PruneResult as PruneResult,
+    )
+    from cowsnap.api.maintenance import (
+        check as check,
+    )
+    from cowsnap.api.maintenance import (
+        prune as prune,
+    )
+    from cowsnap.api.reading import (
+        Versions as Versions,
+    )
+    from cowsnap.api.reading import (
+        cat as cat,
+    )
+    from cowsnap.api.reading import (
+        find_entry as find_entry,
+    )
+    from cowsnap.api.reading import (
+        log as log,
+    )
+    from cowsnap.api.reading import (
+        pick_version as pick_version,
+    )
+    from cowsnap.api.reading import (
+        show as show,
+    )
+    from cowsnap.api.reading import (
+        split_run_argument as split_run_argument,
+    )
+    from cowsnap.api.reading import (
+        versions as versions,
+    )
+    from cowsnap.api.running import (
+        RunRequest as RunRequest,
+    )
+    from cowsnap.api.running import (
+        RunResult as RunResult,
+    )
+    from cowsnap.api.running import (
+        Status as Status,
+    )
+    from cowsnap.api.running import (
+        run as run,
+    )
+    from cowsnap.api.running import (
+        status as status,
+    )
+
+HOMES = {
+    "CheckResult": "maintenance",
+    "PruneResult": "maintenance",
+    "RunRequest": "running",
+    "RunResult": "running",
+    "Status": "running",
+    "Versions": "reading",
+    "cat": "reading",
+    "check": "maintenance",
+    "diff": "changes",
+    "find_entry": "reading",
+    "log": "reading",
+    "pick_version": "reading",
+    "prune": "maintenance",
+    "restore": "changes",
+    "run": "running",
+    "show": "reading",
+    "split_run_argument": "reading",
+    "status": "running",
+    "version_diff": "changes",
+    "versions": "reading",
+}
+
+__all__ = sorted(HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    home = HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'cowsnap.api' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"cowsnap.api.{home}"), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,206 @@
+"""`cowsnap run` and `cowsnap status`: snapshot, trace, record; where and how."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cowsnap.api.common import PathArg, as_path, open_store
+from cowsnap.config import Config, load_config, prune_due
+from cowsnap.errors import (
+    CowsnapError,
+    StoreError,
+)
+from cowsnap.record.ignore import load_ignores
+from cowsnap.record.manifest import Manifest
+from cowsnap.record.policy import CaptureSettings
+from cowsnap.record.recorder import Recorder, RunFacts
+from cowsnap.record.versions import VersionGlobs
+from cowsnap.snapshot.base import Availability
+from cowsnap.snapshot.registry import (
+    AUTO,
+    availabilities,
+    choose_backend,
+    first_available,
+)
+from cowsnap.stages import reached
+from cowsnap.store.bundle import export_bundle
+from cowsnap.store.gc import PruneOutcome, last_pruned, prune_store
+from cowsnap.store.location import resolve_store_dir
+from cowsnap.store.runs import RunSummary, new_run_id, summarize
+from cowsnap.store.store import Store
+from cowsnap.store.usage import Usage, store_usage, take_inventory
+from cowsnap.trace import trace
+from cowsnap.workspace import detect_workspace
+
+
+@dataclass(frozen=True)
+class Status:
+    """Where cowsnap would work from here, and how it would snapshot."""
+
+    workspace: Path
+    store: Path
+    backends: list[Availability]
+    backend: str | None
+    """What `--backend auto` picks; None when no backend works."""
+    usage: Usage | None = None
+    """What the store holds; None when there is no store yet, or it cannot be read."""
+    usage_error: str | None = None
+
+
+def status(workspace: PathArg = None, store: PathArg = None, cwd: Path | None = None) -> Status:
+    """The workspace and store in effect, every backend's availability for it, and what
+    the store holds (size, runs per workspace, space saved by deduplication)."""
+    root = detect_workspace(as_path(workspace), cwd)
+    found = availabilities(root)
+    usage, usage_error = None, None
+    try:
+        opened = open_store(store)
+        usage = store_usage(opened, take_inventory(opened)) if opened else None
+    except StoreError as error:
+        usage_error = str(error)
+    return Status(workspace=root, store=resolve_store_dir(store), backends=found,
+                  backend=first_available(found), usage=usage, usage_error=usage_error)
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """Everything `cowsnap run` is asked to do."""
+
+    command: Sequence[str]
+    workspace: PathArg = None
+    store: PathArg = None
+    backend: str = AUTO
+    output: PathArg = None
+    keep_snapshot: bool = False
+    only_writes: bool = False
+    capture: CaptureSettings = field(default_factory=CaptureSettings)
+    cwd: Path | None = None
+    versions: tuple[str, ...] = ()
+    """Globs of files to keep every intermediate version of (docs/versions.md)."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What happened. `exit_status` is the command's; `recording_error` is set when the
+    command ran but its run could not be recorded (nothing half-written is left)."""
+
+    exit_status: int
+    run_id: str
+    workspace: Path
+    backend: str
+    timings: dict[str, float]
+    manifest: Manifest | None = None
+    summary: RunSummary | None = None
+    ignore_file_created: Path | None = None
+    kept_snapshot: Path | None = None
+    bundle: Path | None = None
+    recording_error: CowsnapError | None = None
+    auto_prune: PruneOutcome | None = None
+    """What automatic pruning (config.toml) did after the run, if it ran."""
+    auto_prune_error: CowsnapError | None = None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def run(request: RunRequest) -> RunResult:
+    """Snapshot the workspace, trace the command, record its run, release the snapshot.
+
+    Errors before the command starts raise; once it has run, a recording failure is
+    returned in `RunResult.recording_error` so the command's own status survives.
+    """
+    cwd = (request.cwd or Path.cwd()).absolute()
+    workspace = detect_workspace(as_path(request.workspace), cwd)
+    globs = VersionGlobs(request.versions, os.fsencode(os.path.realpath(workspace)))
+    store = Store.open(resolve_store_dir(request.store))
+    ignores = load_ignores()
+    config = load_config()
+    backend = choose_backend(workspace, request.backend)
+    run_id = new_run_id()
+    timings: dict[str, float] = {}
+    with store.retention_lock(exclusive=False):
+        pending = store.runs.begin(run_id)
+        clock = time.monotonic()
+        try:
+            reached("run-preparing")
+            snapshot = backend.prepare(workspace)
+        except BaseException:
+            pending.abandon()
+            raise
+        reached("run-prepared")
+        timings["preparing"] = round(time.monotonic() - clock, 6)
+        try:
+            recorder = Recorder(workspace=workspace, snapshot=snapshot, store=store,
+                                ignores=ignores.rules, settings=request.capture,
+                                versions=globs)
+            started_at = _now()
+            clock = time.monotonic()
+            try:
+                exit_status = trace(request.command, cwd=cwd, on_event=recorder.on_event,
+                                    before_mutation=recorder.before_mutation,
+                                    on_written_close=recorder.close_hook,
+                                    only_writes=request.only_writes)
+            except BaseException:
+                pending.abandon()
+                raise
+            timings["tracing"] = round(time.monotonic() - clock, 6)
+            facts = RunFacts(run_id=run_id, command=tuple(request.command),
+                             exit_status=exit_status, start_cwd=str(cwd),
+                             started_at=started_at, finished_at=_now(),
+                             uid=os.getuid(), gid=os.getgid())
+            manifest: Manifest | None = None
+            bundle: Path | None = None
+            recording_error: CowsnapError | None = None
+            try:
+                reached("run-recording")
+                manifest = recorder.finish(facts, timings)
+                reached("run-publishing")
+                pending.publish(manifest)
+                reached("run-published")
+                if request.output is not None:
+                    bundle = Path(request.output).absolute()
+                    export_bundle(store, run_id, bundle)
+            except CowsnapError as error:
+                pending.abandon()
+                recording_error = error
+            except OSError as error:
+                pending.abandon()
+                recording_error = StoreError(f"cannot record the run: {error}")
+        finally:
+            kept = snapshot.location if request.keep_snapshot else None
+            if not request.keep_snapshot:
+                snapshot.release()
+    reached("run-released")
+    pruned, prune_error = _auto_prune(store, config)
+    return RunResult(
+        exit_status=exit_status, run_id=run_id, workspace=workspace, backend=backend.name,
+        timings=dict(manifest.timings) if manifest else timings, manifest=manifest,
+        summary=summarize(manifest) if manifest else None,
+        ignore_file_created=ignores.path if ignores.created else None,
+        kept_snapshot=kept, bundle=bundle, recording_error=recording_error,
+        auto_prune=pruned, auto_prune_error=prune_error,
+    )
+
+
+def _auto_prune(store: Store, config: Config) -> tuple[PruneOutcome | None, CowsnapError | None]:
+    """Prune after a run when config.toml asks and its interval has passed. Never waits
+    for runs in progress (the next run prunes instead) and never raises: the command
+    has run, its status must survive."""
+    settings = config.auto_prune
+    now = datetime.now(UTC)
+    if settings is None:
+        return None, None
+    try:
+        if not prune_due(last_pruned(store), now, settings.interval):
+            return None, None
+        return prune_store(store, settings.policy, now=now, wait=False), None
+    except BlockingIOError:
+        return None, None
+    except CowsnapError as error:
+        return None, error
