@@ -21,35 +21,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import sh
+from benchlib import MOUNTS, median_seconds, populate
 
 from cowsnap.snapshot.copy import copy_data
 from cowsnap.snapshot.reflink import clone_data
 from cowsnap.snapshot.registry import backend_named
 
 SIZES = (200, 50_000)
-FILES_PER_DIRECTORY = 100
 CopyData = Callable[[int, int], None]
-MOUNTS = {
-    kind: Path(os.environ.get(f"COWSNAP_TEST_{kind.upper()}", f"/var/tmp/cowsnap-dev/{kind}"))
-    for kind in ("btrfs", "xfs", "ext4")
-}
-
-
-def populate(root: Path, files: int) -> None:
-    for index in range(files):
-        directory = root / f"d{index // FILES_PER_DIRECTORY:04d}"
-        if index % FILES_PER_DIRECTORY == 0:
-            directory.mkdir()
-        (directory / f"f{index:06d}.c").write_bytes(b"int x = %d;\n" % index * 20)
-
-
-def median_seconds(action: Callable[[], None], runs: int) -> float:
-    timings = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        timings.append(time.perf_counter() - start)
-    return statistics.median(timings)
 
 
 def eager_copy(source: Path, destination: Path, copy: CopyData) -> None:

@@ -17,28 +17,15 @@ import argparse
 import hashlib
 import os
 import shutil
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
+
+from benchlib import median_seconds
 
 from cowsnap.store import content as content_module
 from cowsnap.store.store import Store
 
 CHUNK = 1 << 20
-
-
-def median_seconds(action: Callable[[], object], runs: int,
-                   setup: Callable[[], object] | None = None) -> float:
-    times = []
-    for _ in range(runs):
-        if setup is not None:
-            setup()
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def read_once(path: Path) -> None:
