@@ -1,4 +1,4 @@
-"""The real-filesystem test bed.
+"""The real-filesystem test bed, and the real CLI run against it.
 
 tests/run-all.sh mounts loop images and exports their mount points:
 COWSNAP_TEST_BTRFS, COWSNAP_TEST_XFS (mkfs -m reflink=1) and COWSNAP_TEST_EXT4.
@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -88,3 +91,77 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.delenv("COWSNAP_STORE", raising=False)
     return home
+
+
+@dataclass
+class Cowsnap:
+    """Runs `python -m cowsnap` with an isolated home, config and store."""
+
+    home: Path
+    store: Path
+
+    def env(self) -> dict[str, str]:
+        env = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
+        env.update(HOME=str(self.home), XDG_CONFIG_HOME=str(self.home / ".config"),
+                   XDG_CACHE_HOME=str(self.home / ".cache"),
+                   XDG_DATA_HOME=str(self.home / ".local" / "share"),
+                   COWSNAP_STORE=str(self.store), LC_ALL="C.UTF-8")
+        return env
+
+    def __call__(self, *args: str | bytes, cwd: Path, timeout: float = 60,
+                 check: bool = True) -> subprocess.CompletedProcess[bytes]:
+        result = subprocess.run([sys.executable, "-m", "cowsnap", *args], cwd=cwd,
+                                env=self.env(), capture_output=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"cowsnap {args!r} exited {result.returncode}: {result.stderr.decode()}")
+        return result
+
+
+@pytest.fixture
+def cowsnap(tmp_path: Path) -> Cowsnap:
+    home = tmp_path / "home"
+    home.mkdir()
+    return Cowsnap(home=home, store=tmp_path / "store")
+
+
+def btrfs_workspace() -> Iterator[Path]:
+    require_root()
+    for parent in fresh_dir_on("btrfs"):
+        workspace = parent / "workspace"
+        subprocess.run(["btrfs", "-q", "subvolume", "create", str(workspace)], check=True)
+        try:
+            yield workspace
+        finally:
+            shutil.rmtree(workspace, ignore_errors=True)
+            subprocess.run(["btrfs", "-q", "subvolume", "delete", str(workspace)],
+                           check=False, capture_output=True)
+
+
+def plain_workspace(kind: str) -> Iterator[Path]:
+    for parent in fresh_dir_on(kind):
+        workspace = parent / "workspace"
+        workspace.mkdir()
+        yield workspace
+
+
+BACKEND_FILESYSTEMS = {"btrfs": "btrfs", "reflink": "xfs", "copy": "ext4"}
+
+
+def workspace_for(backend: str) -> Iterator[Path]:
+    """A fresh workspace on the filesystem `backend` is meant for."""
+    if backend == "btrfs":
+        return btrfs_workspace()
+    return plain_workspace(BACKEND_FILESYSTEMS[backend])
+
+
+@pytest.fixture(params=list(BACKEND_FILESYSTEMS))
+def backend_workspace(request: pytest.FixtureRequest) -> Iterator[tuple[str, Path]]:
+    """(backend name, a fresh workspace on the filesystem that backend is meant for)."""
+    backend = request.param
+    yield from ((backend, workspace) for workspace in workspace_for(backend))
+
+
+@pytest.fixture
+def ext4_workspace() -> Iterator[Path]:
+    yield from plain_workspace("ext4")

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.run.conftest import Cowsnap
+from tests.conftest import Cowsnap
 
 SCRIPT = ("printf 'one\\n2\\nthree\\n' > a.txt; printf '\\000bin' > b.bin; rm gone.txt; "
           "mkdir d; echo x > d/x.txt; chmod 755 run.sh; ln -sfn a.txt link")

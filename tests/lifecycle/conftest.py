@@ -19,7 +19,7 @@ from cowsnap.record.manifest import FileEntry, FileState, Manifest
 from cowsnap.store.runs import new_run_id
 from cowsnap.store.store import Store
 from cowsnap.trace.events import Operation
-from tests.run.conftest import Cowsnap
+from tests.conftest import Cowsnap
 
 
 @pytest.fixture
@@ -71,13 +71,6 @@ def flip_byte(path: Path, offset: int) -> None:
         handle.seek(offset)
         handle.write(bytes([byte[0] ^ 0xFF]))
     path.chmod(mode & 0o7777)
-
-
-@pytest.fixture
-def cowsnap(tmp_path: Path) -> Cowsnap:
-    home = tmp_path / "home"
-    home.mkdir()
-    return Cowsnap(home=home, store=tmp_path / "store")
 
 
 class Background:

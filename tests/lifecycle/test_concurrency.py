@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import Cowsnap
 from tests.lifecycle.conftest import Background
-from tests.run.conftest import BACKEND_FILESYSTEMS, Cowsnap, btrfs_workspace, plain_workspace
-
-
-@pytest.fixture(params=list(BACKEND_FILESYSTEMS))
-def backend_workspace(request: pytest.FixtureRequest) -> Iterator[tuple[str, Path]]:
-    backend = request.param
-    workspaces = (btrfs_workspace() if backend == "btrfs"
-                  else plain_workspace(BACKEND_FILESYSTEMS[backend]))
-    for workspace in workspaces:
-        yield backend, workspace
 
 
 @pytest.mark.timeout(90)

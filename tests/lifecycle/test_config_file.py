@@ -12,7 +12,7 @@ from cowsnap.config import AutoPrune, Config, load_config, parse_config, prune_d
 from cowsnap.errors import ConfigError, UsageError
 from cowsnap.store.prune import Policy
 from cowsnap.units import format_duration, parse_duration
-from tests.run.conftest import Cowsnap
+from tests.conftest import Cowsnap
 
 
 def test_a_full_prune_table() -> None:

@@ -9,14 +9,13 @@ import json
 import random
 import stat
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from cowsnap.snapshot.staging import candidates
+from tests.conftest import Cowsnap
 from tests.lifecycle.conftest import Background
-from tests.run.conftest import BACKEND_FILESYSTEMS, Cowsnap, btrfs_workspace, plain_workspace
 
 ORIGINAL = {"a.txt": b"original a\n", "b.txt": b"original b\n", "sub/c.txt": b"original c\n"}
 CHANGED = {"a.txt": b"changed a\n", "sub/c.txt": b"original c\n", "new.txt": b"new\n"}
@@ -25,15 +24,6 @@ SCRIPT = ("echo $$ > \"$PIDFILE\"; echo 'changed a' > a.txt; rm b.txt; echo new 
 
 RUN_STAGES_BEFORE_COMMAND = ["run-preparing", "run-prepared"]
 RUN_STAGES_AFTER_COMMAND = ["run-recording", "run-publishing", "run-published", "run-released"]
-
-
-@pytest.fixture(params=list(BACKEND_FILESYSTEMS))
-def backend_workspace(request: pytest.FixtureRequest) -> Iterator[tuple[str, Path]]:
-    backend = request.param
-    workspaces = (btrfs_workspace() if backend == "btrfs"
-                  else plain_workspace(BACKEND_FILESYSTEMS[backend]))
-    for workspace in workspaces:
-        yield backend, workspace
 
 
 def populate(workspace: Path) -> None:

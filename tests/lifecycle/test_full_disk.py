@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.run.conftest import Cowsnap
+from tests.conftest import Cowsnap
 
 
 @pytest.mark.timeout(120)

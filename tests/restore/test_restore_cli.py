@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import Cowsnap
 from tests.restore.conftest import read_tree
-from tests.run.conftest import Cowsnap
 
 SCENARIO = (
     "echo new > changed.txt; echo more >> appended.txt; rm deleted.txt; "

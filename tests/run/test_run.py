@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.run.conftest import Cowsnap, btrfs_workspace, plain_workspace
+from tests.conftest import Cowsnap, btrfs_workspace, plain_workspace
 
 NON_UTF8 = b"caf\xe9.txt"
 

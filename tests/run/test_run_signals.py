@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.run.conftest import Cowsnap
+from tests.conftest import Cowsnap
 
 
 def wait_for(path: Path, timeout: float = 20) -> None:

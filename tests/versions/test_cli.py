@@ -11,20 +11,13 @@ import pytest
 from cowsnap import api
 from cowsnap.cli.versions import versions_text
 from cowsnap.record.manifest import Version
-from tests.run.conftest import Cowsnap
+from tests.conftest import Cowsnap
 
 WRITER = """
 for text in ("first\\n", "second\\n", "third\\n"):
     with open("out.txt", "w") as handle:
         handle.write(text)
 """
-
-
-@pytest.fixture
-def cowsnap(tmp_path: Path) -> Cowsnap:
-    home = tmp_path / "home"
-    home.mkdir()
-    return Cowsnap(home=home, store=tmp_path / "store")
 
 
 @pytest.fixture
