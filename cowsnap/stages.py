@@ -40,6 +40,8 @@ def reached(stage: str) -> None:
         return
     _passed.add(stage)
     marker = Path(PAUSE_MARKER)
-    marker.write_text(f"{os.getpid()}\n")
+    written = marker.with_name(f"{marker.name}.{os.getpid()}")
+    written.write_text(f"{os.getpid()}\n")
+    written.rename(marker)  # whole when it appears: whoever waits for it reads the pid
     while marker.exists():
         time.sleep(POLL_SECONDS)
