@@ -38,10 +38,13 @@ def _emit(lines: Iterable[tuple[Kind, bytes]]) -> None:
 @click.option("--stat", "stat", is_flag=True, help="A histogram of changed lines per path.")
 @click.option("--name-status", "name_status", is_flag=True,
               help="One line per path: its status letters and its name.")
+@click.option("--version", "version", type=click.IntRange(min=1), metavar="N",
+              help="What intermediate version N of PATH changed (see `cowsnap versions`): "
+                   "against version N-1, version 1 against the before-state.")
 @json_option
 @location_options
-def diff(arguments: tuple[str, ...], stat: bool, name_status: bool, as_json: bool,
-         workspace: str | None, store: str | None) -> None:
+def diff(arguments: tuple[str, ...], stat: bool, name_status: bool, version: int | None,
+         as_json: bool, workspace: str | None, store: str | None) -> None:
     """Show what RUN (default: the newest) changed, as unified diffs from before to after.
 
     With PATHs, only those (a directory means everything under it). The first
@@ -52,7 +55,12 @@ def diff(arguments: tuple[str, ...], stat: bool, name_status: bool, as_json: boo
     if stat + name_status + as_json > 1:
         raise click.UsageError("--stat, --name-status and --json exclude each other")
     run, paths = api.split_run_argument(arguments, store)
-    changes = api.diff(run, paths, workspace=workspace, store=store)
+    if version is None:
+        changes = api.diff(run, paths, workspace=workspace, store=store)
+    elif len(paths) == 1:
+        changes = api.version_diff(paths[0], version, run=run, workspace=workspace, store=store)
+    else:
+        raise click.UsageError("--version needs exactly one PATH")
     if as_json:
         click.echo(json.dumps(diff_json(changes), indent=2))
     elif stat:
