@@ -17,6 +17,8 @@ from cowsnap import __version__
 from cowsnap.cli import commands
 from cowsnap.errors import EXIT_ERROR, CowsnapError
 
+EXIT_SIGPIPE = 128 + 13
+
 
 class CowsnapGroup(click.Group):
     """A group that loads its commands lazily and reports CowsnapError (and OS errors)
@@ -33,6 +35,8 @@ class CowsnapGroup(click.Group):
             return super().invoke(ctx)
         except CowsnapError as error:
             _fail(str(error), error.exit_code)
+        except BrokenPipeError:
+            _reader_went_away()
         except OSError as error:
             if os.environ.get("COWSNAP_DEBUG"):
                 raise
@@ -44,6 +48,14 @@ def _describe_os_error(error: OSError) -> str:
         return f"no space left on device: {error.filename or ''}".rstrip(": ")
     where = f": {error.filename}" if error.filename else ""
     return f"{error.strerror or error}{where}"
+
+
+def _reader_went_away() -> None:
+    """`cowsnap cat ... | head`: the reader stopped early, as with git, no error.
+    stdout is pointed at /dev/null so the interpreter's final flush cannot fail too."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(EXIT_SIGPIPE)
 
 
 def _fail(message: str, exit_code: int) -> None:
