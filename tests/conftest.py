@@ -9,6 +9,7 @@ and fails under CI (CI=true), so a broken test bed can never pass as green.
 from __future__ import annotations
 
 import os
+import pty
 import shutil
 import subprocess
 import sys
@@ -108,6 +109,25 @@ class Cowsnap:
                    COWSNAP_STORE=str(self.store), LC_ALL="C.UTF-8")
         return env
 
+    def on_terminal(self, *args: str, cwd: Path, env: dict[str, str] | None = None,
+                    timeout: float = 60) -> tuple[int, bytes]:
+        """Run `cowsnap ARGS` with stdin, stdout and stderr on a pseudo-terminal;
+        (exit status, everything it showed)."""
+        leader, follower = pty.openpty()
+        process = subprocess.Popen([sys.executable, "-m", "cowsnap", *args], cwd=cwd,
+                                   env=env or self.env(), stdin=follower, stdout=follower,
+                                   stderr=follower)
+        os.close(follower)
+        shown = b""
+        try:
+            while chunk := os.read(leader, 4096):
+                shown += chunk
+        except OSError:
+            pass
+        finally:
+            os.close(leader)
+        return process.wait(timeout=timeout), shown
+
     def __call__(self, *args: str | bytes, cwd: Path, timeout: float = 60,
                  check: bool = True) -> subprocess.CompletedProcess[bytes]:
         result = subprocess.run([sys.executable, "-m", "cowsnap", *args], cwd=cwd,
@@ -165,3 +185,11 @@ def backend_workspace(request: pytest.FixtureRequest) -> Iterator[tuple[str, Pat
 @pytest.fixture
 def ext4_workspace() -> Iterator[Path]:
     yield from plain_workspace("ext4")
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """An empty directory, resolved (as recorded paths are)."""
+    path = tmp_path / "workspace"
+    path.mkdir()
+    return path.resolve()

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import pty
-import subprocess
-import sys
 from pathlib import Path
 
 from tests.conftest import Cowsnap
@@ -60,19 +57,8 @@ def test_exclusive_flags_are_a_usage_error(cowsnap: Cowsnap, ext4_workspace: Pat
 
 def test_colour_and_pager_on_a_terminal(cowsnap: Cowsnap, ext4_workspace: Path) -> None:
     _recorded(cowsnap, ext4_workspace)
-    leader, follower = pty.openpty()
     env = {**cowsnap.env(), "PAGER": "cat", "TERM": "xterm"}
-    process = subprocess.Popen([sys.executable, "-m", "cowsnap", "diff", "a.txt"],
-                               cwd=ext4_workspace, env=env, stdin=follower, stdout=follower,
-                               stderr=subprocess.PIPE)
-    os.close(follower)
-    output = b""
-    try:
-        while chunk := os.read(leader, 4096):
-            output += chunk
-    except OSError:
-        pass
-    finally:
-        os.close(leader)
-    assert process.wait(timeout=30) == 0
+    status, output = cowsnap.on_terminal("diff", "a.txt", cwd=ext4_workspace, env=env,
+                                         timeout=30)
+    assert status == 0
     assert b"\x1b[32m+2" in output and b"\x1b[31m-two" in output

@@ -10,12 +10,5 @@ from cowsnap.store.store import Store
 
 
 @pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    path = tmp_path / "workspace"
-    path.mkdir()
-    return path.resolve()
-
-
-@pytest.fixture
 def store(tmp_path: Path) -> Store:
     return Store.open(tmp_path / "store")

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import subprocess
-import sys
 import zlib
 from pathlib import Path
 
@@ -303,20 +301,8 @@ def test_progress_bar_on_a_terminal_for_large_restores(cowsnap: Cowsnap,
         (ext4_workspace / f"f{number}.txt").write_text("0\n")
     cowsnap("run", "--", "sh", "-c", "for f in f*.txt; do echo 1 > $f; done",
             cwd=ext4_workspace)
-    leader, follower = pty.openpty()
-    process = subprocess.Popen([sys.executable, "-m", "cowsnap", "restore"],
-                               cwd=ext4_workspace, env=cowsnap.env(), stdin=follower,
-                               stdout=follower, stderr=follower)
-    os.close(follower)
-    output = b""
-    try:
-        while chunk := os.read(leader, 4096):
-            output += chunk
-    except OSError:
-        pass
-    finally:
-        os.close(leader)
-    assert process.wait(timeout=60) == 0
+    status, output = cowsnap.on_terminal("restore", cwd=ext4_workspace)
+    assert status == 0
     assert b"restoring" in output and b"100%" in output
     assert (ext4_workspace / "f7.txt").read_text() == "0\n"
     quiet = cowsnap("restore", last_run(cowsnap, ext4_workspace), cwd=ext4_workspace)

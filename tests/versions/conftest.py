@@ -36,13 +36,6 @@ Runner = Callable[..., VersionedRun]
 
 
 @pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    path = tmp_path / "workspace"
-    path.mkdir()
-    return path.resolve()
-
-
-@pytest.fixture
 def run_versions(tmp_path: Path, workspace: Path, isolated_home: Path) -> Runner:
     """Run a Python script (or any argv) traced with the given globs."""
     store_dir = tmp_path / "store"

@@ -6,8 +6,6 @@ import json
 import sys
 from pathlib import Path
 
-import pytest
-
 from cowsnap import api
 from cowsnap.cli.versions import versions_text
 from cowsnap.record.manifest import Version
@@ -18,13 +16,6 @@ for text in ("first\\n", "second\\n", "third\\n"):
     with open("out.txt", "w") as handle:
         handle.write(text)
 """
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    path = tmp_path / "workspace"
-    path.mkdir()
-    return path.resolve()
 
 
 def test_versions_listed_and_printed(cowsnap: Cowsnap, workspace: Path) -> None:
