@@ -45,7 +45,8 @@ def summary_lines(result: api.RunResult) -> list[str]:
         f"{name} {_seconds(timings[name])}"
         for name in ("preparing", "tracing", "recording") if name in timings))
     if result.summary is not None:
-        lines.append(f"see it with: cowsnap show {result.run_id}")
+        lines.append(f"see it with: cowsnap diff {result.run_id}; "
+                     f"undo it with: cowsnap restore {result.run_id}")
     if result.kept_snapshot is not None:
         lines.append(f"snapshot kept at {result.kept_snapshot}")
     if result.bundle is not None:

@@ -55,6 +55,7 @@ def test_scenario_is_recorded_exactly(cowsnap: Cowsnap,
     result = cowsnap("run", "--backend", backend, "--", "sh", "-c", SCENARIO, cwd=workspace)
     assert b"cowsnap: run " in result.stderr
     manifest = manifest_of(cowsnap, workspace)
+    assert f"undo it with: cowsnap restore {manifest['run_id']}".encode() in result.stderr
     assert manifest["schema"] == "cowsnap.manifest/1"
     assert manifest["backend"] == backend
     assert manifest["exit_status"] == 0
