@@ -47,24 +47,30 @@ def test_eight_runs_at_once_in_one_workspace(backend_workspace: tuple[str, Path]
     assert list((cowsnap.store / "incomplete").iterdir()) == []
 
 
+def prune_while_paused(cowsnap: Cowsnap, cwd: Path, tmp_path: Path,
+                       background: list[Background], args: list[str], stage: str) -> None:
+    """Pause `cowsnap ARGS` at `stage`, start `prune --keep-last 1`, check that prune waits
+    for the paused command's retention lock, then let both finish successfully."""
+    paused = Background(cowsnap, args, cwd, pause_at=stage, marker=tmp_path / "paused")
+    background.append(paused)
+    paused.wait_for_pause()
+    prune = Background(cowsnap, ["prune", "--keep-last", "1"], cwd)
+    background.append(prune)
+    time.sleep(1)
+    assert prune.process.poll() is None, f"prune must wait for {args[0]}'s retention lock"
+    paused.resume()
+    assert paused.finish().returncode == 0
+    result = prune.finish()
+    assert result.returncode == 0, result.stderr.decode()
+
+
 @pytest.mark.timeout(90)
 def test_prune_waits_for_a_run_writing_contents_nothing_references_yet(
         ext4_dir: Path, cowsnap: Cowsnap, tmp_path: Path,
         background: list[Background]) -> None:
     cowsnap("run", "--", "sh", "-c", "echo older > older.txt", cwd=ext4_dir)
-    marker = tmp_path / "paused"
-    run = Background(cowsnap, ["run", "--", "sh", "-c", "echo precious > new.txt"], ext4_dir,
-                     pause_at="run-publishing", marker=marker)
-    background.append(run)
-    run.wait_for_pause()
-    prune = Background(cowsnap, ["prune", "--keep-last", "1"], ext4_dir)
-    background.append(prune)
-    time.sleep(1)
-    assert prune.process.poll() is None, "prune must wait for the run's retention lock"
-    run.resume()
-    assert run.finish().returncode == 0
-    result = prune.finish()
-    assert result.returncode == 0, result.stderr.decode()
+    prune_while_paused(cowsnap, ext4_dir, tmp_path, background,
+                       ["run", "--", "sh", "-c", "echo precious > new.txt"], "run-publishing")
     runs = json.loads(cowsnap("log", "--json", cwd=ext4_dir).stdout)
     assert [entry["command"][-1] for entry in runs] == ["echo precious > new.txt"]
     assert cowsnap("cat", "new.txt", cwd=ext4_dir).stdout == b"precious\n"
@@ -101,17 +107,7 @@ def test_prune_waits_for_a_restore_writing_contents(ext4_dir: Path, cowsnap: Cow
     cowsnap("run", "--", "sh", "-c", "echo changed > f.txt", cwd=ext4_dir)
     undone = cowsnap("log", "--json", cwd=ext4_dir).stdout
     run_id = json.loads(undone)[0]["run_id"]
-    marker = tmp_path / "paused"
-    restore = Background(cowsnap, ["restore", run_id], ext4_dir, pause_at="restore-applying",
-                         marker=marker)
-    background.append(restore)
-    restore.wait_for_pause()
-    prune = Background(cowsnap, ["prune", "--keep-last", "1"], ext4_dir)
-    background.append(prune)
-    time.sleep(1)
-    assert prune.process.poll() is None, "prune must wait for the restore's retention lock"
-    restore.resume()
-    assert restore.finish().returncode == 0
-    assert prune.finish().returncode == 0
+    prune_while_paused(cowsnap, ext4_dir, tmp_path, background, ["restore", run_id],
+                       "restore-applying")
     assert (ext4_dir / "f.txt").read_text() == "original\n"
     assert json.loads(cowsnap("check", "--json", cwd=ext4_dir).stdout)["ok"]
