@@ -13,9 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cowsnap.errors import ContentNotFoundError, StoreError
+from cowsnap.paths import within
 from cowsnap.record.changes import content_change, status_code
 from cowsnap.record.manifest import FileEntry, FileState, Manifest
-from cowsnap.restore.plan import seen_entries, under
+from cowsnap.restore.plan import seen_entries
 from cowsnap.store.diff import Hunk, content_patch
 
 MAX_SHOWN = 16 * 1024 * 1024
@@ -50,7 +51,7 @@ class RunDiff:
 
 
 def display_name(path: bytes, workspace: bytes) -> bytes:
-    if under(path, workspace) and path != workspace:
+    if within(path, workspace) and path != workspace:
         return path[len(workspace.rstrip(b"/")) + 1:]
     return path
 
@@ -91,6 +92,6 @@ def run_diff(manifest: Manifest, read: ReadContent,
     files = tuple(
         file_diff(entry, workspace, read) for entry in seen_entries(manifest)
         if status_code(entry) != ".."
-        and (paths is None or any(under(entry.path, path) for path in paths))
+        and (paths is None or any(within(entry.path, path) for path in paths))
     )
     return RunDiff(run_id=manifest.run_id, workspace=manifest.workspace, files=files)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pygit2
 from pygit2.enums import ConfigLevel, FileStatus
 
+from cowsnap.paths import within
 from cowsnap.record.manifest import NOT_IN_REPO, GitInfo, GitRepository
 from cowsnap.record.policy import GitFacts
 
@@ -117,9 +118,6 @@ def _open_worktree(directory: bytes) -> tuple[bytes, str] | None:
     return os.fsencode(os.path.realpath(repository.workdir)), repository.path
 
 
-def _under(path: bytes, directory: bytes) -> bool:
-    return path == directory or path.startswith(directory.rstrip(b"/") + b"/")
-
 
 class GitContext:
     """Repository discovery and status for many paths, each repository looked at once.
@@ -174,7 +172,7 @@ class GitContext:
                 self.problems.append(f"git status of {os.fsdecode(root)} failed: {error}")
                 return None
         status = self._statuses[root]
-        if _under(path, status.git_dir) or not _under(path, root):
+        if within(path, status.git_dir) or not within(path, root):
             return None
         return status
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cowsnap.errors import IgnoreConfigError
+from cowsnap.paths import within
 from cowsnap.store.atomic import write_atomic
 from cowsnap.store.location import config_dir
 
@@ -31,10 +32,7 @@ class IgnoreRules:
     prefixes: tuple[bytes, ...]
 
     def covers(self, path: bytes) -> bool:
-        for prefix in self.prefixes:
-            if path == prefix or path.startswith(prefix.rstrip(b"/") + b"/"):
-                return True
-        return False
+        return any(within(path, prefix) for prefix in self.prefixes)
 
     def adding(self, paths: Iterable[os.PathLike[str] | str]) -> IgnoreRules:
         extra = tuple(os.fsencode(os.path.abspath(path)) for path in paths)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from cowsnap import __version__
 from cowsnap.errors import UnreadableFileError
+from cowsnap.paths import within
 from cowsnap.record.git import GitContext
 from cowsnap.record.ignore import IgnoreRules
 from cowsnap.record.manifest import (
@@ -92,9 +93,6 @@ class OutsideBefore:
     git: tuple[GitInfo, GitFacts | None]
 
 
-def _under(path: bytes, directory: bytes) -> bool:
-    return path == directory or path.startswith(directory.rstrip(b"/") + b"/")
-
 
 class Recorder:
     def __init__(
@@ -130,11 +128,11 @@ class Recorder:
         return self._versions.on_written_close if self._versions else None
 
     def in_workspace(self, path: bytes) -> bool:
-        return _under(path, self._workspace)
+        return within(path, self._workspace)
 
     def records(self, path: bytes) -> bool:
         """Whether `path` belongs in the manifest at all."""
-        if any(_under(path, excluded) for excluded in self._excluded):
+        if any(within(path, excluded) for excluded in self._excluded):
             return False
         return self.in_workspace(path) or not self._ignores.covers(path)
 

@@ -12,8 +12,8 @@ import os
 from collections.abc import Iterable, Sequence
 
 from cowsnap.errors import PathNotInRunError
+from cowsnap.paths import within
 from cowsnap.record.manifest import Manifest
-from cowsnap.restore.plan import under
 
 
 def split_run(arguments: Sequence[str], run_ids: Iterable[str]) -> tuple[str | None, list[str]]:
@@ -44,7 +44,7 @@ def resolve_paths(manifest: Manifest, arguments: Sequence[str | bytes],
     for argument in arguments:
         candidates = _candidates(argument, base)
         found = next((candidate for candidate in candidates
-                      if any(under(entry.path, candidate) for entry in manifest.files)), None)
+                      if any(within(entry.path, candidate) for entry in manifest.files)), None)
         if found is None:
             shown = os.fsdecode(candidates[0])
             raise PathNotInRunError(f"run {manifest.run_id} touched nothing at {shown}")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
+from cowsnap.paths import within
 from cowsnap.record.manifest import FileEntry, FileState, Manifest
 from cowsnap.record.policy import CHANGES_CONTENT, MUTATES
 from cowsnap.record.recorder import UNKNOWN_BEFORE
@@ -36,10 +37,6 @@ def other_side(side: Side) -> Side:
 def is_hash_id(blob: str | None) -> bool:
     """Whether `blob` names its content by hash (so a content can be compared by id)."""
     return blob is not None and not blob.startswith("large-")
-
-
-def under(path: bytes, directory: bytes) -> bool:
-    return path == directory or path.startswith(directory.rstrip(b"/") + b"/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +181,7 @@ def select(manifest: Manifest, side: Side, paths: Sequence[bytes] | None = None)
     for entry in seen_entries(manifest):
         if not set(entry.operations) & MUTATES or entry.path == workspace:
             continue
-        if paths is not None and not any(under(entry.path, path) for path in paths):
+        if paths is not None and not any(within(entry.path, path) for path in paths):
             continue
         want, replaces = _state(entry, side), _state(entry, replaced)
         if difference(want, replaces, times=True) is not None or want.uid != replaces.uid:

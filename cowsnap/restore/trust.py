@@ -13,8 +13,8 @@ import os
 import stat
 
 from cowsnap.errors import StoreError, UntrustedRunError
+from cowsnap.paths import within
 from cowsnap.record.manifest import FileState, Manifest
-from cowsnap.restore.plan import under
 from cowsnap.store.content import check_blob_id
 
 FORMATS = {"file": stat.S_IFREG, "directory": stat.S_IFDIR, "symlink": stat.S_IFLNK}
@@ -63,7 +63,7 @@ def check_manifest(manifest: Manifest) -> None:
     for entry in manifest.files:
         shown = os.fsdecode(entry.path)
         problem = path_problem(entry.path)
-        if problem is None and entry.in_workspace != under(entry.path, workspace):
+        if problem is None and entry.in_workspace != within(entry.path, workspace):
             problem = ("is outside the workspace but recorded inside it" if entry.in_workspace
                        else "is inside the workspace but recorded outside it")
         for side, state in (("before", entry.before), ("after", entry.after)):

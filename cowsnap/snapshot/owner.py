@@ -10,9 +10,9 @@ import os
 import re
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 
 from cowsnap.errors import SnapshotError
+from cowsnap.processes import process_start_time
 
 _NAME = re.compile(r"^(?P<kind>[a-z]+)-(?P<pid>\d+)-(?P<start>\d+)-[0-9a-f]+$")
 
@@ -23,20 +23,6 @@ class Owner:
 
     pid: int
     start_time: int
-
-
-def parse_start_time(stat_line: bytes) -> int:
-    """Field 22 of a /proc/PID/stat line; the command name before it may hold spaces and ')'."""
-    after_command = stat_line[stat_line.rindex(b")") + 2:]
-    return int(after_command.split()[19])
-
-
-def process_start_time(pid: int) -> int | None:
-    """When process `pid` started (clock ticks after boot), or None if there is no such process."""
-    try:
-        return parse_start_time(Path(f"/proc/{pid}/stat").read_bytes())
-    except (FileNotFoundError, ProcessLookupError):
-        return None
 
 
 def current_owner() -> Owner:

@@ -20,10 +20,10 @@ from datetime import datetime
 from pathlib import Path
 
 from cowsnap.errors import CorruptManifestError, StoreDamagedError
+from cowsnap.processes import owner_tag, process_start_time
 from cowsnap.stages import reached
 from cowsnap.store.atomic import fsync_dir, storage_error, write_atomic
 from cowsnap.store.prune import Policy, PrunePlan, plan_prune
-from cowsnap.store.runs import process_start_time
 from cowsnap.store.seals import seal_path, seals_dir
 from cowsnap.store.store import Store
 from cowsnap.store.usage import take_inventory
@@ -73,7 +73,7 @@ def _owner_alive(name: str) -> bool:
 
 def remove_runs(store: Store, run_ids: Iterable[str]) -> int:
     """Unpublish each run with one rename, durably, then delete it; return bytes freed."""
-    owner = f"{os.getpid()}.{process_start_time(os.getpid())}"
+    owner = owner_tag()
     moved = []
     for run_id in run_ids:
         target = store.runs.incomplete / f"{run_id}.{owner}"

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cowsnap.errors import AmbiguousRunError, CorruptManifestError, RunNotFoundError
+from cowsnap.processes import owner_tag, process_start_time
 from cowsnap.record.manifest import Manifest, dump_manifest, load_manifest
 from cowsnap.store.atomic import fsync_dir, storage_error, write_atomic
 from cowsnap.trace.events import Operation
@@ -30,15 +31,6 @@ def new_run_id(now: datetime | None = None) -> str:
     """A unique id that sorts by start time: `20261121T093012Z-3fa9c1`."""
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     return f"{moment:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-
-
-def process_start_time(pid: int) -> int | None:
-    """The start time (clock ticks since boot) of `pid`, or None if it does not exist."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
-        return None
-    return int(raw[raw.rindex(b")") + 2 :].split()[19])
 
 
 @dataclass(frozen=True)
@@ -79,7 +71,7 @@ class PendingRun:
         self.run_id = run_id
         self._runs = runs
         self._flush = flush
-        owner = f"{os.getpid()}.{process_start_time(os.getpid())}"
+        owner = owner_tag()
         self.directory = runs.incomplete / f"{run_id}.{owner}"
 
     def publish(self, manifest: Manifest) -> Path:

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from cowsnap.processes import parse_start_time
 from cowsnap.snapshot.base import Availability
 from cowsnap.snapshot.mounts import mount_of_path, parse_mountinfo
 from cowsnap.snapshot.owner import (
@@ -14,7 +15,6 @@ from cowsnap.snapshot.owner import (
     is_alive,
     mark,
     owner_of,
-    parse_start_time,
 )
 from cowsnap.snapshot.registry import first_available
 

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from cowsnap.errors import AmbiguousRunError, CorruptManifestError, RunNotFoundError, StoreError
+from cowsnap.processes import process_start_time
 from cowsnap.record.manifest import FileEntry, FileState, GitInfo, Manifest
 from cowsnap.store.bundle import export_bundle
-from cowsnap.store.runs import new_run_id, process_start_time
+from cowsnap.store.runs import new_run_id
 from cowsnap.store.store import Store
 from cowsnap.trace.events import Operation
 
