@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
@@ -23,7 +22,8 @@ VERBS = {Action.CLEAR: "remove", Action.REMOVE: "remove", Action.MKDIR: "mkdir",
 
 
 def _shown(path: bytes) -> str:
-    return os.fsdecode(path).encode("utf-8", "backslashreplace").decode("utf-8")
+    """As every other command shows a path: invalid UTF-8 bytes as \\xNN escapes."""
+    return path.decode("utf-8", "backslashreplace")
 
 
 class _ProgressBar:

@@ -18,7 +18,6 @@ from cowsnap.errors import RestoreError
 from cowsnap.record.manifest import FileEntry, FileState, Manifest, sort_operations
 from cowsnap.restore.beneath import Roots
 from cowsnap.restore.plan import Current, Plan, Target, difference, is_hash_id
-from cowsnap.store.content import LARGE_CONTENT
 from cowsnap.store.store import Store
 from cowsnap.trace.events import Operation
 
@@ -63,11 +62,10 @@ def _keep_current(store: Store, roots: Roots, target: Target, state: FileState) 
         with roots.parent(path) as (dir_fd, name):
             fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
                          dir_fd=dir_fd)
-            with os.fdopen(fd, "rb") as handle:
-                if os.fstat(handle.fileno()).st_size < LARGE_CONTENT:
-                    blob = store.contents.put_bytes(handle.read())
-                else:
-                    blob = store.contents.put_file(path)
+            try:
+                blob = store.contents.put_fd(fd)
+            finally:
+                os.close(fd)
     except OSError as error:
         raise RestoreError(f"cannot keep the current content of {os.fsdecode(path)} "
                            f"({error.strerror}); nothing was restored") from None

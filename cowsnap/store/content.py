@@ -177,11 +177,15 @@ class ContentStore:
     def put_file(self, path: bytes) -> str:
         """Store the regular file at `path` (not following a final symlink); return its id."""
         with _source(path) as fd:
-            size = os.fstat(fd).st_size
-            if size < LARGE_CONTENT:
-                with os.fdopen(os.dup(fd), "rb") as handle:
-                    return self.put_bytes(handle.read())
-            return self._clone(fd) or self._copy_large(fd, size)
+            return self.put_fd(fd)
+
+    def put_fd(self, fd: int) -> str:
+        """Store the regular file open at `fd` (read from its start); return its id."""
+        size = os.fstat(fd).st_size
+        if size < LARGE_CONTENT:
+            with os.fdopen(os.dup(fd), "rb") as handle:
+                return self.put_bytes(handle.read())
+        return self._clone(fd) or self._copy_large(fd, size)
 
     def clone_file(self, path: bytes) -> str | None:
         """Keep `path` only if the filesystem can clone it into the store (no data

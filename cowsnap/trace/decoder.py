@@ -10,6 +10,7 @@ Mutations are announced to `before_mutation` before they happen.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 import stat
@@ -212,18 +213,7 @@ class Decoder:
             if forget is not None:
                 forget()
             for event in events:
-                emit(
-                    PathEvent(
-                        event.pid,
-                        event.tid,
-                        event.syscall,
-                        event.operation,
-                        event.path,
-                        result,
-                        event.flags,
-                        event.related_path,
-                    )
-                )
+                emit(dataclasses.replace(event, result=result))
 
         task.pending = complete
 

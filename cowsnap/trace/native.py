@@ -18,6 +18,8 @@ from ptrace.binding import func as ptrace_func
 from ptrace.binding import ptrace_getregs
 from ptrace.error import PtraceError
 
+from cowsnap.trace.paths import PATH_MAX
+
 PTRACE_SYSCALL = 24
 PTRACE_CONT = 7
 PTRACE_GETEVENTMSG = 0x4201
@@ -42,7 +44,6 @@ PTRACE_EVENT_EXIT = 6
 PTRACE_EVENT_SECCOMP = 7
 PTRACE_EVENT_STOP = 128
 
-AUDIT_ARCH_X86_64 = 0xC000003E
 AUDIT_ARCH_I386 = 0x40000003
 
 PR_SET_NO_NEW_PRIVS = 38
@@ -85,7 +86,6 @@ _prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong
 _prctl.restype = ctypes.c_int
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
-PATH_MAX = 4096
 
 
 class TraceeGone(Exception):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from cowsnap.trace.events import Operation
+from cowsnap.trace.events import MUTATING_OPERATIONS, Operation
 
 AT_FDCWD = -100
 AT_SYMLINK_NOFOLLOW = 0x100
@@ -106,7 +106,7 @@ def _path(
         dirfd=dirfd,
         follow=follow,
         flags=flags,
-        writes=operation in _MUTATING or sets_cwd,
+        writes=operation in MUTATING_OPERATIONS or sets_cwd,
         sets_cwd=sets_cwd,
     )
 
@@ -117,19 +117,10 @@ def _fd(name: str, operation: Operation, fd: int = 0, *, sets_cwd: bool = False)
         Kind.FD,
         operation,
         fd=fd,
-        writes=operation in _MUTATING or sets_cwd,
+        writes=operation in MUTATING_OPERATIONS or sets_cwd,
         sets_cwd=sets_cwd,
     )
 
-
-_MUTATING = {
-    Operation.WRITE,
-    Operation.CREATE,
-    Operation.DELETE,
-    Operation.RENAME,
-    Operation.MKDIR,
-    Operation.METADATA,
-}
 
 W = Operation.WRITE
 C = Operation.CREATE

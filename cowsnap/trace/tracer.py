@@ -21,7 +21,7 @@ from cowsnap.trace import launch, native
 from cowsnap.trace.decoder import Decoder, EventSink
 from cowsnap.trace.events import Event, PathEvent, ProcessEvent, TraceWarning
 from cowsnap.trace.fds import CloseHook
-from cowsnap.trace.seccomp import build_filter
+from cowsnap.trace.seccomp import AUDIT_ARCH_X86_64, build_filter
 from cowsnap.trace.state import FdTable, FsState, Task
 from cowsnap.trace.syscalls import (
     CLONE_FILES,
@@ -164,7 +164,7 @@ class Tracer:
     def _syscall_entry(self, task: Task) -> None:
         info = native.syscall_info(task.tid)
         number = info.nr
-        if info.arch == native.AUDIT_ARCH_X86_64:
+        if info.arch == AUDIT_ARCH_X86_64:
             if number & X32_SYSCALL_BIT:
                 self._warn_foreign(task, "x32")
                 spec = X32_TABLE.get(number & ~X32_SYSCALL_BIT)
