@@ -6,7 +6,6 @@ else in the package prints or exits (borg's model).
 
 from __future__ import annotations
 
-EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_CANNOT_EXECUTE = 127
