@@ -23,8 +23,8 @@ from pathlib import Path
 import sh
 from benchlib import MOUNTS, median_seconds, populate
 
+from cowsnap.libc import clone
 from cowsnap.snapshot.copy import copy_data
-from cowsnap.snapshot.reflink import clone_data
 from cowsnap.snapshot.registry import backend_named
 
 SIZES = (200, 50_000)
@@ -100,7 +100,7 @@ def main(runs: int) -> None:
             ("reflink one capture (xfs)", "xfs",
              lambda ws: measure_capture("reflink", ws, runs)),
             ("eager reflink tree copy (xfs)", "xfs",
-             lambda ws: measure_eager(ws, clone_data, min(runs, 3))),
+             lambda ws: measure_eager(ws, clone, min(runs, 3))),
             ("copy prepare+release (ext4)", "ext4",
              lambda ws: measure_backend("copy", ws, runs)),
             ("copy one capture (ext4)", "ext4",

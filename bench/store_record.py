@@ -11,7 +11,6 @@ same filesystem (contents cloned) or on another (contents copied).
 from __future__ import annotations
 
 import argparse
-import fcntl
 import os
 import shutil
 import statistics
@@ -19,11 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from cowsnap.libc import clone
 from cowsnap.record.ignore import IgnoreRules
 from cowsnap.record.policy import CaptureSettings
 from cowsnap.record.recorder import Recorder, RunFacts
 from cowsnap.snapshot.base import Snapshot
-from cowsnap.store.content import FICLONE
 from cowsnap.store.store import Store
 from cowsnap.trace.events import Operation, PathEvent
 
@@ -47,7 +46,7 @@ class ClonedFileSnapshot(Snapshot):
         if os.path.lexists(self._kept(path)):
             return
         with open(path, "rb") as source, open(self._kept(path), "wb") as target:
-            fcntl.ioctl(target.fileno(), FICLONE, source.fileno())
+            clone(source.fileno(), target.fileno())
         shutil.copystat(path, self._kept(path))
 
     def locate(self, path: bytes) -> bytes | None:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cowsnap.errors import WorkspaceError
-from cowsnap.record.git import discover_worktree_root
+from cowsnap.gitlib.context import discover_worktree_root
 from cowsnap.snapshot.btrfs import enclosing_subvolume
 
 Finder = Callable[[Path], Path | None]

@@ -1,6 +1,6 @@
 """One FileDiff per changed path, from manifest entries and their stored contents.
 
-The line diff itself comes from libgit2 (`cowsnap.store.diff`); this module
+The line diff itself comes from libgit2 (`cowsnap.gitlib.patch`); this module
 decides what to compare: file contents, or a symlink's target as git does; a
 directory or a missing path has no content.
 """
@@ -13,11 +13,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cowsnap.errors import ContentNotFoundError, StoreError
+from cowsnap.gitlib.patch import Hunk, content_patch
 from cowsnap.paths import within
 from cowsnap.record.changes import content_change, status_code
 from cowsnap.record.manifest import FileEntry, FileState, Manifest
 from cowsnap.restore.plan import seen_entries
-from cowsnap.store.diff import Hunk, content_patch
 
 MAX_SHOWN = 16 * 1024 * 1024
 """Contents larger than this are summarised, not diffed line by line."""

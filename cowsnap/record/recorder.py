@@ -19,8 +19,8 @@ from pathlib import Path
 
 from cowsnap import __version__
 from cowsnap.errors import UnreadableFileError
+from cowsnap.gitlib.context import GitContext
 from cowsnap.paths import within
-from cowsnap.record.git import GitContext
 from cowsnap.record.ignore import IgnoreRules
 from cowsnap.record.manifest import (
     NOT_IN_REPO,

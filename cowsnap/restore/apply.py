@@ -12,7 +12,6 @@ of the cost (docs/restore.md has the figures).
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 import secrets
@@ -21,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from cowsnap.errors import StoreError
+from cowsnap.libc import syncfs
 from cowsnap.record.manifest import FileState
 from cowsnap.restore.beneath import Roots, proc_path
 from cowsnap.restore.contents import Contents
@@ -34,14 +34,6 @@ BATCH_BYTES = 256 * 1024 * 1024
 Failure = tuple[bytes, str]
 Progress = Callable[[int, int], None]
 """Told (steps done, steps in all) after each step."""
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def syncfs(fd: int) -> None:
-    """Flush the whole filesystem holding `fd`."""
-    if _libc.syncfs(fd) != 0:
-        code = ctypes.get_errno()
-        raise OSError(code, os.strerror(code))
 
 
 @dataclass(frozen=True, slots=True)

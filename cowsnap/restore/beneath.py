@@ -10,34 +10,14 @@ write into /etc: the open fails with ELOOP instead.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-SYS_OPENAT2 = 437
-RESOLVE_NO_MAGICLINKS = 0x02
-RESOLVE_NO_SYMLINKS = 0x04
-RESOLVE_BENEATH = 0x08
+from cowsnap.libc import RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS, openat2
+
 DIRECTORY_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-class _OpenHow(ctypes.Structure):
-    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64),
-                ("resolve", ctypes.c_uint64)]
-
-
-def _openat2(dir_fd: int, path: bytes, flags: int, resolve: int) -> int:
-    how = _OpenHow(flags, 0, resolve)
-    fd = _libc.syscall(SYS_OPENAT2, dir_fd, path, ctypes.byref(how), ctypes.sizeof(how))
-    if fd < 0:
-        code = ctypes.get_errno()
-        raise OSError(code, os.strerror(code), os.fsdecode(path))
-    return int(fd)
-
 
 def _walk(dir_fd: int, relative: bytes) -> int:
     """The fallback: one O_NOFOLLOW open per component."""
@@ -68,7 +48,7 @@ def open_directory(root_fd: int, relative: bytes) -> int:
         return os.dup(root_fd)
     if _use_openat2:
         try:
-            return _openat2(root_fd, relative, DIRECTORY_FLAGS,
+            return openat2(root_fd, relative, DIRECTORY_FLAGS,
                             RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
         except OSError as error:
             if error.errno != errno.ENOSYS:

@@ -7,24 +7,21 @@ the flag can. Setting it needs CAP_LINUX_IMMUTABLE and filesystem support
 
 from __future__ import annotations
 
-import array
 import errno
-import fcntl
 import os
 import stat
 
-FS_IOC_GETFLAGS = 0x80086601
-FS_IOC_SETFLAGS = 0x40086602
+from cowsnap.libc import inode_flags, set_inode_flags
+
 FS_IMMUTABLE_FL = 0x00000010
 _UNSUPPORTED = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTTY, errno.EINVAL, errno.EACCES}
 
 
 def _update(fd: int, *, immutable: bool) -> None:
-    flags = array.array("i", [0])
-    fcntl.ioctl(fd, FS_IOC_GETFLAGS, flags, True)
-    wanted = flags[0] | FS_IMMUTABLE_FL if immutable else flags[0] & ~FS_IMMUTABLE_FL
-    if wanted != flags[0]:
-        fcntl.ioctl(fd, FS_IOC_SETFLAGS, array.array("i", [wanted]))
+    flags = inode_flags(fd)
+    wanted = flags | FS_IMMUTABLE_FL if immutable else flags & ~FS_IMMUTABLE_FL
+    if wanted != flags:
+        set_inode_flags(fd, wanted)
 
 
 def set_immutable(fd: int) -> None:

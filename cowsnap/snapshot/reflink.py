@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import tempfile
 from pathlib import Path
 
+from cowsnap.libc import clone
 from cowsnap.snapshot.base import Availability
 from cowsnap.snapshot.lazy import LazySnapshot
 from cowsnap.snapshot.lazy_backend import LazyBackend
 from cowsnap.snapshot.mounts import mount_of
 
-FICLONE = 0x40049409
 _NOT_SUPPORTED = (errno.EOPNOTSUPP, errno.ENOTTY, errno.EINVAL, errno.EXDEV)
-
-
-def clone_data(source: int, destination: int) -> None:
-    """Make `destination` share all of `source`'s extents: constant time, no data copied."""
-    fcntl.ioctl(destination, FICLONE, source)
 
 
 def probe_reflink(directory: Path) -> OSError | None:
@@ -29,7 +23,7 @@ def probe_reflink(directory: Path) -> OSError | None:
         source.write(b"cowsnap reflink probe\n")
         source.flush()
         try:
-            clone_data(source.fileno(), destination.fileno())
+            clone(source.fileno(), destination.fileno())
         except OSError as error:
             return error
     return None
@@ -39,7 +33,7 @@ class ReflinkSnapshot(LazySnapshot):
     backend = "reflink"
 
     def copy_data(self, source: int, destination: int) -> None:
-        clone_data(source, destination)
+        clone(source, destination)
 
 
 class ReflinkBackend(LazyBackend):

@@ -6,7 +6,6 @@ not only the store.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 from collections.abc import Iterable, Iterator
@@ -17,7 +16,6 @@ from typing import BinaryIO
 from cowsnap.errors import DiskFullError, StoreError
 
 _FULL = {errno.ENOSPC, errno.EDQUOT}
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def storage_error(error: OSError, action: str) -> StoreError:
@@ -27,18 +25,6 @@ def storage_error(error: OSError, action: str) -> StoreError:
     if error.errno in _FULL:
         return DiskFullError(f"no space left while trying to {action}{where}")
     return StoreError(f"cannot {action}{where}: {reason}")
-
-
-def syncfs(path: Path) -> None:
-    """Flush everything written to the filesystem holding `path`: one call instead of
-    an fsync per file and directory (many small files cost ~1 ms each otherwise)."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        if _libc.syncfs(fd) != 0:
-            code = ctypes.get_errno()
-            raise OSError(code, os.strerror(code), str(path))
-    finally:
-        os.close(fd)
 
 
 def fsync_dir(directory: Path) -> None:
@@ -57,7 +43,7 @@ def atomic_writer(
     """Yield a file to write; on success it replaces `target`, on error vanishes.
 
     `durable` fsyncs the file and its directory; callers writing many files may
-    leave that out and sync the whole filesystem once (see `syncfs`).
+    leave that out and sync the whole filesystem once (`cowsnap.libc.syncfs`).
     """
     directory = target.parent
     fd = -1

@@ -15,7 +15,6 @@ is atomic and private (0600 files, 0700 dirs).
 from __future__ import annotations
 
 import errno
-import fcntl
 import hashlib
 import os
 import re
@@ -25,16 +24,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pygit2
-
 from cowsnap.errors import ContentNotFoundError, StoreError, UnreadableFileError
-from cowsnap.record.git import isolated_config
-from cowsnap.store.atomic import atomic_writer, fsync_dir, storage_error, syncfs
+from cowsnap.gitlib.objects import ObjectDatabase, init_bare_repository
+from cowsnap.libc import clone_if_possible, syncfs_path
+from cowsnap.store.atomic import atomic_writer, fsync_dir, storage_error
 
 LARGE_CONTENT = 32 * 1024 * 1024
 COMPRESSION_LEVEL = 1
 CHUNK = 1024 * 1024
-FICLONE = 0x40049409
 _BLOB_ID = re.compile(r"[0-9a-f]{40}|large-[0-9a-f]{32}")
 _NO_FAST_COPY = {errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EBADF}
 
@@ -72,20 +69,9 @@ def hash_fd(fd: int, size: int) -> str:
     return digest.hexdigest()
 
 
-def clone(source_fd: int, target_fd: int) -> bool:
-    """Share the source's extents (FICLONE); False where the filesystem cannot."""
-    try:
-        fcntl.ioctl(target_fd, FICLONE, source_fd)
-        return True
-    except OSError as error:
-        if error.errno not in _NO_FAST_COPY | {errno.ENOTTY, errno.EPERM}:
-            raise
-    return False
-
-
 def clone_or_copy(source_fd: int, target_fd: int, size: int) -> bool:
     """Copy `size` bytes; share extents (FICLONE) when the filesystem can. True if cloned."""
-    if clone(source_fd, target_fd):
+    if clone_if_possible(source_fd, target_fd):
         return True
     offset = 0
     use_copy_range = True
@@ -116,14 +102,13 @@ class ContentStore:
         self.objects = self.git_dir / "objects"
         self.large = root / "large"
         self.scratch = root / "tmp"
-        self._repository: pygit2.Repository | None = None
+        self._packed = ObjectDatabase(self.git_dir)
         self._unsynced = False
 
     def initialise(self) -> None:
         """Create the object repository and directories (idempotent; caller holds the lock)."""
         if not (self.git_dir / "HEAD").exists():
-            with isolated_config():
-                pygit2.init_repository(str(self.git_dir), bare=True)
+            init_bare_repository(self.git_dir)
         for directory in (self.large, self.scratch):
             directory.mkdir(mode=0o700, exist_ok=True)
         make_private(self.git_dir)
@@ -138,13 +123,7 @@ class ContentStore:
         check_blob_id(blob)
         if self._loose_path(blob).exists() or self._large_path(blob).exists():
             return True
-        return not blob.startswith("large-") and blob in self._odb()
-
-    def _odb(self) -> pygit2.Odb:
-        if self._repository is None:
-            with isolated_config():
-                self._repository = pygit2.Repository(str(self.git_dir))
-        return self._repository.odb
+        return not blob.startswith("large-") and blob in self._packed
 
     def put_bytes(self, data: bytes) -> str:
         """Store `data` as a compressed loose object; return its id."""
@@ -169,7 +148,7 @@ class ContentStore:
         that refers to them is published)."""
         if self._unsynced:
             try:
-                syncfs(self.root)
+                syncfs_path(self.root)
             except OSError as error:
                 raise storage_error(error, "flush the store to disk") from None
             self._unsynced = False
@@ -215,7 +194,7 @@ class ContentStore:
 
     def _clone(self, fd: int) -> str | None:
         with self._scratch_file() as (out, temp):
-            if not clone(fd, out):
+            if not clone_if_possible(fd, out):
                 return None
             return self._install(out, temp, f"large-{secrets.token_hex(16)}")
 
@@ -251,10 +230,9 @@ class ContentStore:
                 return
         except OSError as error:
             raise StoreError(f"cannot read content {blob}: {error.strerror}") from None
-        if blob.startswith("large-") or blob not in self._odb():
+        if blob.startswith("large-") or blob not in self._packed:
             raise ContentNotFoundError(f"content {blob} is not in the store")
-        _kind, data = self._odb().read(blob)
-        yield bytes(data)
+        yield self._packed.read(blob)
 
     def read(self, blob: str) -> bytes:
         return b"".join(self.stream(blob))

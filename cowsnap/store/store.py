@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from cowsnap.errors import ContentNotFoundError, StoreError
-from cowsnap.record.git import read_git_blob
+from cowsnap.gitlib.objects import read_git_blob
 from cowsnap.record.manifest import FileEntry
 from cowsnap.store.atomic import storage_error, write_atomic
 from cowsnap.store.content import ContentStore

@@ -11,7 +11,8 @@ import pytest
 from pygit2.enums import ConfigLevel
 from record_support import git, make_recorder, make_repository, play, run_facts
 
-from cowsnap.record.git import GitContext, discover_worktree_root, isolated_config
+from cowsnap.gitlib.config import isolated_config
+from cowsnap.gitlib.context import GitContext, discover_worktree_root
 from cowsnap.record.policy import GitFacts
 from cowsnap.store.bundle import export_bundle
 from cowsnap.store.store import Store

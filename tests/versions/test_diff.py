@@ -9,7 +9,7 @@ import pytest
 from cowsnap import api
 from cowsnap.diff.model import FileDiff
 from cowsnap.errors import VersionNotFoundError
-from cowsnap.store.diff import Hunk
+from cowsnap.gitlib.patch import Hunk
 from tests.versions.conftest import Runner
 
 WRITER = """

@@ -1,4 +1,4 @@
-"""Line diffs of two contents, computed by libgit2 (pygit2 stays in record/ and store/).
+"""Line diffs of two contents, computed by libgit2.
 
 Only the diff itself is here; headers, statistics and rendering are plain
 Python in `cowsnap.diff`.

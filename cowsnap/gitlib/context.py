@@ -9,42 +9,18 @@ command may have committed.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
-from pygit2.enums import ConfigLevel, FileStatus
+from pygit2.enums import FileStatus
 
+from cowsnap.gitlib.config import isolated_config
 from cowsnap.paths import within
 from cowsnap.record.manifest import NOT_IN_REPO, GitInfo, GitRepository
 from cowsnap.record.policy import GitFacts
 
-_OUTSIDE_LEVELS = (ConfigLevel.SYSTEM, ConfigLevel.XDG, ConfigLevel.GLOBAL, ConfigLevel.PROGRAMDATA)
 _UNTRACKED = FileStatus.WT_NEW | FileStatus.IGNORED
-
-
-@contextmanager
-def isolated_config() -> Iterator[None]:
-    """Hide the system, XDG and global git configuration (and the ownership check) from
-    repositories opened inside, restoring the process-wide settings afterwards.
-
-    libgit2 reads a repository's configuration once, when first needed, so every
-    repository must be opened and first used inside this block.
-    """
-    settings = pygit2.settings
-    saved = {level: settings.search_path[level] for level in _OUTSIDE_LEVELS}
-    saved_owner_validation = settings.owner_validation
-    try:
-        for level in _OUTSIDE_LEVELS:
-            settings.search_path[level] = ""
-        settings.owner_validation = False
-        yield
-    finally:
-        for level, value in saved.items():
-            settings.search_path[level] = value
-        settings.owner_validation = saved_owner_validation
 
 
 def discover_worktree_root(start: Path) -> Path | None:
@@ -209,18 +185,3 @@ class GitContext:
     def repositories(self) -> list[RepositoryStatus]:
         return [self._statuses[root] for root in sorted(self._statuses)]
 
-
-def read_git_blob(repository_root: str, blob: str) -> bytes | None:
-    """The content of git blob `blob` in the repository at `repository_root`, if present."""
-    with isolated_config():
-        git_dir = pygit2.discover_repository(repository_root)
-        if git_dir is None:
-            return None
-        repository = pygit2.Repository(git_dir)
-        try:
-            obj = repository.get(blob)
-        except ValueError:
-            return None
-    if not isinstance(obj, pygit2.Blob):
-        return None
-    return bytes(obj.data)
