@@ -1,14 +1,10 @@
-"""Opening repositories isolated from the user's git configuration."""
+"""Opening repositories isolated from the user's git configuration (pygit2 is loaded
+by the first repository opened, not at import)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-import pygit2
-from pygit2.enums import ConfigLevel
-
-_OUTSIDE_LEVELS = (ConfigLevel.SYSTEM, ConfigLevel.XDG, ConfigLevel.GLOBAL, ConfigLevel.PROGRAMDATA)
 
 
 @contextmanager
@@ -19,11 +15,15 @@ def isolated_config() -> Iterator[None]:
     libgit2 reads a repository's configuration once, when first needed, so every
     repository must be opened and first used inside this block.
     """
+    import pygit2
+    from pygit2.enums import ConfigLevel
+
+    outside = (ConfigLevel.SYSTEM, ConfigLevel.XDG, ConfigLevel.GLOBAL, ConfigLevel.PROGRAMDATA)
     settings = pygit2.settings
-    saved = {level: settings.search_path[level] for level in _OUTSIDE_LEVELS}
+    saved = {level: settings.search_path[level] for level in outside}
     saved_owner_validation = settings.owner_validation
     try:
-        for level in _OUTSIDE_LEVELS:
+        for level in outside:
             settings.search_path[level] = ""
         settings.owner_validation = False
         yield

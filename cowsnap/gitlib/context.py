@@ -4,6 +4,10 @@ Each repository's status is computed once per GitContext (one status call, not
 one per file); the recorder uses one context for "before" (computed before the
 first mutation inside the repository) and a fresh one after the run, since the
 command may have committed.
+
+pygit2 is loaded only when a path turns out to be inside a repository: finding
+the repository is a climb of lstat calls, so a run that touches no repository
+never pays for loading libgit2.
 """
 
 from __future__ import annotations
@@ -11,28 +15,50 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-
-import pygit2
-from pygit2.enums import FileStatus
+from typing import TYPE_CHECKING
 
 from cowsnap.gitlib.config import isolated_config
 from cowsnap.paths import within
 from cowsnap.record.manifest import NOT_IN_REPO, GitInfo, GitRepository
 from cowsnap.record.policy import GitFacts
 
-_UNTRACKED = FileStatus.WT_NEW | FileStatus.IGNORED
+if TYPE_CHECKING:
+    import pygit2
+
+
+def _untracked() -> int:
+    from pygit2.enums import FileStatus
+
+    return FileStatus.WT_NEW | FileStatus.IGNORED
+
+
+def _is_worktree_marker(directory: bytes) -> bool:
+    """Whether `directory/.git` makes `directory` a working tree: a git directory (it
+    has HEAD) or a `gitdir:` file (linked worktrees, submodules)."""
+    marker = os.path.join(directory, b".git")
+    if os.path.isdir(marker):
+        return os.path.isfile(os.path.join(marker, b"HEAD"))
+    try:
+        with open(marker, "rb") as handle:
+            return handle.read(8) == b"gitdir: "
+    except OSError:
+        return False
 
 
 def discover_worktree_root(start: Path) -> Path | None:
-    """The working tree root of the git repository enclosing `start`, if any."""
-    with isolated_config():
-        found = pygit2.discover_repository(str(start))
-        if found is None:
+    """The working tree root of the git repository enclosing `start`, if any: the
+    nearest directory up from `start` holding a `.git`, not crossing a filesystem
+    boundary (as git's own discovery). Reads no git configuration, loads no libgit2."""
+    directory = os.fsencode(start.resolve())
+    device = _device(directory)
+    while device is not None:
+        if _is_worktree_marker(directory):
+            return Path(os.fsdecode(directory))
+        parent = os.path.dirname(directory)
+        if parent == directory or _device(parent) != device:
             return None
-        repository = pygit2.Repository(found)
-        if repository.is_bare or repository.workdir is None:
-            return None
-        return Path(repository.workdir).resolve()
+        directory = parent
+    return None
 
 
 @dataclass
@@ -51,10 +77,12 @@ class RepositoryStatus:
         return GitRepository(root=os.fsdecode(self.root), head=self.head, dirty=self.dirty)
 
     def facts(self, relative: str) -> GitFacts:
+        from pygit2.enums import FileStatus
+
         flags = self.changes.get(relative, 0)
         in_index = relative in self.index
         tracked = in_index or bool(flags & FileStatus.INDEX_DELETED)
-        dirty = tracked and bool(flags & ~_UNTRACKED)
+        dirty = tracked and bool(flags & ~_untracked())
         ignored = False
         if not tracked and not flags & FileStatus.WT_NEW:
             with isolated_config():
@@ -64,12 +92,15 @@ class RepositoryStatus:
 
 
 def _status(root: bytes, git_dir: str) -> RepositoryStatus:
+    import pygit2
+
     with isolated_config():
         repository = pygit2.Repository(git_dir)
         changes = repository.status(untracked_files="all", ignored=False)
         head = None if repository.head_is_unborn else str(repository.head.target)
         index = repository.index
-    dirty = any(flags & ~_UNTRACKED for flags in changes.values())
+    untracked = _untracked()
+    dirty = any(flags & ~untracked for flags in changes.values())
     return RepositoryStatus(
         root=root, git_dir=os.fsencode(os.path.abspath(git_dir)), head=head, dirty=dirty,
         changes=changes, repository=repository, index=index,
@@ -84,6 +115,8 @@ def _device(path: bytes) -> int | None:
 
 
 def _open_worktree(directory: bytes) -> tuple[bytes, str] | None:
+    import pygit2
+
     with isolated_config():
         try:
             repository = pygit2.Repository(os.fsdecode(directory))
@@ -141,6 +174,8 @@ class GitContext:
         if root in self._unreadable:
             return None
         if root not in self._statuses:
+            import pygit2
+
             try:
                 self._statuses[root] = _status(root, git_dir)
             except (pygit2.GitError, OSError) as error:

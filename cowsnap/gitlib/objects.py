@@ -3,15 +3,20 @@ repository's, where clean tracked files' contents are read from."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-
-import pygit2
+from typing import TYPE_CHECKING
 
 from cowsnap.gitlib.config import isolated_config
+
+if TYPE_CHECKING:
+    import pygit2
 
 
 def init_bare_repository(git_dir: Path) -> None:
     """Create a bare repository at `git_dir` (libgit2 makes it 0755/0644)."""
+    import pygit2
+
     with isolated_config():
         pygit2.init_repository(str(git_dir), bare=True)
 
@@ -25,12 +30,23 @@ class ObjectDatabase:
 
     def _odb(self) -> pygit2.Odb:
         if self._repository is None:
+            import pygit2
+
             with isolated_config():
                 self._repository = pygit2.Repository(str(self._git_dir))
         return self._repository.odb
 
     def __contains__(self, blob: str) -> bool:
-        return blob in self._odb()
+        """Loose objects are looked up by the caller; without a pack there is nothing
+        more to find, and no reason to load libgit2."""
+        return self._has_packs() and blob in self._odb()
+
+    def _has_packs(self) -> bool:
+        try:
+            return any(name.endswith(".pack")
+                       for name in os.listdir(self._git_dir / "objects" / "pack"))
+        except FileNotFoundError:
+            return False
 
     def read(self, blob: str) -> bytes:
         _kind, data = self._odb().read(blob)
@@ -39,6 +55,8 @@ class ObjectDatabase:
 
 def read_git_blob(repository_root: str, blob: str) -> bytes | None:
     """The content of git blob `blob` in the repository at `repository_root`, if present."""
+    import pygit2
+
     with isolated_config():
         git_dir = pygit2.discover_repository(repository_root)
         if git_dir is None:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pygit2
-
 
 @dataclass(frozen=True, slots=True)
 class Hunk:
@@ -30,6 +28,8 @@ class ContentPatch:
 
 def content_patch(old: bytes | None, new: bytes | None, context_lines: int = 3) -> ContentPatch:
     """The unified diff of `old` to `new` (None: no such content), as git would make it."""
+    import pygit2
+
     patch = pygit2.Patch.create_from(old, new, context_lines=context_lines)
     if patch.delta.is_binary:
         return ContentPatch(binary=True, hunks=(), additions=0, deletions=0)

@@ -169,3 +169,18 @@ def test_a_broken_repository_is_a_warning_not_a_crash(
     clean = manifest.entry(os.fsencode(repository["clean.txt"]))
     assert clean is not None and not clean.git.in_repo
     assert clean.before.blob_source == "store"
+
+
+def test_worktree_root_of_subdirectories_linked_worktrees_and_none(
+    workspace: Path, repository: dict[str, Path], tmp_path: Path
+) -> None:
+    (workspace / "sub" / "deeper").mkdir(parents=True)
+    assert discover_worktree_root(workspace / "sub" / "deeper") == workspace
+    assert discover_worktree_root(workspace / ".git" / "refs") == workspace
+    linked = tmp_path / "linked"
+    git(workspace, "worktree", "add", "-q", str(linked))
+    (linked / "inner").mkdir()
+    assert discover_worktree_root(linked / "inner") == linked
+    stray = tmp_path / "stray"
+    (stray / ".git").mkdir(parents=True)
+    assert discover_worktree_root(stray) != stray, "a .git without HEAD is no repository"

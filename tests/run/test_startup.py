@@ -1,0 +1,43 @@
+"""What `cowsnap run` loads: libgit2 only when the run touches a repository."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import Cowsnap
+
+LIST_MODULES = """
+import atexit, sys
+listing = sys.argv[1]
+atexit.register(lambda: open(listing, "w").write("\\n".join(sorted(sys.modules))))
+sys.argv = ["cowsnap", "run", "--", *sys.argv[2:]]
+from cowsnap.cli import main
+main()
+"""
+
+
+def modules_loaded(cowsnap: Cowsnap, cwd: Path, *command: str) -> set[str]:
+    listing = cwd.parent / "modules.txt"
+    subprocess.run([sys.executable, "-c", LIST_MODULES, str(listing), *command], cwd=cwd,
+                   env=cowsnap.env(), check=True, capture_output=True, timeout=120)
+    return set(listing.read_text().split())
+
+
+def test_a_run_outside_any_repository_loads_no_libgit2(cowsnap: Cowsnap,
+                                                          tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    # the first run creates the store (its object database through libgit2)
+    modules_loaded(cowsnap, workspace, "true")
+    loaded = modules_loaded(cowsnap, workspace, "sh", "-c", "echo x > new.txt; cat new.txt")
+    assert "cowsnap.gitlib.context" in loaded
+    assert "pygit2" not in loaded
+
+
+def test_a_run_writing_in_a_repository_loads_it(cowsnap: Cowsnap, tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    subprocess.run(["git", "init", "-q", str(workspace)], check=True, env=cowsnap.env())
+    assert "pygit2" in modules_loaded(cowsnap, workspace, "sh", "-c", "echo x > new.txt")
