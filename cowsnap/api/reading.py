@@ -19,11 +19,13 @@ from cowsnap.restore.arguments import split_run
 from cowsnap.store.runs import RunSummary
 
 
-def log(workspace: PathArg = None, store: PathArg = None,
-        cwd: Path | None = None) -> list[RunSummary]:
-    """The workspace's runs, newest first (none when there is no store yet)."""
+def log(workspace: PathArg = None, store: PathArg = None, cwd: Path | None = None,
+        session: str | None = None) -> list[RunSummary]:
+    """The workspace's runs (only those of `session` when given), newest first (none
+    when there is no store yet)."""
     opened = open_store(store)
-    return opened.runs.summaries(workspace_key(workspace, cwd)) if opened else []
+    found = opened.runs.summaries(workspace_key(workspace, cwd)) if opened else []
+    return [summary for summary in found if session is None or summary.session == session]
 
 
 def show(run: str | None = None, workspace: PathArg = None, store: PathArg = None,

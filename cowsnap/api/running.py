@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -82,6 +82,10 @@ class RunRequest:
     cwd: Path | None = None
     versions: tuple[str, ...] = ()
     """Globs of files to keep every intermediate version of (docs/versions.md)."""
+    session: str | None = None
+    """The agent session the run belongs to (docs/agents.md), recorded in its manifest."""
+    recorded_command: Sequence[str] | None = None
+    """The command as the manifest shows it, when `command` wraps it (default: `command`)."""
 
 
 @dataclass(frozen=True)
@@ -150,7 +154,9 @@ def run(request: RunRequest) -> RunResult:
                 pending.abandon()
                 raise
             timings["tracing"] = round(time.monotonic() - clock, 6)
-            facts = RunFacts(run_id=run_id, command=tuple(request.command),
+            shown = request.command if request.recorded_command is None \
+                else request.recorded_command
+            facts = RunFacts(run_id=run_id, command=tuple(shown),
                              exit_status=exit_status, start_cwd=str(cwd),
                              started_at=started_at, finished_at=_now(),
                              uid=os.getuid(), gid=os.getgid())
@@ -159,7 +165,7 @@ def run(request: RunRequest) -> RunResult:
             recording_error: CowsnapError | None = None
             try:
                 reached("run-recording")
-                manifest = recorder.finish(facts, timings)
+                manifest = replace(recorder.finish(facts, timings), session=request.session)
                 reached("run-publishing")
                 pending.publish(manifest)
                 reached("run-published")

@@ -19,6 +19,10 @@ store_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True,
                            help="Print machine-readable JSON (documented in docs/cli-json.md).")
 
+session_option = click.option(
+    "--session", envvar="COWSNAP_SESSION", metavar="SESSION",
+    help="Record the run as part of this agent session (default: $COWSNAP_SESSION).")
+
 
 def location_options(function: F) -> F:
     """--workspace and --store."""

@@ -7,7 +7,7 @@ import sys
 import click
 
 from cowsnap import api
-from cowsnap.cli.options import location_options
+from cowsnap.cli.options import location_options, session_option
 from cowsnap.record.policy import CaptureSettings
 from cowsnap.snapshot.registry import AUTO, BACKEND_NAMES
 from cowsnap.units import format_size, parse_size
@@ -80,10 +80,11 @@ def summary_lines(result: api.RunResult) -> list[str]:
               help="Keep every version of matching files, one each time a writer closes "
                    "them or renames them into place (repeatable; relative to the "
                    "workspace, or absolute).")
+@session_option
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def run(workspace: str | None, store: str | None, backend: str, output: str | None,
         keep_snapshot: bool, only_writes: bool, capture_reads: str, max_file_size: str,
-        version_globs: tuple[str, ...], command: tuple[str, ...]) -> None:
+        version_globs: tuple[str, ...], session: str | None, command: tuple[str, ...]) -> None:
     """Run COMMAND, record every path it touches and changes, exit with its status.
 
     Put `--` before the command when it has options of its own:
@@ -94,7 +95,7 @@ def run(workspace: str | None, store: str | None, backend: str, output: str | No
     request = api.RunRequest(command=command, workspace=workspace, store=store,
                              backend=backend, output=output, keep_snapshot=keep_snapshot,
                              only_writes=only_writes, capture=capture,
-                             versions=version_globs)
+                             versions=version_globs, session=session or None)
     result = api.run(request)
     if result.ignore_file_created is not None:
         click.echo(f"cowsnap: created {result.ignore_file_created} with default ignored paths",

@@ -28,10 +28,11 @@ def log_line(summary: RunSummary) -> str:
 
 @click.command("log")
 @location_options
+@click.option("--session", metavar="SESSION", help="Only the runs of this agent session.")
 @json_option
-def log(workspace: str | None, store: str | None, as_json: bool) -> None:
+def log(workspace: str | None, store: str | None, session: str | None, as_json: bool) -> None:
     """List the workspace's runs, newest first."""
-    summaries = api.log(workspace=workspace, store=store)
+    summaries = api.log(workspace=workspace, store=store, session=session)
     if as_json:
         click.echo(json.dumps([asdict(summary) for summary in summaries], indent=2))
         return

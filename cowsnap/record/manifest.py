@@ -135,6 +135,8 @@ class Manifest:
     max_file_size: int | None = None
     timings: Mapping[str, float] = field(default_factory=dict)
     version_globs: tuple[str, ...] = ()
+    session: str | None = None
+    """The agent session (or COWSNAP_SESSION) the run belongs to, if any."""
     schema: str = SCHEMA
 
     def entry(self, path: bytes) -> FileEntry | None:
@@ -259,6 +261,7 @@ def manifest_to_dict(manifest: Manifest) -> dict[str, Any]:
         ],
         "files": [_entry_to_json(entry) for entry in sorted(manifest.files, key=lambda e: e.path)],
         "version_globs": list(manifest.version_globs),
+        **({"session": manifest.session} if manifest.session is not None else {}),
     }
 
 
@@ -331,6 +334,7 @@ def manifest_from_dict(data: Mapping[str, Any]) -> Manifest:
         warnings=tuple(data["warnings"]), capture_reads=data["capture_reads"],
         max_file_size=data["max_file_size"], timings=dict(data["timings"]),
         version_globs=tuple(data.get("version_globs", ())),
+        session=data.get("session"),
     )
 
 

@@ -42,6 +42,7 @@ MANIFEST_KEYS: dict[str, Key] = {
     "git_repositories": Key((list,)),
     "files": Key((list,)),
     "version_globs": Key((list,), required=False),
+    "session": Key(_STR, required=False),
 }
 
 REPOSITORY_KEYS: dict[str, Key] = {

@@ -48,6 +48,7 @@ class RunSummary:
     written: int
     deleted: int
     read: int
+    session: str | None = None
 
 
 def summarize(manifest: Manifest) -> RunSummary:
@@ -60,7 +61,7 @@ def summarize(manifest: Manifest) -> RunSummary:
         started_at=manifest.started_at, finished_at=manifest.finished_at,
         files=len(manifest.files),
         written=count(Operation.WRITE, Operation.CREATE, Operation.RENAME, Operation.MKDIR),
-        deleted=count(Operation.DELETE), read=count(Operation.READ),
+        deleted=count(Operation.DELETE), read=count(Operation.READ), session=manifest.session,
     )
 
 
