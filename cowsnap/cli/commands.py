@@ -12,6 +12,7 @@ import importlib
 import click
 
 COMMANDS = {
+    "agent": "cowsnap.cli.agent:agent",
     "cat": "cowsnap.cli.runs:cat",
     "check": "cowsnap.cli.check:check",
     "diff": "cowsnap.cli.diff:diff",
@@ -19,6 +20,7 @@ COMMANDS = {
     "prune": "cowsnap.cli.prune:prune",
     "restore": "cowsnap.cli.restore:restore",
     "run": "cowsnap.cli.run:run",
+    "sh": "cowsnap.cli.sh:sh",
     "show": "cowsnap.cli.runs:show",
     "status": "cowsnap.cli.status:status",
     "versions": "cowsnap.cli.versions:versions",

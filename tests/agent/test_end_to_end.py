@@ -1,0 +1,106 @@
+"""The rewritten command, run by a real shell as the agent runs it: same output, exit
+status and directory afterwards, and the run recorded in the hook's session."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Cowsnap
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def rewritten(cowsnap: Cowsnap, workspace: Path, fixture: str, agent: str, command: str,
+              **changes: str) -> str:
+    payload = json.loads((FIXTURES / fixture).read_text())
+    payload.update(changes, cwd=str(workspace))
+    payload["tool_input"]["command"] = command
+    result = subprocess.run([sys.executable, "-m", "cowsnap", "agent", "hook", "--agent", agent],
+                            input=json.dumps(payload).encode(), cwd=workspace,
+                            env=cowsnap.env(), capture_output=True, check=True)
+    answer = json.loads(result.stdout)
+    wrapped: str = answer["hookSpecificOutput"]["updatedInput"]["command"]
+    return wrapped
+
+
+def run_in_agent_shell(cowsnap: Cowsnap, workspace: Path, shell: str,
+                       command: str) -> subprocess.CompletedProcess[bytes]:
+    """As an agent does: the command in its shell, then (Claude Code) where it ended."""
+    script = f"{command}\nstatus=$?\necho \"cwd=$PWD\"\nexit $status"
+    env = {**cowsnap.env(), "SECRET_TOKEN": "kept"}
+    return subprocess.run([shell, "-c", script], cwd=workspace, env=env, capture_output=True,
+                          timeout=60)
+
+
+@pytest.mark.parametrize("shell", ["bash", "sh"])
+@pytest.mark.parametrize(("fixture", "agent"), [
+    ("claude-code-pretooluse-bash.json", "claude-code"),
+    ("codex-pretooluse-bash.json", "codex"),
+])
+def test_rewritten_command_behaves_like_the_original(cowsnap: Cowsnap, workspace: Path,
+                                                     shell: str, fixture: str,
+                                                     agent: str) -> None:
+    (workspace / "keep.txt").write_text("precious\n")
+    (workspace / "sub").mkdir()
+    command = ("rm keep.txt && cd sub && echo made > new.txt && echo \"out $SECRET_TOKEN\" "
+               "&& echo 'to err' >&2; exit 7")
+    wrapped = rewritten(cowsnap, workspace, fixture, agent, command,
+                        permission_mode="bypassPermissions")
+    result = run_in_agent_shell(cowsnap, workspace, shell, wrapped)
+    assert result.returncode == 7
+    assert result.stdout.decode().splitlines() == ["out kept", f"cwd={workspace}/sub"]
+    assert result.stderr == b"to err\n"
+    assert (workspace / "sub" / "new.txt").read_text() == "made\n"
+    assert not (workspace / "keep.txt").exists()
+    session = json.loads((FIXTURES / fixture).read_text())["session_id"]
+    runs = json.loads(cowsnap("log", "--json", "--session", session, cwd=workspace).stdout)
+    assert len(runs) == 1
+    assert runs[0]["command"][-1] == command
+    assert runs[0]["exit_status"] == 7 and runs[0]["deleted"] == 1
+
+
+def test_the_directory_is_unchanged_when_the_command_stays(cowsnap: Cowsnap,
+                                                           workspace: Path) -> None:
+    wrapped = rewritten(cowsnap, workspace, "codex-pretooluse-bash.json", "codex",
+                        "touch here.txt")
+    result = run_in_agent_shell(cowsnap, workspace, "bash", wrapped)
+    assert result.returncode == 0
+    assert result.stdout.decode().splitlines() == [f"cwd={workspace}"]
+    assert (workspace / "here.txt").exists()
+
+
+def test_when_cowsnap_cannot_record_the_command_still_runs_once(cowsnap: Cowsnap,
+                                                               workspace: Path,
+                                                               tmp_path: Path) -> None:
+    wrapped = rewritten(cowsnap, workspace, "codex-pretooluse-bash.json", "codex",
+                        "echo once >> count.txt; cd /; exit 3")
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    env = {**cowsnap.env(), "COWSNAP_STORE": str(blocker / "store")}
+    result = subprocess.run(["bash", "-c", f"{wrapped}\nstatus=$?\necho \"cwd=$PWD\"\n"
+                                           "exit $status"],
+                            cwd=workspace, env=env, capture_output=True, timeout=60)
+    assert result.returncode == 3
+    assert (workspace / "count.txt").read_text() == "once\n"
+    assert b"cowsnap: warning: not recorded:" in result.stderr
+    assert result.stdout.decode().splitlines() == ["cwd=/"]
+
+
+def test_hook_is_fast_enough_to_run_before_every_command(cowsnap: Cowsnap,
+                                                         workspace: Path) -> None:
+    """Not a timing: the hook must not import the tracer, the store or the recorder."""
+    code = ("import sys, runpy; sys.argv = ['cowsnap', 'agent', 'hook', '--agent', 'codex'];\n"
+            "try:\n    runpy.run_module('cowsnap', run_name='__main__')\n"
+            "except SystemExit:\n    pass\n"
+            "heavy = [m for m in sys.modules if m.startswith(('cowsnap.trace', "
+            "'cowsnap.store', 'cowsnap.record', 'cowsnap.snapshot', 'pygit2', 'mcp'))]\n"
+            "print(heavy, file=sys.stderr)")
+    payload = (FIXTURES / "codex-pretooluse-bash.json").read_bytes()
+    result = subprocess.run([sys.executable, "-c", code], input=payload, cwd=workspace,
+                            env=cowsnap.env(), capture_output=True, check=True)
+    assert result.stderr.decode().strip().splitlines()[-1] == "[]"

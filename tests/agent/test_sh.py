@@ -1,0 +1,59 @@
+"""`cowsnap sh -c CMD` behaves like `sh -c CMD` and records the run."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import Cowsnap
+
+
+def both(cowsnap: Cowsnap, workspace: Path, *args: str,
+         stdin: bytes = b"") -> tuple[subprocess.CompletedProcess[bytes],
+                                      subprocess.CompletedProcess[bytes]]:
+    """(`sh ARGS`, `cowsnap sh ARGS`), run the same way."""
+    plain = subprocess.run(["/bin/sh", *args], cwd=workspace, input=stdin, capture_output=True,
+                           env=cowsnap.env(), timeout=60)
+    recorded = subprocess.run([sys.executable, "-m", "cowsnap", "sh", *args], cwd=workspace,
+                              input=stdin, capture_output=True, env=cowsnap.env(), timeout=60)
+    return plain, recorded
+
+
+def test_same_status_and_stdio_as_sh(cowsnap: Cowsnap, workspace: Path) -> None:
+    script = 'read line; echo "got $line as $0 with $1 $2"; echo oops >&2; exit 42'
+    plain, recorded = both(cowsnap, workspace, "-c", script, "name", "one", "two",
+                           stdin=b"input\n")
+    assert plain.returncode == recorded.returncode == 42
+    assert plain.stdout == recorded.stdout == b"got input as name with one two\n"
+    assert plain.stderr == recorded.stderr == b"oops\n"
+
+
+def test_a_command_killed_by_a_signal_gives_the_status_sh_reports(cowsnap: Cowsnap,
+                                                                   workspace: Path) -> None:
+    plain, recorded = both(cowsnap, workspace, "-c", "sh -c 'kill -TERM $$'; echo $?")
+    assert plain.stdout == recorded.stdout == b"143\n"
+    assert recorded.returncode == 0
+
+
+def test_the_run_is_recorded_in_the_session(cowsnap: Cowsnap, workspace: Path) -> None:
+    (workspace / "victim.txt").write_text("x")
+    env = {**cowsnap.env(), "COWSNAP_SESSION": "s-1"}
+    subprocess.run([sys.executable, "-m", "cowsnap", "sh", "-c", "rm victim.txt"],
+                   cwd=workspace, env=env, check=True, capture_output=True)
+    runs = json.loads(cowsnap("log", "--json", "--session", "s-1", cwd=workspace).stdout)
+    assert [run["command"] for run in runs] == [["/bin/sh", "-c", "rm victim.txt"]]
+    assert runs[0]["session"] == "s-1" and runs[0]["deleted"] == 1
+    assert json.loads(cowsnap("log", "--json", "--session", "other", cwd=workspace).stdout) == []
+
+
+def test_the_cowsnap_sh_script_is_one_executable(cowsnap: Cowsnap, workspace: Path) -> None:
+    script = shutil.which("cowsnap-sh", path=str(Path(sys.executable).parent))
+    assert script is not None
+    result = subprocess.run([script, "-c", "echo hi > made.txt; exit 5"], cwd=workspace,
+                            env=cowsnap.env(), capture_output=True, timeout=60)
+    assert result.returncode == 5 and result.stderr == b""
+    assert (workspace / "made.txt").read_text() == "hi\n"
+    assert len(json.loads(cowsnap("log", "--json", cwd=workspace).stdout)) == 1
