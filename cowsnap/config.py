@@ -10,15 +10,23 @@ was last pruned):
     max_size = "5G"        # the whole store
     interval = "1d"        # default 1d
 
-A missing file means no automatic pruning; a malformed one is an error before
-the command runs, never a surprise afterwards.
+Each `[remote.NAME]` table names a git remote for push and fetch
+(docs/remotes.md; `cowsnap remote add` writes them):
+
+    [remote.ci]
+    url = "git@example.com:team/runs.git"
+    max_content = "50M"    # larger contents are not pushed (default 50M)
+
+A missing file means no automatic pruning and no remotes; a malformed one is an
+error before the command runs, never a surprise afterwards.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +39,8 @@ from cowsnap.units import parse_duration, parse_size
 CONFIG_FILE = "config.toml"
 DEFAULT_INTERVAL = timedelta(days=1)
 PRUNE_KEYS = {"keep_last", "keep_within", "max_size", "interval"}
+REMOTE_KEYS = {"url", "max_content"}
+REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -40,8 +50,15 @@ class AutoPrune:
 
 
 @dataclass(frozen=True)
+class RemoteSettings:
+    url: str
+    max_content: int | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     auto_prune: AutoPrune | None = None
+    remotes: Mapping[str, RemoteSettings] = field(default_factory=dict)
 
 
 def _prune_settings(table: Any, source: str) -> AutoPrune | None:
@@ -70,17 +87,41 @@ def _prune_settings(table: Any, source: str) -> AutoPrune | None:
     return AutoPrune(policy=policy, interval=every)
 
 
+def _remote_settings(tables: Any, source: str) -> dict[str, RemoteSettings]:
+    if not isinstance(tables, Mapping):
+        raise ConfigError(f"{source}: [remote] must hold [remote.NAME] tables")
+    remotes = {}
+    for name, table in tables.items():
+        if not REMOTE_NAME.fullmatch(name):
+            raise ConfigError(f"{source}: {name!r} is not a remote name (letters, digits, "
+                              f"'.', '_', '-')")
+        if not isinstance(table, Mapping) or not isinstance(table.get("url"), str):
+            raise ConfigError(f"{source}: [remote.{name}] needs a url")
+        unknown = sorted(set(table) - REMOTE_KEYS)
+        if unknown:
+            raise ConfigError(f"{source}: unknown [remote.{name}] setting {unknown[0]!r} "
+                              f"(known: {', '.join(sorted(REMOTE_KEYS))})")
+        cap = table.get("max_content")
+        try:
+            max_content = None if cap is None else parse_size(str(cap))
+        except CowsnapError as error:
+            raise ConfigError(f"{source}: [remote.{name}] {error}") from None
+        remotes[name] = RemoteSettings(url=table["url"], max_content=max_content)
+    return remotes
+
+
 def parse_config(text: str, source: str) -> Config:
     """The configuration in `text` (TOML); `source` names it in errors."""
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{source}: {error}") from None
-    unknown = sorted(set(document) - {"prune"})
+    unknown = sorted(set(document) - {"prune", "remote"})
     if unknown:
         raise ConfigError(f"{source}: unknown section [{unknown[0]}]")
     table = document.get("prune")
-    return Config(auto_prune=None if table is None else _prune_settings(table, source))
+    return Config(auto_prune=None if table is None else _prune_settings(table, source),
+                  remotes=_remote_settings(document.get("remote", {}), source))
 
 
 def config_path(environ: Mapping[str, str] | None = None) -> Path:

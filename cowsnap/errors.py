@@ -119,3 +119,8 @@ class UntrustedRunError(CowsnapError):
 
 class RestoreError(CowsnapError):
     """A restore cannot start (for example its workspace cannot be opened safely)."""
+
+
+class RemoteError(CowsnapError):
+    """A remote cannot be reached, refuses a push, or holds something other than a
+    sound run (docs/remotes.md)."""

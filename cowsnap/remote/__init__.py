@@ -1,0 +1,1 @@
+"""Sharing runs through git remotes: push, fetch, list (docs/remotes.md)."""

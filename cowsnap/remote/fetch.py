@@ -1,0 +1,279 @@
+"""Reading runs from a remote: listing them, fetching them into the store, checking them.
+
+A remote is untrusted, like a bundle. A fetch lands in a scratch repository of
+its own (never the store's object database); each run is then read from there
+and checked (commit shape, manifest schema and paths, every referenced content
+present under its id), and its contents stored one by one, each hashed again on
+the way in. Only then is the run published, in one rename, with `origin.json`
+saying where it came from; a run that fails any check leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from cowsnap.errors import (
+    AmbiguousRunError,
+    CowsnapError,
+    RemoteError,
+    RunNotFoundError,
+    UntrustedRunError,
+)
+from cowsnap.record.manifest import Manifest, load_manifest
+from cowsnap.remote.layout import (
+    MANIFEST,
+    NOT_PUSHED,
+    SUMMARY,
+    content_path,
+    parse_not_pushed,
+    parse_summary,
+    run_ref,
+    runs_in,
+)
+from cowsnap.remote.local import Origin, scratch_path, write_origin
+from cowsnap.remote.names import local_path
+from cowsnap.remote.transport import GitRepository, open_local, scratch_repository
+from cowsnap.restore.trust import check_manifest
+from cowsnap.store.content import LARGE_CONTENT, blob_id
+from cowsnap.store.runs import RunSummary
+from cowsnap.store.seals import write_seal
+from cowsnap.store.store import Store
+
+
+@dataclass(frozen=True)
+class RemoteRun:
+    """One run as a remote holds it, checked."""
+
+    run_id: str
+    commit: str
+    manifest: Manifest
+    contents: dict[str, str]
+    """Content id -> the git blob holding it."""
+    not_pushed: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One run a remote lists: its summary, or why it cannot be read."""
+
+    run_id: str
+    commit: str
+    summary: RunSummary | None
+    problem: str | None = None
+
+
+def remote_runs(repository: GitRepository, url: str) -> dict[str, str]:
+    """Run id -> tip commit, for every run the remote lists."""
+    return runs_in(repository.list_heads(url))
+
+
+def _summary_of(repository: GitRepository, run_id: str, commit: str) -> Listed:
+    try:
+        tree, _parents = repository.commit(commit)
+        files = repository.tree_files(tree)
+        if SUMMARY not in files:
+            raise RemoteError(f"run {run_id} on the remote has no {SUMMARY}")
+        summary = parse_summary(repository.read_blob(files[SUMMARY]), run_id)
+    except CowsnapError as error:
+        return Listed(run_id, commit, None, str(error))
+    return Listed(run_id, commit, summary)
+
+
+def list_runs(store: Store, url: str) -> list[Listed]:
+    """Every run the remote lists, newest first, read from each run's small tip commit
+    (a depth-1 fetch, or directly from a local repository): no contents travel."""
+    with scratch_repository(scratch_path(store, "list")) as scratch:
+        runs = remote_runs(scratch, url)
+        local = local_path(url)
+        source = open_local(local) if local is not None else None
+        if source is None and runs:
+            scratch.fetch(url, [f"+{run_ref(run_id)}:{run_ref(run_id)}" for run_id in runs],
+                          depth=1)
+            source = scratch
+        listed = [_summary_of(source, run_id, commit) for run_id, commit in runs.items()
+                  ] if source is not None else []
+    listed.sort(key=lambda item: (item.summary.started_at if item.summary else "",
+                                  item.run_id), reverse=True)
+    return listed
+
+
+def pick_runs(available: Sequence[str], references: Sequence[str]) -> list[str]:
+    """The remote runs that `references` (ids or unique prefixes) name."""
+    picked = []
+    for reference in references:
+        matches = [run_id for run_id in available if run_id.startswith(reference)]
+        if reference in matches:
+            matches = [reference]
+        if not matches:
+            raise RunNotFoundError(f"no run on the remote matches {reference!r}")
+        if len(matches) > 1:
+            raise AmbiguousRunError(f"run id {reference!r} is ambiguous on the remote: "
+                                    f"{len(matches)} runs match")
+        picked.append(matches[0])
+    return list(dict.fromkeys(picked))
+
+
+def read_run(repository: GitRepository, run_id: str, commit: str) -> RemoteRun:
+    """Run `run_id` from its fetched tip `commit`, checked; RemoteError or
+    UntrustedRunError saying what is wrong."""
+    where = f"run {run_id} on the remote"
+    _tree, parents = repository.commit(commit)
+    if len(parents) != 1:
+        raise RemoteError(f"{where} is not a cowsnap run commit")
+    run_tree, _ = repository.commit(parents[0])
+    files = repository.tree_files(run_tree)
+    if MANIFEST not in files:
+        raise RemoteError(f"{where} has no {MANIFEST}")
+    manifest = load_manifest(repository.read_blob(files[MANIFEST]), where)
+    if manifest.run_id != run_id:
+        raise UntrustedRunError(f"{where} holds the manifest of run {manifest.run_id}")
+    check_manifest(manifest)
+    not_pushed = (parse_not_pushed(repository.read_blob(files[NOT_PUSHED]), run_id)
+                  if NOT_PUSHED in files else {})
+    contents: dict[str, str] = {}
+    for entry in manifest.files:
+        for state in entry.content_states():
+            blob = state.blob
+            if blob is None or blob in not_pushed or blob in contents:
+                continue
+            oid = files.get(content_path(blob))
+            if oid is None:
+                raise RemoteError(f"{where}: content {blob} is missing")
+            if not blob.startswith("large-") and oid != blob:
+                raise UntrustedRunError(f"{where}: content {blob} is damaged (the remote "
+                                        f"holds {oid} in its place)")
+            contents[blob] = oid
+    return RemoteRun(run_id, commit, manifest, contents, not_pushed)
+
+
+def _store_content(store: Store, repository: GitRepository, blob: str, oid: str) -> None:
+    """Store one fetched content, hashed again on the way in."""
+    if store.contents.has(blob):
+        return
+    data = repository.read_blob(oid)
+    if blob_id(data) != oid:
+        raise UntrustedRunError(f"content {blob} from the remote does not match its id")
+    if len(data) < LARGE_CONTENT and not blob.startswith("large-"):
+        store.contents.put_bytes(data)
+        return
+    temp = scratch_path(store, "content")
+    try:
+        temp.write_bytes(data)
+        if blob.startswith("large-"):
+            store.contents.adopt_large(blob, temp)
+            write_seal(store, blob, oid)
+        elif store.contents.put_file(os.fsencode(temp)) != blob:
+            raise UntrustedRunError(f"content {blob} from the remote does not match its id")
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def import_run(store: Store, repository: GitRepository, run: RemoteRun, url: str) -> None:
+    """Store a checked remote run's contents, then publish it (nothing if anything fails)."""
+    with store.retention_lock(exclusive=False):
+        pending = store.runs.begin(run.run_id)
+        try:
+            for blob, oid in run.contents.items():
+                _store_content(store, repository, blob, oid)
+            fetched_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+            write_origin(pending.directory, Origin(url, run.commit, fetched_at,
+                                                   run.not_pushed))
+            pending.publish(run.manifest)
+        except BaseException:
+            pending.abandon()
+            raise
+
+
+@dataclass(frozen=True)
+class FetchedRun:
+    run_id: str
+    status: str
+    """"fetched", "already here", or "failed"."""
+    problem: str | None = None
+    not_pushed: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FetchReport:
+    url: str
+    runs: tuple[FetchedRun, ...]
+    received_bytes: int
+
+    @property
+    def failed(self) -> list[FetchedRun]:
+        return [run for run in self.runs if run.status == "failed"]
+
+
+def fetch_runs(store: Store, url: str, references: Sequence[str]) -> FetchReport:
+    """Fetch the runs `references` name (none: every run the remote lists that the
+    store lacks) and import each one that passes every check."""
+    with scratch_repository(scratch_path(store, "fetch")) as scratch:
+        available = remote_runs(scratch, url)
+        wanted = pick_runs(sorted(available), references) if references else sorted(available)
+        here = set(store.runs.ids())
+        missing = [run_id for run_id in wanted if run_id not in here]
+        received = 0
+        if missing:
+            received = scratch.fetch(url, [f"+{run_ref(run_id)}:{run_ref(run_id)}"
+                                           for run_id in missing])
+        results = []
+        for run_id in wanted:
+            if run_id in here:
+                results.append(FetchedRun(run_id, "already here"))
+                continue
+            try:
+                run = read_run(scratch, run_id, available[run_id])
+                import_run(store, scratch, run, url)
+            except CowsnapError as error:
+                results.append(FetchedRun(run_id, "failed", str(error)))
+                continue
+            results.append(FetchedRun(run_id, "fetched", not_pushed=run.not_pushed))
+    return FetchReport(url=url, runs=tuple(results), received_bytes=received)
+
+
+@dataclass(frozen=True)
+class RemoteCheck:
+    url: str
+    runs: int
+    contents: int
+    received_bytes: int
+    problems: tuple[tuple[str, str], ...]
+    """(run id, what is wrong)."""
+
+
+def check_remote(store: Store, url: str) -> RemoteCheck:
+    """Fetch every run the remote lists (into a scratch repository only) and verify
+    each: commit shape, manifest, and every content present and hashing to its id."""
+    problems: list[tuple[str, str]] = []
+    contents: set[str] = set()
+    with scratch_repository(scratch_path(store, "check")) as scratch:
+        available = remote_runs(scratch, url)
+        received = 0
+        if available:
+            received = scratch.fetch(url, [f"+{run_ref(run_id)}:{run_ref(run_id)}"
+                                           for run_id in available])
+        for run_id in sorted(available):
+            try:
+                run = read_run(scratch, run_id, available[run_id])
+                for blob, oid in run.contents.items():
+                    if blob_id(scratch.read_blob(oid)) != oid:
+                        raise UntrustedRunError(f"content {blob} does not match its id")
+                    contents.add(blob)
+            except CowsnapError as error:
+                problems.append((run_id, str(error)))
+    return RemoteCheck(url=url, runs=len(available), contents=len(contents),
+                       received_bytes=received, problems=tuple(problems))
+
+
+def delete_runs(store: Store, url: str, run_ids: Sequence[str]) -> dict[str, str]:
+    """Delete the refs of `run_ids` on the remote; the server's refusals by run id."""
+    if not run_ids:
+        return {}
+    with scratch_repository(scratch_path(store, "prune")) as scratch:
+        outcome = scratch.push(url, [f":{run_ref(run_id)}" for run_id in run_ids])
+    by_ref = {run_ref(run_id): run_id for run_id in run_ids}
+    return {by_ref[ref]: reason for ref, reason in outcome.rejected.items() if ref in by_ref}
+
