@@ -4,7 +4,7 @@
     result = api.run(api.RunRequest(command=["make", "test"]))
     api.restore(result.run_id)
 
-Each name lives in one submodule (running, reading, changes, maintenance) that is
+Each name lives in one submodule (running, reading, changes, maintenance, remotes) that is
 imported on first use, so `cowsnap run` does not pay for loading diff and restore,
 nor `cowsnap log` for loading the tracer.
 """
@@ -60,6 +60,36 @@ if TYPE_CHECKING:
     from cowsnap.api.reading import (
         versions as versions,
     )
+    from cowsnap.api.remotes import (
+        RemotePruneResult as RemotePruneResult,
+    )
+    from cowsnap.api.remotes import (
+        add_remote as add_remote,
+    )
+    from cowsnap.api.remotes import (
+        fetch as fetch,
+    )
+    from cowsnap.api.remotes import (
+        push as push,
+    )
+    from cowsnap.api.remotes import (
+        remote_check as remote_check,
+    )
+    from cowsnap.api.remotes import (
+        remote_log as remote_log,
+    )
+    from cowsnap.api.remotes import (
+        remote_prune as remote_prune,
+    )
+    from cowsnap.api.remotes import (
+        remotes as remotes,
+    )
+    from cowsnap.api.remotes import (
+        remove_remote as remove_remote,
+    )
+    from cowsnap.api.remotes import (
+        split_push_arguments as split_push_arguments,
+    )
     from cowsnap.api.running import (
         RunRequest as RunRequest,
     )
@@ -79,20 +109,30 @@ if TYPE_CHECKING:
 HOMES = {
     "CheckResult": "maintenance",
     "PruneResult": "maintenance",
+    "RemotePruneResult": "remotes",
     "RunRequest": "running",
     "RunResult": "running",
     "Status": "running",
     "Versions": "reading",
+    "add_remote": "remotes",
     "cat": "reading",
     "check": "maintenance",
     "diff": "changes",
+    "fetch": "remotes",
     "find_entry": "reading",
     "log": "reading",
     "pick_version": "reading",
     "prune": "maintenance",
+    "push": "remotes",
+    "remote_check": "remotes",
+    "remote_log": "remotes",
+    "remote_prune": "remotes",
+    "remotes": "remotes",
+    "remove_remote": "remotes",
     "restore": "changes",
     "run": "running",
     "show": "reading",
+    "split_push_arguments": "remotes",
     "split_run_argument": "reading",
     "status": "running",
     "version_diff": "changes",

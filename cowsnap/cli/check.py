@@ -54,13 +54,21 @@ def check_text(result: api.CheckResult) -> list[str]:
 
 @click.command("check")
 @location_options
+@click.option("--remote", metavar="REMOTE",
+              help="Verify what REMOTE holds instead: every run it lists, fetched into a "
+                   "scratch area (the store is not changed).")
 @json_option
-def check(workspace: str | None, store: str | None, as_json: bool) -> None:
+def check(workspace: str | None, store: str | None, remote: str | None, as_json: bool) -> None:
     """Verify the store: every manifest, and every content against its id.
 
     Lists every problem and exits 1 if there is any. Removes first what killed
     cowsnap processes left behind (incomplete runs, snapshots of this workspace).
     """
+    if remote is not None:
+        from cowsnap.cli.remote import print_remote_check
+
+        print_remote_check(remote, store, as_json)
+        return
     result = api.check(workspace=workspace, store=store)
     if as_json:
         click.echo(json.dumps(check_document(result), indent=2))

@@ -75,9 +75,12 @@ def _policy(keep_last: int | None, keep_within: str | None, max_size: str | None
               help="Then remove the oldest runs, across workspaces, until the store fits in "
                    "SIZE (e.g. 5G); never a workspace's newest run.")
 @click.option("--dry-run", is_flag=True, help="Show what would be removed and why; change nothing.")
+@click.option("--remote", metavar="REMOTE",
+              help="Delete the runs the policy gives up from REMOTE instead (not --max-size).")
 @json_option
 def prune(workspace: str | None, store: str | None, keep_last: int | None,
-          keep_within: str | None, max_size: str | None, dry_run: bool, as_json: bool) -> None:
+          keep_within: str | None, max_size: str | None, dry_run: bool, remote: str | None,
+          as_json: bool) -> None:
     """Remove old runs and reclaim the contents no remaining run references.
 
     Runs whose workspace no longer exists are always removed. With --keep-last
@@ -86,6 +89,12 @@ def prune(workspace: str | None, store: str | None, keep_last: int | None,
     processes left behind (incomplete runs, snapshots of this workspace).
     """
     policy = _policy(keep_last, keep_within, max_size)
+    if remote is not None:
+        from cowsnap.cli.remote import print_remote_prune
+
+        print_remote_prune(api.remote_prune(remote, policy, dry_run=dry_run, store=store),
+                           as_json)
+        return
     result = api.prune(policy, dry_run=dry_run, workspace=workspace, store=store)
     if as_json:
         click.echo(json.dumps(prune_document(result), indent=2))

@@ -29,9 +29,17 @@ def log_line(summary: RunSummary) -> str:
 @click.command("log")
 @location_options
 @click.option("--session", metavar="SESSION", help="Only the runs of this agent session.")
+@click.option("--remote", metavar="REMOTE",
+              help="List the runs REMOTE holds (every workspace's), fetching no contents.")
 @json_option
-def log(workspace: str | None, store: str | None, session: str | None, as_json: bool) -> None:
+def log(workspace: str | None, store: str | None, session: str | None, remote: str | None,
+        as_json: bool) -> None:
     """List the workspace's runs, newest first."""
+    if remote is not None:
+        from cowsnap.cli.remote import print_remote_log
+
+        print_remote_log(remote, store, as_json)
+        return
     summaries = api.log(workspace=workspace, store=store, session=session)
     if as_json:
         click.echo(json.dumps([asdict(summary) for summary in summaries], indent=2))

@@ -22,6 +22,7 @@ from cowsnap.errors import (
     RunNotFoundError,
     UntrustedRunError,
 )
+from cowsnap.gitlib.remote import GitRepository, open_local, scratch_repository
 from cowsnap.record.manifest import Manifest, load_manifest
 from cowsnap.remote.layout import (
     MANIFEST,
@@ -35,7 +36,6 @@ from cowsnap.remote.layout import (
 )
 from cowsnap.remote.local import Origin, scratch_path, write_origin
 from cowsnap.remote.names import local_path
-from cowsnap.remote.transport import GitRepository, open_local, scratch_repository
 from cowsnap.restore.trust import check_manifest
 from cowsnap.store.content import LARGE_CONTENT, blob_id
 from cowsnap.store.runs import RunSummary

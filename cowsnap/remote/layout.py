@@ -72,25 +72,29 @@ _SUMMARY_TYPES: dict[str, Any] = {
     "started_at": str, "finished_at": str, "files": int, "written": int, "deleted": int,
     "read": int,
 }
+"""Fields every summary has; the others (added later, with defaults) are strings or null."""
 
 
 def parse_summary(raw: bytes, run_id: str) -> RunSummary:
     """A remote run's summary.json, checked field by field (a remote is untrusted)."""
+    where = f"run {run_id} on the remote: summary.json"
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError):
-        raise RemoteError(f"run {run_id} on the remote: summary.json is not JSON") from None
+        raise RemoteError(f"{where} is not JSON") from None
     names = {item.name for item in fields(RunSummary)}
-    if not isinstance(data, dict) or set(data) != names:
-        raise RemoteError(f"run {run_id} on the remote: summary.json has the wrong fields")
-    for name, kind in _SUMMARY_TYPES.items():
-        value = data[name]
-        if not isinstance(value, kind) or isinstance(value, bool):
-            raise RemoteError(f"run {run_id} on the remote: summary.json {name} is malformed")
+    if not isinstance(data, dict) or not set(_SUMMARY_TYPES) <= set(data) <= names:
+        raise RemoteError(f"{where} has the wrong fields")
+    for name, value in data.items():
+        kind = _SUMMARY_TYPES.get(name)
+        valid = (isinstance(value, kind) and not isinstance(value, bool) if kind
+                 else value is None or isinstance(value, str))
+        if not valid:
+            raise RemoteError(f"{where}: {name} is malformed")
     if not all(isinstance(word, str) for word in data["command"]):
-        raise RemoteError(f"run {run_id} on the remote: summary.json command is malformed")
+        raise RemoteError(f"{where}: command is malformed")
     if data["run_id"] != run_id:
-        raise RemoteError(f"run {run_id} on the remote: its summary is of run {data['run_id']}")
+        raise RemoteError(f"{where} is of run {data['run_id']}")
     return RunSummary(**data)
 
 

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 from cowsnap.errors import RemoteError, StoreError
+from cowsnap.gitlib.remote import GitRepository, scratch_repository
 from cowsnap.record.manifest import Manifest, dump_manifest
 from cowsnap.remote.layout import (
     MANIFEST,
@@ -27,7 +28,6 @@ from cowsnap.remote.layout import (
     runs_in,
 )
 from cowsnap.remote.local import scratch_path
-from cowsnap.remote.transport import GitRepository, scratch_repository
 from cowsnap.store.runs import summarize
 from cowsnap.store.store import Store
 

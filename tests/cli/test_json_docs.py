@@ -90,3 +90,28 @@ def test_versions_keys_are_documented() -> None:
 
     assert set(document) == keys(top) | {"path_b64"}
     assert set(document["versions"][0]) == keys(items)
+
+
+def test_remote_keys_are_documented() -> None:
+    from cowsnap import api
+    from cowsnap.cli.remote import (
+        fetch_document,
+        push_document,
+        remote_check_document,
+        remote_log_document,
+        remote_prune_document,
+    )
+    from cowsnap.remote.fetch import FetchReport, Listed, RemoteCheck
+    from cowsnap.remote.push import PushReport
+    from cowsnap.store.prune import PrunePlan
+
+    assert set(push_document(PushReport("u", (), 0))) == documented_keys("cowsnap push --json")
+    assert set(fetch_document(FetchReport("u", (), 0))) == documented_keys(
+        "cowsnap fetch --json")
+    assert set(remote_log_document([Listed("r", "c", None, "p")])[0]) == documented_keys(
+        "cowsnap log --remote REMOTE --json")
+    assert set(remote_check_document(RemoteCheck("u", 0, 0, 0, ()))) == documented_keys(
+        "cowsnap check --remote REMOTE --json")
+    pruned = api.RemotePruneResult("u", PrunePlan((), 0, 0), False, {}, ())
+    assert set(remote_prune_document(pruned)) == documented_keys(
+        "cowsnap prune --remote REMOTE --json")

@@ -23,7 +23,7 @@ import pygit2
 from pygit2.enums import CredentialType
 
 from cowsnap.errors import RemoteError
-from cowsnap.record.git import isolated_config
+from cowsnap.gitlib.config import isolated_config
 
 BLOB_MODE = pygit2.GIT_FILEMODE_BLOB
 TREE_MODE = pygit2.GIT_FILEMODE_TREE

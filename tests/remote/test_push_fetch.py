@@ -1,0 +1,143 @@
+"""Push runs to a real remote (file://, git daemon, smart HTTP), list them, fetch them
+into another store, and read and restore them there, byte for byte."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from tests.conftest import Cowsnap
+from tests.remote.conftest import Server
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(root)): path.read_bytes()
+            for path in sorted(root.rglob("*")) if path.is_file()}
+
+
+def _record(cowsnap: Cowsnap, workspace: Path, script: str) -> str:
+    cowsnap("run", "--", "sh", "-c", script, cwd=workspace)
+    runs = json.loads(cowsnap("log", "--json", cwd=workspace).stdout)
+    return str(runs[0]["run_id"])
+
+
+def test_push_list_fetch_show_diff_cat_restore(server: Server, cowsnap: Cowsnap,
+                                               tmp_path: Path) -> None:
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / "kept.txt").write_bytes(b"one\ntwo\n")
+    (workspace / "gone.bin").write_bytes(os.urandom(5000))
+    (workspace / "sub").mkdir()
+    before = _tree(workspace)
+    run_id = _record(cowsnap, workspace, "printf 'one\\n2\\n' > kept.txt; rm gone.bin; "
+                                         "head -c 70000 /dev/urandom > sub/new.bin")
+    after = _tree(workspace)
+
+    pushed = json.loads(cowsnap("push", server.url, "--json", cwd=workspace).stdout)
+    assert [(run["run_id"], run["status"]) for run in pushed["runs"]] == [(run_id, "pushed")]
+    again = json.loads(cowsnap("push", server.url, "--json", cwd=workspace).stdout)
+    assert again["runs"] == []
+
+    laptop = Cowsnap(home=tmp_path / "laptop", store=tmp_path / "laptop-store")
+    laptop.home.mkdir()
+    listed = json.loads(laptop("log", "--remote", server.url, "--json", cwd=tmp_path).stdout)
+    assert [item["run_id"] for item in listed] == [run_id]
+    assert listed[0]["summary"]["command"][:2] == ["sh", "-c"]
+    assert not laptop.store.joinpath("runs").exists() or not any(
+        laptop.store.joinpath("runs").iterdir())
+
+    fetched = json.loads(laptop("fetch", server.url, "--json", cwd=tmp_path).stdout)
+    assert [(run["run_id"], run["status"]) for run in fetched["runs"]] == [(run_id, "fetched")]
+    assert fetched["received_bytes"] > 70000
+
+    for command in (("show", run_id), ("diff", run_id), ("show", run_id, "--json")):
+        assert laptop(*command, cwd=tmp_path).stdout == cowsnap(*command, cwd=tmp_path).stdout
+    assert laptop("cat", run_id, str(workspace / "sub/new.bin"),
+                  cwd=tmp_path).stdout == after["sub/new.bin"]
+    assert laptop("cat", "--before", run_id, str(workspace / "gone.bin"),
+                  cwd=tmp_path).stdout == before["gone.bin"]
+    laptop("check", cwd=tmp_path)
+
+    laptop("restore", run_id, cwd=workspace)
+    assert _tree(workspace) == before
+    laptop("restore", run_id, "--to", "after", cwd=workspace)
+    assert _tree(workspace) == after
+
+
+def test_default_push_sends_only_this_workspaces_runs_not_on_the_remote(
+        server: Server, cowsnap: Cowsnap, tmp_path: Path) -> None:
+    mine, other = tmp_path / "mine", tmp_path / "other"
+    mine.mkdir()
+    other.mkdir()
+    first = _record(cowsnap, mine, "echo 1 > a")
+    _record(cowsnap, other, "echo 1 > b")
+    cowsnap("remote", "add", "origin", server.url, cwd=mine)
+    assert json.loads(cowsnap("push", "--json", cwd=mine).stdout)["runs"][0]["run_id"] == first
+    second = _record(cowsnap, mine, "echo 2 > a")
+    pushed = json.loads(cowsnap("push", "origin", "--json", cwd=mine).stdout)
+    assert [run["run_id"] for run in pushed["runs"]] == [second]
+    listed = json.loads(cowsnap("log", "--remote", "origin", "--json", cwd=mine).stdout)
+    assert [item["run_id"] for item in listed] == [second, first]
+
+
+def test_large_contents_over_the_cap_are_listed_as_not_pushed(
+        server: Server, cowsnap: Cowsnap, tmp_path: Path) -> None:
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    run_id = _record(cowsnap, workspace,
+                     "head -c 300000 /dev/urandom > big; echo small > small")
+    big = (workspace / "big").read_bytes()
+    pushed = json.loads(cowsnap("push", server.url, "--max-content", "100K", "--json",
+                                cwd=workspace).stdout)
+    left_out = pushed["runs"][0]["not_pushed"]
+    assert [item["size"] for item in left_out] == [len(big)]
+    laptop = Cowsnap(home=tmp_path / "laptop", store=tmp_path / "laptop-store")
+    laptop.home.mkdir()
+    fetched = json.loads(laptop("fetch", server.url, run_id[:12], "--json",
+                                cwd=tmp_path).stdout)
+    assert fetched["runs"][0]["not_pushed"] == left_out
+    assert fetched["received_bytes"] < len(big)
+    assert laptop("cat", run_id, str(workspace / "small"), cwd=tmp_path).stdout == b"small\n"
+    missing = laptop("cat", run_id, str(workspace / "big"), cwd=tmp_path, check=False)
+    assert missing.returncode == 1
+    assert len(missing.stderr.decode().strip().splitlines()) == 1
+
+
+def test_remote_names_live_in_config_toml(cowsnap: Cowsnap, tmp_path: Path) -> None:
+    config = cowsnap.home / ".config" / "cowsnap" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("# mine\n[prune]\nkeep_last = 5\n")
+    cowsnap("remote", "add", "ci", "git@example.com:team/runs.git", cwd=tmp_path)
+    cowsnap("remote", "add", "backup", str(tmp_path), cwd=tmp_path)
+    listed = json.loads(cowsnap("remote", "list", "--json", cwd=tmp_path).stdout)
+    assert [(item["name"], item["url"]) for item in listed] == [
+        ("backup", str(tmp_path)), ("ci", "git@example.com:team/runs.git")]
+    cowsnap("remote", "remove", "ci", cwd=tmp_path)
+    expected = f'# mine\n[prune]\nkeep_last = 5\n\n[remote.backup]\nurl = "{tmp_path}"\n'
+    assert config.read_text() == expected
+    duplicate = cowsnap("remote", "add", "backup", str(tmp_path), cwd=tmp_path, check=False)
+    assert duplicate.returncode == 2 and b"exists already" in duplicate.stderr
+    unknown = cowsnap("push", "nowhere", cwd=tmp_path, check=False)
+    assert unknown.returncode != 0 and b"Traceback" not in unknown.stderr
+
+
+def test_the_remote_is_plain_git(server: Server, cowsnap: Cowsnap, tmp_path: Path) -> None:
+    """One ref per run, pointing at a commit; git itself can read the run."""
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    run_id = _record(cowsnap, workspace, "echo hello > greeting")
+    cowsnap("push", server.url, cwd=workspace)
+    git = ["git", "--git-dir", str(server.repository)]
+    refs = subprocess.run([*git, "for-each-ref", "--format=%(objecttype) %(refname)"],
+                          capture_output=True, check=True, text=True).stdout.split("\n")
+    assert refs[0] == f"commit refs/cowsnap/runs/{run_id[-2:]}/{run_id}"
+    manifest = subprocess.run([*git, "show", f"refs/cowsnap/runs/{run_id[-2:]}/{run_id}^:"
+                                             "manifest.json"],
+                              capture_output=True, check=True).stdout
+    assert json.loads(manifest)["run_id"] == run_id
+    fsck = subprocess.run([*git, "fsck", "--strict"], capture_output=True, text=True)
+    assert fsck.returncode == 0, fsck.stderr
+    shutil.rmtree(workspace)
