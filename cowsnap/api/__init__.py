@@ -90,6 +90,12 @@ if TYPE_CHECKING:
     from cowsnap.api.remotes import (
         split_push_arguments as split_push_arguments,
     )
+    from cowsnap.api.rewinding import (
+        RewindResult as RewindResult,
+    )
+    from cowsnap.api.rewinding import (
+        rewind as rewind,
+    )
     from cowsnap.api.running import (
         RunRequest as RunRequest,
     )
@@ -110,6 +116,7 @@ HOMES = {
     "CheckResult": "maintenance",
     "PruneResult": "maintenance",
     "RemotePruneResult": "remotes",
+    "RewindResult": "rewinding",
     "RunRequest": "running",
     "RunResult": "running",
     "Status": "running",
@@ -130,6 +137,7 @@ HOMES = {
     "remotes": "remotes",
     "remove_remote": "remotes",
     "restore": "changes",
+    "rewind": "rewinding",
     "run": "running",
     "show": "reading",
     "split_push_arguments": "remotes",

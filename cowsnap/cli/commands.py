@@ -22,6 +22,7 @@ COMMANDS = {
     "push": "cowsnap.cli.remote:push",
     "remote": "cowsnap.cli.remote:remote",
     "restore": "cowsnap.cli.restore:restore",
+    "rewind": "cowsnap.cli.rewind:rewind",
     "run": "cowsnap.cli.run:run",
     "sh": "cowsnap.cli.sh:sh",
     "show": "cowsnap.cli.runs:show",

@@ -1,0 +1,62 @@
+"""Rewind: undo a run and every later run of its workspace, as one restore."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cowsnap.api.common import PathArg, workspace_key
+from cowsnap.errors import RunNotFoundError
+from cowsnap.restore.apply import Progress
+from cowsnap.restore.rewind import combine
+from cowsnap.restore.session import RestoreOptions, RestoreResult, restore_run
+from cowsnap.store.location import resolve_store_dir
+from cowsnap.store.runs import RunSummary
+from cowsnap.store.store import Store
+
+
+@dataclass(frozen=True)
+class RewindResult:
+    runs: tuple[str, ...]
+    """The runs undone, newest first."""
+    restore: RestoreResult
+    """The one restore that undid them; `restore.undo_run` undoes the rewind."""
+
+
+def _first_of_session(runs: list[RunSummary], session: str, workspace: str) -> RunSummary:
+    mine = [summary for summary in runs if summary.session == session]
+    if not mine:
+        raise RunNotFoundError(f"no runs of session {session!r} in workspace {workspace}")
+    return mine[-1]
+
+
+def rewind(run: str | None = None, *, session: str | None = None, force: bool = False,
+           dry_run: bool = False, workspace: PathArg = None, store: PathArg = None,
+           cwd: Path | None = None, command: Sequence[str] = (),
+           progress: Progress | None = None) -> RewindResult:
+    """Bring the workspace back to its state before `run` (default: the newest), or before
+    the first run of `session`, undoing every later run too, newest first, in one plan
+    with one conflict check and one undo run (cowsnap.restore.rewind).
+
+    Raises RestoreConflictError, changing nothing, when a path changed since the last
+    run that touched it (unless `force`).
+    """
+    here = (cwd or Path.cwd()).absolute()
+    opened = Store.open(resolve_store_dir(store), create=False)
+    if session is not None:
+        key = workspace_key(workspace, here)
+        start = _first_of_session(opened.runs.summaries(key), session, key)
+    else:
+        start_id = opened.runs.resolve(run, workspace_key(workspace, here) if run is None
+                                       else None)
+        owner = opened.runs.load(start_id).workspace
+        start = next(summary for summary in opened.runs.summaries(owner)
+                     if summary.run_id == start_id)
+    later = [summary for summary in opened.runs.summaries(start.workspace)
+             if (summary.started_at, summary.run_id) >= (start.started_at, start.run_id)]
+    manifests = [opened.runs.load(summary.run_id) for summary in reversed(later)]
+    options = RestoreOptions(side="before", force=force, dry_run=dry_run,
+                             command=tuple(command), cwd=str(here))
+    result = restore_run(opened, combine(manifests), options, progress)
+    return RewindResult(runs=tuple(summary.run_id for summary in later), restore=result)
