@@ -21,7 +21,7 @@ from pathlib import Path
 
 from benchlib import MOUNTS, median_seconds
 
-from cowsnap.record.manifest import FileEntry, FileState, Manifest
+from cowsnap.model import FileEntry, FileState, Manifest, Operation
 from cowsnap.stages import reached
 from cowsnap.store.check import check_store
 from cowsnap.store.gc import prune_store
@@ -29,7 +29,6 @@ from cowsnap.store.prune import Policy
 from cowsnap.store.runs import new_run_id
 from cowsnap.store.store import Store
 from cowsnap.store.usage import store_usage, take_inventory
-from cowsnap.trace.events import Operation
 
 WORKSPACES = 10
 START = datetime(2026, 1, 1, tzinfo=UTC)

@@ -19,12 +19,13 @@ import time
 from pathlib import Path
 
 from cowsnap.libc import clone
+from cowsnap.model import Operation
 from cowsnap.record.ignore import IgnoreRules
 from cowsnap.record.policy import CaptureSettings
 from cowsnap.record.recorder import Recorder, RunFacts
 from cowsnap.snapshot.base import Snapshot
 from cowsnap.store.store import Store
-from cowsnap.trace.events import Operation, PathEvent
+from cowsnap.trace.events import PathEvent
 
 CHUNK = 1 << 20
 

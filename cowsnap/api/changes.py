@@ -10,7 +10,7 @@ from pathlib import Path
 from cowsnap.api.common import PathArg, load_run
 from cowsnap.api.reading import find_entry, pick_version
 from cowsnap.diff.model import RunDiff, file_diff, run_diff
-from cowsnap.record.manifest import FileEntry
+from cowsnap.model import FileEntry
 from cowsnap.restore.apply import Progress
 from cowsnap.restore.arguments import resolve_paths
 from cowsnap.restore.plan import Side

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from cowsnap.record.manifest import Manifest
+from cowsnap.model import Manifest
 from cowsnap.store.location import resolve_store_dir
 from cowsnap.store.store import Store
 from cowsnap.workspace import detect_workspace

@@ -14,7 +14,7 @@ from cowsnap.errors import (
     PathNotInRunError,
     VersionNotFoundError,
 )
-from cowsnap.record.manifest import FileEntry, Manifest, Version
+from cowsnap.model import FileEntry, Manifest, Version
 from cowsnap.restore.arguments import split_run
 from cowsnap.store.runs import RunSummary
 

@@ -15,8 +15,8 @@ from cowsnap.errors import (
     CowsnapError,
     StoreError,
 )
+from cowsnap.model import Manifest
 from cowsnap.record.ignore import load_ignores
-from cowsnap.record.manifest import Manifest
 from cowsnap.record.policy import CaptureSettings
 from cowsnap.record.recorder import Recorder, RunFacts
 from cowsnap.record.versions import VersionGlobs

@@ -50,7 +50,8 @@ def diff(arguments: tuple[str, ...], stat: bool, name_status: bool, version: int
     With PATHs, only those (a directory means everything under it). The first
     argument is RUN when it is a run id or a prefix of one; write ./NAME for a
     path that looks like one. Status letters: + created, - deleted, c content
-    changed, t type changed, then p when permissions changed; `.` means unchanged.
+    changed, t type changed, then p when permissions changed, m when other
+    metadata (owner, group, times, xattrs) changed; `.` means unchanged.
     """
     if stat + name_status + as_json > 1:
         raise click.UsageError("--stat, --name-status and --json exclude each other")

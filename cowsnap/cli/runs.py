@@ -10,8 +10,7 @@ import click
 
 from cowsnap import api
 from cowsnap.cli.options import json_option, location_options
-from cowsnap.record.changes import changed, status_code
-from cowsnap.record.manifest import Manifest, manifest_to_dict
+from cowsnap.model import Manifest, entry_change, manifest_to_dict, status_code
 from cowsnap.store.runs import RunSummary
 
 
@@ -66,7 +65,7 @@ def show_text(manifest: Manifest, *, everything: bool = False) -> str:
     lines.append("")
     hidden = 0
     for entry in manifest.files:
-        if not (everything or entry.in_workspace or changed(entry)):
+        if not (everything or entry.in_workspace or entry_change(entry)):
             hidden += 1
             continue
         operations = ",".join(entry.operations)
@@ -90,7 +89,8 @@ def show(run: str | None, everything: bool, workspace: str | None, store: str | 
 
     One line per path: its status, the path, and its operations. Status: +
     created, - deleted, c content changed, t type changed, then p when permissions
-    changed; `.` means unchanged. --json prints the full manifest.
+    changed, m when other metadata (owner, group, times, xattrs) changed; `.` means
+    unchanged. --json prints the full manifest.
     """
     manifest = api.show(run, workspace=workspace, store=store)
     if as_json:

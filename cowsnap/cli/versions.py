@@ -10,7 +10,7 @@ import click
 
 from cowsnap import api
 from cowsnap.cli.options import json_option, location_options
-from cowsnap.record.manifest import Version, version_to_dict
+from cowsnap.model import Version, version_to_dict
 from cowsnap.units import format_size
 
 

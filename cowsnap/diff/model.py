@@ -14,9 +14,16 @@ from dataclasses import dataclass
 
 from cowsnap.errors import ContentNotFoundError, StoreError
 from cowsnap.gitlib.patch import Hunk, content_patch
+from cowsnap.model import (
+    METADATA,
+    Change,
+    FileEntry,
+    FileState,
+    Manifest,
+    entry_change,
+    status_letters,
+)
 from cowsnap.paths import within
-from cowsnap.record.changes import content_change, status_code
-from cowsnap.record.manifest import FileEntry, FileState, Manifest
 from cowsnap.restore.plan import seen_entries
 
 MAX_SHOWN = 16 * 1024 * 1024
@@ -32,7 +39,8 @@ class FileDiff:
     name: bytes
     """The path relative to the workspace; the absolute path when outside it."""
     status: str
-    """Two status letters, as `cowsnap show` prints them (record.changes)."""
+    """Two status letters, as `cowsnap show` prints them (model.changes)."""
+    change: Change
     old: FileState
     new: FileState
     binary: bool = False
@@ -71,9 +79,10 @@ def _content(entry: FileEntry, side: str, state: FileState, read: ReadContent) -
 def file_diff(entry: FileEntry, workspace: bytes, read: ReadContent) -> FileDiff:
     """What changed at one path; contents are read only when they changed."""
     name = display_name(entry.path, workspace)
-    base = FileDiff(path=entry.path, name=name, status=status_code(entry),
+    change = entry_change(entry)
+    base = FileDiff(path=entry.path, name=name, status=status_letters(change), change=change,
                     old=entry.before, new=entry.after)
-    if content_change(entry.before, entry.after) == ".":
+    if not change - METADATA:
         return base
     try:
         old = _content(entry, "before", entry.before, read)
@@ -91,7 +100,7 @@ def run_diff(manifest: Manifest, read: ReadContent,
     workspace = os.fsencode(manifest.workspace)
     files = tuple(
         file_diff(entry, workspace, read) for entry in seen_entries(manifest)
-        if status_code(entry) != ".."
+        if entry_change(entry)
         and (paths is None or any(within(entry.path, path) for path in paths))
     )
     return RunDiff(run_id=manifest.run_id, workspace=manifest.workspace, files=files)

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from cowsnap.diff.model import FileDiff, RunDiff
-from cowsnap.record.manifest import FileState
+from cowsnap.model import FileState
 
 
 class Kind(StrEnum):

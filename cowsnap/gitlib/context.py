@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cowsnap.gitlib.config import isolated_config
+from cowsnap.model import NOT_IN_REPO, GitInfo, GitRepository
 from cowsnap.paths import within
-from cowsnap.record.manifest import NOT_IN_REPO, GitInfo, GitRepository
 from cowsnap.record.policy import GitFacts
 
 if TYPE_CHECKING:

@@ -13,23 +13,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from cowsnap.model import (
+    CHANGES_CONTENT,
+    CREATED_AND_DELETED,
+    MUTATING_OPERATIONS,
+    PRODUCES_CONTENT,
+    SPECIAL_FILE,
+    SYSTEM_FILE,
+    TOO_LARGE,
+    UNREADABLE,
+    Operation,
+)
 from cowsnap.record.state import PathState
-from cowsnap.trace.events import Operation
 
 CaptureReads = Literal["uncommitted", "all", "none"]
-
-CHANGES_CONTENT = frozenset(
-    {Operation.WRITE, Operation.CREATE, Operation.DELETE, Operation.RENAME}
-)
-PRODUCES_CONTENT = frozenset({Operation.WRITE, Operation.CREATE, Operation.RENAME})
-MUTATES = CHANGES_CONTENT | {Operation.MKDIR, Operation.METADATA}
-
-TOO_LARGE = "too large"
-SPECIAL_FILE = "special file"
-SYSTEM_FILE = "system file"
-CREATED_AND_DELETED = "created and deleted within the run"
-UNREADABLE = "unreadable"
-
 
 @dataclass(frozen=True, slots=True)
 class CaptureSettings:
@@ -128,7 +125,7 @@ def decide(
     settings: CaptureSettings,
 ) -> Decision:
     """Which content of the before and after states of one path to keep, and how."""
-    if operations & MUTATES:
+    if operations & MUTATING_OPERATIONS:
         if not before.state.exists and not after.state.exists:
             return Decision(NOT_WANTED, Skip(CREATED_AND_DELETED))
         keep_before = bool(operations & CHANGES_CONTENT)

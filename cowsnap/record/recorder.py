@@ -20,22 +20,25 @@ from pathlib import Path
 from cowsnap import __version__
 from cowsnap.errors import UnreadableFileError
 from cowsnap.gitlib.context import GitContext
-from cowsnap.paths import within
-from cowsnap.record.ignore import IgnoreRules
-from cowsnap.record.manifest import (
+from cowsnap.model import (
+    MUTATING_OPERATIONS,
     NOT_IN_REPO,
+    PROBES,
+    TOO_LARGE,
+    UNKNOWN_BEFORE,
+    UNREADABLE,
     BlobSource,
     FileEntry,
     FileState,
     GitInfo,
     GitRepository,
     Manifest,
+    Operation,
     sort_operations,
 )
+from cowsnap.paths import within
+from cowsnap.record.ignore import IgnoreRules
 from cowsnap.record.policy import (
-    MUTATES,
-    TOO_LARGE,
-    UNREADABLE,
     CaptureSettings,
     Choice,
     GitFacts,
@@ -51,13 +54,9 @@ from cowsnap.record.version_capture import VersionKeeper
 from cowsnap.record.versions import VersionGlobs
 from cowsnap.snapshot.base import Snapshot
 from cowsnap.store.store import Store
-from cowsnap.trace.events import Event, Operation, PathEvent, TraceWarning
+from cowsnap.trace.events import Event, PathEvent, TraceWarning
 
-PROBES = frozenset({Operation.EXISTENCE, Operation.DIRECTORY})
-"""Operations that use no content: outside the workspace, such paths get no git context
-(a PATH lookup probing a repository's bin/ must not cost that repository's status)."""
 STORE_WORKERS = max(2, min(8, os.cpu_count() or 2))
-UNKNOWN_BEFORE = "before-state not seen: no pre-mutation hook for this path"
 
 
 @dataclass(frozen=True)
@@ -268,11 +267,12 @@ class Recorder:
             before = outside.outcome
         else:
             before = _plan(decision.before, self._before_location(path))
-        after = _plan(decision.after, path) if operations & MUTATES else before
+        after = _plan(decision.after, path) if operations & MUTATING_OPERATIONS else before
         return Draft(
             path=path, operations=operations, in_workspace=in_workspace, git=after_git[0],
             before_state=before_state, after_state=after_state, before=before, after=after,
-            before_unknown=outside is None and not in_workspace and bool(operations & MUTATES),
+            before_unknown=(outside is None and not in_workspace
+                            and bool(operations & MUTATING_OPERATIONS)),
         )
 
 

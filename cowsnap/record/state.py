@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import errno
 import os
-import stat
 from dataclasses import dataclass
-from typing import Literal
 
-FileType = Literal["file", "directory", "symlink", "other"]
+from cowsnap.model import FileType, file_type
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,16 +25,6 @@ class PathState:
 
 MISSING = PathState(exists=False)
 _UNRESOLVABLE = {errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.ENAMETOOLONG}
-
-
-def file_type(mode: int) -> FileType:
-    if stat.S_ISREG(mode):
-        return "file"
-    if stat.S_ISDIR(mode):
-        return "directory"
-    if stat.S_ISLNK(mode):
-        return "symlink"
-    return "other"
 
 
 def read_state(path: bytes) -> PathState:

@@ -20,8 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cowsnap.errors import StoreError, UnreadableFileError
-from cowsnap.record.manifest import Trigger, Version
-from cowsnap.record.policy import TOO_LARGE, UNREADABLE
+from cowsnap.model import TOO_LARGE, UNREADABLE, Trigger, Version
 from cowsnap.record.versions import VersionGlobs, rename_target
 from cowsnap.store.content import ContentStore, clone_or_copy, hash_fd
 from cowsnap.trace.events import Event, PathEvent

@@ -10,7 +10,8 @@ import re
 from collections.abc import Sequence
 
 from cowsnap.errors import UsageError
-from cowsnap.trace.events import Operation, PathEvent
+from cowsnap.model import Operation
+from cowsnap.trace.events import PathEvent
 from cowsnap.trace.syscalls import RENAME_EXCHANGE
 
 _RENAMES = frozenset({"rename", "renameat", "renameat2"})

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from cowsnap.errors import StoreError
 from cowsnap.libc import syncfs
-from cowsnap.record.manifest import FileState
+from cowsnap.model import FileState
 from cowsnap.restore.beneath import Roots, proc_path
 from cowsnap.restore.contents import Contents
 from cowsnap.restore.plan import Action, Plan, Step

@@ -12,8 +12,8 @@ import os
 from collections.abc import Iterable, Sequence
 
 from cowsnap.errors import PathNotInRunError
+from cowsnap.model import Manifest
 from cowsnap.paths import within
-from cowsnap.record.manifest import Manifest
 
 
 def split_run(arguments: Sequence[str], run_ids: Iterable[str]) -> tuple[str | None, list[str]]:

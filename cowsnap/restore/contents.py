@@ -14,8 +14,8 @@ import os
 from collections.abc import Iterable, Iterator
 
 from cowsnap.errors import StoreError, UntrustedRunError
-from cowsnap.record.manifest import FileEntry, FileState
-from cowsnap.restore.plan import Action, Step, is_hash_id
+from cowsnap.model import FileEntry, FileState, is_hash_id
+from cowsnap.restore.plan import Action, Step
 from cowsnap.store.content import blob_header
 from cowsnap.store.seals import read_seal
 from cowsnap.store.store import Store

@@ -15,11 +15,19 @@ from datetime import UTC, datetime
 
 from cowsnap import __version__
 from cowsnap.errors import RestoreError
-from cowsnap.record.manifest import FileEntry, FileState, Manifest, sort_operations
+from cowsnap.model import (
+    Aspect,
+    FileEntry,
+    FileState,
+    Manifest,
+    Operation,
+    compare,
+    is_hash_id,
+    sort_operations,
+)
 from cowsnap.restore.beneath import Roots
-from cowsnap.restore.plan import Current, Plan, Target, difference, is_hash_id
+from cowsnap.restore.plan import Current, Plan, Target
 from cowsnap.store.store import Store
-from cowsnap.trace.events import Operation
 
 BACKEND = "restore"
 """The `backend` of a restore's own run: no snapshot was taken, contents were stored."""
@@ -35,8 +43,7 @@ def restore_operations(current: FileState, want: FileState) -> tuple[Operation, 
         found.add(made)
     elif current.type != want.type:
         found.update((Operation.DELETE, made))
-    elif difference(current, want, times=False) in ("content differs",
-                                                     "symlink points elsewhere"):
+    elif compare(current, want) & {Aspect.CONTENT, Aspect.TARGET}:
         found.add(Operation.WRITE)
     else:
         found.add(Operation.METADATA)

@@ -6,10 +6,9 @@ import errno
 import hashlib
 import os
 
-from cowsnap.record.manifest import FileState
-from cowsnap.record.state import file_type
+from cowsnap.model import ABSENT, FileState, file_type, is_hash_id
 from cowsnap.restore.beneath import Roots
-from cowsnap.restore.plan import ABSENT, Current, Target, is_hash_id
+from cowsnap.restore.plan import Current, Target
 from cowsnap.store.content import CHUNK, blob_header
 
 _NOT_THERE = {errno.ENOENT, errno.ENOTDIR, errno.ELOOP}

@@ -15,28 +15,32 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
+from cowsnap.model import (
+    ABSENT,
+    CHANGES_CONTENT,
+    MUTATING_OPERATIONS,
+    UNKNOWN_BEFORE,
+    Aspect,
+    FileEntry,
+    FileState,
+    Manifest,
+    compare,
+    entry_change,
+    explain,
+    same_content,
+)
 from cowsnap.paths import within
-from cowsnap.record.manifest import FileEntry, FileState, Manifest
-from cowsnap.record.policy import CHANGES_CONTENT, MUTATES
-from cowsnap.record.recorder import UNKNOWN_BEFORE
 
 Side = Literal["before", "after"]
-ABSENT = FileState(exists=False)
 
 
 def other_side(side: Side) -> Side:
     return "after" if side == "before" else "before"
-
-
-def is_hash_id(blob: str | None) -> bool:
-    """Whether `blob` names its content by hash (so a content can be compared by id)."""
-    return blob is not None and not blob.startswith("large-")
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,33 +146,10 @@ def seen_entries(manifest: Manifest) -> list[FileEntry]:
     return seen
 
 
-def _same_content(a: FileState, b: FileState) -> bool:
-    if is_hash_id(a.blob) and is_hash_id(b.blob):
-        return a.blob == b.blob
-    return a.size == b.size and a.mtime_ns == b.mtime_ns
-
-
-def difference(have: FileState, expected: FileState, *, times: bool) -> str | None:
-    """How `have` differs from `expected` in what a restore brings back, or None.
-
-    `times` also compares modification times (not of directories, whose times
-    follow their entries)."""
-    if have.exists != expected.exists:
-        return "exists now" if have.exists else "no longer exists"
-    if not have.exists:
-        return None
-    if have.type != expected.type:
-        return f"is now a {have.type}, was a {expected.type}"
-    if have.type == "symlink" and have.target != expected.target:
-        return "symlink points elsewhere"
-    if have.type == "file" and not _same_content(have, expected):
-        return "content differs"
-    if have.type != "symlink" and have.mode is not None and expected.mode is not None \
-            and stat.S_IMODE(have.mode) != stat.S_IMODE(expected.mode):
-        return "permissions differ"
-    if times and have.type != "directory" and have.mtime_ns != expected.mtime_ns:
-        return "modification time differs"
-    return None
+CONFLICTS = frozenset({Aspect.CREATED, Aspect.DELETED, Aspect.TYPE, Aspect.TARGET,
+                       Aspect.CONTENT, Aspect.MODE})
+"""What someone else may have changed at a path since the run; owners and times don't
+count (a checkout or a build touches them)."""
 
 
 def select(manifest: Manifest, side: Side, paths: Sequence[bytes] | None = None) -> list[Target]:
@@ -179,20 +160,19 @@ def select(manifest: Manifest, side: Side, paths: Sequence[bytes] | None = None)
     replaced = other_side(side)
     targets = []
     for entry in seen_entries(manifest):
-        if not set(entry.operations) & MUTATES or entry.path == workspace:
+        if not set(entry.operations) & MUTATING_OPERATIONS or entry.path == workspace:
             continue
         if paths is not None and not any(within(entry.path, path) for path in paths):
             continue
-        want, replaces = _state(entry, side), _state(entry, replaced)
-        if difference(want, replaces, times=True) is not None or want.uid != replaces.uid:
-            targets.append(Target(entry, want, replaces))
+        if entry_change(entry):
+            targets.append(Target(entry, _state(entry, side), _state(entry, replaced)))
     return targets
 
 
 def _conflict(target: Target, current: FileState) -> str | None:
-    if difference(current, target.want, times=False) is None:
+    if not compare(target.want, current) & CONFLICTS:
         return None
-    why = difference(current, target.replaces, times=False)
+    why = explain(compare(target.replaces, current) & CONFLICTS, current, target.replaces)
     return None if why is None else f"changed since the run: {why}"
 
 
@@ -213,17 +193,17 @@ def _failure(target: Target, current: FileState) -> str | None:
 def _content_kept(target: Target, current: FileState) -> bool:
     """Whether the file at the path already holds the wanted content: the same id, size
     and time, or the run did not change the content and nobody did since."""
-    if _same_content(current, target.want):
+    if same_content(current, target.want):
         return True
-    untouched = (not set(target.entry.operations) & CHANGES_CONTENT
-                 or _same_content(target.want, target.replaces))
-    return untouched and _same_content(current, target.replaces)
+    untouched = same_content(target.replaces, target.want,
+                             rewritten=bool(set(target.entry.operations) & CHANGES_CONTENT))
+    return untouched and same_content(current, target.replaces)
 
 
 def _steps_for(target: Target, current: FileState, as_root: bool) -> list[Action]:
     want = target.want
-    owner_kept = not as_root or want.uid is None or current.uid == want.uid
-    if difference(current, want, times=True) is None and owner_kept:
+    unsettable = frozenset() if as_root else frozenset({Aspect.OWNER, Aspect.GROUP})
+    if not compare(want, current) - unsettable:
         return []
     if not want.exists:
         return [Action.REMOVE] if current.exists else []

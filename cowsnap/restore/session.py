@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cowsnap.errors import RestoreConflictError, RestoreError
-from cowsnap.record.manifest import Manifest
+from cowsnap.model import Manifest
 from cowsnap.restore.apply import Applier, Failure, Progress
 from cowsnap.restore.beneath import Roots
 from cowsnap.restore.contents import Contents

@@ -13,11 +13,12 @@ import os
 import stat
 
 from cowsnap.errors import StoreError, UntrustedRunError
+from cowsnap.model import FileState, Manifest
 from cowsnap.paths import within
-from cowsnap.record.manifest import FileState, Manifest
 from cowsnap.store.content import check_blob_id
 
-FORMATS = {"file": stat.S_IFREG, "directory": stat.S_IFDIR, "symlink": stat.S_IFLNK}
+FORMATS = {"file": stat.S_IFREG, "directory": stat.S_IFDIR, "symlink": stat.S_IFLNK,
+           "fifo": stat.S_IFIFO}
 KINDS = (*FORMATS, "other")
 
 

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from cowsnap.errors import ContentNotFoundError, CowsnapError
-from cowsnap.record.manifest import Manifest
+from cowsnap.model import Manifest
 from cowsnap.store.content import blob_id, check_blob_id, hash_fd
 from cowsnap.store.runs import SUMMARY, summarize
 from cowsnap.store.seals import read_seal, write_seal

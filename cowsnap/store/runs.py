@@ -18,10 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cowsnap.errors import AmbiguousRunError, CorruptManifestError, RunNotFoundError
+from cowsnap.model import Manifest, Operation, dump_manifest, load_manifest
 from cowsnap.processes import owner_tag, process_start_time
-from cowsnap.record.manifest import Manifest, dump_manifest, load_manifest
 from cowsnap.store.atomic import fsync_dir, storage_error, write_atomic
-from cowsnap.trace.events import Operation
 
 MANIFEST = "manifest.json"
 SUMMARY = "summary.json"

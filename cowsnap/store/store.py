@@ -16,7 +16,7 @@ from typing import Literal
 
 from cowsnap.errors import ContentNotFoundError, StoreError
 from cowsnap.gitlib.objects import read_git_blob
-from cowsnap.record.manifest import FileEntry
+from cowsnap.model import FileEntry
 from cowsnap.store.atomic import storage_error, write_atomic
 from cowsnap.store.content import ContentStore
 from cowsnap.store.runs import RunIndex

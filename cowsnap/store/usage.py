@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from cowsnap.record.manifest import Manifest
+from cowsnap.model import Manifest
 from cowsnap.store.content import check_blob_id
 from cowsnap.store.prune import RunRecord
 from cowsnap.store.store import Store

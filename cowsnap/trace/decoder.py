@@ -16,8 +16,9 @@ import os
 import stat
 from collections.abc import Callable, Sequence
 
+from cowsnap.model import MUTATING_OPERATIONS, Operation
 from cowsnap.trace import native, paths
-from cowsnap.trace.events import MUTATING_OPERATIONS, Event, Operation, PathEvent, TraceWarning
+from cowsnap.trace.events import Event, PathEvent, TraceWarning
 from cowsnap.trace.fds import CloseHook, FdBookkeeping
 from cowsnap.trace.state import FdEntry, Task
 from cowsnap.trace.syscalls import (

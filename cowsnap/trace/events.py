@@ -8,35 +8,9 @@ model).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Literal
 
-
-class Operation(StrEnum):
-    """DESIGN section 3's operation vocabulary."""
-
-    READ = "read"
-    WRITE = "write"
-    CREATE = "create"
-    DELETE = "delete"
-    RENAME = "rename"
-    MKDIR = "mkdir"
-    METADATA = "metadata"
-    EXISTENCE = "existence"
-    DIRECTORY = "directory"
-    EXEC = "exec"
-
-
-MUTATING_OPERATIONS = frozenset(
-    {
-        Operation.WRITE,
-        Operation.CREATE,
-        Operation.DELETE,
-        Operation.RENAME,
-        Operation.MKDIR,
-        Operation.METADATA,
-    }
-)
+from cowsnap.model import Operation
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from cowsnap.trace.events import MUTATING_OPERATIONS, Operation
+from cowsnap.model import MUTATING_OPERATIONS, Operation
 
 AT_FDCWD = -100
 AT_SYMLINK_NOFOLLOW = 0x100

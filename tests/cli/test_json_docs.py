@@ -76,7 +76,7 @@ def test_check_keys_are_documented() -> None:
 def test_versions_keys_are_documented() -> None:
     from cowsnap import api
     from cowsnap.cli.versions import versions_document
-    from cowsnap.record.manifest import Version
+    from cowsnap.model import Version
 
     version = Version(number=1, time="t", trigger="close", pid=1, exe=None, comm=None,
                       size=1, blob=None)

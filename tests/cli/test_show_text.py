@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from cowsnap.cli.runs import show_text
-from cowsnap.record.changes import status_code
-from cowsnap.record.manifest import FileEntry, FileState, Manifest
-from cowsnap.trace.events import Operation
+from cowsnap.model import FileEntry, FileState, Manifest, Operation, status_code
 
 ABSENT = FileState(exists=False)
 

@@ -9,8 +9,7 @@ from pathlib import Path
 from cowsnap.diff.model import RunDiff, file_diff, run_diff
 from cowsnap.diff.text import Kind, diff_json, name_status_lines, stat_lines, unified
 from cowsnap.errors import ContentNotFoundError
-from cowsnap.record.manifest import FileEntry
-from cowsnap.trace.events import Operation
+from cowsnap.model import FileEntry, Operation
 from tests.restore.states import ABSENT_FILE, WS, directory, entry, file, manifest, symlink
 
 CONTENTS = {"1" * 40: b"one\ntwo\nthree\n", "2" * 40: b"one\n2\nthree\nfour\n",

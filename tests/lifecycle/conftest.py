@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from cowsnap.record.manifest import FileEntry, FileState, Manifest
+from cowsnap.model import FileEntry, FileState, Manifest, Operation
 from cowsnap.store.runs import new_run_id
 from cowsnap.store.store import Store
-from cowsnap.trace.events import Operation
 from tests.conftest import Cowsnap
 
 

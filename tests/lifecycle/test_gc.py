@@ -12,7 +12,7 @@ import pytest
 
 from cowsnap import api
 from cowsnap.errors import StoreDamagedError
-from cowsnap.record.manifest import Version, dump_manifest
+from cowsnap.model import Version, dump_manifest
 from cowsnap.store.check import check_store
 from cowsnap.store.content import LARGE_CONTENT
 from cowsnap.store.gc import last_pruned, prune_store

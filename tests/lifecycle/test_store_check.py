@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from cowsnap.cli import main
-from cowsnap.record.manifest import dump_manifest
+from cowsnap.model import dump_manifest
 from cowsnap.store.check import check_store
 from cowsnap.store.content import LARGE_CONTENT
 from cowsnap.store.seals import read_seal

@@ -8,12 +8,13 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from cowsnap.model import MUTATING_OPERATIONS, Operation
 from cowsnap.record.ignore import IgnoreRules
 from cowsnap.record.policy import CaptureSettings
 from cowsnap.record.recorder import Recorder, RunFacts
 from cowsnap.snapshot.base import Snapshot
 from cowsnap.store.store import Store
-from cowsnap.trace.events import MUTATING_OPERATIONS, Operation, PathEvent
+from cowsnap.trace.events import PathEvent
 
 
 class CopiedSnapshot(Snapshot):

@@ -13,10 +13,10 @@ from record_support import git, make_recorder, make_repository, play, run_facts
 
 from cowsnap.gitlib.config import isolated_config
 from cowsnap.gitlib.context import GitContext, discover_worktree_root
+from cowsnap.model import Operation
 from cowsnap.record.policy import GitFacts
 from cowsnap.store.bundle import export_bundle
 from cowsnap.store.store import Store
-from cowsnap.trace.events import Operation
 
 
 @pytest.fixture

@@ -11,17 +11,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cowsnap.errors import CorruptManifestError
-from cowsnap.record.manifest import (
+from cowsnap.model import (
     FileEntry,
     FileState,
     GitInfo,
     GitRepository,
     Manifest,
+    Operation,
     dump_manifest,
     load_manifest,
 )
-from cowsnap.record.schema import ALL_OBJECTS
-from cowsnap.trace.events import Operation
+from cowsnap.model.schema import ALL_OBJECTS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "manifest.md"
 

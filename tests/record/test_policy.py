@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from cowsnap.model import CREATED_AND_DELETED, SPECIAL_FILE, SYSTEM_FILE, TOO_LARGE, FileType
+from cowsnap.model import Operation as Op
 from cowsnap.record.policy import (
-    CREATED_AND_DELETED,
     NOT_WANTED,
-    SPECIAL_FILE,
-    SYSTEM_FILE,
-    TOO_LARGE,
     CaptureReads,
     CaptureSettings,
     Choice,
@@ -20,8 +18,7 @@ from cowsnap.record.policy import (
     Skip,
     decide,
 )
-from cowsnap.record.state import MISSING, FileType, PathState
-from cowsnap.trace.events import Operation as Op
+from cowsnap.record.state import MISSING, PathState
 
 ME = 1000
 KEEP = Keep()

@@ -10,10 +10,18 @@ import pytest
 from record_support import make_recorder, make_repository, play, run_facts
 
 from cowsnap.errors import ContentNotFoundError
-from cowsnap.record.manifest import FileEntry, Manifest, dump_manifest, load_manifest
-from cowsnap.record.policy import CREATED_AND_DELETED, TOO_LARGE, CaptureSettings
+from cowsnap.model import (
+    CREATED_AND_DELETED,
+    TOO_LARGE,
+    FileEntry,
+    Manifest,
+    Operation,
+    dump_manifest,
+    load_manifest,
+)
+from cowsnap.record.policy import CaptureSettings
 from cowsnap.store.store import Store
-from cowsnap.trace.events import Operation, PathEvent, TraceWarning
+from cowsnap.trace.events import PathEvent, TraceWarning
 
 
 def entry(manifest: Manifest, path: Path) -> FileEntry:

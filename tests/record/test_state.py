@@ -26,7 +26,7 @@ def test_each_kind(tmp_path: Path) -> None:
     assert read_state(base + b"/dir").size is None
     link = read_state(base + b"/link")
     assert (link.type, link.target) == ("symlink", b"\xffwhere")
-    assert read_state(base + b"/fifo").type == "other"
+    assert read_state(base + b"/fifo").type == "fifo"
     assert read_state(base + b"/missing") is MISSING
     assert read_state(base + b"/file/below") is MISSING
     os.symlink(b"loop/x", base + b"/loop")

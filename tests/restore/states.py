@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from cowsnap.record.manifest import FileEntry, FileState, Manifest
-from cowsnap.trace.events import Operation
+from cowsnap.model import FileEntry, FileState, Manifest, Operation
 
 WS = b"/ws"
 BLOB_A = "a" * 40

@@ -4,19 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from cowsnap.record.manifest import FileEntry, FileState, Manifest
-from cowsnap.record.recorder import UNKNOWN_BEFORE
-from cowsnap.restore.plan import (
-    ABSENT,
-    Action,
-    Current,
-    Plan,
-    Target,
-    make_plan,
-    seen_entries,
-    select,
-)
-from cowsnap.trace.events import Operation
+from cowsnap.model import ABSENT, UNKNOWN_BEFORE, FileEntry, FileState, Manifest, Operation
+from cowsnap.restore.plan import Action, Current, Plan, Target, make_plan, seen_entries, select
 from tests.restore.states import (
     BLOB_A,
     BLOB_B,

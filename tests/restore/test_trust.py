@@ -7,9 +7,8 @@ import dataclasses
 import pytest
 
 from cowsnap.errors import UntrustedRunError
-from cowsnap.record.manifest import FileEntry, FileState
+from cowsnap.model import FileEntry, FileState, Operation
 from cowsnap.restore.trust import check_manifest, path_problem, state_problem
-from cowsnap.trace.events import Operation
 from tests.restore.states import file, manifest, symlink
 
 

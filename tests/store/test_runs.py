@@ -11,12 +11,11 @@ from pathlib import Path
 import pytest
 
 from cowsnap.errors import AmbiguousRunError, CorruptManifestError, RunNotFoundError, StoreError
+from cowsnap.model import FileEntry, FileState, GitInfo, Manifest, Operation
 from cowsnap.processes import process_start_time
-from cowsnap.record.manifest import FileEntry, FileState, GitInfo, Manifest
 from cowsnap.store.bundle import export_bundle
 from cowsnap.store.runs import new_run_id
 from cowsnap.store.store import Store
-from cowsnap.trace.events import Operation
 
 
 def manifest(run_id: str, workspace: str = "/w", started_at: str = "2026-11-21T09:30:12Z",

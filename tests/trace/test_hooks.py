@@ -8,7 +8,8 @@ import pytest
 import sh
 from trace_support import Runner
 
-from cowsnap.trace.events import MUTATING_OPERATIONS, PathEvent
+from cowsnap.model import MUTATING_OPERATIONS
+from cowsnap.trace.events import PathEvent
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cowsnap.model import Operation
 from cowsnap.trace import paths
-from cowsnap.trace.events import Operation
 from cowsnap.trace.seccomp import (
     AUDIT_ARCH_X86_64,
     BPF_JEQ_K,

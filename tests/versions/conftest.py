@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cowsnap import api
-from cowsnap.record.manifest import FileEntry, Manifest
+from cowsnap.model import FileEntry, Manifest
 from cowsnap.store.store import Store
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from cowsnap import api
 from cowsnap.cli.versions import versions_text
-from cowsnap.record.manifest import Version
+from cowsnap.model import Version
 from tests.conftest import Cowsnap
 
 WRITER = """

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from cowsnap.errors import UsageError
+from cowsnap.model import Operation
 from cowsnap.record.versions import VersionGlobs, rename_target
-from cowsnap.trace.events import Operation, PathEvent
+from cowsnap.trace.events import PathEvent
 from cowsnap.trace.syscalls import RENAME_EXCHANGE
 
 WORKSPACE = b"/home/u/proj"

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from cowsnap.model import Operation
 from cowsnap.record.version_capture import VersionKeeper
 from cowsnap.record.versions import VersionGlobs
 from cowsnap.store.store import Store
-from cowsnap.trace.events import Operation, PathEvent
+from cowsnap.trace.events import PathEvent
 
 
 def keeper(tmp_path: Path, *globs: str) -> tuple[VersionKeeper, Path, Store]:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from cowsnap import api
-from cowsnap.record.manifest import Version
-from cowsnap.record.policy import TOO_LARGE, CaptureSettings
+from cowsnap.model import TOO_LARGE, Version
+from cowsnap.record.policy import CaptureSettings
 from cowsnap.store.content import LARGE_CONTENT
 from cowsnap.store.store import Store
 from tests.conftest import fresh_dir_on

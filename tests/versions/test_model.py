@@ -7,15 +7,15 @@ import json
 import pytest
 
 from cowsnap.errors import CorruptManifestError
-from cowsnap.record.manifest import (
+from cowsnap.model import (
     FileEntry,
     FileState,
     Manifest,
+    Operation,
     Version,
     dump_manifest,
     load_manifest,
 )
-from cowsnap.trace.events import Operation
 
 BLOB_A = "a" * 40
 BLOB_B = "b" * 40

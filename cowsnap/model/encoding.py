@@ -1,9 +1,9 @@
-"""The manifest of one run (schema cowsnap.manifest/1), its JSON form and validation.
+"""The manifest's JSON form (schema cowsnap.manifest/1) and its validation on load.
 
 Paths are bytes in memory. In JSON a path that is valid UTF-8 is a plain string;
 any other gets a readable `path` (undecodable bytes as \\xNN) plus the exact
-bytes in `path_b64`, which wins on load. Symlink targets do the same with
-`target` / `target_b64`.
+bytes in `path_b64`, which wins on load. Symlink targets and the rename links do
+the same.
 """
 
 from __future__ import annotations
@@ -11,147 +11,26 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from cowsnap.errors import CorruptManifestError
-from cowsnap.record.schema import (
+from cowsnap.model.entry import SCHEMA, FileEntry, GitInfo, GitRepository, Manifest, Version
+from cowsnap.model.operations import Operation
+from cowsnap.model.schema import (
     ENTRY_KEYS,
     GIT_KEYS,
+    LINK_KEYS,
     MANIFEST_KEYS,
     REPOSITORY_KEYS,
     STATE_KEYS,
     VERSION_KEYS,
     check_object,
 )
-from cowsnap.record.state import FileType
-from cowsnap.trace.events import Operation
-
-SCHEMA = "cowsnap.manifest/1"
-OPERATION_ORDER = tuple(Operation)
-BlobSource = Literal["store", "git"]
-Trigger = Literal["close", "rename"]
+from cowsnap.model.state import FileState, Xattrs
 
 
-@dataclass(frozen=True, slots=True)
-class FileState:
-    """Before or after state of one path, with where its content is kept (if anywhere)."""
-
-    exists: bool
-    type: FileType | None = None
-    mode: int | None = None
-    size: int | None = None
-    mtime_ns: int | None = None
-    uid: int | None = None
-    blob: str | None = None
-    blob_source: BlobSource | None = None
-    target: bytes | None = None
-    tombstone: bool = False
-    not_captured: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class GitInfo:
-    """Where a path sits in a git repository, as of the end of the run."""
-
-    in_repo: bool = False
-    root: str | None = None
-    head: str | None = None
-    relative_path: str | None = None
-    tracked: bool = False
-    dirty: bool = False
-    ignored: bool = False
-
-
-NOT_IN_REPO = GitInfo()
-
-
-@dataclass(frozen=True, slots=True)
-class Version:
-    """One intermediate content of a path watched with `--versions`, taken while the
-    process that closed it (or renamed it into place) was stopped at that syscall."""
-
-    number: int
-    time: str
-    trigger: Trigger
-    pid: int
-    exe: str | None
-    comm: str | None
-    size: int | None
-    blob: str | None
-    not_captured: str | None = None
-
-    def state(self) -> FileState:
-        """As a file state, for code that walks every content a run refers to."""
-        return FileState(exists=True, type="file", size=self.size, blob=self.blob,
-                         blob_source="store" if self.blob else None,
-                         not_captured=self.not_captured)
-
-
-@dataclass(frozen=True, slots=True)
-class FileEntry:
-    path: bytes
-    operations: tuple[Operation, ...]
-    before: FileState
-    after: FileState
-    git: GitInfo = NOT_IN_REPO
-    in_workspace: bool = True
-    versions: tuple[Version, ...] = ()
-
-    def content_states(self) -> tuple[FileState, ...]:
-        """Every state whose content the run refers to: before, after, each version."""
-        return (self.before, self.after, *(version.state() for version in self.versions))
-
-
-@dataclass(frozen=True, slots=True)
-class GitRepository:
-    """A repository holding touched paths: HEAD and dirtiness after the run, and before
-    it when cowsnap looked before the first mutation inside it."""
-
-    root: str
-    head: str | None
-    dirty: bool
-    head_before: str | None = None
-    dirty_before: bool | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Manifest:
-    run_id: str
-    tool_version: str
-    command: tuple[str, ...]
-    exit_status: int
-    start_cwd: str
-    workspace: str
-    backend: str
-    uid: int
-    gid: int
-    started_at: str
-    finished_at: str
-    git_repositories: tuple[GitRepository, ...] = ()
-    files: tuple[FileEntry, ...] = ()
-    warnings: tuple[str, ...] = ()
-    capture_reads: str = "uncommitted"
-    max_file_size: int | None = None
-    timings: Mapping[str, float] = field(default_factory=dict)
-    version_globs: tuple[str, ...] = ()
-    session: str | None = None
-    """The agent session (or COWSNAP_SESSION) the run belongs to, if any."""
-    schema: str = SCHEMA
-
-    def entry(self, path: bytes) -> FileEntry | None:
-        for candidate in self.files:
-            if candidate.path == path:
-                return candidate
-        return None
-
-
-def sort_operations(operations: set[Operation] | frozenset[Operation]) -> tuple[Operation, ...]:
-    """Operations in vocabulary order, so equal runs give equal manifests."""
-    return tuple(op for op in OPERATION_ORDER if op in operations)
-
-
-def _encode_bytes(value: bytes, key: str, out: dict[str, Any]) -> None:
+def encode_bytes(value: bytes, key: str, out: dict[str, Any]) -> None:
+    """`value` under `key` as text; plus `KEY_b64` with the exact bytes when not UTF-8."""
     try:
         out[key] = value.decode("utf-8")
     except UnicodeDecodeError:
@@ -159,7 +38,7 @@ def _encode_bytes(value: bytes, key: str, out: dict[str, Any]) -> None:
         out[f"{key}_b64"] = base64.b64encode(value).decode("ascii")
 
 
-def _decode_bytes(data: Mapping[str, Any], key: str) -> bytes | None:
+def decode_bytes(data: Mapping[str, Any], key: str) -> bytes | None:
     encoded = data.get(f"{key}_b64")
     if encoded is not None:
         return base64.b64decode(encoded, validate=True)
@@ -167,7 +46,20 @@ def _decode_bytes(data: Mapping[str, Any], key: str) -> bytes | None:
     return None if text is None else str(text).encode("utf-8")
 
 
-def _state_to_json(state: FileState) -> dict[str, Any]:
+def _xattrs_to_json(xattrs: Xattrs) -> dict[str, str]:
+    return {name: base64.b64encode(value).decode("ascii") for name, value in xattrs}
+
+
+def _xattrs_from_json(data: Any) -> Xattrs | None:
+    if data is None:
+        return None
+    if not all(isinstance(value, str) for value in data.values()):
+        raise ValueError("file state key 'xattrs' must map names to base64 values")
+    return tuple(sorted((str(name), base64.b64decode(value, validate=True))
+                        for name, value in data.items()))
+
+
+def state_to_json(state: FileState) -> dict[str, Any]:
     if not state.exists:
         out: dict[str, Any] = {"exists": False}
         if state.tombstone:
@@ -176,18 +68,14 @@ def _state_to_json(state: FileState) -> dict[str, Any]:
             out["not_captured"] = state.not_captured
         return out
     out = {
-        "exists": True,
-        "type": state.type,
-        "mode": state.mode,
-        "size": state.size,
-        "mtime_ns": state.mtime_ns,
-        "uid": state.uid,
-        "blob": state.blob,
-        "blob_source": state.blob_source,
-        "target": None,
+        "exists": True, "type": state.type, "mode": state.mode, "size": state.size,
+        "mtime_ns": state.mtime_ns, "uid": state.uid, "gid": state.gid, "blob": state.blob,
+        "blob_source": state.blob_source, "target": None,
     }
     if state.target is not None:
-        _encode_bytes(state.target, "target", out)
+        encode_bytes(state.target, "target", out)
+    if state.xattrs is not None:
+        out["xattrs"] = _xattrs_to_json(state.xattrs)
     if state.not_captured is not None:
         out["not_captured"] = state.not_captured
     return out
@@ -195,19 +83,30 @@ def _state_to_json(state: FileState) -> dict[str, Any]:
 
 def _entry_to_json(entry: FileEntry) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    _encode_bytes(entry.path, "path", out)
+    encode_bytes(entry.path, "path", out)
     out["operations"] = [str(op) for op in entry.operations]
     out["in_workspace"] = entry.in_workspace
-    out["before"] = _state_to_json(entry.before)
-    out["after"] = _state_to_json(entry.after)
+    out["before"] = state_to_json(entry.before)
+    out["after"] = state_to_json(entry.after)
     git = entry.git
     out["git"] = {
         "in_repo": git.in_repo, "root": git.root, "head": git.head,
         "relative_path": git.relative_path, "tracked": git.tracked,
         "dirty": git.dirty, "ignored": git.ignored,
     }
+    for key, value in (("renamed_from", entry.renamed_from), ("renamed_to", entry.renamed_to)):
+        if value is not None:
+            encode_bytes(value, key, out)
+    if entry.links:
+        out["links"] = [_link_to_json(link) for link in entry.links]
     if entry.versions:
         out["versions"] = [version_to_dict(version) for version in entry.versions]
+    return out
+
+
+def _link_to_json(path: bytes) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    encode_bytes(path, "path", out)
     return out
 
 
@@ -283,18 +182,32 @@ def _state_from_json(data: Mapping[str, Any]) -> FileState:
                          not_captured=data.get("not_captured"))
     return FileState(
         exists=True, type=data["type"], mode=data["mode"], size=data["size"],
-        mtime_ns=data["mtime_ns"], uid=data.get("uid"), blob=data["blob"],
-        blob_source=data.get("blob_source"), target=_decode_bytes(data, "target"),
+        mtime_ns=data["mtime_ns"], uid=data.get("uid"), gid=data.get("gid"),
+        blob=data["blob"], blob_source=data.get("blob_source"),
+        target=decode_bytes(data, "target"), xattrs=_xattrs_from_json(data.get("xattrs")),
         not_captured=data.get("not_captured"),
     )
+
+
+def _absolute(data: Mapping[str, Any], key: str) -> bytes | None:
+    path = decode_bytes(data, key)
+    if path is not None and not path.startswith(b"/"):
+        raise ValueError(f"{key} {data.get(key)!r} is not absolute")
+    return path
+
+
+def _link_from_json(data: Any) -> bytes:
+    check_object(data, LINK_KEYS, "link")
+    path = _absolute(data, "path")
+    assert path is not None
+    return path
 
 
 def _entry_from_json(data: Mapping[str, Any]) -> FileEntry:
     check_object(data, ENTRY_KEYS, "file entry")
     check_object(data["git"], GIT_KEYS, "git context")
-    path = _decode_bytes(data, "path")
-    if path is None or not path.startswith(b"/"):
-        raise ValueError(f"path {data.get('path')!r} is not absolute")
+    path = _absolute(data, "path")
+    assert path is not None
     return FileEntry(
         path=path,
         operations=tuple(Operation(op) for op in data["operations"]),
@@ -303,6 +216,9 @@ def _entry_from_json(data: Mapping[str, Any]) -> FileEntry:
         git=GitInfo(**{key: data["git"][key] for key in GIT_KEYS}),
         in_workspace=data["in_workspace"],
         versions=_versions_from_json(data.get("versions", ())),
+        renamed_from=_absolute(data, "renamed_from"),
+        renamed_to=_absolute(data, "renamed_to"),
+        links=tuple(_link_from_json(link) for link in data.get("links", ())),
     )
 
 
@@ -342,6 +258,6 @@ def load_manifest(raw: bytes, source: str) -> Manifest:
     """Parse manifest bytes read from `source`; any defect is a CorruptManifestError."""
     try:
         return manifest_from_dict(json.loads(raw))
-    except (ValueError, TypeError, KeyError, UnicodeDecodeError) as error:
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError, AttributeError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise CorruptManifestError(f"corrupt manifest {source}: {reason}") from None

@@ -62,19 +62,31 @@ ENTRY_KEYS: dict[str, Key] = {
     "after": Key((dict,)),
     "git": Key((dict,)),
     "versions": Key((list,), required=False),
+    "renamed_from": Key(_STR, required=False),
+    "renamed_from_b64": Key(_STR, required=False),
+    "renamed_to": Key(_STR, required=False),
+    "renamed_to_b64": Key(_STR, required=False),
+    "links": Key((list,), required=False),
+}
+
+LINK_KEYS: dict[str, Key] = {
+    "path": Key(_STR),
+    "path_b64": Key(_STR, required=False),
 }
 
 STATE_KEYS: dict[str, Key] = {
     "exists": Key(_BOOL),
-    "type": Key(_STR, required=False, choices=("file", "directory", "symlink", "other")),
+    "type": Key(_STR, required=False, choices=("file", "directory", "symlink", "fifo", "other")),
     "mode": Key(_OPT_INT, required=False),
     "size": Key(_OPT_INT, required=False),
     "mtime_ns": Key(_OPT_INT, required=False),
     "uid": Key(_OPT_INT, required=False),
+    "gid": Key(_OPT_INT, required=False),
     "blob": Key(_OPT_STR, required=False),
     "blob_source": Key(_OPT_STR, required=False, choices=("store", "git", None)),
     "target": Key(_OPT_STR, required=False),
     "target_b64": Key(_STR, required=False),
+    "xattrs": Key((dict,), required=False),
     "tombstone": Key(_BOOL, required=False),
     "not_captured": Key(_STR, required=False),
 }
@@ -108,6 +120,7 @@ ALL_OBJECTS: dict[str, dict[str, Key]] = {
     "file state": STATE_KEYS,
     "git context": GIT_KEYS,
     "version": VERSION_KEYS,
+    "link": LINK_KEYS,
 }
 
 

@@ -1,0 +1,135 @@
+"""What changed between two states of one path: the one definition that `show`, `diff`,
+`restore` and the restore's own record all use, and the status letters it prints as.
+
+A content is compared by its id when both sides carry a hash id; otherwise by size
+and modification time (git's stat rule), unless the caller knows nothing could have
+rewritten it (no content-changing operation happened in between): then equal sizes
+mean an equal content, so `os.utime` or `chmod` is a metadata change, never a content one.
+"""
+
+from __future__ import annotations
+
+import stat
+from collections.abc import Iterable
+from enum import StrEnum
+
+from cowsnap.model.entry import FileEntry
+from cowsnap.model.operations import CHANGES_CONTENT, Operation
+from cowsnap.model.state import FileState, is_hash_id
+
+
+class Aspect(StrEnum):
+    """One way a path can differ between two states."""
+
+    CREATED = "created"
+    DELETED = "deleted"
+    TYPE = "type"
+    CONTENT = "content"
+    TARGET = "target"
+    MODE = "mode"
+    OWNER = "owner"
+    GROUP = "group"
+    TIMES = "times"
+    XATTRS = "xattrs"
+
+
+Change = frozenset[Aspect]
+UNCHANGED: Change = frozenset()
+METADATA: Change = frozenset({Aspect.MODE, Aspect.OWNER, Aspect.GROUP, Aspect.TIMES,
+                              Aspect.XATTRS})
+"""What a restore sets on a path in place, without rewriting its content."""
+
+
+def same_content(a: FileState, b: FileState, *, rewritten: bool = True) -> bool:
+    """Whether two regular files hold the same bytes, as far as the states tell.
+
+    `rewritten=False`: nothing wrote to the file between the two states."""
+    if is_hash_id(a.blob) and is_hash_id(b.blob):
+        return a.blob == b.blob
+    if a.size != b.size:
+        return False
+    return not rewritten or a.mtime_ns == b.mtime_ns
+
+
+def _differs(a: object | None, b: object | None) -> bool:
+    """Unknown (None) on either side is never a difference."""
+    return a is not None and b is not None and a != b
+
+
+def compare(before: FileState, after: FileState, *,
+            operations: Iterable[Operation] | None = None) -> Change:
+    """Every aspect in which `after` differs from `before`.
+
+    `operations`, when known, are what happened in between (see the module docstring)."""
+    if before.exists != after.exists:
+        return frozenset({Aspect.CREATED if after.exists else Aspect.DELETED})
+    if not before.exists:
+        return UNCHANGED
+    if before.type != after.type:
+        return frozenset({Aspect.TYPE})
+    found: set[Aspect] = set()
+    if before.type == "symlink" and before.target != after.target:
+        found.add(Aspect.TARGET)
+    rewritten = operations is None or bool(set(operations) & CHANGES_CONTENT)
+    if before.type == "file" and not same_content(before, after, rewritten=rewritten):
+        found.add(Aspect.CONTENT)
+    if before.type != "symlink" and before.mode is not None and after.mode is not None \
+            and stat.S_IMODE(before.mode) != stat.S_IMODE(after.mode):
+        found.add(Aspect.MODE)
+    if _differs(before.uid, after.uid):
+        found.add(Aspect.OWNER)
+    if _differs(before.gid, after.gid):
+        found.add(Aspect.GROUP)
+    if _differs(before.mtime_ns, after.mtime_ns):
+        found.add(Aspect.TIMES)
+    if _differs(before.xattrs, after.xattrs):
+        found.add(Aspect.XATTRS)
+    return frozenset(found)
+
+
+def entry_change(entry: FileEntry) -> Change:
+    """What the run changed at `entry`'s path: what `show`, `diff` and `restore` list.
+
+    A directory's time follows its entries, so it counts only when the run set it
+    (`metadata`): otherwise every parent of a created file would be listed."""
+    change = compare(entry.before, entry.after, operations=entry.operations)
+    if entry.after.type == "directory" and Operation.METADATA not in entry.operations:
+        change -= {Aspect.TIMES}
+    return change
+
+
+def status_letters(change: Change) -> str:
+    """Two letters, in the spirit of snapper's: first `+` created, `-` deleted, `t` type
+    changed, `c` content (or symlink target) changed; then `p` permissions changed, else
+    `m` other metadata (owner, group, extended attributes, or times when the content did
+    not change: writing always moves them); `.` for none."""
+    first = "."
+    for aspect, letter in ((Aspect.CREATED, "+"), (Aspect.DELETED, "-"), (Aspect.TYPE, "t"),
+                           (Aspect.CONTENT, "c"), (Aspect.TARGET, "c")):
+        if aspect in change:
+            first = letter
+            break
+    metadata = change & METADATA
+    if first == "c":
+        metadata -= {Aspect.TIMES}
+    second = "p" if Aspect.MODE in change else "m" if metadata else "."
+    return first + second
+
+
+def status_code(entry: FileEntry) -> str:
+    """`entry`'s status letters (see `status_letters`)."""
+    return status_letters(entry_change(entry))
+
+
+def explain(change: Change, have: FileState, expected: FileState) -> str | None:
+    """The first way `have` differs from `expected`, in words (`change` is
+    `compare(expected, have)`); None when it does not."""
+    words = {
+        Aspect.CREATED: "exists now", Aspect.DELETED: "no longer exists",
+        Aspect.TYPE: f"is now a {have.type}, was a {expected.type}",
+        Aspect.TARGET: "symlink points elsewhere", Aspect.CONTENT: "content differs",
+        Aspect.MODE: "permissions differ", Aspect.OWNER: "owner differs",
+        Aspect.GROUP: "group differs", Aspect.XATTRS: "extended attributes differ",
+        Aspect.TIMES: "modification time differs",
+    }
+    return next((text for aspect, text in words.items() if aspect in change), None)
