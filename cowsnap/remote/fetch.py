@@ -23,7 +23,7 @@ from cowsnap.errors import (
     UntrustedRunError,
 )
 from cowsnap.gitlib.remote import GitRepository, open_local, scratch_repository
-from cowsnap.record.manifest import Manifest, load_manifest
+from cowsnap.model import Manifest, load_manifest
 from cowsnap.remote.layout import (
     MANIFEST,
     NOT_PUSHED,

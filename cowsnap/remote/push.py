@@ -17,7 +17,7 @@ from typing import Literal
 
 from cowsnap.errors import RemoteError, StoreError
 from cowsnap.gitlib.remote import GitRepository, scratch_repository
-from cowsnap.record.manifest import Manifest, dump_manifest
+from cowsnap.model import Manifest, dump_manifest
 from cowsnap.remote.layout import (
     MANIFEST,
     NOT_PUSHED,
