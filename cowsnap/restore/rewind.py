@@ -15,9 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from cowsnap.record.manifest import FileEntry, Manifest, sort_operations
-from cowsnap.record.policy import MUTATES
-from cowsnap.trace.events import Operation
+from cowsnap.model import MUTATING_OPERATIONS, FileEntry, Manifest, Operation, sort_operations
 
 
 def combine(manifests: Sequence[Manifest]) -> Manifest:
@@ -32,7 +30,7 @@ def combine(manifests: Sequence[Manifest]) -> Manifest:
     operations: dict[bytes, set[Operation]] = {}
     for manifest in manifests:
         for entry in manifest.files:
-            if not set(entry.operations) & MUTATES:
+            if not set(entry.operations) & MUTATING_OPERATIONS:
                 continue
             oldest.setdefault(entry.path, entry)
             newest[entry.path] = entry

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cowsnap.record.manifest import FileEntry, FileState, Manifest
+from cowsnap.model import FileEntry, FileState, Manifest, Operation
 from cowsnap.restore.rewind import combine
-from cowsnap.trace.events import Operation
 
 ABSENT = FileState(exists=False)
 
