@@ -18,6 +18,7 @@ COMMANDS = {
     "diff": "cowsnap.cli.diff:diff",
     "fetch": "cowsnap.cli.remote:fetch",
     "log": "cowsnap.cli.runs:log",
+    "mcp": "cowsnap.cli.mcp:mcp",
     "prune": "cowsnap.cli.prune:prune",
     "push": "cowsnap.cli.remote:push",
     "remote": "cowsnap.cli.remote:remote",

@@ -1,0 +1,172 @@
+"""`cowsnap mcp`: the tools an agent needs, served over MCP with the `mcp` SDK.
+
+run (a shell command, recorded), log, show, diff, restore and rewind, each
+answering with the compact results of cowsnap.agent.results. The server's
+stdout is the protocol channel, so a command runs in a child `cowsnap agent
+exec` whose output goes to a file, and the server itself never prints. Every
+run the server makes belongs to one session: $COWSNAP_SESSION, else a new id.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+
+from cowsnap import api
+from cowsnap.agent import results
+from cowsnap.agent.wrapper import self_invocation
+from cowsnap.diff.text import unified
+from cowsnap.errors import CowsnapError, RestoreConflictError
+
+MAX_DIFF_BYTES = 20000
+STOP_GRACE_SECONDS = 10
+INSTRUCTIONS = (
+    "cowsnap records every file a shell command touches and can undo it. Run shell "
+    "commands with the `run` tool to make them undoable; `show` or `diff` tells what a run "
+    "changed; `rewind` undoes a run and every later one (or a whole session); `restore` "
+    "undoes one run or some of its paths. Every restore and rewind can itself be undone "
+    "with `restore` on the `undo_run` it returns."
+)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    workspace: Path
+    store: str | None
+    session: str
+
+
+def new_session() -> str:
+    return os.environ.get("COWSNAP_SESSION") or f"mcp-{secrets.token_hex(6)}"
+
+
+def _guarded(call: Callable[[], T]) -> T:
+    """A cowsnap error becomes the tool's error result, one line, as on the command line."""
+    try:
+        return call()
+    except CowsnapError as error:
+        raise ToolError(str(error)) from None
+
+
+def _exec(settings: ServerSettings, command: str, scratch: Path,
+          timeout_seconds: float) -> tuple[int, bytes, dict[str, Any], str | None]:
+    """Run `command` under `cowsnap agent exec`; (status, output, its result file, note)."""
+    result_file, output_file = scratch / "result.json", scratch / "output"
+    argv = [*self_invocation(), "agent", "exec", "--shell", "/bin/sh", "--session",
+            settings.session, "--result-file", str(result_file), "--", command]
+    env = dict(os.environ)
+    if settings.store is not None:
+        env["COWSNAP_STORE"] = settings.store
+    note = None
+    with output_file.open("wb") as output:
+        process = subprocess.Popen(argv, cwd=settings.workspace, env=env,
+                                   stdin=subprocess.DEVNULL, stdout=output,
+                                   stderr=subprocess.STDOUT)
+        try:
+            status = process.wait(timeout=timeout_seconds)
+        except subprocess.TimeoutExpired:
+            note = f"stopped after {timeout_seconds:g} s (SIGTERM)"
+            process.send_signal(signal.SIGTERM)
+            try:
+                status = process.wait(timeout=STOP_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                status = process.wait()
+                note = f"killed after {timeout_seconds:g} s"
+    try:
+        reported: dict[str, Any] = json.loads(result_file.read_text())
+    except (OSError, ValueError):
+        reported = {}
+    return status, output_file.read_bytes(), reported, note
+
+
+def build_server(settings: ServerSettings) -> MCPServer:
+    """The MCP server, its tools bound to `settings`."""
+    server = MCPServer(name="cowsnap", instructions=INSTRUCTIONS)
+    root, store = str(settings.workspace), settings.store
+
+    @server.tool()
+    def run(command: str, timeout_seconds: float = 600) -> dict[str, Any]:
+        """Run a shell command (sh -c) in the workspace, recorded so it can be undone.
+
+        Returns its exit status, the tail of its output (stdout and stderr), and the
+        paths it changed (status: + created, - deleted, c content, t type, p mode).
+        """
+        with tempfile.TemporaryDirectory(prefix="cowsnap-mcp-") as scratch:
+            status, output, reported, note = _exec(settings, command, Path(scratch),
+                                                   timeout_seconds)
+        run_id = reported.get("run_id")
+        manifest = None
+        if run_id:
+            manifest = _guarded(lambda: api.show(run_id, workspace=root, store=store))
+        warning = "; ".join(part for part in (note, reported.get("warning")) if part) or None
+        return results.run_result(manifest, run_id, reported.get("exit_status", status),
+                                  output, warning)
+
+    @server.tool()
+    def log(limit: int = 20, session: str | None = None) -> dict[str, Any]:
+        """The workspace's recorded runs, newest first (only `session`'s when given)."""
+        found = _guarded(lambda: api.log(session=session, workspace=root, store=store))
+        return {"runs": [results.summary_result(summary) for summary in found[:limit]],
+                "more_runs": max(0, len(found) - limit), "session": settings.session}
+
+    @server.tool()
+    def show(run: str | None = None) -> dict[str, Any]:
+        """One run (default: the newest): its command, status and the paths it changed."""
+        return results.show_result(_guarded(lambda: api.show(run, workspace=root, store=store)))
+
+    @server.tool()
+    def diff(run: str | None = None, paths: list[str] | None = None) -> dict[str, Any]:
+        """What a run (default: the newest) changed, as a unified diff (cut at 20 kB)."""
+        changes = _guarded(lambda: api.diff(run, paths or (), cwd=settings.workspace,
+                                            workspace=root, store=store))
+        text = b"\n".join(line for item in changes.files for _kind, line in unified(item))
+        return {"run_id": changes.run_id, "diff": text[:MAX_DIFF_BYTES].decode(
+                    "utf-8", "replace"), "truncated": len(text) > MAX_DIFF_BYTES}
+
+    @server.tool()
+    def restore(run: str | None = None, paths: list[str] | None = None,
+                to: Literal["before", "after"] = "before", dry_run: bool = False,
+                force: bool = False) -> dict[str, Any]:
+        """Undo one run (to="before", the default) or redo it (to="after"), whole or
+        only `paths`. Refuses, changing nothing, when a path changed since the run,
+        unless `force`; the answer then lists the conflicts."""
+        try:
+            result = api.restore(run, paths or (), side=to, force=force, dry_run=dry_run,
+                                 cwd=settings.workspace, command=["cowsnap", "mcp", "restore"],
+                                 workspace=root, store=store)
+        except RestoreConflictError as error:
+            return results.conflict_result(error.conflicts, root)
+        except CowsnapError as error:
+            raise ToolError(str(error)) from None
+        return results.restore_result(result, root)
+
+    @server.tool()
+    def rewind(run: str | None = None, session: str | None = None, dry_run: bool = False,
+               force: bool = False) -> dict[str, Any]:
+        """Undo a run (default: the newest) and every later run of the workspace at once,
+        or with `session`, everything since that session's first run. Refuses,
+        changing nothing, when a path changed since, unless `force`."""
+        try:
+            result = api.rewind(run, session=session, force=force, dry_run=dry_run,
+                                cwd=settings.workspace, command=["cowsnap", "mcp", "rewind"],
+                                workspace=root, store=store)
+        except RestoreConflictError as error:
+            return results.conflict_result(error.conflicts, root)
+        except CowsnapError as error:
+            raise ToolError(str(error)) from None
+        return results.restore_result(result.restore, root, result.runs)
+
+    return server

@@ -1,0 +1,90 @@
+"""`cowsnap mcp` driven by the mcp SDK's own client over stdio, as an agent drives it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client, StdioServerParameters
+
+from tests.conftest import Cowsnap
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "agents.md"
+
+
+def tree(workspace: Path) -> dict[str, str | None]:
+    return {str(path.relative_to(workspace)): path.read_text() if path.is_file() else None
+            for path in sorted(workspace.rglob("*"))}
+
+
+async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
+    result = await client.call_tool(tool, arguments)
+    assert not result.is_error, result.content
+    structured: dict[str, Any] = result.structured_content
+    return structured
+
+
+async def session(cowsnap: Cowsnap, workspace: Path) -> dict[str, Any]:
+    """A command that deletes files, what it changed, a rewind, and what is left."""
+    server = StdioServerParameters(command=sys.executable, args=["-m", "cowsnap", "mcp"],
+                                   env={**cowsnap.env(), "COWSNAP_SESSION": "agent-7"},
+                                   cwd=str(workspace))
+    seen: dict[str, Any] = {}
+    async with Client(server) as client:
+        tools = await client.list_tools()
+        seen["tools"] = sorted(tool.name for tool in tools.tools)
+        seen["run"] = await call(client, "run",
+                                 command="rm -r docs notes.txt; echo changed > a.txt; "
+                                         "echo done; echo warn >&2; exit 4")
+        seen["show"] = await call(client, "show")
+        seen["diff"] = await call(client, "diff", run=seen["run"]["run_id"], paths=["a.txt"])
+        seen["log"] = await call(client, "log")
+        seen["tree_after_run"] = tree(workspace)
+        seen["rewind"] = await call(client, "rewind", run=seen["run"]["run_id"])
+        seen["tree_after_rewind"] = tree(workspace)
+        seen["undo"] = await call(client, "restore", run=seen["rewind"]["undo_run"])
+        seen["missing"] = await client.call_tool("show", {"run": "no-such-run"})
+    return seen
+
+
+@pytest.mark.timeout(120)
+def test_an_agent_deletes_files_sees_what_changed_and_rewinds(cowsnap: Cowsnap,
+                                                              workspace: Path) -> None:
+    (workspace / "docs").mkdir()
+    (workspace / "docs" / "guide.md").write_text("guide\n")
+    (workspace / "notes.txt").write_text("notes\n")
+    (workspace / "a.txt").write_text("original\n")
+    before = tree(workspace)
+    seen = asyncio.run(session(cowsnap, workspace))
+    assert seen["tools"] == ["diff", "log", "restore", "rewind", "run", "show"]
+    run = seen["run"]
+    assert run["exit_status"] == 4
+    assert run["output_tail"] == "done\nwarn"
+    assert {(item["status"], item["path"]) for item in run["changes"]} == {
+        ("-.", "docs"), ("-.", "docs/guide.md"), ("-.", "notes.txt"), ("c.", "a.txt")}
+    assert seen["show"]["run_id"] == run["run_id"] and seen["show"]["session"] == "agent-7"
+    assert "-original" in seen["diff"]["diff"] and "+changed" in seen["diff"]["diff"]
+    assert [item["run_id"] for item in seen["log"]["runs"]] == [run["run_id"]]
+    assert seen["tree_after_run"] == {"a.txt": "changed\n"}
+    assert seen["rewind"]["done"] and seen["rewind"]["runs"] == [run["run_id"]]
+    assert seen["tree_after_rewind"] == before
+    assert seen["undo"]["done"] and tree(workspace) == {"a.txt": "changed\n"}
+    assert seen["missing"].is_error
+    assert "no run matches" in seen["missing"].content[0].text
+
+
+def test_tool_results_are_documented(cowsnap: Cowsnap, workspace: Path) -> None:
+    """Every key a tool answers with appears in docs/agents.md's table for that tool."""
+    (workspace / "f").write_text("x")
+    seen = asyncio.run(session(cowsnap, workspace))
+    text = DOCS.read_text()
+    for tool in ("run", "show", "log", "diff", "rewind", "restore"):
+        section = text.split(f"### `{tool}`", 1)[1].split("\n### ", 1)[0]
+        key = {"rewind": "rewind", "restore": "undo"}.get(tool, tool)
+        for name in seen[key]:
+            assert f"`{name}`" in section, (tool, name)
+    assert json.dumps(seen["log"]["runs"][0])
