@@ -1,0 +1,132 @@
+"""Remotes that refuse, drop the connection, hold damaged objects or want a password:
+one clear line, exit 1, and nothing half-recorded locally."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import zlib
+from pathlib import Path
+
+from tests.conftest import Cowsnap
+from tests.remote.conftest import daemon_server, http_server, make_bare
+
+CONTENT = b"the content a remote will damage\n" * 40
+
+
+def _record(cowsnap: Cowsnap, workspace: Path) -> str:
+    workspace.mkdir(exist_ok=True)
+    (workspace / "payload").write_bytes(CONTENT)
+    cowsnap("run", "--", "sh", "-c", "cat payload > copy; echo x >> payload", cwd=workspace)
+    return str(json.loads(cowsnap("log", "--json", cwd=workspace).stdout)[0]["run_id"])
+
+
+def _laptop(tmp_path: Path) -> Cowsnap:
+    laptop = Cowsnap(home=tmp_path / "laptop", store=tmp_path / "laptop-store")
+    laptop.home.mkdir()
+    return laptop
+
+
+def _one_line_error(result: subprocess.CompletedProcess[bytes], *words: str) -> str:
+    assert result.returncode == 1, result.stderr
+    error = result.stderr.decode()
+    assert b"Traceback" not in result.stderr
+    assert error.startswith("cowsnap: error: ") and error.count("\n") == 1, error
+    for word in words:
+        assert word in error, error
+    return error
+
+
+def _refs(repository: Path) -> list[str]:
+    return subprocess.run(["git", "--git-dir", str(repository), "for-each-ref"],
+                          capture_output=True, text=True, check=True).stdout.split()
+
+
+def _nothing_fetched(laptop: Cowsnap) -> None:
+    runs = laptop.store / "runs"
+    assert not runs.exists() or not any(runs.iterdir())
+    assert not any((laptop.store / "incomplete").iterdir())
+    assert not any((laptop.store / "tmp").iterdir())
+
+
+def test_a_remote_that_refuses_the_push(cowsnap: Cowsnap, tmp_path: Path) -> None:
+    run_id = _record(cowsnap, tmp_path / "workspace")
+    base = tmp_path / "served"
+    base.mkdir()
+    for server in daemon_server(base, "runs.git"):
+        hook = server.repository / "hooks" / "pre-receive"
+        hook.write_text("#!/bin/sh\necho 'runs are frozen' >&2\nexit 1\n")
+        hook.chmod(0o755)
+        result = cowsnap("push", server.url, "--json", cwd=tmp_path / "workspace", check=False)
+        _one_line_error(result, "refused 1 of 1 runs", run_id)
+        [run] = json.loads(result.stdout)["runs"]
+        assert run["status"] == "rejected" and run["reason"]
+        assert _refs(server.repository) == []
+    assert not any((cowsnap.store / "tmp").iterdir())
+
+
+def test_a_connection_dropped_mid_push(cowsnap: Cowsnap, tmp_path: Path) -> None:
+    _record(cowsnap, tmp_path / "workspace")
+    base = tmp_path / "served"
+    base.mkdir()
+    for server in http_server(base, "runs.git", "--drop-push"):
+        result = cowsnap("push", server.url, cwd=tmp_path / "workspace", check=False)
+        _one_line_error(result, "cannot push to", server.url)
+        assert _refs(server.repository) == []
+    assert not any((cowsnap.store / "tmp").iterdir())
+
+
+def test_a_connection_dropped_mid_fetch(cowsnap: Cowsnap, tmp_path: Path) -> None:
+    base = tmp_path / "served"
+    base.mkdir()
+    repository = make_bare(base / "runs.git")
+    _record(cowsnap, tmp_path / "workspace")
+    cowsnap("push", str(repository), cwd=tmp_path / "workspace")
+    laptop = _laptop(tmp_path)
+    for server in http_server(base, "runs.git", "--drop-fetch"):
+        result = laptop("fetch", server.url, cwd=tmp_path, check=False)
+        _one_line_error(result, "cannot fetch from", server.url)
+    _nothing_fetched(laptop)
+
+
+def _damage(repository: Path, blob: str) -> None:
+    """Replace the loose object `blob` by a well-formed object of other bytes."""
+    loose = repository / "objects" / blob[:2] / blob[2:]
+    assert loose.exists()
+    loose.chmod(0o644)
+    other = b"x" + CONTENT[1:]
+    loose.write_bytes(zlib.compress(b"blob %d\x00" % len(other) + other))
+
+
+def test_a_remote_holding_a_damaged_object(cowsnap: Cowsnap, tmp_path: Path) -> None:
+    run_id = _record(cowsnap, tmp_path / "workspace")
+    manifest = json.loads(cowsnap("show", run_id, "--json", cwd=tmp_path).stdout)
+    copy = next(entry for entry in manifest["files"] if entry["path"].endswith("/copy"))
+    base = tmp_path / "served"
+    base.mkdir()
+    laptop = _laptop(tmp_path)
+    for server in daemon_server(base, "runs.git"):
+        cowsnap("push", server.url, cwd=tmp_path / "workspace")
+        _damage(server.repository, copy["after"]["blob"])
+        checked = laptop("check", "--remote", server.url, "--json", cwd=tmp_path, check=False)
+        assert checked.returncode == 1
+        assert [item["run_id"] for item in json.loads(checked.stdout)["problems"]] == [run_id]
+        _one_line_error(laptop("fetch", server.url, cwd=tmp_path, check=False), run_id)
+        _nothing_fetched(laptop)
+        local = laptop("fetch", f"file://{server.repository}", cwd=tmp_path, check=False)
+        _one_line_error(local)
+        _nothing_fetched(laptop)
+
+
+def test_credentials_from_a_git_credential_helper(cowsnap: Cowsnap, tmp_path: Path) -> None:
+    run_id = _record(cowsnap, tmp_path / "workspace")
+    base = tmp_path / "served"
+    base.mkdir()
+    for server in http_server(base, "runs.git", "--user", "runner:s3cret"):
+        refused = cowsnap("push", server.url, cwd=tmp_path / "workspace", check=False)
+        _one_line_error(refused, "authentication")
+        (cowsnap.home / ".gitconfig").write_text(
+            "[credential]\n\thelper = \"!f() { test \\\"$1\\\" = get && "
+            "echo username=runner && echo password=s3cret; }; f\"\n")
+        cowsnap("push", server.url, cwd=tmp_path / "workspace")
+        assert _refs(server.repository)[2].endswith(run_id)
