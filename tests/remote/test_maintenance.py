@@ -47,7 +47,7 @@ def test_prune_remote_keeps_what_the_policy_keeps(cowsnap: Cowsnap, tmp_path: Pa
 
 
 def test_check_remote_on_a_sound_remote(cowsnap: Cowsnap, tmp_path: Path) -> None:
-    remote, runs = _remote_with_runs(cowsnap, tmp_path)
+    remote, _runs = _remote_with_runs(cowsnap, tmp_path)
     result = json.loads(cowsnap("check", "--remote", str(remote), "--json",
                                 cwd=tmp_path).stdout)
     assert result["ok"] and result["runs"] == 8 and result["contents"] == 8
