@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from cowsnap.remote.fetch import fetch_runs, list_runs
 from cowsnap.store.store import Store
 from tests.remote import synthetic
@@ -17,6 +19,7 @@ RUNS_EACH = 50
 PAYLOAD = 4096
 
 
+@pytest.mark.timeout(600)
 def test_eight_runners_pushing_fifty_runs_each_lose_none(tmp_path: Path) -> None:
     base = tmp_path / "served"
     base.mkdir()
