@@ -13,10 +13,9 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from cowsnap.record.manifest import FileEntry, FileState, Manifest
+from cowsnap.model import FileEntry, FileState, Manifest, Operation
 from cowsnap.store.runs import new_run_id
 from cowsnap.store.store import Store
-from cowsnap.trace.events import Operation
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
