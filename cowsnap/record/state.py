@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 
 from cowsnap.model import FileType, file_type
+from cowsnap.paths import reachable
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,18 +33,23 @@ def read_state(path: bytes) -> PathState:
 
     A path whose parent is missing, not a directory or a symlink loop simply
     does not exist; one we may not stat is reported as existing with unknown
-    metadata.
+    metadata. Paths longer than PATH_MAX are reached through their parent.
     """
     try:
-        info = os.lstat(path)
+        with reachable(path) as (directory, name):
+            return _state(directory, name)
     except PermissionError:
         return PathState(exists=True, type="other")
     except OSError as error:
         if error.errno in _UNRESOLVABLE:
             return MISSING
         raise
+
+
+def _state(directory: int | None, name: bytes) -> PathState:
+    info = os.lstat(name, dir_fd=directory)
     kind = file_type(info.st_mode)
-    target = os.readlink(path) if kind == "symlink" else None
+    target = os.readlink(name, dir_fd=directory) if kind == "symlink" else None
     return PathState(
         exists=True,
         type=kind,
@@ -52,5 +58,5 @@ def read_state(path: bytes) -> PathState:
         mtime_ns=info.st_mtime_ns,
         uid=info.st_uid,
         target=target,
-        writable=kind != "symlink" and os.access(path, os.W_OK),
+        writable=kind != "symlink" and os.access(name, os.W_OK, dir_fd=directory),
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 from cowsnap.errors import BackendUnavailableError, SnapshotError
+from cowsnap.paths import lexists
 from cowsnap.snapshot.base import Availability, Backend, Snapshot
 from cowsnap.snapshot.mounts import Mount, mount_of
 from cowsnap.snapshot.owner import current_owner, mark
@@ -89,7 +90,7 @@ class BtrfsSnapshot(Snapshot):
             where = os.path.join(self._snapshot, path[len(self._root.rstrip(b"/")) + 1:])
         else:
             return None
-        return where if os.path.lexists(where) else None
+        return where if lexists(where) else None
 
     def release(self) -> None:
         if not self._released:

@@ -17,9 +17,11 @@ import stat
 from collections.abc import Callable, Sequence
 
 from cowsnap.model import MUTATING_OPERATIONS, Operation
+from cowsnap.paths import PATH_MAX
 from cowsnap.trace import native, paths
 from cowsnap.trace.events import Event, PathEvent, TraceWarning
 from cowsnap.trace.fds import CloseHook, FdBookkeeping
+from cowsnap.trace.paths import Located
 from cowsnap.trace.state import FdEntry, Task
 from cowsnap.trace.syscalls import (
     AF_UNIX,
@@ -44,8 +46,6 @@ _EXISTS = -errno.EEXIST
 """What mkdir of an existing path returns: known at entry, so no exit stop is needed
 for the `mkdir -p` / makedirs(exist_ok=True) probes that builds are full of."""
 _CREATIONS = frozenset({Operation.CREATE, Operation.MKDIR})
-Located = tuple[bytes, bool]
-"""A resolved path and whether it existed when the syscall was entered."""
 _DELETED = b" (deleted)"
 _IO_URING_WARNING = (
     "io_uring_setup: file operations submitted through io_uring are invisible to ptrace; "
@@ -56,19 +56,31 @@ EventSink = Callable[[Event], None]
 MutationHook = Callable[[PathEvent], None]
 
 
-def _directory_or_symlink(path: bytes) -> bool:
-    try:
-        mode = os.lstat(path).st_mode
-    except OSError:
-        return False
+def _directory_or_symlink(path: bytes, mode: int) -> bool:
+    """From the mode the resolver read, or else from an lstat now."""
+    if not mode:
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError:
+            return False
     return stat.S_ISDIR(mode) or stat.S_ISLNK(mode)
 
 
 def _proc_link(tid: int, name: bytes) -> bytes:
+    """/proc/TID/cwd, root or fd/N: the directory's path even beyond PATH_MAX."""
+    link = b"/proc/%d/%s" % (tid, name)
     try:
-        return os.readlink(b"/proc/%d/%s" % (tid, name))
-    except OSError:
-        raise native.TraceeGone(tid) from None
+        return os.readlink(link)
+    except OSError as error:
+        if error.errno in (errno.ENOENT, errno.ESRCH):
+            raise native.TraceeGone(tid) from None
+        if error.errno != errno.ENAMETOOLONG:
+            raise
+    fd = os.open(link, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        return paths.directory_path(fd)
+    finally:
+        os.close(fd)
 
 
 class Decoder:
@@ -134,7 +146,10 @@ class Decoder:
         except OSError as error:
             if error.errno != errno.ENAMETOOLONG:
                 return None
-            link = _DELETED
+            try:
+                link = _proc_link(task.tid, b"fd/%d" % fd)
+            except NotADirectoryError:
+                link = _DELETED
         if link.endswith(_DELETED):
             entry = task.files.entries.get(fd)
             return None if entry is None else entry.path
@@ -156,10 +171,10 @@ class Decoder:
             if base is None:
                 return None
             if not raw:
-                return base, True
+                return Located(base, True)
             absolute = paths.join(base, raw)
         located = self._resolver.resolve(absolute, follow)
-        if located[0].endswith(_DELETED):
+        if located.path.endswith(_DELETED):
             return None
         return located
 
@@ -173,7 +188,7 @@ class Decoder:
             if spec.dirfd is None or dirfd == AT_FDCWD:
                 return None
             path = self.fd_path(task, dirfd)
-            return None if path is None else (path, True)
+            return None if path is None else Located(path, True)
         raw = self.memory.read_string(task.tgid, task.tid, address)
         if raw is None:
             return None
@@ -202,11 +217,12 @@ class Decoder:
             if event.operation in MUTATING_OPERATIONS:
                 self._before_mutation(event)
 
-    def _at_exit(self, task: Task, events: list[PathEvent]) -> None:
-        """Announce mutations now and emit the events with their result at exit."""
+    def _at_exit(self, task: Task, events: list[PathEvent], mode: int = 0) -> None:
+        """Announce mutations now and emit the events with their result at exit.
+        `mode`: the first event's path's lstat mode, if the resolver read it."""
         self._announce(events)
         emit = self._emit
-        forget = self._cache_invalidation(events)
+        forget = self._cache_invalidation(events, mode)
         if forget is not None:
             forget()
 
@@ -218,13 +234,15 @@ class Decoder:
 
         task.pending = complete
 
-    def _cache_invalidation(self, events: list[PathEvent]) -> Callable[[], None] | None:
+    def _cache_invalidation(
+        self, events: list[PathEvent], mode: int
+    ) -> Callable[[], None] | None:
         """What the events may change in the resolver's cache, and so must drop."""
         resolver = self._resolver
         for event in events:
             operation = event.operation
             if operation is Operation.RENAME or (
-                operation is Operation.DELETE and _directory_or_symlink(event.path)
+                operation is Operation.DELETE and _directory_or_symlink(event.path, mode)
             ):
                 return resolver.forget
         if any(event.operation in _CREATIONS for event in events):
@@ -234,12 +252,12 @@ class Decoder:
     def _single(
         self, task: Task, spec: Spec, operation: Operation, located: Located, flags: int
     ) -> None:
-        path, existed = located
+        path, existed, mode = located
         if operation is Operation.MKDIR and existed:
             self._emit(self._event(task, spec, operation, path, _EXISTS, flags))
             return
         if operation in MUTATING_OPERATIONS or spec.sets_cwd:
-            self._at_exit(task, [self._event(task, spec, operation, path, 0, flags)])
+            self._at_exit(task, [self._event(task, spec, operation, path, 0, flags)], mode)
             if spec.sets_cwd:
                 self._drop_cached_fs(task)
         else:
@@ -273,7 +291,7 @@ class Decoder:
         assert spec.fd is not None and spec.operation is not None
         path = self.fd_path(task, signed(args[spec.fd]))
         if path is not None:
-            self._single(task, spec, spec.operation, (path, True), 0)
+            self._single(task, spec, spec.operation, Located(path, True), 0)
 
     def _open(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
         if spec.name == "creat":
@@ -285,7 +303,7 @@ class Decoder:
         located = self._path_argument(task, spec, args, flags)
         if located is None:
             return
-        path, existed = located
+        path, existed, _ = located
         files = task.files
         if flags & O_TMPFILE_BIT:
 
@@ -296,12 +314,13 @@ class Decoder:
             task.pending = unnamed
             return
         operation = open_operation(flags, existed)
-        if not open_may_mutate(flags) and len(path) < paths.PATH_MAX:
+        may_mutate = open_may_mutate(flags)
+        if not may_mutate and len(path) < PATH_MAX:
             operation = operation if existed else Operation.EXISTENCE
             result = 0 if existed else _NOT_FOUND
             self._emit(self._event(task, spec, operation, path, result, flags))
             return
-        if open_may_mutate(flags):
+        if may_mutate:
             self._announce([self._event(task, spec, operation, path, 0, flags)])
         writable = opens_for_writing(flags)
         emit = self._emit
@@ -321,7 +340,7 @@ class Decoder:
         if located is None:
             task.exec_path = None
             return
-        path, existed = located
+        path, existed, _ = located
         if not existed:
             task.exec_path = None
             self._emit(self._event(task, spec, Operation.EXISTENCE, path, _NOT_FOUND, flags))
@@ -384,7 +403,7 @@ class Decoder:
             if raw is None or (not raw and not empty):
                 return None
             located = self.resolve(task, dirfd, raw, follow)
-            return None if located is None else located[0]
+            return None if located is None else located.path
 
         return (
             one(old_dirfd, old_path, follow_old, old_empty),
@@ -436,7 +455,7 @@ class Decoder:
             return
         located = self.resolve(task, dirfd, raw, False)
         if located is not None:
-            self._at_exit(task, [self._event(task, spec, Operation.CREATE, located[0], 0)])
+            self._at_exit(task, [self._event(task, spec, Operation.CREATE, located.path, 0)])
 
     def _bind(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
         length = min(args[2] & 0xFFFFFFFF, 110)
@@ -445,7 +464,7 @@ class Decoder:
             return
         located = self.resolve(task, AT_FDCWD, address[2:].split(b"\0", 1)[0], False)
         if located is not None:
-            self._at_exit(task, [self._event(task, spec, Operation.CREATE, located[0], 0)])
+            self._at_exit(task, [self._event(task, spec, Operation.CREATE, located.path, 0)])
 
     def _io_uring(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
         self._emit(TraceWarning(task.tgid, _IO_URING_WARNING))

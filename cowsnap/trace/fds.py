@@ -63,7 +63,7 @@ class FdBookkeeping:
         self._closed(task, entries.pop(new, None))
         entry = entries.get(old)
         if entry is not None:
-            entries[new] = FdEntry(entry.path, entry.writable)
+            entries[new] = entry
 
     def unshare(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
         """A thread leaving its shared fd table or fs state gets its own copy."""
@@ -81,6 +81,6 @@ class FdBookkeeping:
 
         def duplicated(result: int) -> None:
             if result >= 0:
-                files.entries[result] = FdEntry(entry.path, entry.writable)
+                files.entries[result] = entry
 
         task.pending = duplicated

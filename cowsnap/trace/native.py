@@ -18,7 +18,7 @@ from ptrace.binding import func as ptrace_func
 from ptrace.binding import ptrace_getregs
 from ptrace.error import PtraceError
 
-from cowsnap.trace.paths import PATH_MAX
+from cowsnap.paths import PATH_MAX
 
 PTRACE_SYSCALL = 24
 PTRACE_CONT = 7
@@ -280,7 +280,10 @@ class TraceeMemory:
         except (OSError, OverflowError):
             return read_string(tid, address)
         end = chunk.find(b"\0")
-        return chunk[:end] if end >= 0 else read_string(tid, address)
+        if end >= 0:
+            return chunk[:end]
+        rest = read_string(tid, address + len(chunk)) if chunk else read_string(tid, address)
+        return None if rest is None else chunk + rest
 
     def forget(self, tgid: int) -> None:
         """The process exec'd (a new address space) or ended."""

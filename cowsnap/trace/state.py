@@ -12,7 +12,11 @@ from dataclasses import dataclass, field
 
 @dataclass(slots=True)
 class FdEntry:
-    """An fd the tracer saw being opened: its path (None for an unnamed O_TMPFILE)."""
+    """An open file the tracer saw being opened: its path (None for an unnamed O_TMPFILE).
+
+    Shared, like the kernel's open file description, by every fd that duplicates it
+    (dup, fork), so naming it (linkat of an O_TMPFILE) names them all.
+    """
 
     path: bytes | None
     writable: bool
@@ -25,7 +29,7 @@ class FdTable:
     entries: dict[int, FdEntry] = field(default_factory=dict)
 
     def copy(self) -> FdTable:
-        return FdTable({fd: FdEntry(e.path, e.writable) for fd, e in self.entries.items()})
+        return FdTable(dict(self.entries))
 
     def keep_only(self, open_fds: set[int]) -> FdTable:
         """The table after exec: close-on-exec fds are gone (read from /proc by the caller)."""

@@ -15,6 +15,7 @@ import os
 import signal
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar, cast
 
 from cowsnap.errors import TraceError
 from cowsnap.trace import launch, native
@@ -75,6 +76,28 @@ def _parent_and_group(tid: int) -> tuple[int | None, int]:
     return parent, group
 
 
+class HookFailed(Exception):
+    """A caller's callback raised: the tree is killed and the callback's error re-raised,
+    unlike the tracer's own failures, which become warnings."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+Hook = TypeVar("Hook", bound=Callable[..., None])
+
+
+def _guarded(hook: Hook) -> Hook:
+    def call(*args: object) -> None:
+        try:
+            hook(*args)
+        except Exception as error:
+            raise HookFailed(error) from error
+
+    return cast(Hook, call)
+
+
 def _exit_status(status: int) -> int:
     if os.WIFSIGNALED(status):
         return 128 + os.WTERMSIG(status)
@@ -128,8 +151,26 @@ class Tracer:
             return
         try:
             self._dispatch(task, status)
+        except HookFailed:
+            raise
         except native.TraceeGone:
-            return
+            self._resume_anyway(task)
+        except Exception as error:
+            self._emit(
+                TraceWarning(
+                    task.tgid,
+                    f"thread {tid}: a stop could not be followed ({error}); "
+                    "paths its syscall touched may be missing",
+                )
+            )
+            self._resume_anyway(task)
+
+    def _resume_anyway(self, task: Task) -> None:
+        """After a failure handling a stop: never leave the thread stopped (if it is
+        gone, its exit report follows; if it was already resumed, this fails harmlessly)."""
+        task.pending = None
+        with contextlib.suppress(OSError, native.TraceeGone):
+            native.resume(task.tid)
 
     def _dispatch(self, task: Task, status: int) -> None:
         event = status >> 16
@@ -307,7 +348,12 @@ def trace(
     seccomp = native.PreparedFilter(
         build_filter(only_writes, watch_closes=on_written_close is not None)
     )
-    decoder = Decoder(on_event, before_mutation, on_written_close)
+    on_event = _guarded(on_event)
+    decoder = Decoder(
+        on_event,
+        None if before_mutation is None else _guarded(before_mutation),
+        None if on_written_close is None else _guarded(on_written_close),
+    )
     dispositions = launch.command_dispositions()
     with launch.signals_routed() as targets:
         options = OPTIONS | (native.PTRACE_O_TRACEEXIT if on_written_close else 0)
@@ -316,6 +362,9 @@ def trace(
         tracer = Tracer(child.pid, on_event, decoder)
         try:
             status = tracer.run()
+        except HookFailed as failed:
+            tracer.kill_all()
+            raise failed.error from None
         except BaseException:
             tracer.kill_all()
             raise

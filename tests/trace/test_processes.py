@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import pty
 import select
@@ -15,7 +16,7 @@ import pytest
 from trace_support import Runner, no_children_left
 
 from cowsnap.errors import CommandNotFoundError, TraceError
-from cowsnap.trace import trace
+from cowsnap.trace import paths, trace
 from cowsnap.trace.events import Event, PathEvent
 
 pytestmark = pytest.mark.timeout(30)
@@ -149,6 +150,33 @@ def test_a_failing_callback_kills_the_tree(work: Path) -> None:
     assert no_children_left()
 
 
+def test_a_failing_callback_of_another_kind_kills_the_tree_too(work: Path) -> None:
+    """An OSError from the caller's hook is the caller's, not a tracer failure to warn of."""
+
+    def refuse(event: PathEvent) -> None:
+        if event.path.endswith(b"/boom"):
+            raise PermissionError("hook refused")
+
+    with pytest.raises(PermissionError, match="hook refused"):
+        trace(["sh", "-c", f"touch {work}/boom; sleep 30"], on_event=lambda e: None,
+              before_mutation=refuse)
+    assert no_children_left()
+
+
+def test_a_stop_the_tracer_cannot_handle_is_resumed_and_warned_of(
+    run: Runner, work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object) -> None:
+        raise OSError(errno.EIO, "resolution failed")
+
+    monkeypatch.setattr(paths.Resolver, "resolve", broken)
+    traced = run(["sh", "-c", f"echo x > {work}/f; cat {work}/f; exit 4"])
+    assert traced.status == 4
+    assert (work / "f").read_text() == "x\n"
+    assert traced.warnings()
+    assert all("resolution failed" in warning.message for warning in traced.warnings())
+
+
 def test_python_fixture_is_traced(run: Runner, work: Path) -> None:
     code = f"open({str(work / 'py')!r}, 'w').write('x')"
     traced = run([sys.executable, "-c", code])
@@ -240,7 +268,7 @@ if job == 0:
     signal.signal(signal.SIGTTOU, signal.SIG_IGN)
     os.tcsetpgrp(0, os.getpgrp())
     signal.signal(signal.SIGTTOU, signal.SIG_DFL)
-    from cowsnap.trace import trace
+    from cowsnap.trace import paths, trace
     script = "kill -TSTP $$; echo resumed > " + sys.argv[1]
     os._exit(trace(["sh", "-c", script], on_event=lambda event: None))
 os.setpgid(job, job)

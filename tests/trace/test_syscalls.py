@@ -31,8 +31,15 @@ def test_tmpfile_then_linkat(ops: Runner, work: Path, root_required: None) -> No
     closed: list[bytes] = []
     traced = ops("tmpfile", on_written_close=lambda pid, path: closed.append(path))
     assert traced.status == 0
-    assert traced.touched() == [("linkat", "create", b"named"), ("linkat", "create", b"named2")]
-    assert closed == [bytes(work / "named"), bytes(work / "named2")]
+    assert traced.touched() == [
+        ("linkat", "create", b"named"),
+        ("linkat", "create", b"named2"),
+        ("linkat", "create", b"named3"),
+    ]
+    named3 = bytes(work / "named3")
+    assert closed == [bytes(work / "named"), bytes(work / "named2"), named3, named3], (
+        "a dup of an O_TMPFILE fd is named by the linkat of the original"
+    )
 
 
 def test_rename_over_existing_and_exchange(ops: Runner) -> None:
@@ -198,6 +205,31 @@ def test_paths_longer_than_path_max(ops: Runner) -> None:
     assert created[0].path == expected
     made = [e.path for e in traced.path_events() if e.syscall == "mkdirat"]
     assert len(made) == 25 and made[-1] == expected.rsplit(b"/", 1)[0]
+
+
+DEEP = b"/".join([b"L" * 200] * 25)
+
+
+def test_a_file_deeper_than_path_max_is_seen_to_exist(ops: Runner) -> None:
+    traced = ops("long-rewrite")
+    assert traced.status == 0
+    deep = [(e.operation.value, e.result >= 0) for e in traced.path_events()
+            if e.path.endswith(b"/deep")]
+    assert deep == [("create", True), ("write", True)]
+    assert all(e.path == bytes(traced.root) + b"/" + DEEP + b"/deep"
+               for e in traced.path_events() if e.path.endswith(b"/deep"))
+
+
+def test_a_cwd_deeper_than_path_max_is_followed(ops: Runner) -> None:
+    traced = ops("long-cwd")
+    assert traced.status == 0
+    here = bytes(traced.root) + b"/" + DEEP + b"/here"
+    assert [(e.syscall, e.operation.value, e.result) for e in traced.path_events()
+            if e.path == here] == [
+        ("newfstatat", "existence", -errno.ENOENT),
+        ("openat", "create", 3),
+        ("newfstatat", "existence", 0),
+    ]
 
 
 def test_getdents_reads_the_directory(ops: Runner) -> None:
