@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from cowsnap.api.common import PathArg, load_run
+from cowsnap.api.common import PathArg, load_run, workspace_key
 from cowsnap.api.reading import find_entry, pick_version
 from cowsnap.diff.model import RunDiff, file_diff, run_diff
 from cowsnap.model import FileEntry
@@ -15,6 +15,8 @@ from cowsnap.restore.apply import Progress
 from cowsnap.restore.arguments import resolve_paths
 from cowsnap.restore.plan import Side
 from cowsnap.restore.session import RestoreOptions, RestoreResult, restore_run
+from cowsnap.store.location import resolve_store_dir
+from cowsnap.store.store import Store
 
 
 def diff(run: str | None = None, paths: Sequence[str | bytes] = (), workspace: PathArg = None,
@@ -53,15 +55,21 @@ def version_diff(path: str | bytes, number: int, run: str | None = None,
 def restore(run: str | None = None, paths: Sequence[str | bytes] = (), *,
             side: Side = "before", force: bool = False, dry_run: bool = False,
             workspace: PathArg = None, store: PathArg = None, cwd: Path | None = None,
-            command: Sequence[str] = (), progress: Progress | None = None) -> RestoreResult:
+            command: Sequence[str] = (), progress: Progress | None = None,
+            outside: bool = False, same_owner: bool = False) -> RestoreResult:
     """Undo (`side="before"`) or redo (`"after"`) `run` for `paths` (all when empty).
 
     Raises RestoreConflictError, changing nothing, when a path changed since the run
     (unless `force`); paths that could not be restored are in `RestoreResult.failures`.
+    A run this user did not record on this machine (a bundle, a fetched run) is
+    restored into `workspace` (default: the current one), only inside it unless
+    `outside`, without owners or set-id bits unless `same_owner` (docs/restore.md).
     """
     here = (cwd or Path.cwd()).absolute()
-    opened, manifest = load_run(run, workspace, store, here)
-    options = RestoreOptions(side=side, paths=resolve_paths(manifest, paths, here),
-                             force=force, dry_run=dry_run, command=tuple(command),
-                             cwd=str(here))
-    return restore_run(opened, manifest, options, progress)
+    opened = Store.open(resolve_store_dir(store), create=False)
+    run_id = opened.runs.resolve(run, workspace_key(workspace, here) if run is None else None)
+    options = RestoreOptions(side=side, paths=tuple(paths), force=force, dry_run=dry_run,
+                             command=tuple(command), cwd=str(here),
+                             workspace=os.fsencode(workspace_key(workspace, here)),
+                             outside=outside, same_owner=same_owner)
+    return restore_run(opened, run_id, options, progress)

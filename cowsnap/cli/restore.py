@@ -53,7 +53,11 @@ def _report(result: RestoreResult) -> None:
             click.echo(f"{VERBS[step.action]:<9} {_shown(step.path)}")
         for path, why in result.failures:
             click.echo(f"cannot    {_shown(path)}: {why}")
+        for path, why in result.skipped:
+            click.echo(f"skip      {_shown(path)}: {why}")
         return
+    for path, why in result.skipped:
+        click.echo(f"cowsnap: left alone: {_shown(path)}: {why}", err=True)
     failed = {path for path, _why in result.failures}
     touched = len([target for target in result.plan.touched() if target.path not in failed])
     state = "before" if result.side == "before" else "after"
@@ -69,9 +73,10 @@ def _report(result: RestoreResult) -> None:
         click.echo(f"cowsnap: not restored: {_shown(path)}: {why}", err=True)
 
 
-def _command(arguments: tuple[str, ...], side: str, force: bool) -> list[str]:
+def _command(arguments: tuple[str, ...], side: str, flags: dict[str, bool]) -> list[str]:
     """How the restore was asked for, recorded in its own run."""
-    return ["cowsnap", "restore", *arguments, "--to", side, *(["--force"] if force else [])]
+    return ["cowsnap", "restore", *arguments, "--to", side,
+            *(f"--{name}" for name, given in flags.items() if given)]
 
 
 @click.command("restore")
@@ -82,22 +87,34 @@ def _command(arguments: tuple[str, ...], side: str, force: bool) -> list[str]:
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
 @click.option("--force", is_flag=True,
               help="Overwrite paths that changed since the run.")
+@click.option("--outside", is_flag=True,
+              help="From a run not recorded here by you (a bundle, a fetched run), also "
+                   "restore the paths it recorded outside its workspace.")
+@click.option("--same-owner", is_flag=True,
+              help="Restore recorded owners and setuid/setgid bits even from a run not "
+                   "recorded here by you.")
 @location_options
 def restore(arguments: tuple[str, ...], side: str, dry_run: bool, force: bool,
-            workspace: str | None, store: str | None) -> None:
+            outside: bool, same_owner: bool, workspace: str | None,
+            store: str | None) -> None:
     """Undo RUN (default: the newest), or redo it with --to after; whole or only PATHs.
 
     A directory PATH means everything under it. Refuses, changing nothing, when a
     path changed since the run (unless --force). Records what it replaces as a run
     of its own first, so `cowsnap restore <that run>` undoes the restore. Exits 1
-    when a path could not be restored, after listing each.
+    when a path could not be restored, after listing each. A run you did not record
+    on this machine (a bundle, a fetched run) is restored into the workspace
+    (--workspace, default: the current one), never outside it unless --outside,
+    without owners or set-id bits unless --same-owner.
     """
     run, paths = api.split_run_argument(arguments, store)
     progress = _ProgressBar()
+    flags = {"force": force, "outside": outside, "same-owner": same_owner}
     try:
         result = api.restore(run, paths, side="after" if side == "after" else "before",
                              force=force, dry_run=dry_run, workspace=workspace, store=store,
-                             command=_command(arguments, side, force), progress=progress)
+                             command=_command(arguments, side, flags), progress=progress,
+                             outside=outside, same_owner=same_owner)
     except RestoreConflictError as error:
         for path, why in error.conflicts:
             click.echo(f"cowsnap: conflict: {_shown(path)}: {why}", err=True)

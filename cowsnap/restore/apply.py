@@ -52,6 +52,19 @@ def _describe(error: OSError) -> str:
     return error.strerror or str(error)
 
 
+def _check_inode(info: os.stat_result, step: Step) -> None:
+    """Metadata goes only to the inode the run recorded at the path: not one linked in
+    from elsewhere (another name of it could be anywhere, /etc/shadow included), nor
+    one owned by someone the run never recorded there."""
+    if not stat.S_ISDIR(info.st_mode) and info.st_nlink != 1:
+        raise OSError(errno.EPERM, "it has other hard links now, so it may be a file from "
+                                   "elsewhere: its metadata is not changed")
+    recorded = {step.target.want.uid, step.target.replaces.uid} - {None}
+    if recorded and info.st_uid not in recorded:
+        raise OSError(errno.EPERM, f"it is owned by uid {info.st_uid} now, which the run "
+                                   f"never recorded there: its metadata is not changed")
+
+
 def _write_all(fd: int, chunks: Iterable[bytes]) -> None:
     for chunk in chunks:
         view = memoryview(chunk)
@@ -231,9 +244,11 @@ class Applier:
             return
         fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
         try:
-            if stat.S_ISLNK(os.fstat(fd).st_mode):
+            info = os.fstat(fd)
+            if stat.S_ISLNK(info.st_mode):
                 raise OSError(errno.ELOOP, "is a symlink")
-            self._set_metadata(fd, want, None, through_proc=True)
+            _check_inode(info, step)
+            self._set_metadata(fd, want, info.st_uid, through_proc=True)
         finally:
             os.close(fd)
 

@@ -1,9 +1,12 @@
 """One restore from start to end: check, look, plan, refuse or record, apply.
 
 Nothing is written to the workspace before the manifest's paths and states
-have been checked, the current state of every path examined, conflicts ruled
-out (or overridden), every content to write verified against its id, and the
-restore's own undo run published.
+have been checked (and an untrusted run confined to the workspace restored
+into), the current state of every path examined, conflicts ruled out (or
+overridden), every content to write verified against its id, and the
+restore's own undo run published. All of it under the store's retention lock,
+taken before the manifest is read: a prune cannot remove the run, or a
+content the restore relies on, half-way.
 """
 
 from __future__ import annotations
@@ -13,14 +16,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cowsnap.errors import RestoreConflictError, RestoreError
-from cowsnap.model import Manifest
 from cowsnap.restore.apply import Applier, Failure, Progress
+from cowsnap.restore.arguments import resolve_paths
 from cowsnap.restore.beneath import Roots
 from cowsnap.restore.contents import Contents
 from cowsnap.restore.journal import record_restore
 from cowsnap.restore.observe import observe
 from cowsnap.restore.plan import Plan, Side, make_plan, select
-from cowsnap.restore.trust import check_manifest
+from cowsnap.restore.trust import Confined, TrustOptions, confine
 from cowsnap.stages import reached
 from cowsnap.store.store import Store
 
@@ -28,13 +31,20 @@ from cowsnap.store.store import Store
 @dataclass(frozen=True)
 class RestoreOptions:
     side: Side = "before"
-    paths: Sequence[bytes] | None = None
-    """Absolute paths; a directory stands for everything under it. None: the whole run."""
+    paths: Sequence[str | bytes] = ()
+    """Absolute or relative to `cwd`; a directory stands for everything under it. Empty:
+    the whole run."""
     force: bool = False
     dry_run: bool = False
     command: Sequence[str] = ()
     """How the restore was asked for, recorded in its own run."""
     cwd: str = "/"
+    workspace: bytes | None = None
+    """Where a run not recorded here by this user is restored into (resolved)."""
+    outside: bool = False
+    """Also restore such a run's paths recorded outside its workspace."""
+    same_owner: bool = False
+    """Restore owners and set-id bits even from such a run, or another user's."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,9 @@ class RestoreResult:
     failures: tuple[Failure, ...]
     """Every path not restored, with why: planned failures and failed steps."""
     dry_run: bool
+    skipped: tuple[Failure, ...] = ()
+    """Paths deliberately left alone, with why (recorded outside an untrusted run's
+    workspace, without `outside`)."""
 
 
 def _conflict_error(plan: Plan) -> RestoreConflictError:
@@ -65,22 +78,32 @@ def _open_roots(workspace: str) -> Roots:
                            f"symlinks: {error.strerror}") from None
 
 
-def restore_run(store: Store, manifest: Manifest, options: RestoreOptions,
+def _confined(store: Store, run_id: str, options: RestoreOptions) -> Confined:
+    manifest, recorded_here = store.runs.load_with_origin(run_id)
+    return confine(manifest, TrustOptions(
+        recorded_here=recorded_here, workspace=options.workspace,
+        store_root=os.fsencode(os.path.realpath(store.root)), outside=options.outside,
+        same_owner=options.same_owner))
+
+
+def restore_run(store: Store, run_id: str, options: RestoreOptions,
                 progress: Progress | None = None) -> RestoreResult:
-    """Restore `manifest`'s paths to their `options.side` state (see the module docstring)."""
-    check_manifest(manifest)
-    targets = select(manifest, options.side, options.paths)
-    as_root = os.geteuid() == 0
-    with _open_roots(manifest.workspace) as roots:
-        current = {target.path: observe(roots, target) for target in targets}
-        plan = make_plan(targets, current, as_root=as_root)
-        if plan.conflicts and not options.force:
-            raise _conflict_error(plan)
-        undo_run = None
-        failures = list(plan.failures)
-        # Shared from verifying the contents to writing the last one: a prune
-        # (exclusive) cannot reclaim what this restore is about to write.
-        with store.retention_lock(exclusive=False):
+    """Restore run `run_id`'s paths to their `options.side` state (module docstring)."""
+    # Shared from reading the manifest to writing the last content: a prune
+    # (exclusive) can neither remove the run nor reclaim what the restore keeps.
+    with store.retention_lock(exclusive=False):
+        confined = _confined(store, run_id, options)
+        manifest = confined.manifest
+        paths = resolve_paths(manifest, options.paths, options.cwd)
+        targets = select(manifest, options.side, paths)
+        as_root = os.geteuid() == 0 and confined.owners
+        with _open_roots(manifest.workspace) as roots:
+            current = {target.path: observe(roots, target) for target in targets}
+            plan = make_plan(targets, current, as_root=as_root)
+            if plan.conflicts and not options.force:
+                raise _conflict_error(plan)
+            undo_run = None
+            failures = list(plan.failures)
             contents = Contents(store)
             contents.verify(plan.steps)
             if not options.dry_run and plan.steps:
@@ -91,4 +114,4 @@ def restore_run(store: Store, manifest: Manifest, options: RestoreOptions,
                                         progress=progress).run(plan))
     return RestoreResult(run_id=manifest.run_id, side=options.side, plan=plan,
                          undo_run=undo_run, failures=tuple(failures),
-                         dry_run=options.dry_run)
+                         dry_run=options.dry_run, skipped=confined.skipped)

@@ -1,25 +1,49 @@
-"""Checks on a run before anything is restored from it.
+"""Checks on a run before anything is restored from it, and what an untrusted run may do.
 
 A bundle written by `--output` may come from another machine: its manifest
 decides which paths get written, so every path must be absolute and
-normalised, lie inside the recorded workspace exactly when it says so, and
-every state must be coherent, before a single byte is written. Contents are
-checked against their ids separately (see `contents`).
+normalised, lie inside the recorded workspace exactly when it says so, appear
+once, and every state must be coherent with values the system can hold,
+before a single byte is written. Contents are checked against their ids
+separately (see `contents`).
+
+A run this user did not record on this machine (a bundle, a fetched run,
+another user's store: its origin tag does not verify, cowsnap/origin.py) is
+then confined (`confine`): its paths are remapped from its recorded workspace
+into the workspace restored into, paths it recorded outside its workspace are
+left alone unless asked for, and a workspace that is `/`, holds the store or
+a system directory, or lies inside one, is refused. Set-id bits and owners
+come back only from the restoring user's own runs, or when asked for.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
+from dataclasses import dataclass
 
 from cowsnap.errors import StoreError, UntrustedRunError
-from cowsnap.model import FileState, Manifest
+from cowsnap.model import NOT_IN_REPO, FileEntry, FileState, Manifest
 from cowsnap.paths import within
 from cowsnap.store.content import check_blob_id
 
 FORMATS = {"file": stat.S_IFREG, "directory": stat.S_IFDIR, "symlink": stat.S_IFLNK,
            "fifo": stat.S_IFIFO}
 KINDS = (*FORMATS, "other")
+INT64 = 2**63
+UID_LIMIT = 2**32 - 1
+"""uid_t is 32 bits and (uid_t)-1 means "leave unchanged" to chown."""
+MODE_LIMIT = 0o200000
+SET_ID = stat.S_ISUID | stat.S_ISGID
+SYSTEM_TREES = tuple(os.fsencode(path) for path in (
+    "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/sbin",
+    "/sys", "/usr"))
+"""No untrusted run is restored into or beneath these."""
+SYSTEM_DIRECTORIES = (*SYSTEM_TREES, *(os.fsencode(path) for path in (
+    "/root", "/run", "/var/lib", "/var/log", "/var/spool", "/var/cache", "/home")))
+"""Nor into any directory holding one of these."""
+OUTSIDE = "recorded outside its workspace: restored only with --outside"
 
 
 def path_problem(path: bytes) -> str | None:
@@ -33,10 +57,23 @@ def path_problem(path: bytes) -> str | None:
     return None
 
 
+def _value_problem(state: FileState) -> str | None:
+    """Why a number in `state` cannot be a real file's (it would overflow a syscall)."""
+    checks = (("mode", state.mode, 0, MODE_LIMIT), ("size", state.size, 0, INT64),
+              ("mtime_ns", state.mtime_ns, -INT64, INT64), ("uid", state.uid, 0, UID_LIMIT),
+              ("gid", state.gid, 0, UID_LIMIT))
+    for name, value, low, high in checks:
+        if value is not None and (type(value) is not int or not low <= value < high):
+            return f"has an impossible {name} {value!r}"
+    return None
+
+
 def state_problem(state: FileState) -> str | None:
     """Why `state` cannot describe a real file, or None."""
     if not state.exists:
         return None
+    if (why := _value_problem(state)) is not None:
+        return why
     if state.type not in KINDS:
         return f"has an unknown type {state.type!r}"
     if state.mode is not None:
@@ -61,9 +98,16 @@ def check_manifest(manifest: Manifest) -> None:
     problem = path_problem(workspace)
     if problem is not None:
         raise UntrustedRunError(f"run {manifest.run_id}: its workspace {problem}")
+    for name, value in (("uid", manifest.uid), ("gid", manifest.gid)):
+        if type(value) is not int or not 0 <= value < UID_LIMIT:
+            raise UntrustedRunError(f"run {manifest.run_id}: impossible {name} {value!r}")
+    seen: set[bytes] = set()
     for entry in manifest.files:
         shown = os.fsdecode(entry.path)
         problem = path_problem(entry.path)
+        if problem is None and entry.path in seen:
+            problem = "appears twice"
+        seen.add(entry.path)
         if problem is None and entry.in_workspace != within(entry.path, workspace):
             problem = ("is outside the workspace but recorded inside it" if entry.in_workspace
                        else "is inside the workspace but recorded outside it")
@@ -72,3 +116,108 @@ def check_manifest(manifest: Manifest) -> None:
                 problem = f"{side}-state {why}"
         if problem is not None:
             raise UntrustedRunError(f"run {manifest.run_id}: path {shown!r} {problem}")
+
+
+def workspace_problem(workspace: bytes, store_root: bytes) -> str | None:
+    """Why an untrusted run may not be restored into (or recorded in) `workspace`."""
+    if workspace == b"/":
+        return "is /"
+    for system in SYSTEM_TREES:
+        if within(workspace, system):
+            return f"is or lies inside the system directory {os.fsdecode(system)}"
+    if within(store_root, workspace):
+        return f"holds the store {os.fsdecode(store_root)}"
+    for system in SYSTEM_DIRECTORIES:
+        if within(system, workspace):
+            return f"holds the system directory {os.fsdecode(system)}"
+    return None
+
+
+def _unprivileged(state: FileState) -> FileState:
+    """`state` without set-id bits, an owner or group, or extended attributes (file
+    capabilities among them) to restore."""
+    if not state.exists:
+        return state
+    mode = None if state.mode is None else state.mode & ~SET_ID
+    return dataclasses.replace(state, mode=mode, uid=None, gid=None, xattrs=None)
+
+
+def _moved(entry: FileEntry, recorded: bytes, workspace: bytes) -> FileEntry:
+    """`entry` with its path under `workspace` instead of `recorded`; content only from
+    the run's own store (a git repository named by the run is not asked)."""
+    path = entry.path
+    if entry.in_workspace:
+        path = workspace.rstrip(b"/") + path[len(recorded.rstrip(b"/")):]
+    return dataclasses.replace(entry, path=path, git=NOT_IN_REPO)
+
+
+@dataclass(frozen=True)
+class Confined:
+    """A run as restore may use it."""
+
+    manifest: Manifest
+    skipped: tuple[tuple[bytes, str], ...]
+    """Paths left alone, with why (recorded outside the workspace, without --outside)."""
+    owners: bool
+    """Whether recorded owners may be restored (chown): the user's own run, or asked."""
+
+
+@dataclass(frozen=True)
+class TrustOptions:
+    recorded_here: bool
+    """The run's origin tag verified: this user recorded it on this machine."""
+    workspace: bytes | None = None
+    """Where an untrusted run is restored into (absolute, resolved)."""
+    store_root: bytes = b""
+    outside: bool = False
+    """Restore an untrusted run's paths recorded outside its workspace too."""
+    same_owner: bool = False
+    """Restore recorded owners and set-id bits even from an untrusted or another user's run."""
+
+
+def _confined_workspace(manifest: Manifest, options: TrustOptions) -> bytes:
+    recorded = os.fsencode(manifest.workspace)
+    if options.workspace is None:
+        raise UntrustedRunError(f"run {manifest.run_id} was not recorded here by this user: "
+                                f"name the workspace to restore it into")
+    for role, workspace in (("recorded", recorded), ("target", options.workspace)):
+        why = workspace_problem(workspace, options.store_root)
+        if why is not None:
+            shown = os.fsdecode(workspace)
+            raise UntrustedRunError(
+                f"run {manifest.run_id} was not recorded here by this user, and its "
+                f"{role} workspace {shown} {why}: refused")
+    return options.workspace
+
+
+def confine(manifest: Manifest, options: TrustOptions) -> Confined:
+    """Check `manifest`, and make it what restore may do with it (module docstring): one
+    function for every run not recorded here by this user (bundles, fetched runs)."""
+    check_manifest(manifest)
+    own = options.recorded_here and manifest.uid == os.geteuid()
+    privileged = own or options.same_owner
+    skipped: list[tuple[bytes, str]] = []
+    if options.recorded_here:
+        entries = list(manifest.files)
+        workspace = os.fsencode(manifest.workspace)
+    else:
+        workspace = _confined_workspace(manifest, options)
+        recorded = os.fsencode(manifest.workspace)
+        entries = []
+        for entry in manifest.files:
+            if not entry.in_workspace and not options.outside:
+                skipped.append((entry.path, OUTSIDE))
+                continue
+            moved = _moved(entry, recorded, workspace)
+            if options.store_root and within(moved.path, options.store_root):
+                skipped.append((moved.path, "lies inside the store: never restored"))
+                continue
+            entries.append(moved)
+    if not privileged:
+        entries = [dataclasses.replace(entry, before=_unprivileged(entry.before),
+                                       after=_unprivileged(entry.after))
+                   for entry in entries]
+    confined = dataclasses.replace(manifest, workspace=os.fsdecode(workspace),
+                                   files=tuple(sorted(entries, key=lambda entry: entry.path)))
+    check_manifest(confined)
+    return Confined(confined, tuple(skipped), owners=privileged)

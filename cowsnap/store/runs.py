@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import shutil
+import stat
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -19,11 +20,15 @@ from pathlib import Path
 
 from cowsnap.errors import AmbiguousRunError, CorruptManifestError, RunNotFoundError
 from cowsnap.model import Manifest, Operation, dump_manifest, load_manifest
+from cowsnap.origin import origin_tag, recorded_here
 from cowsnap.processes import owner_tag, process_start_time
 from cowsnap.store.atomic import fsync_dir, storage_error, write_atomic
 
 MANIFEST = "manifest.json"
 SUMMARY = "summary.json"
+ORIGIN = "origin"
+"""This user's keyed tag of the manifest's bytes (cowsnap/origin.py), when it has a key."""
+ORIGIN_MAX = 128
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -81,7 +86,11 @@ class PendingRun:
         target = self._runs.published / self.run_id
         self._flush()
         try:
-            write_atomic(self.directory / MANIFEST, dump_manifest(manifest))
+            raw = dump_manifest(manifest)
+            write_atomic(self.directory / MANIFEST, raw)
+            tag = origin_tag(raw)
+            if tag is not None:
+                write_atomic(self.directory / ORIGIN, tag + b"\n")
             summary = json.dumps(asdict(summarize(manifest))).encode()
             write_atomic(self.directory / SUMMARY, summary)
             os.rename(self.directory, target)
@@ -167,14 +176,46 @@ class RunIndex:
             )
         return matches[0]
 
-    def load(self, run_id: str) -> Manifest:
+    def _read_manifest(self, run_id: str) -> tuple[bytes, Path]:
         if not run_id or "/" in run_id or run_id.startswith("."):
             raise RunNotFoundError(f"no run {run_id!r}")
         path = self.published / run_id / MANIFEST
         try:
-            raw = path.read_bytes()
+            return path.read_bytes(), path
         except FileNotFoundError:
             raise RunNotFoundError(f"no run {run_id!r}") from None
         except OSError as error:
             raise CorruptManifestError(f"cannot read manifest {path}: {error.strerror}") from None
-        return load_manifest(raw, str(path))
+
+    def load(self, run_id: str) -> Manifest:
+        raw, path = self._read_manifest(run_id)
+        return _parse(raw, path, run_id)
+
+    def load_with_origin(self, run_id: str) -> tuple[Manifest, bool]:
+        """The manifest, and whether this user recorded it on this machine, unchanged
+        (its origin tag verifies against the very bytes parsed)."""
+        raw, path = self._read_manifest(run_id)
+        return _parse(raw, path, run_id), recorded_here(raw, _read_tag(path.parent / ORIGIN))
+
+
+def _parse(raw: bytes, path: Path, run_id: str) -> Manifest:
+    """The manifest stored as run `run_id`, which must say it is that run."""
+    manifest = load_manifest(raw, str(path))
+    if manifest.run_id != run_id:
+        raise CorruptManifestError(f"manifest {path} says it is run {manifest.run_id!r}, "
+                                   f"which is not the run it is stored as")
+    return manifest
+
+
+def _read_tag(path: Path) -> bytes | None:
+    """A run's origin tag: a small regular file, never followed through a symlink."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, ORIGIN_MAX) if stat.S_ISREG(os.fstat(fd).st_mode) else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)

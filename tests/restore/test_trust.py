@@ -1,14 +1,25 @@
-"""Checks on untrusted manifests: paths and states, before anything is written."""
+"""Checks on untrusted manifests (paths, states, values) before anything is written, and
+what a run not recorded here by this user may do."""
 
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import pytest
 
 from cowsnap.errors import UntrustedRunError
-from cowsnap.model import FileEntry, FileState, Operation
-from cowsnap.restore.trust import check_manifest, path_problem, state_problem
+from cowsnap.model import FileEntry, FileState, Manifest, Operation
+from cowsnap.restore.trust import (
+    OUTSIDE,
+    Confined,
+    TrustOptions,
+    check_manifest,
+    confine,
+    path_problem,
+    state_problem,
+    workspace_problem,
+)
 from tests.restore.states import file, manifest, symlink
 
 
@@ -64,3 +75,75 @@ def test_a_bad_state_names_its_side_and_path() -> None:
 def test_the_workspace_itself_must_be_normalised() -> None:
     with pytest.raises(UntrustedRunError, match="its workspace is not normalised"):
         check_manifest(dataclasses.replace(manifest(), workspace="/ws/../etc"))
+
+
+def _confine(run: Manifest, *, recorded_here: bool = False, outside: bool = False,
+             same_owner: bool = False, workspace: bytes = b"/home/me/ws") -> Confined:
+    return confine(run, TrustOptions(recorded_here=recorded_here, workspace=workspace,
+                                     store_root=b"/home/me/.local/share/cowsnap",
+                                     outside=outside, same_owner=same_owner))
+
+
+def _setuid_run() -> Manifest:
+    owned = dataclasses.replace(file(mode=0o104755), uid=4321)
+    return dataclasses.replace(
+        manifest(FileEntry(path=b"/ws/a", operations=(Operation.WRITE,), before=owned,
+                           after=file()),
+                 _entry(b"/tmp/x", False)), uid=os.geteuid())
+
+
+def test_an_untrusted_run_is_remapped_and_loses_its_outside_paths() -> None:
+    confined = _confine(_setuid_run())
+    assert confined.manifest.workspace == "/home/me/ws"
+    assert [entry.path for entry in confined.manifest.files] == [b"/home/me/ws/a"]
+    assert confined.skipped == ((b"/tmp/x", OUTSIDE),)
+    before = confined.manifest.files[0].before
+    assert (before.mode, before.uid, confined.owners) == (0o100755, None, False)
+
+
+def test_outside_paths_and_owners_only_when_asked() -> None:
+    confined = _confine(_setuid_run(), outside=True, same_owner=True)
+    assert [entry.path for entry in confined.manifest.files] == [b"/home/me/ws/a", b"/tmp/x"]
+    before = confined.manifest.files[0].before
+    assert (before.mode, before.uid, confined.owners) == (0o104755, 4321, True)
+
+
+def test_the_users_own_run_is_left_as_recorded() -> None:
+    run = _setuid_run()
+    confined = _confine(run, recorded_here=True)
+    assert (confined.manifest, confined.skipped, confined.owners) == (run, (), True)
+
+
+def test_a_run_recorded_here_by_another_uid_keeps_paths_but_not_owners() -> None:
+    run = dataclasses.replace(_setuid_run(), uid=os.geteuid() + 1)
+    confined = _confine(run, recorded_here=True)
+    assert [entry.path for entry in confined.manifest.files] == [b"/tmp/x", b"/ws/a"]
+    assert confined.manifest.files[1].before.mode == 0o100755
+    assert not confined.owners
+
+
+@pytest.mark.parametrize(("workspace", "problem"), [
+    (b"/", "is /"),
+    (b"/home", "holds the store /home/me/.local/share/cowsnap"),
+    (b"/var", "holds the system directory /var/lib"),
+    (b"/etc/cron.d", "is or lies inside the system directory /etc"),
+    (b"/usr", "is or lies inside the system directory /usr"),
+    (b"/home/me/ws", None),
+    (b"/var/tmp/ws", None),
+])
+def test_workspaces_an_untrusted_run_may_not_use(workspace: bytes, problem: str | None) -> None:
+    assert workspace_problem(workspace, b"/home/me/.local/share/cowsnap") == problem
+
+
+def test_values_that_would_overflow_a_syscall_are_refused() -> None:
+    assert state_problem(file(mtime=10**30)) == f"has an impossible mtime_ns {10**30}"
+    assert state_problem(dataclasses.replace(file(), uid=-5)) == "has an impossible uid -5"
+    assert state_problem(dataclasses.replace(file(), uid=2**32 - 1)) is not None
+    assert state_problem(file(size=2**63)) is not None
+    with pytest.raises(UntrustedRunError, match="impossible uid -1"):
+        check_manifest(dataclasses.replace(manifest(), uid=-1))
+
+
+def test_a_path_may_appear_once() -> None:
+    with pytest.raises(UntrustedRunError, match="path '/ws/a' appears twice"):
+        check_manifest(manifest(_entry(b"/ws/a", True), _entry(b"/ws/a", True)))

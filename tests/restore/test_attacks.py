@@ -1,0 +1,258 @@
+"""Restore as an attacker would have it: an unprivileged user prepares a bundle (or
+links a file into a workspace) and root restores it. Whatever the bundle says, every
+path outside the workspace restored into stays byte-identical."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Cowsnap
+from tests.restore.conftest import Attacker, open_to_all, read_victim
+
+Manifest = dict[str, Any]
+
+
+class Scene:
+    """A root-owned victim tree, a workspace and a bundle of one run in it
+    (`echo changed > f.txt` over `original`), the bundle handed to the attacker."""
+
+    def __init__(self, cowsnap: Cowsnap, base: Path, victim: Path, attacker: Attacker) -> None:
+        self.cowsnap = cowsnap
+        self.attacker = attacker
+        self.base = open_to_all(base)
+        self.victim = victim
+        for name, text in {"cron.d/job": "0 * * * * root true\n",
+                           "bin/tool": "#!/bin/sh\n"}.items():
+            (victim / name).parent.mkdir(parents=True, exist_ok=True)
+            (victim / name).write_text(text)
+        self.victim_before = read_victim(victim)
+        self.workspace = base / "ws"
+        self.workspace.mkdir()
+        (self.workspace / "f.txt").write_text("original\n")
+        self.bundle = base / "bundle"
+        cowsnap("run", "--output", str(self.bundle), "--", "sh", "-c", "echo changed > f.txt",
+                cwd=self.workspace)
+        attacker.own(self.bundle)
+        (self.manifest_path,) = self.bundle.glob("runs/*/manifest.json")
+        self.run_id = self.manifest_path.parent.name
+
+    def manifest(self) -> Manifest:
+        loaded: Manifest = json.loads(self.manifest_path.read_bytes())
+        return loaded
+
+    def entry(self, manifest: Manifest, name: str) -> dict[str, Any]:
+        wanted = f"{self.workspace}/{name}"
+        (found,) = [entry for entry in manifest["files"] if entry["path"] == wanted]
+        return found
+
+    def tamper(self, change: Callable[[Manifest], None]) -> None:
+        """The attacker rewrites the bundle's manifest."""
+        manifest = self.manifest()
+        change(manifest)
+        manifest["files"].sort(key=lambda item: item["path"].encode())
+        forged = self.base / "forged.json"
+        forged.write_text(json.dumps(manifest))
+        os.chmod(forged, 0o644)
+        self.attacker("cp", forged, self.manifest_path)
+
+    def restore(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
+        return self.cowsnap("restore", "--store", str(self.bundle), self.run_id, *args,
+                            cwd=cwd or self.workspace, check=False)
+
+    def victim_untouched(self) -> bool:
+        return read_victim(self.victim) == self.victim_before
+
+
+@pytest.fixture
+def scene(cowsnap: Cowsnap, ext4_dir: Path, tmp_path: Path, attacker: Attacker) -> Scene:
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    return Scene(cowsnap, ext4_dir, victim, attacker)
+
+
+def _outside_entry(scene: Scene, manifest: Manifest, path: Path) -> dict[str, Any]:
+    """An entry saying the run deleted `path` (outside the workspace), whose before-state
+    is the bundle's `original` content: undoing it would write that content there."""
+    model = scene.entry(manifest, "f.txt")
+    return {**model, "path": str(path), "operations": ["delete"], "in_workspace": False,
+            "before": {**model["before"], "mode": 0o104755}, "after": {"exists": False}}
+
+
+def test_entries_outside_the_workspace_are_left_alone(scene: Scene) -> None:
+    job = scene.victim / "cron.d" / "job"
+    planted = scene.victim / "cron.d" / "planted"
+    scene.tamper(lambda manifest: manifest["files"].extend(
+        [_outside_entry(scene, manifest, job), _outside_entry(scene, manifest, planted)]))
+    dry = scene.restore("--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert f"skip      {job}: recorded outside its workspace".encode() in dry.stdout
+    result = scene.restore("--force")
+    assert result.returncode == 0, result.stderr
+    assert f"left alone: {planted}".encode() in result.stderr
+    assert (scene.workspace / "f.txt").read_text() == "original\n"
+    assert scene.victim_untouched()
+
+
+def test_outside_entries_are_restored_only_when_asked(scene: Scene) -> None:
+    planted = scene.victim / "planted"
+    scene.tamper(lambda manifest: manifest["files"].append(
+        _outside_entry(scene, manifest, planted)))
+    dry = scene.restore("--dry-run", "--outside")
+    assert f"write     {planted}".encode() in dry.stdout
+    assert scene.restore("--outside").returncode == 0
+    assert planted.read_text() == "original\n"
+    assert os.lstat(planted).st_mode & 0o7777 == 0o755, "never a set-id bit from a bundle"
+
+
+@pytest.mark.parametrize(("workspace", "message"), [
+    ("/", b"its recorded workspace / is /: refused"),
+    ("/etc", b"its recorded workspace /etc is or lies inside the system directory /etc"),
+    ("/usr/lib/cowsnap-test", b"/usr/lib/cowsnap-test is or lies inside the system directory"),
+    ("/var", b"its recorded workspace /var holds"),
+])
+def test_a_system_workspace_is_refused(scene: Scene, workspace: str, message: bytes) -> None:
+    def to_system(manifest: Manifest) -> None:
+        manifest["workspace"] = workspace
+        for entry in manifest["files"]:
+            entry["in_workspace"] = entry["path"].startswith(workspace.rstrip("/") + "/")
+        entry = scene.entry(manifest, "f.txt")
+        entry["path"] = f"{workspace.rstrip('/')}/cowsnap-test-planted"
+        entry["in_workspace"] = True
+
+    scene.tamper(to_system)
+    result = scene.restore("--force", "--outside")
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert not Path(workspace, "cowsnap-test-planted").exists()
+    assert scene.victim_untouched()
+
+
+def test_a_workspace_holding_the_store_is_refused(scene: Scene) -> None:
+    scene.tamper(lambda manifest: manifest.update(warnings=["tampered"]))
+    result = scene.cowsnap("restore", "--store", str(scene.bundle), scene.run_id,
+                           "--workspace", str(scene.base), cwd=scene.base, check=False)
+    assert result.returncode == 1
+    assert b"its target workspace" in result.stderr and b"holds the store" in result.stderr
+
+
+def test_paths_are_remapped_into_the_workspace_restored_into(scene: Scene) -> None:
+    elsewhere = "/srv/cowsnap-test-elsewhere/project"
+
+    def move(manifest: Manifest) -> None:
+        manifest["workspace"] = elsewhere
+        for entry in manifest["files"]:
+            if entry["in_workspace"]:
+                entry["path"] = entry["path"].replace(str(scene.workspace), elsewhere, 1)
+
+    scene.tamper(move)
+    target = scene.base / "target"
+    target.mkdir()
+    (target / "f.txt").write_text("changed\n")
+    result = scene.restore(cwd=target)
+    assert result.returncode == 0, result.stderr
+    assert (target / "f.txt").read_text() == "original\n"
+    assert (scene.workspace / "f.txt").read_text() == "changed\n"
+    assert not Path(elsewhere).exists()
+
+
+def _setuid_of_another(manifest: Manifest, scene: Scene) -> None:
+    entry = scene.entry(manifest, "f.txt")
+    entry["before"].update(mode=0o104755, uid=4321)
+
+
+def test_no_set_id_bits_and_no_other_owner_from_a_bundle(scene: Scene) -> None:
+    scene.tamper(lambda manifest: _setuid_of_another(manifest, scene))
+    assert scene.restore().returncode == 0
+    info = os.lstat(scene.workspace / "f.txt")
+    assert (info.st_mode & 0o7777, info.st_uid) == (0o755, os.geteuid())
+
+
+def test_same_owner_restores_them_when_asked(scene: Scene) -> None:
+    scene.tamper(lambda manifest: _setuid_of_another(manifest, scene))
+    assert scene.restore("--same-owner").returncode == 0
+    info = os.lstat(scene.workspace / "f.txt")
+    assert (info.st_mode & 0o7777, info.st_uid) == (0o4755, 4321)
+
+
+def test_content_is_never_taken_from_a_repository_the_bundle_names(
+        scene: Scene, tmp_path: Path) -> None:
+    repository = tmp_path / "secret-repo"
+    repository.mkdir()
+    (repository / "secret").write_text("root's secret\n")
+    subprocess.run(["git", "init", "-q"], cwd=repository, check=True, timeout=30)
+    blob = subprocess.run(["git", "hash-object", "-w", "secret"], cwd=repository, check=True,
+                          capture_output=True, timeout=30).stdout.decode().strip()
+
+    def point_at_secret(manifest: Manifest) -> None:
+        entry = scene.entry(manifest, "f.txt")
+        entry["before"].update(blob=blob, blob_source="git", size=len("root's secret\n"))
+        entry["git"].update(in_repo=True, root=str(repository), tracked=True)
+
+    scene.tamper(point_at_secret)
+    result = scene.restore("--force")
+    assert result.returncode == 1
+    assert b"is not in the store" in result.stderr
+    assert (scene.workspace / "f.txt").read_text() == "changed\n"
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("mtime_ns", 10**30), ("uid", -5), ("uid", 2**40), ("size", -1), ("mode", 2**40),
+])
+def test_impossible_values_are_refused_before_anything_is_written(
+        scene: Scene, field: str, value: int) -> None:
+    scene.tamper(lambda manifest: scene.entry(manifest, "f.txt")["before"].update(
+        {field: value}))
+    result = scene.restore("--force")
+    assert result.returncode == 1
+    assert f"has an impossible {field} {value}".encode() in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert (scene.workspace / "f.txt").read_text() == "changed\n"
+    assert sorted(os.listdir(scene.workspace)) == ["f.txt"]
+
+
+def test_duplicate_paths_are_refused(scene: Scene) -> None:
+    scene.tamper(lambda manifest: manifest["files"].append(
+        dict(scene.entry(manifest, "f.txt"))))
+    result = scene.restore("--force")
+    assert result.returncode == 1
+    assert b"f.txt' appears twice" in result.stderr
+    assert (scene.workspace / "f.txt").read_text() == "changed\n"
+
+
+def test_a_run_id_other_than_its_directory_is_refused(scene: Scene) -> None:
+    scene.tamper(lambda manifest: manifest.update(run_id="20200101T000000Z-000000"))
+    result = scene.restore("--force")
+    assert result.returncode == 1
+    assert b"is not the run it is stored as" in result.stderr
+    assert (scene.workspace / "f.txt").read_text() == "changed\n"
+
+
+def test_a_hard_link_swapped_in_never_gets_the_runs_metadata(
+        cowsnap: Cowsnap, ext4_dir: Path, attacker: Attacker) -> None:
+    base = open_to_all(ext4_dir)
+    workspace = base / "ws"
+    workspace.mkdir()
+    (workspace / "f.txt").write_text("hers\n")
+    attacker.own(workspace)
+    victim = base / "victim"
+    victim.mkdir()
+    (victim / "shared").write_text("hers\n")  # world-writable: the attacker may link it
+    os.chmod(victim / "shared", 0o666)
+    recorded = os.lstat(workspace / "f.txt").st_mtime_ns
+    os.utime(victim / "shared", ns=(recorded, recorded))  # so restore takes it for f.txt
+    victim_before = read_victim(victim)
+    cowsnap("run", "--", "chmod", "600", "f.txt", cwd=workspace)
+    attacker("rm", workspace / "f.txt")
+    attacker("ln", victim / "shared", workspace / "f.txt")
+    result = cowsnap("restore", "--force", cwd=workspace, check=False)
+    assert result.returncode == 1
+    assert b"f.txt: it has other hard links now" in result.stderr
+    assert read_victim(victim) == victim_before
