@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from cowsnap.api.common import PathArg, workspace_key
 from cowsnap.errors import RunNotFoundError
+from cowsnap.model import Manifest
 from cowsnap.restore.apply import Progress
 from cowsnap.restore.rewind import combine
-from cowsnap.restore.session import RestoreOptions, RestoreResult, restore_run
+from cowsnap.restore.session import RestoreOptions, RestoreResult, restore_loaded
 from cowsnap.store.location import resolve_store_dir
 from cowsnap.store.runs import RunSummary
 from cowsnap.store.store import Store
@@ -55,8 +57,14 @@ def rewind(run: str | None = None, *, session: str | None = None, force: bool = 
                      if summary.run_id == start_id)
     later = [summary for summary in opened.runs.summaries(start.workspace)
              if (summary.started_at, summary.run_id) >= (start.started_at, start.run_id)]
-    manifests = [opened.runs.load(summary.run_id) for summary in reversed(later)]
+
+    def load() -> tuple[Manifest, bool]:
+        loaded = [opened.runs.load_with_origin(summary.run_id) for summary in reversed(later)]
+        return (combine([manifest for manifest, _here in loaded]),
+                all(here for _manifest, here in loaded))
+
     options = RestoreOptions(side="before", force=force, dry_run=dry_run,
-                             command=tuple(command), cwd=str(here))
-    result = restore_run(opened, combine(manifests), options, progress)
+                             command=tuple(command), cwd=str(here),
+                             workspace=os.fsencode(workspace_key(workspace, here)))
+    result = restore_loaded(opened, load, options, progress)
     return RewindResult(runs=tuple(summary.run_id for summary in later), restore=result)

@@ -16,6 +16,7 @@ import errno
 import os
 import secrets
 import stat
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -52,17 +53,19 @@ def _describe(error: OSError) -> str:
     return error.strerror or str(error)
 
 
-def _check_inode(info: os.stat_result, step: Step) -> None:
-    """Metadata goes only to the inode the run recorded at the path: not one linked in
-    from elsewhere (another name of it could be anywhere, /etc/shadow included), nor
-    one owned by someone the run never recorded there."""
-    if not stat.S_ISDIR(info.st_mode) and info.st_nlink != 1:
-        raise OSError(errno.EPERM, "it has other hard links now, so it may be a file from "
-                                   "elsewhere: its metadata is not changed")
-    recorded = {step.target.want.uid, step.target.replaces.uid} - {None}
-    if recorded and info.st_uid not in recorded:
-        raise OSError(errno.EPERM, f"it is owned by uid {info.st_uid} now, which the run "
-                                   f"never recorded there: its metadata is not changed")
+def linked_names(root_fd: int) -> Counter[tuple[int, int]]:
+    """How many names each multiply-linked regular file has beneath `root_fd`, found by a
+    walk that never follows a symlink."""
+    found: Counter[tuple[int, int]] = Counter()
+    for _path, _subdirs, files, dir_fd in os.fwalk(".", dir_fd=root_fd):
+        for name in files:
+            try:
+                info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+            except OSError:
+                continue
+            if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
+                found[(info.st_dev, info.st_ino)] += 1
+    return found
 
 
 def _write_all(fd: int, chunks: Iterable[bytes]) -> None:
@@ -86,6 +89,7 @@ class Applier:
         self._temp_prefix = b".cowsnap-restore-" + secrets.token_hex(6).encode() + b"-"
         self._temps = 0
         self._euid = os.geteuid()
+        self._linked: Counter[tuple[int, int]] | None = None
         self._handlers: dict[Action, Callable[[Step], None]] = {
             Action.CLEAR: self._remove, Action.REMOVE: self._remove,
             Action.MKDIR: self._mkdir, Action.WRITE: self._write,
@@ -247,10 +251,29 @@ class Applier:
             info = os.fstat(fd)
             if stat.S_ISLNK(info.st_mode):
                 raise OSError(errno.ELOOP, "is a symlink")
-            _check_inode(info, step)
+            self._check_inode(info, step)
             self._set_metadata(fd, want, info.st_uid, through_proc=True)
         finally:
             os.close(fd)
+
+    def _check_inode(self, info: os.stat_result, step: Step) -> None:
+        """Metadata goes only to the inode the run recorded at the path: not one linked
+        in from elsewhere (its other name could be /etc/shadow), nor one owned by someone
+        the run never recorded there. A file with several links gets it only when every
+        one of them is inside the workspace."""
+        if not stat.S_ISDIR(info.st_mode) and info.st_nlink != 1:
+            if self._linked is None:
+                self._linked = linked_names(self._roots.workspace_fd)
+            inside = self._roots.split(step.path)[0] == self._roots.workspace_fd
+            if not inside or self._linked[(info.st_dev, info.st_ino)] != info.st_nlink:
+                raise OSError(errno.EPERM, "it has hard links outside the workspace, so it "
+                                           "may be a file from elsewhere: its metadata is "
+                                           "not changed")
+        recorded = {step.target.want.uid, step.target.replaces.uid} - {None}
+        if recorded and info.st_uid not in recorded:
+            raise OSError(errno.EPERM, f"it is owned by uid {info.st_uid} now, which the "
+                                       f"run never recorded there: its metadata is not "
+                                       f"changed")
 
     def _set_metadata(self, fd: int, want: FileState, owner: int | None, *,
                       through_proc: bool = False) -> None:

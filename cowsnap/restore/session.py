@@ -12,10 +12,11 @@ content the restore relies on, half-way.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cowsnap.errors import RestoreConflictError, RestoreError
+from cowsnap.model import Manifest
 from cowsnap.restore.apply import Applier, Failure, Progress
 from cowsnap.restore.arguments import resolve_paths
 from cowsnap.restore.beneath import Roots
@@ -78,21 +79,33 @@ def _open_roots(workspace: str) -> Roots:
                            f"symlinks: {error.strerror}") from None
 
 
-def _confined(store: Store, run_id: str, options: RestoreOptions) -> Confined:
-    manifest, recorded_here = store.runs.load_with_origin(run_id)
+Loader = Callable[[], tuple[Manifest, bool]]
+"""Reads what to restore, called under the retention lock: a manifest, and whether this
+user recorded it on this machine (its origin tag verified, cowsnap/origin.py)."""
+
+
+def restore_run(store: Store, run_id: str, options: RestoreOptions,
+                progress: Progress | None = None) -> RestoreResult:
+    """Restore run `run_id`'s paths to their `options.side` state (module docstring)."""
+    return restore_loaded(store, lambda: store.runs.load_with_origin(run_id), options,
+                          progress)
+
+
+def _confined(store: Store, load: Loader, options: RestoreOptions) -> Confined:
+    manifest, recorded_here = load()
     return confine(manifest, TrustOptions(
         recorded_here=recorded_here, workspace=options.workspace,
         store_root=os.fsencode(os.path.realpath(store.root)), outside=options.outside,
         same_owner=options.same_owner))
 
 
-def restore_run(store: Store, run_id: str, options: RestoreOptions,
-                progress: Progress | None = None) -> RestoreResult:
-    """Restore run `run_id`'s paths to their `options.side` state (module docstring)."""
+def restore_loaded(store: Store, load: Loader, options: RestoreOptions,
+                   progress: Progress | None = None) -> RestoreResult:
+    """Restore what `load` reads to its `options.side` state (module docstring)."""
     # Shared from reading the manifest to writing the last content: a prune
     # (exclusive) can neither remove the run nor reclaim what the restore keeps.
     with store.retention_lock(exclusive=False):
-        confined = _confined(store, run_id, options)
+        confined = _confined(store, load, options)
         manifest = confined.manifest
         paths = resolve_paths(manifest, options.paths, options.cwd)
         targets = select(manifest, options.side, paths)

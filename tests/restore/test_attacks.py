@@ -254,5 +254,16 @@ def test_a_hard_link_swapped_in_never_gets_the_runs_metadata(
     attacker("ln", victim / "shared", workspace / "f.txt")
     result = cowsnap("restore", "--force", cwd=workspace, check=False)
     assert result.returncode == 1
-    assert b"f.txt: it has other hard links now" in result.stderr
+    assert b"f.txt: it has hard links outside the workspace" in result.stderr
     assert read_victim(victim) == victim_before
+
+
+def test_hard_links_inside_the_workspace_get_their_metadata_back(
+        cowsnap: Cowsnap, ext4_workspace: Path) -> None:
+    (ext4_workspace / "a").write_text("shared\n")
+    os.chmod(ext4_workspace / "a", 0o644)
+    os.link(ext4_workspace / "a", ext4_workspace / "sub-b")
+    cowsnap("run", "--", "chmod", "600", "a", cwd=ext4_workspace)
+    result = cowsnap("restore", cwd=ext4_workspace)
+    assert result.returncode == 0, result.stderr
+    assert os.lstat(ext4_workspace / "sub-b").st_mode & 0o777 == 0o644
