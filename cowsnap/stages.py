@@ -26,6 +26,7 @@ STAGES = (
     "run-publishing",
     "run-published",
     "run-released",
+    "restore-locked",
     "restore-applying",
     "prune-removing-runs",
     "prune-runs-removed",

@@ -50,19 +50,14 @@ def restore_operations(current: FileState, want: FileState) -> tuple[Operation, 
     return sort_operations(found)
 
 
-def _already_stored(store: Store, target: Target, state: FileState) -> bool:
-    replaced = target.replaces
-    if replaced.blob == state.blob and replaced.blob_source == "store":
-        return True
-    return store.contents.has(state.blob or "")
-
-
 def _keep_current(store: Store, roots: Roots, target: Target, state: FileState) -> FileState:
     """`state` with its content in the store: usually there already (the run's own
-    content it replaces), known by the id computed when the path was examined."""
+    content it replaces), known by the id computed when the path was examined. Its
+    presence is checked, never assumed: a prune before this restore took the retention
+    lock may have reclaimed it, and the restore is about to delete the file."""
     if state.type != "file":
         return state
-    if is_hash_id(state.blob) and _already_stored(store, target, state):
+    if is_hash_id(state.blob) and store.contents.has(state.blob or ""):
         return dataclasses.replace(state, blob_source="store")
     path = target.path
     try:

@@ -105,6 +105,7 @@ def restore_loaded(store: Store, load: Loader, options: RestoreOptions,
     # Shared from reading the manifest to writing the last content: a prune
     # (exclusive) can neither remove the run nor reclaim what the restore keeps.
     with store.retention_lock(exclusive=False):
+        reached("restore-locked")
         confined = _confined(store, load, options)
         manifest = confined.manifest
         paths = resolve_paths(manifest, options.paths, options.cwd)

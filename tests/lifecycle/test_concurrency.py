@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -111,3 +113,35 @@ def test_prune_waits_for_a_restore_writing_contents(ext4_dir: Path, cowsnap: Cow
                        "restore-applying")
     assert (ext4_dir / "f.txt").read_text() == "original\n"
     assert json.loads(cowsnap("check", "--json", cwd=ext4_dir).stdout)["ok"]
+
+
+@pytest.mark.timeout(90)
+def test_prune_racing_a_restore_loses_nothing(ext4_dir: Path, cowsnap: Cowsnap,
+                                              tmp_path: Path,
+                                              background: list[Background]) -> None:
+    """The restore holds the retention lock before it reads the run: a prune started
+    meanwhile waits, then keeps every content the restore's undo run refers to, so
+    the files the restore deleted can be brought back."""
+    cowsnap("run", "--", "sh", "-c", "for n in 1 2 3 4 5; do echo made$n > f$n.txt; done",
+            cwd=ext4_dir)
+    prune_while_paused(cowsnap, ext4_dir, tmp_path, background, ["restore"],
+                       "restore-locked")
+    assert sorted(os.listdir(ext4_dir)) == []
+    cowsnap("restore", cwd=ext4_dir)
+    assert (ext4_dir / "f3.txt").read_text() == "made3\n"
+    assert json.loads(cowsnap("check", "--json", cwd=ext4_dir).stdout)["ok"]
+
+
+def test_an_undo_run_stores_what_a_prune_already_reclaimed(ext4_dir: Path,
+                                                           cowsnap: Cowsnap) -> None:
+    """The undo run never takes a content for stored: one reclaimed before the
+    restore started is stored again from the file, before the file is deleted."""
+    cowsnap("run", "--", "sh", "-c", "echo precious > f.txt", cwd=ext4_dir)
+    blob = subprocess.run(["git", "hash-object", "f.txt"], cwd=ext4_dir, check=True,
+                          capture_output=True, timeout=30).stdout.decode().strip()
+    loose = cowsnap.store / "objects.git" / "objects" / blob[:2] / blob[2:]
+    loose.unlink()
+    cowsnap("restore", cwd=ext4_dir)
+    assert not (ext4_dir / "f.txt").exists()
+    cowsnap("restore", cwd=ext4_dir)
+    assert (ext4_dir / "f.txt").read_text() == "precious\n"
