@@ -23,7 +23,14 @@ from pathlib import Path
 from benchlib import median_seconds
 
 from cowsnap.store import content as content_module
+from cowsnap.store.keeping import ContentWriter
 from cowsnap.store.store import Store
+
+
+def keep(store: Store, path: bytes) -> str | None:
+    """Keep one file the way a run does."""
+    with ContentWriter(store.contents) as writer:
+        return writer.keep_path(path)
 
 CHUNK = 1 << 20
 
@@ -84,12 +91,12 @@ def main() -> None:
 
         reflinked = FreshStore(work)
         results["raw, cloned (same reflink fs, not hashed)"] = median_seconds(
-            lambda: reflinked.store.contents.put_file(raw_source), runs, setup=reflinked.reset)
+            lambda: keep(reflinked.store, raw_source), runs, setup=reflinked.reset)
         copied = FreshStore(elsewhere)
         results["raw, hashed then copied (other fs)"] = median_seconds(
-            lambda: copied.store.contents.put_file(raw_source), runs, setup=copied.reset)
+            lambda: keep(copied.store, raw_source), runs, setup=copied.reset)
         results["raw, other fs, already stored (dedup)"] = median_seconds(
-            lambda: copied.store.contents.put_file(raw_source), runs)
+            lambda: keep(copied.store, raw_source), runs)
 
         sample = source.read_bytes()[: options.sample_mib * CHUNK]
         scale = size / len(sample)
@@ -109,7 +116,7 @@ def main() -> None:
 
         def store_small() -> None:
             for path in paths:
-                copied.store.contents.put_file(path)
+                keep(copied.store, path)
 
         small = median_seconds(store_small, runs, setup=copied.reset)
 

@@ -20,6 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from cowsnap.store.keeping import ContentWriter
+from cowsnap.store.store import Store
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 FILESYSTEM_ENV = {
@@ -27,6 +30,14 @@ FILESYSTEM_ENV = {
     "xfs": "COWSNAP_TEST_XFS",
     "ext4": "COWSNAP_TEST_EXT4",
 }
+
+
+def keep_file(store: Store, path: Path) -> str:
+    """Keep one file in `store` the way a run does; its content id."""
+    with ContentWriter(store.contents) as writer:
+        blob = writer.keep_path(os.fsencode(path))
+    assert blob is not None
+    return blob
 
 
 def missing_environment(reason: str) -> None:

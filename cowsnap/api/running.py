@@ -151,6 +151,7 @@ def run(request: RunRequest) -> RunResult:
                                     on_written_close=recorder.close_hook,
                                     only_writes=request.only_writes)
             except BaseException:
+                recorder.abandon()
                 pending.abandon()
                 raise
             timings["tracing"] = round(time.monotonic() - clock, 6)

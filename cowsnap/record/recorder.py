@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -53,10 +52,9 @@ from cowsnap.record.state import MISSING, PathState, read_state
 from cowsnap.record.version_capture import VersionKeeper
 from cowsnap.record.versions import VersionGlobs
 from cowsnap.snapshot.base import Snapshot
+from cowsnap.store.keeping import ContentWriter
 from cowsnap.store.store import Store
 from cowsnap.trace.events import Event, PathEvent, TraceWarning
-
-STORE_WORKERS = max(2, min(8, os.cpu_count() or 2))
 
 
 @dataclass(frozen=True)
@@ -118,7 +116,8 @@ class Recorder:
         self._git_before = GitContext()
         self._warnings: list[str] = []
         self._renamed: set[bytes] = set()
-        self._versions = VersionKeeper(versions, store.contents, settings.max_file_size,
+        self._writer = ContentWriter(store.contents)
+        self._versions = VersionKeeper(versions, self._writer, settings.max_file_size,
                                        self.records) if versions else None
 
     @property
@@ -169,17 +168,27 @@ class Recorder:
         return OutsideBefore(state, outcome, git)
 
     def _keep(self, planned: ToStore) -> Outcome:
-        contents = self._store.contents
         try:
-            if not planned.clone_only:
-                return Stored(contents.put_file(planned.location))
-            blob = contents.clone_file(planned.location)
+            blob = self._writer.keep_path(planned.location, clone_only=planned.clone_only)
         except UnreadableFileError:
             return Skip(UNREADABLE)
         return Skip(TOO_LARGE) if blob is None else Stored(blob)
 
+    def abandon(self) -> None:
+        """Drop the contents kept so far (the run will not be recorded)."""
+        self._writer.abandon()
+
     def finish(self, run: RunFacts, timings: Mapping[str, float] | None = None) -> Manifest:
-        """Read every state, keep the contents the policy asks for, build the manifest."""
+        """Read every state, keep the contents the policy asks for, build the manifest.
+        The contents are part of the store when it returns (not yet durable: the store
+        is flushed before the manifest is published)."""
+        try:
+            return self._finish(run, timings)
+        except BaseException:
+            self._writer.abandon()
+            raise
+
+    def _finish(self, run: RunFacts, timings: Mapping[str, float] | None) -> Manifest:
         started = time.monotonic()
         self._expand_renamed_directories()
         git_after = GitContext()
@@ -191,10 +200,11 @@ class Recorder:
         entries = [draft.entry(stored) for draft in drafts]
         if self._versions is not None:
             keeper = self._versions
-            keeper.finish(STORE_WORKERS)
+            keeper.finish()
             entries = [replace(entry, versions=keeper.versions(entry.path)) for entry in entries]
         warnings = [*self._warnings, *self._git_before.problems, *git_after.problems]
         repositories = [self._repository(status.summary()) for status in git_after.repositories()]
+        self._writer.close()
         recorded = dict(timings or {})
         recorded["recording"] = round(time.monotonic() - started, 6)
         return Manifest(
@@ -212,8 +222,7 @@ class Recorder:
         """Store files in parallel: hashing and compression release the GIL, and a
         changed large file needs both its before- and after-content hashed."""
         ordered = sorted(wanted, key=lambda planned: planned.location)
-        with ThreadPoolExecutor(max_workers=STORE_WORKERS) as pool:
-            return dict(zip(ordered, pool.map(self._keep, ordered), strict=True))
+        return dict(zip(ordered, self._writer.map(self._keep, ordered), strict=True))
 
     def _repository(self, after: GitRepository) -> GitRepository:
         before = self._git_before.known(os.fsencode(after.root))

@@ -2,10 +2,11 @@
 is stopped, and numbering each path's versions from 1 in capture order.
 
 The writer waits while a version is taken, so taking one must be quick: small
-contents go straight into the store; from CLONE_FROM bytes on, a content is
-cloned into the store where the filesystem can (no data copied), and elsewhere
-copied aside in the kernel and stored (hashed, compressed) only in `finish`,
-in parallel, after the command has exited.
+contents are kept (from the descriptor opened here, never by re-opening the
+path) straight away; from CLONE_FROM bytes on, a content is cloned into the
+store where the filesystem can (no data copied), and elsewhere copied aside in
+the kernel and kept (hashed, compressed) only in `finish`, in the run's pool,
+after the command has exited.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import os
 import secrets
 import stat
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +22,8 @@ from pathlib import Path
 from cowsnap.errors import StoreError, UnreadableFileError
 from cowsnap.model import TOO_LARGE, UNREADABLE, Trigger, Version
 from cowsnap.record.versions import VersionGlobs, rename_target
-from cowsnap.store.content import ContentStore, clone_or_copy, hash_fd
+from cowsnap.store.content import clone_or_copy, hash_fd
+from cowsnap.store.keeping import ContentWriter
 from cowsnap.trace.events import Event, PathEvent
 
 CLONE_FROM = 1024 * 1024
@@ -57,10 +58,10 @@ def _process(pid: int) -> tuple[str | None, str | None]:
 
 
 class VersionKeeper:
-    def __init__(self, globs: VersionGlobs, contents: ContentStore,
+    def __init__(self, globs: VersionGlobs, writer: ContentWriter,
                  max_file_size: int | None, wanted: Callable[[bytes], bool]) -> None:
         self.globs = globs
-        self._contents = contents
+        self._writer = writer
         self._max_file_size = max_file_size
         self._wanted = wanted
         self._versions: dict[bytes, list[Version]] = {}
@@ -80,7 +81,7 @@ class VersionKeeper:
     def versions(self, path: bytes) -> tuple[Version, ...]:
         return tuple(self._versions.get(path, ()))
 
-    def finish(self, workers: int) -> None:
+    def finish(self) -> None:
         """Store the contents set aside during the run; they are gone afterwards, stored
         or not (a failure raises: the run cannot be recorded without them). The store
         may name one differently (a large content it clones gets a random id)."""
@@ -88,10 +89,9 @@ class VersionKeeper:
         if not aside:
             return
         try:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                stored = dict(zip(aside, pool.map(self._contents.put_file,
-                                                  (bytes(path) for path in aside.values())),
-                                  strict=True))
+            kept = self._writer.map(self._writer.keep_path,
+                                    [os.fsencode(path) for path in aside.values()])
+            stored = {blob: new for blob, new in zip(aside, kept, strict=True) if new}
         finally:
             for path in aside.values():
                 path.unlink(missing_ok=True)
@@ -135,10 +135,8 @@ class VersionKeeper:
             size = info.st_size
             fits = self._max_file_size is None or size <= self._max_file_size
             if fits and size < CLONE_FROM:
-                with open(fd, "rb", closefd=False) as handle:
-                    data = handle.read()
-                return Kept(len(data), self._contents.put_bytes(data))
-            blob = self._contents.clone_file(path)
+                return Kept(size, self._writer.keep(fd, size))
+            blob = self._writer.keep(fd, size, clone_only=True)
             if blob is None and fits:
                 blob = self._set_aside(fd, size)
             return Kept(size, blob, None if blob is not None else TOO_LARGE)
@@ -152,7 +150,7 @@ class VersionKeeper:
     def _set_aside(self, fd: int, size: int) -> str:
         """Copy the content aside (in the kernel) and name it by the copy's id; it is
         stored in `finish`."""
-        copy = self._contents.scratch / f"{os.getpid()}.{secrets.token_hex(8)}"
+        copy = self._writer.scratch / f"{os.getpid()}.{secrets.token_hex(8)}"
         out = os.open(copy, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
             clone_or_copy(fd, out, size)
@@ -162,7 +160,7 @@ class VersionKeeper:
             raise
         finally:
             os.close(out)
-        if blob in self._aside or self._contents.has(blob):
+        if blob in self._aside or self._writer.has(blob):
             copy.unlink()
         else:
             self._aside[blob] = copy

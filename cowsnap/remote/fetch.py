@@ -10,7 +10,6 @@ saying where it came from; a run that fails any check leaves nothing behind.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -165,8 +164,11 @@ def _store_content(store: Store, repository: GitRepository, blob: str, oid: str)
         if blob.startswith("large-"):
             store.contents.adopt_large(blob, temp)
             write_seal(store, blob, oid)
-        elif store.contents.put_file(os.fsencode(temp)) != blob:
-            raise UntrustedRunError(f"content {blob} from the remote does not match its id")
+        else:
+            with temp.open("rb") as handle:
+                if store.contents.put_fd(handle.fileno()) != blob:
+                    raise UntrustedRunError(
+                        f"content {blob} from the remote does not match its id")
     finally:
         temp.unlink(missing_ok=True)
 

@@ -24,13 +24,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from cowsnap.errors import ContentNotFoundError, StoreError, UnreadableFileError
+from cowsnap.errors import ContentNotFoundError, StoreError
 from cowsnap.gitlib.objects import ObjectDatabase, init_bare_repository
 from cowsnap.libc import clone_if_possible, syncfs_path
 from cowsnap.store.atomic import atomic_writer, fsync_dir, storage_error
+from cowsnap.store.pack import PackSet, PackWriter, repack
 
 LARGE_CONTENT = 32 * 1024 * 1024
 COMPRESSION_LEVEL = 1
+PACK_LEVEL = 1
+"""zlib level of packed contents: level 1 costs half of git's default (6) for source
+code and compiler output, for a few percent more space."""
+MAX_PACKS = 8
+"""Pruning merges the packs into one beyond this many (every lookup searches each)."""
 CHUNK = 1024 * 1024
 _BLOB_ID = re.compile(r"[0-9a-f]{40}|large-[0-9a-f]{32}")
 _NO_FAST_COPY = {errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EBADF}
@@ -69,6 +75,21 @@ def hash_fd(fd: int, size: int) -> str:
     return digest.hexdigest()
 
 
+def read_whole(fd: int, size: int) -> bytes:
+    """The bytes of the regular file open at `fd`, from its start to its end, in one
+    read when it still has `size` bytes (the end is where a read comes back short)."""
+    parts = []
+    offset = 0
+    want = size + 1
+    while True:
+        chunk = os.pread(fd, want, offset)
+        parts.append(chunk)
+        offset += len(chunk)
+        if len(chunk) < want:
+            return parts[0] if len(parts) == 1 else b"".join(parts)
+        want = CHUNK
+
+
 def clone_or_copy(source_fd: int, target_fd: int, size: int) -> bool:
     """Copy `size` bytes; share extents (FICLONE) when the filesystem can. True if cloned."""
     if clone_if_possible(source_fd, target_fd):
@@ -103,6 +124,7 @@ class ContentStore:
         self.large = root / "large"
         self.scratch = root / "tmp"
         self._packed = ObjectDatabase(self.git_dir)
+        self.packs = PackSet(self.objects / "pack")
         self._unsynced = False
 
     def initialise(self) -> None:
@@ -123,7 +145,7 @@ class ContentStore:
         check_blob_id(blob)
         if self._loose_path(blob).exists() or self._large_path(blob).exists():
             return True
-        return not blob.startswith("large-") and blob in self._packed
+        return not blob.startswith("large-") and blob in self.packs
 
     def put_bytes(self, data: bytes) -> str:
         """Store `data` as a compressed loose object; return its id."""
@@ -143,6 +165,36 @@ class ContentStore:
         self._unsynced = True
         return blob
 
+    def stored_size(self, blob: str) -> int | None:
+        """Bytes the store spends on `blob` (a raw file, a loose object or a pack
+        entry), or None when it does not hold it."""
+        check_blob_id(blob)
+        for path in (self._large_path(blob), self._loose_path(blob)):
+            try:
+                return path.stat().st_size
+            except FileNotFoundError:
+                continue
+        index = None if blob.startswith("large-") else self.packs.find(blob)
+        return None if index is None else index.stored_size(blob)
+
+    def reclaim_packed(self, keep: set[str]) -> tuple[int, int]:
+        """Drop every packed object not in `keep`, merging the packs into one (and so
+        whenever there are more than MAX_PACKS); (objects dropped, bytes freed). Only
+        under the exclusive retention lock: no run is writing."""
+        pack_dir = self.objects / "pack"
+        if not pack_dir.is_dir():
+            return 0, 0
+        writer = PackWriter(self.scratch, pack_dir, PACK_LEVEL)
+        try:
+            return repack(self.packs, keep, writer, self._packed.read, most=MAX_PACKS)
+        except BaseException:
+            writer.abandon()
+            raise
+
+    def mark_unsynced(self) -> None:
+        """Something was written that `flush` must make durable (a pack)."""
+        self._unsynced = True
+
     def flush(self) -> None:
         """Make every content written since the last flush durable (before a manifest
         that refers to them is published)."""
@@ -153,24 +205,28 @@ class ContentStore:
                 raise storage_error(error, "flush the store to disk") from None
             self._unsynced = False
 
-    def put_file(self, path: bytes) -> str:
-        """Store the regular file at `path` (not following a final symlink); return its id."""
-        with _source(path) as fd:
-            return self.put_fd(fd)
-
     def put_fd(self, fd: int) -> str:
-        """Store the regular file open at `fd` (read from its start); return its id."""
+        """Store the regular file open at `fd` (read from its start); return its id.
+        One content alone; a run keeps many through `keeping.ContentWriter`."""
         size = os.fstat(fd).st_size
         if size < LARGE_CONTENT:
-            with os.fdopen(os.dup(fd), "rb") as handle:
-                return self.put_bytes(handle.read())
-        return self._clone(fd) or self._copy_large(fd, size)
+            try:
+                data = read_whole(fd, size)
+            except OSError as error:
+                raise storage_error(error, "read a file to store it") from None
+            if len(data) < LARGE_CONTENT:
+                return self.put_bytes(data)
+        blob = self.keep_large(fd, size, clone_only=False)
+        assert blob is not None
+        return blob
 
-    def clone_file(self, path: bytes) -> str | None:
-        """Keep `path` only if the filesystem can clone it into the store (no data
-        copied): the way to keep a content too large to copy. None if it cannot."""
-        with _source(path) as fd:
-            return self._clone(fd)
+    def keep_large(self, fd: int, size: int, *, clone_only: bool) -> str | None:
+        """Keep the file open at `fd` as a raw file: cloned where the filesystem can
+        (no data copied), else (unless `clone_only`: None) hashed and copied."""
+        blob = self._clone(fd)
+        if blob is None and not clone_only:
+            blob = self._copy_large(fd, size)
+        return blob
 
     @contextmanager
     def _scratch_file(self) -> Iterator[tuple[int, Path]]:
@@ -241,20 +297,6 @@ class ContentStore:
         """The raw file holding a large content (to clone it elsewhere), if it is one."""
         path = self._large_path(check_blob_id(blob))
         return path if path.exists() else None
-
-
-@contextmanager
-def _source(path: bytes) -> Iterator[int]:
-    """A read-only descriptor of `path`, never following a final symlink nor blocking
-    on a fifo; UnreadableFileError when it cannot be opened."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
-    except OSError as error:
-        raise UnreadableFileError(f"cannot read {os.fsdecode(path)}: {error.strerror}") from None
-    try:
-        yield fd
-    finally:
-        os.close(fd)
 
 
 def _read_chunks(path: Path) -> Iterator[bytes]:

@@ -1,5 +1,6 @@
 """Pruning a store: remove the runs the policy gives up, then reclaim every content
-no remaining run references (loose objects, large raw files, their seals) and the
+no remaining run references (loose objects, packed objects, large raw files, their
+seals) and the
 temporary files of writers that died.
 
 All of it happens under the exclusive retention lock, so no run is writing
@@ -121,6 +122,9 @@ def collect_garbage(store: Store, referenced: set[str]) -> Reclaimed:
                 contents += 1
         if not any(_entries(Path(fan_out.path))):
             os.rmdir(fan_out.path)
+    packed, packed_size = store.contents.reclaim_packed(referenced)
+    contents += packed
+    size += packed_size
     for entry in _entries(store.contents.large):
         if entry.name.startswith("."):
             if not _owner_alive(entry.name):

@@ -1,8 +1,8 @@
 """What a store holds and what it costs: the inventory prune decides on, and the usage
 `cowsnap status` shows (size, runs per workspace, space saved by deduplication).
 
-Sizes are apparent sizes of the stored files (compressed loose objects, raw large
-files), the same measure `--max-size` is compared with.
+Sizes are apparent sizes of what is stored (compressed loose objects and pack
+entries, raw large files), the same measure `--max-size` is compared with.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from datetime import datetime
 from pathlib import Path
 
 from cowsnap.model import Manifest
-from cowsnap.store.content import check_blob_id
 from cowsnap.store.prune import RunRecord
 from cowsnap.store.store import Store
 
@@ -34,16 +33,9 @@ def referenced_blobs(manifest: Manifest) -> set[str]:
 
 
 def stored_size(store: Store, blob: str) -> int | None:
-    """Bytes the store spends on `blob`, or None when it is not a file of this store
-    (a clean tracked file kept in its own repository, or a packed object)."""
-    check_blob_id(blob)
-    for path in (store.contents.large / blob,
-                 store.contents.objects / blob[:2] / blob[2:]):
-        try:
-            return path.stat().st_size
-        except FileNotFoundError:
-            continue
-    return None
+    """Bytes the store spends on `blob`, or None when the store does not hold it (a
+    clean tracked file kept in its own repository)."""
+    return store.contents.stored_size(blob)
 
 
 def _tree_size(directory: Path) -> int:

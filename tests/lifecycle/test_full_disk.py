@@ -37,7 +37,8 @@ def test_a_full_store_keeps_the_commands_status_and_half_of_nothing(
 @pytest.mark.timeout(120)
 def test_a_store_filling_up_with_small_contents(small_filesystem: Path, ext4_dir: Path,
                                                 tmp_path: Path) -> None:
-    """Loose objects and the manifest run out of space, not one large file."""
+    """The run's pack runs out of space, not one large file; the failed run leaves
+    no content behind (its pack is dropped, not left for prune)."""
     cowsnap = Cowsnap(home=tmp_path, store=small_filesystem / "store")
     cowsnap("run", "--", "sh", "-c", "echo small > small.txt", cwd=ext4_dir)
     space = os.statvfs(small_filesystem)
@@ -57,4 +58,6 @@ def test_a_store_filling_up_with_small_contents(small_filesystem: Path, ext4_dir
     report = json.loads(cowsnap("check", "--json", cwd=ext4_dir).stdout)
     assert report["ok"] and report["runs"] == 1
     pruned = json.loads(cowsnap("prune", "--json", cwd=ext4_dir).stdout)
-    assert pruned["reclaimed_contents"] > 0, "the contents stored before the disk filled up"
+    assert pruned["reclaimed_contents"] == 0
+    assert list((store / "tmp").iterdir()) == []
+    assert not list((store / "objects.git" / "objects" / "pack").glob("*.pack"))

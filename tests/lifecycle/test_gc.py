@@ -19,6 +19,7 @@ from cowsnap.store.gc import last_pruned, prune_store
 from cowsnap.store.prune import Policy
 from cowsnap.store.seals import seal_path
 from cowsnap.store.store import Store
+from tests.conftest import keep_file
 from tests.lifecycle.conftest import flip_byte, git_blob_id, loose_path, publish, publish_blobs
 
 NOW = datetime.now(UTC)
@@ -102,7 +103,7 @@ def test_large_contents_and_their_seals_are_reclaimed(store: Store, tmp_path: Pa
     ws = workspace(tmp_path, "ws")
     big = tmp_path / "big"
     big.write_bytes(os.urandom(1024) * (LARGE_CONTENT // 1024))
-    blob = store.contents.put_file(os.fsencode(big))
+    blob = keep_file(store, big)
     old = publish_blobs(store, ws, [(blob, LARGE_CONTENT)], NOW - timedelta(hours=2))
     publish(store, ws, [b"small"], NOW - timedelta(hours=1))
     seal = seal_path(store, blob)

@@ -16,6 +16,7 @@ from cowsnap.store.check import check_store
 from cowsnap.store.content import LARGE_CONTENT
 from cowsnap.store.seals import read_seal
 from cowsnap.store.store import Store
+from tests.conftest import keep_file
 from tests.lifecycle.conftest import flip_byte, git_blob_id, loose_path, publish, publish_blobs
 
 
@@ -49,7 +50,7 @@ def _large_file(directory: Path) -> Path:
 
 
 def test_a_flipped_byte_in_a_large_raw_content_is_caught(store: Store, tmp_path: Path) -> None:
-    blob = store.contents.put_file(os.fsencode(_large_file(tmp_path)))
+    blob = keep_file(store, _large_file(tmp_path))
     assert blob == git_blob_id((tmp_path / "big").read_bytes())
     publish_blobs(store, tmp_path, [(blob, LARGE_CONTENT)])
     assert check_store(store).ok
@@ -60,7 +61,7 @@ def test_a_flipped_byte_in_a_large_raw_content_is_caught(store: Store, tmp_path:
 
 def test_a_cloned_large_content_is_sealed_then_verified(xfs_dir: Path) -> None:
     store = Store.open(xfs_dir / "store")
-    blob = store.contents.put_file(os.fsencode(_large_file(xfs_dir)))
+    blob = keep_file(store, _large_file(xfs_dir))
     assert blob.startswith("large-"), "cloned on XFS, not hashed"
     publish_blobs(store, xfs_dir, [(blob, LARGE_CONTENT)])
     first = check_store(store)

@@ -15,6 +15,7 @@ from cowsnap.errors import ContentNotFoundError, DiskFullError, StoreError
 from cowsnap.store import content as content_module
 from cowsnap.store.content import blob_id, clone_or_copy
 from cowsnap.store.store import Store
+from tests.conftest import keep_file
 
 
 def git_hash(data: bytes) -> str:
@@ -41,7 +42,7 @@ def test_same_content_is_stored_once_and_compressed(store: Store, tmp_path: Path
     source.write_bytes(data)
     blob = store.contents.put_bytes(data)
     before = files_under(store.contents.objects)
-    assert store.contents.put_file(os.fsencode(source)) == blob
+    assert keep_file(store, source) == blob
     assert files_under(store.contents.objects) == before
     [stored] = [path for path in before if path.parent.name == blob[:2]]
     assert stored.stat().st_size < len(data) / 50
@@ -59,8 +60,8 @@ def test_large_contents_are_raw_files_cloned_where_possible(
     data = os.urandom(5000)
     source = directory / "large"
     source.write_bytes(data)
-    blob = store.contents.put_file(os.fsencode(source))
-    again = store.contents.put_file(os.fsencode(source))
+    blob = keep_file(store, source)
+    again = keep_file(store, source)
     if clones:
         assert re.fullmatch("large-[0-9a-f]{32}", blob), "cloned, not hashed"
         assert again != blob
@@ -97,7 +98,7 @@ def test_everything_in_the_store_is_private(
     monkeypatch.setattr(content_module, "LARGE_CONTENT", 100)
     store.contents.put_bytes(b"small")
     (tmp_path / "big").write_bytes(b"b" * 500)
-    store.contents.put_file(os.fsencode(tmp_path / "big"))
+    keep_file(store, tmp_path / "big")
     store.runs.begin()
     for path in [store.root, *store.root.rglob("*")]:
         mode = stat.S_IMODE(path.lstat().st_mode)

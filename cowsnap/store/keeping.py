@@ -1,0 +1,171 @@
+"""Keeping the content of an open file: the one way a run (and a restore) stores files.
+
+`ContentWriter.keep(fd, size)` reads the file once, hashes the bytes it read and
+compresses those same bytes: no second read, no re-opening of a path. Contents
+of a run go into one pack (`pack.py`) instead of a loose object each, which costs
+a file, a rename and a directory entry per content; a writer that keeps only a
+few small contents writes loose objects instead, so that many small runs do not
+leave many small packs. Large contents (LARGE_CONTENT and up) stay raw files,
+cloned where the filesystem can (`ContentStore.keep_large`).
+
+Compression runs in one pool of threads (zlib and SHA-1 release the GIL), used
+only after the traced command has exited: during the run, contents are kept in
+the tracer's own thread while the tracee is stopped, so nothing competes with
+the tracer for the interpreter.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import TracebackType
+from typing import TypeVar
+
+from cowsnap.errors import UnreadableFileError
+from cowsnap.store import content
+from cowsnap.store.atomic import storage_error
+from cowsnap.store.content import PACK_LEVEL, ContentStore, blob_id, read_whole
+from cowsnap.store.pack import PackWriter
+
+PACK_FROM_COUNT = 16
+PACK_FROM_BYTES = 8 * 1024 * 1024
+"""A writer starts a pack once it holds this many new contents or bytes; below both,
+its contents become loose objects."""
+WORKERS = max(2, min(8, os.cpu_count() or 2))
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class ContentWriter:
+    """Contents kept by one run (or one restore); `close` makes them part of the
+    store (installs the pack), `abandon` drops what is not installed yet. Usable
+    from several threads at once."""
+
+    def __init__(self, contents: ContentStore) -> None:
+        self._contents = contents
+        self._lock = threading.Lock()
+        self._pending: dict[str, bytes] = {}
+        self._pending_bytes = 0
+        self._pack: PackWriter | None = None
+        self._pool: ThreadPoolExecutor | None = None
+
+    @property
+    def scratch(self) -> Path:
+        """Where temporary files of the store go (same filesystem, cleaned by prune)."""
+        return self._contents.scratch
+
+    def has(self, blob: str) -> bool:
+        """Whether `blob` is kept: by this writer, or already in the store."""
+        with self._lock:
+            if blob in self._pending or (self._pack is not None and blob in self._pack):
+                return True
+        return self._contents.has(blob)
+
+    def __enter__(self) -> ContentWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abandon()
+
+    def keep(self, fd: int, size: int, *, clone_only: bool = False) -> str | None:
+        """Keep the regular file open at `fd` (`size`: its size when opened); its id.
+        With `clone_only`, only if the filesystem can clone it (None if it cannot)."""
+        if clone_only or size >= content.LARGE_CONTENT:
+            return self._contents.keep_large(fd, size, clone_only=clone_only)
+        try:
+            data = read_whole(fd, size)
+        except OSError as error:
+            raise storage_error(error, "read a file to store it") from None
+        if len(data) >= content.LARGE_CONTENT:
+            return self._contents.keep_large(fd, len(data), clone_only=False)
+        return self.keep_bytes(data)
+
+    def keep_path(self, path: bytes, *, clone_only: bool = False) -> str | None:
+        """`keep` the regular file at `path`, never following a final symlink nor
+        blocking on a fifo; UnreadableFileError when it cannot be opened."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+        except OSError as error:
+            raise UnreadableFileError(
+                f"cannot read {os.fsdecode(path)}: {error.strerror}") from None
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise UnreadableFileError(f"cannot read {os.fsdecode(path)}: not a file")
+            return self.keep(fd, info.st_size, clone_only=clone_only)
+        finally:
+            os.close(fd)
+
+    def keep_bytes(self, data: bytes) -> str:
+        """Keep `data`; its id."""
+        blob = blob_id(data)
+        if self.has(blob):
+            return blob
+        with self._lock:
+            if self._pack is None:
+                self._pending.setdefault(blob, data)
+                self._pending_bytes += len(data)
+                if (len(self._pending) < PACK_FROM_COUNT
+                        and self._pending_bytes < PACK_FROM_BYTES):
+                    return blob
+                pack = self._start_pack()
+                waiting, self._pending, self._pending_bytes = self._pending, {}, 0
+            else:
+                pack, waiting = self._pack, {blob: data}
+        try:
+            for name, content in waiting.items():
+                pack.add(name, content)
+        except OSError as error:
+            raise storage_error(error, "store a content") from None
+        return blob
+
+    def _start_pack(self) -> PackWriter:
+        try:
+            pack_dir = self._contents.objects / "pack"
+            pack_dir.mkdir(mode=0o700, exist_ok=True)
+            self._pack = PackWriter(self._contents.scratch, pack_dir, PACK_LEVEL)
+        except OSError as error:
+            raise storage_error(error, "store a content") from None
+        return self._pack
+
+    def map(self, action: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """`action` over `items` in the writer's pool of threads (the one pool of a run)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=WORKERS)
+        return list(self._pool.map(action, items))
+
+    def close(self) -> None:
+        """Install the pack, or write the few contents kept as loose objects."""
+        self._stop_pool()
+        with self._lock:
+            pack, self._pack = self._pack, None
+            pending, self._pending, self._pending_bytes = self._pending, {}, 0
+        try:
+            if pack is not None and pack.install() is not None:
+                self._contents.mark_unsynced()
+        except OSError as error:
+            raise storage_error(error, "store the contents of a run") from None
+        for data in pending.values():
+            self._contents.put_bytes(data)
+
+    def abandon(self) -> None:
+        self._stop_pool()
+        with self._lock:
+            pack, self._pack = self._pack, None
+            self._pending, self._pending_bytes = {}, 0
+        if pack is not None:
+            pack.abandon()
+
+    def _stop_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None

@@ -1,0 +1,155 @@
+"""A run's contents in one git pack: readable by git, deduplicated, dropped when the
+run fails, and reclaimed (repacked) by pruning."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from cowsnap.store import content as content_module
+from cowsnap.store import keeping
+from cowsnap.store.content import blob_id
+from cowsnap.store.keeping import ContentWriter
+from cowsnap.store.pack import PackSet, entry_header, parse_entry_header
+from cowsnap.store.store import Store
+
+
+def git(store: Store, *args: str, data: bytes | None = None) -> bytes:
+    return subprocess.run(["git", f"--git-dir={store.contents.git_dir}", *args], input=data,
+                          check=True, capture_output=True,
+                          env={"PATH": os.environ["PATH"], "GIT_CONFIG_NOSYSTEM": "1",
+                               "HOME": str(store.root)}).stdout
+
+
+def packs(store: Store) -> list[Path]:
+    return sorted((store.contents.objects / "pack").glob("*.pack"))
+
+
+def loose(store: Store) -> list[Path]:
+    return [path for fan_out in store.contents.objects.iterdir() if len(fan_out.name) == 2
+            for path in fan_out.iterdir()]
+
+
+def contents(count: int, salt: bytes = b"") -> list[bytes]:
+    return [salt + b"line %d\n" % number * (number % 50) + os.urandom(number % 7)
+            for number in range(count)]
+
+
+@pytest.mark.parametrize("size", [0, 1, 15, 16, 127, 128, 2**20 + 3])
+def test_entry_headers_round_trip(size: int) -> None:
+    header = entry_header(3, size)
+    assert parse_entry_header(header + b"rest", 0) == (3, size, len(header))
+
+
+def test_many_contents_go_into_one_pack_git_reads(store: Store, tmp_path: Path) -> None:
+    data = contents(300)
+    files = []
+    for number, content in enumerate(data):
+        files.append(tmp_path / f"f{number}")
+        files[-1].write_bytes(content)
+    with ContentWriter(store.contents) as writer:
+        ids = writer.map(writer.keep_path, [os.fsencode(path) for path in files])
+    assert ids == [blob_id(content) for content in data]
+    assert len(packs(store)) == 1 and loose(store) == []
+    git(store, "verify-pack", str(packs(store)[0].with_suffix(".idx")))
+    for blob, content in zip(ids, data, strict=True):
+        assert store.contents.has(blob)
+        assert store.read(blob) == content
+        assert git(store, "cat-file", "blob", blob) == content
+        size = store.contents.stored_size(blob)
+        assert size is not None and size > 0
+    assert not store.contents.has(blob_id(b"never stored"))
+
+
+def test_a_few_contents_are_loose_objects(store: Store) -> None:
+    data = contents(3)
+    with ContentWriter(store.contents) as writer:
+        ids = [writer.keep_bytes(content) for content in data]
+        assert all(writer.has(blob) for blob in ids)
+    assert packs(store) == [] and len(loose(store)) == len(set(ids))
+    assert git(store, "cat-file", "blob", ids[2]) == data[2]
+
+
+def test_contents_already_stored_are_not_written_again(store: Store) -> None:
+    data = contents(100)
+    with ContentWriter(store.contents) as writer:
+        for content in data:
+            writer.keep_bytes(content)
+    with ContentWriter(store.contents) as writer:
+        for content in data * 2:
+            writer.keep_bytes(content)
+    assert len(packs(store)) == 1
+
+
+def test_threads_keeping_the_same_contents(store: Store) -> None:
+    data = contents(200)
+    with ContentWriter(store.contents) as writer:
+        threads = [threading.Thread(target=lambda: [writer.keep_bytes(c) for c in data])
+                   for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    [pack] = packs(store)
+    index = PackSet(pack.parent).indexes()[0]
+    assert index.count == len({blob_id(content) for content in data})
+
+
+def test_an_abandoned_writer_leaves_nothing(store: Store) -> None:
+    with pytest.raises(RuntimeError), ContentWriter(store.contents) as writer:
+        for content in contents(100):
+            writer.keep_bytes(content)
+        raise RuntimeError("the run failed")
+    assert packs(store) == [] and loose(store) == []
+    assert list(store.contents.scratch.iterdir()) == []
+
+
+def test_large_contents_stay_raw_files(store: Store, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(content_module, "LARGE_CONTENT", 1000)
+    big = tmp_path / "big"
+    big.write_bytes(os.urandom(5000))
+    with ContentWriter(store.contents) as writer:
+        blob = writer.keep_path(os.fsencode(big))
+    assert blob is not None and store.contents.source_path(blob) is not None
+    assert store.read(blob) == big.read_bytes()
+
+
+def test_pruning_drops_unreferenced_packed_contents_and_merges_packs(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(keeping, "PACK_FROM_COUNT", 2)
+    batches = [contents(20, salt=b"%d" % number) for number in range(content_module.MAX_PACKS)]
+    for batch in batches:
+        with ContentWriter(store.contents) as writer:
+            for content in batch:
+                writer.keep_bytes(content)
+    assert len(packs(store)) == content_module.MAX_PACKS
+    kept = {blob_id(content) for batch in batches[::2] for content in batch}
+    dropped, freed = store.contents.reclaim_packed(kept)
+    assert dropped == sum(len(batch) for batch in batches[1::2]) and freed > 0
+    assert len(packs(store)) == 1
+    for batch in batches:
+        for content in batch:
+            assert store.contents.has(blob_id(content)) == (blob_id(content) in kept)
+    assert all(store.read(blob) for blob in kept)
+    assert store.contents.reclaim_packed(kept) == (0, 0), "nothing more to do"
+
+
+def test_pruning_rewrites_packs_git_deltified(store: Store) -> None:
+    base = b"".join(b"line %d of a long file\n" % number for number in range(2000))
+    versions = [base + b"change %d\n" % number for number in range(20)]
+    with ContentWriter(store.contents) as writer:
+        ids = [writer.keep_bytes(version) for version in versions]
+    for blob in ids:
+        git(store, "update-ref", f"refs/keep/{blob}", blob)
+    git(store, "repack", "-a", "-d", "-f", "-q")
+    [repacked] = packs(store)
+    assert b"chain length = 1" in git(store, "verify-pack", "-v",
+                                      str(repacked.with_suffix(".idx")))
+    store.contents.reclaim_packed(set(ids[:5]))
+    assert [store.read(blob) for blob in ids[:5]] == versions[:5]
+    assert not any(store.contents.has(blob) for blob in ids[5:])
