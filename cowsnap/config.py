@@ -17,8 +17,14 @@ Each `[remote.NAME]` table names a git remote for push and fetch
     url = "git@example.com:team/runs.git"
     max_content = "50M"    # larger contents are not pushed (default 50M)
 
-A missing file means no automatic pruning and no remotes; a malformed one is an
-error before the command runs, never a surprise afterwards.
+Without configuration the store is capped at DEFAULT_CAP (2 GiB): after a run,
+when the store may have grown past the cap, the oldest runs go until it fits,
+never a run of the current agent session nor a workspace's newest run
+(cowsnap.store.cap, docs/agents.md). `[prune] max_size` sets the cap;
+`max_size = "unlimited"` removes it.
+
+A missing file means no automatic pruning beyond the cap, and no remotes; a
+malformed one is an error before the command runs, never a surprise afterwards.
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ from cowsnap.units import parse_duration, parse_size
 
 CONFIG_FILE = "config.toml"
 DEFAULT_INTERVAL = timedelta(days=1)
+DEFAULT_CAP = 2 * 1024**3
+"""Bytes the store may hold without configuration."""
 PRUNE_KEYS = {"keep_last", "keep_within", "max_size", "interval"}
 REMOTE_KEYS = {"url", "max_content"}
 REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -59,6 +67,8 @@ class RemoteSettings:
 class Config:
     auto_prune: AutoPrune | None = None
     remotes: Mapping[str, RemoteSettings] = field(default_factory=dict)
+    cap: int | None = DEFAULT_CAP
+    """The store's size cap in bytes (None: unlimited)."""
 
 
 def _prune_settings(table: Any, source: str) -> AutoPrune | None:
@@ -120,7 +130,11 @@ def parse_config(text: str, source: str) -> Config:
     if unknown:
         raise ConfigError(f"{source}: unknown section [{unknown[0]}]")
     table = document.get("prune")
-    return Config(auto_prune=None if table is None else _prune_settings(table, source),
+    auto_prune = None if table is None else _prune_settings(table, source)
+    cap: int | None = DEFAULT_CAP
+    if isinstance(table, Mapping) and "max_size" in table:
+        cap = parse_size(str(table["max_size"]))
+    return Config(auto_prune=auto_prune, cap=cap,
                   remotes=_remote_settings(document.get("remote", {}), source))
 
 

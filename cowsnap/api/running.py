@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cowsnap.api.common import PathArg, as_path, open_store
-from cowsnap.config import Config, load_config, prune_due
+from cowsnap.config import DEFAULT_CAP, Config, load_config, prune_due
 from cowsnap.errors import (
     CowsnapError,
     StoreError,
@@ -29,8 +29,10 @@ from cowsnap.snapshot.registry import (
 )
 from cowsnap.stages import reached
 from cowsnap.store.bundle import export_bundle
+from cowsnap.store.cap import estimate, note_growth, record_measured, run_growth
 from cowsnap.store.gc import PruneOutcome, last_pruned, prune_store
 from cowsnap.store.location import resolve_store_dir
+from cowsnap.store.prune import Policy
 from cowsnap.store.runs import RunSummary, new_run_id, summarize
 from cowsnap.store.store import Store
 from cowsnap.store.usage import Usage, store_usage, take_inventory
@@ -50,6 +52,8 @@ class Status:
     usage: Usage | None = None
     """What the store holds; None when there is no store yet, or it cannot be read."""
     usage_error: str | None = None
+    cap: int | None = DEFAULT_CAP
+    """The size past which runs prune the store (None: unlimited; docs/agents.md)."""
 
 
 def status(workspace: PathArg = None, store: PathArg = None, cwd: Path | None = None) -> Status:
@@ -64,7 +68,8 @@ def status(workspace: PathArg = None, store: PathArg = None, cwd: Path | None = 
     except StoreError as error:
         usage_error = str(error)
     return Status(workspace=root, store=resolve_store_dir(store), backends=found,
-                  backend=first_available(found), usage=usage, usage_error=usage_error)
+                  backend=first_available(found), usage=usage, usage_error=usage_error,
+                  cap=load_config().cap)
 
 
 @dataclass(frozen=True)
@@ -184,7 +189,7 @@ def run(request: RunRequest) -> RunResult:
             if not request.keep_snapshot:
                 snapshot.release()
     reached("run-released")
-    pruned, prune_error = _auto_prune(store, config)
+    pruned, prune_error = _auto_prune(store, config, manifest, request.session)
     return RunResult(
         exit_status=exit_status, run_id=run_id, workspace=workspace, backend=backend.name,
         timings=dict(manifest.timings) if manifest else timings, manifest=manifest,
@@ -195,19 +200,43 @@ def run(request: RunRequest) -> RunResult:
     )
 
 
-def _auto_prune(store: Store, config: Config) -> tuple[PruneOutcome | None, CowsnapError | None]:
-    """Prune after a run when config.toml asks and its interval has passed. Never waits
-    for runs in progress (the next run prunes instead) and never raises: the command
-    has run, its status must survive."""
+def _auto_prune(store: Store, config: Config, manifest: Manifest | None,
+                session: str | None) -> tuple[PruneOutcome | None, CowsnapError | None]:
+    """Prune after a run when config.toml asks and its interval has passed, or when the
+    store may have grown past its cap (cowsnap.store.cap). Never waits for runs in
+    progress (the next run prunes instead) and never raises: the command has run, its
+    status must survive."""
     settings = config.auto_prune
     now = datetime.now(UTC)
-    if settings is None:
-        return None, None
     try:
-        if not prune_due(last_pruned(store), now, settings.interval):
+        if manifest is not None:
+            note_growth(store, run_growth(store, manifest))
+        if settings is not None and prune_due(last_pruned(store), now, settings.interval):
+            outcome = prune_store(store, settings.policy, now=now, wait=False)
+            record_measured(store, outcome.plan.size_after)
+            return outcome, None
+        size = estimate(store)
+        if config.cap is None or (size is not None and size <= config.cap):
             return None, None
-        return prune_store(store, settings.policy, now=now, wait=False), None
+        policy = Policy(max_size=config.cap,
+                        protect_since=_session_start(store, manifest, session))
+        outcome = prune_store(store, policy, now=now, wait=False)
+        record_measured(store, outcome.plan.size_after)
+        return outcome, None
     except BlockingIOError:
         return None, None
     except CowsnapError as error:
         return None, error
+    except OSError as error:
+        return None, StoreError(f"cannot keep the store under its size cap: {error}")
+
+
+def _session_start(store: Store, manifest: Manifest | None,
+                   session: str | None) -> datetime | None:
+    """When the current session's first run started (this run's start without a
+    session): runs since are never pruned for size."""
+    if manifest is None:
+        return None
+    started = [summary.started_at for summary in store.runs.summaries(manifest.workspace)
+               if session is not None and summary.session == session]
+    return datetime.fromisoformat(min([*started, manifest.started_at]))

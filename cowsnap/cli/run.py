@@ -53,7 +53,7 @@ def summary_lines(result: api.RunResult) -> list[str]:
         lines.append(f"bundle written to {result.bundle}")
     if result.auto_prune is not None and result.auto_prune.reclaimed is not None:
         removed = _plural(len(result.auto_prune.plan.removed), "run", "runs")
-        lines.append(f"pruned (config.toml): {removed} removed, "
+        lines.append(f"pruned automatically: {removed} removed, "
                      f"{format_size(result.auto_prune.reclaimed.size)} freed")
     if result.auto_prune_error is not None:
         lines.append(f"warning: automatic pruning failed: {result.auto_prune_error}")

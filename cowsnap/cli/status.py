@@ -56,6 +56,7 @@ def status_document(report: api.Status) -> dict[str, Any]:
         ],
         "usage": usage_document(report.usage) if report.usage else None,
         "usage_error": report.usage_error,
+        "cap": report.cap,
     }
 
 
@@ -70,6 +71,11 @@ def status_text(report: api.Status) -> str:
     for item in report.backends:
         state = "available" if item.available else "unavailable"
         lines.append(f"  {item.backend:<{width}}  {state}: {item.reason}")
+    if report.cap is None:
+        lines.append('store cap: none (config.toml [prune] max_size = "unlimited")')
+    else:
+        lines.append(f"store cap: {format_size(report.cap)} (the oldest runs are pruned past "
+                     f"it; config.toml [prune] max_size sets it)")
     if report.usage is not None:
         lines.extend(usage_text(report.usage))
     elif report.usage_error is not None:

@@ -10,7 +10,9 @@ is unit-tested without a store:
 3. `max_size` then removes kept runs, oldest first across workspaces, until the
    runs and the contents they reference fit, but never the newest kept run of a
    workspace. A content shared by several runs counts once, and removing a run
-   frees only what no kept run still references.
+   frees only what no kept run still references;
+4. a run started at or after `protect_since` (the current agent session's
+   runs, for the default size cap) is never removed by rules 2 and 3.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ class Policy:
     keep_last: int | None = None
     keep_within: timedelta | None = None
     max_size: int | None = None
+    protect_since: datetime | None = None
+    """Runs started at or after this are never removed (rule 4)."""
 
 
 @dataclass(frozen=True)
@@ -130,10 +134,15 @@ def plan_prune(runs: Sequence[RunRecord], content_sizes: Mapping[str, int], poli
     present = [run for run in ordered if run.workspace_exists]
     keep_reasons = _keep_rules(present, policy, now)
     rules_given = policy.keep_last is not None or policy.keep_within is not None
+    protected = {run.run_id for run in ordered
+                 if policy.protect_since is not None and run.started_at >= policy.protect_since}
     for run in ordered:
         if not run.workspace_exists:
             keep[run.run_id] = False
             reasons[run.run_id] = [f"its workspace {run.workspace} no longer exists"]
+        elif run.run_id in protected:
+            keep[run.run_id] = True
+            reasons[run.run_id] = ["part of the current session (never removed)"]
         elif not rules_given:
             keep[run.run_id] = True
             reasons[run.run_id] = ["no --keep-last or --keep-within given"]
@@ -156,6 +165,8 @@ def plan_prune(runs: Sequence[RunRecord], content_sizes: Mapping[str, int], poli
                 break
             if newest[run.workspace] == run.run_id:
                 reasons[run.run_id].append("the newest of its workspace (never removed for size)")
+                continue
+            if run.run_id in protected:
                 continue
             footprint.remove(run)
             keep[run.run_id] = False

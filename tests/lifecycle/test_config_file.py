@@ -20,7 +20,7 @@ def test_a_full_prune_table() -> None:
                           'interval = "12h"\n', "config.toml")
     assert config == Config(AutoPrune(
         Policy(keep_last=3, keep_within=timedelta(days=7), max_size=1024**3),
-        interval=timedelta(hours=12)))
+        interval=timedelta(hours=12)), cap=1024**3)
 
 
 def test_interval_defaults_to_a_day_and_no_rules_means_no_pruning() -> None:
@@ -96,7 +96,7 @@ def test_runs_prune_automatically_at_most_once_per_interval(cowsnap: Cowsnap,
     for number in range(3):
         result = cowsnap("run", "--", "sh", "-c", f"echo {number} > f", cwd=ext4_dir)
     assert len(_log(cowsnap, ext4_dir)) == 1
-    assert b"pruned (config.toml): 1 run removed" in result.stderr
+    assert b"pruned automatically: 1 run removed" in result.stderr
     (config / "config.toml").write_text('[prune]\nkeep_last = 1\ninterval = "1h"\n')
     for number in range(2):
         cowsnap("run", "--", "sh", "-c", f"echo {number} > f", cwd=ext4_dir)

@@ -1,0 +1,64 @@
+"""The store's size cap between exact measurements: a cheap, never-low estimate.
+
+Measuring the store exactly loads every manifest, too slow to do after each of
+the hundreds of commands an agent runs in a day. So the file `size-estimate`
+holds the size measured at the last prune, then one line per run since, each
+appended (O_APPEND: concurrent runs never lose a line) with what that run may
+have added: its manifest and summary, and every content it stored, counted
+whole even when deduplication kept it once. The sum is never below the real
+size (contents only grow between prunes), so a run prunes exactly when the
+estimate passes the cap, and rarely otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+
+from cowsnap.model import Manifest
+from cowsnap.store.atomic import write_atomic
+from cowsnap.store.runs import MANIFEST, SUMMARY
+from cowsnap.store.store import Store
+
+ESTIMATE = "size-estimate"
+
+
+def run_growth(store: Store, manifest: Manifest) -> int:
+    """At most what publishing `manifest`'s run added to the store."""
+    stored = sum(state.size or 0 for entry in manifest.files
+                 for state in entry.content_states() if state.blob_source == "store")
+    directory = store.runs.published / manifest.run_id
+    own = 0
+    for name in (MANIFEST, SUMMARY):
+        try:
+            own += os.stat(directory / name).st_size
+        except FileNotFoundError:
+            continue
+    return stored + own
+
+
+def note_growth(store: Store, size: int) -> None:
+    """Add one run's growth to the estimate (nothing when no measurement exists yet:
+    the next check measures)."""
+    path = store.root / ESTIMATE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return
+    try:
+        os.write(fd, b"+%d\n" % size)
+    finally:
+        os.close(fd)
+
+
+def estimate(store: Store) -> int | None:
+    """The estimated size; None when never measured or the file is unreadable."""
+    try:
+        lines = (store.root / ESTIMATE).read_bytes().split(b"\n")
+        return sum(int(line) for line in lines if line.strip())
+    except (OSError, ValueError):
+        return None
+
+
+def record_measured(store: Store, size: int) -> None:
+    """Start the estimate again from an exact measurement."""
+    write_atomic(store.root / ESTIMATE, b"%d\n" % size)
