@@ -67,3 +67,30 @@ def lexists(path: bytes) -> bool:
     except (OSError, ValueError):
         return False
     return True
+
+
+_ESCAPES = {ord("\t"): "\\t", ord("\n"): "\\n", ord("\r"): "\\r", ord('"'): '\\"',
+            ord("\\"): "\\\\"}
+
+
+def display_path(path: bytes | str) -> str:
+    """How every command shows a path to a person: as is when it is plain UTF-8, else
+    in double quotes with C escapes (\\t, \\n, \\", \\\\, \\xNN for control characters
+    and bytes that are not UTF-8), as git quotes names, so no name can be mistaken for
+    another or split a line. A str is taken as os.fsdecode made it."""
+    raw = path if isinstance(path, bytes) else path.encode("utf-8", "surrogateescape")
+    text = raw.decode("utf-8", "surrogateescape")
+    if text.isprintable() and not any(ord(char) in _ESCAPES for char in text):
+        return text
+    shown = []
+    for char in text:
+        code = ord(char)
+        if code in _ESCAPES:
+            shown.append(_ESCAPES[code])
+        elif 0xDC80 <= code <= 0xDCFF:
+            shown.append(f"\\x{code - 0xDC00:02x}")
+        elif not char.isprintable() and char != " ":
+            shown.append("".join(f"\\x{byte:02x}" for byte in char.encode()))
+        else:
+            shown.append(char)
+    return '"' + "".join(shown) + '"'

@@ -118,7 +118,7 @@ def build_server(settings: ServerSettings) -> MCPServer:
     @server.tool()
     def log(limit: int = 20, session: str | None = None) -> dict[str, Any]:
         """The workspace's recorded runs, newest first (only `session`'s when given)."""
-        found = _guarded(lambda: api.log(session=session, workspace=root, store=store))
+        found = _guarded(lambda: api.log(session=session, workspace=root, store=store).runs)
         return {"runs": [results.summary_result(summary) for summary in found[:limit]],
                 "more_runs": max(0, len(found) - limit), "session": settings.session}
 

@@ -4,9 +4,14 @@
     result = api.run(api.RunRequest(command=["make", "test"]))
     api.restore(result.run_id)
 
-Each name lives in one submodule (running, reading, changes, maintenance, remotes) that is
-imported on first use, so `cowsnap run` does not pay for loading diff and restore,
-nor `cowsnap log` for loading the tracer.
+Each operation lives in one submodule (running, reading, changes, maintenance,
+settings, remotes, rewinding) imported on first use, so `cowsnap run` does not pay
+for loading diff and restore, nor `cowsnap log` for loading the tracer. The types
+results are made of, and the functions that write them out, are reachable here
+too: the CLI imports nothing else of cowsnap (docs/python-api.md).
+
+Every result that can fail part-way has `exit_code` (0 when all went well).
+To add a name: one line in HOMES and one import under TYPE_CHECKING.
 """
 
 from __future__ import annotations
@@ -15,119 +20,111 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cowsnap.api.changes import (
-        diff as diff,
-    )
-    from cowsnap.api.changes import (
-        restore as restore,
-    )
-    from cowsnap.api.changes import (
-        version_diff as version_diff,
-    )
-    from cowsnap.api.maintenance import (
-        CheckResult as CheckResult,
-    )
-    from cowsnap.api.maintenance import (
-        PruneResult as PruneResult,
-    )
-    from cowsnap.api.maintenance import (
-        check as check,
-    )
-    from cowsnap.api.maintenance import (
-        prune as prune,
-    )
-    from cowsnap.api.reading import (
-        Versions as Versions,
-    )
-    from cowsnap.api.reading import (
-        cat as cat,
-    )
-    from cowsnap.api.reading import (
-        find_entry as find_entry,
-    )
-    from cowsnap.api.reading import (
-        log as log,
-    )
-    from cowsnap.api.reading import (
-        pick_version as pick_version,
-    )
-    from cowsnap.api.reading import (
-        show as show,
-    )
-    from cowsnap.api.reading import (
-        split_run_argument as split_run_argument,
-    )
-    from cowsnap.api.reading import (
-        versions as versions,
-    )
-    from cowsnap.api.remotes import (
-        RemotePruneResult as RemotePruneResult,
-    )
-    from cowsnap.api.remotes import (
-        add_remote as add_remote,
-    )
-    from cowsnap.api.remotes import (
-        fetch as fetch,
-    )
-    from cowsnap.api.remotes import (
-        push as push,
-    )
-    from cowsnap.api.remotes import (
-        remote_check as remote_check,
-    )
-    from cowsnap.api.remotes import (
-        remote_log as remote_log,
-    )
-    from cowsnap.api.remotes import (
-        remote_prune as remote_prune,
-    )
-    from cowsnap.api.remotes import (
-        remotes as remotes,
-    )
-    from cowsnap.api.remotes import (
-        remove_remote as remove_remote,
-    )
-    from cowsnap.api.remotes import (
-        split_push_arguments as split_push_arguments,
-    )
-    from cowsnap.api.rewinding import (
-        RewindResult as RewindResult,
-    )
-    from cowsnap.api.rewinding import (
-        rewind as rewind,
-    )
-    from cowsnap.api.running import (
-        RunRequest as RunRequest,
-    )
-    from cowsnap.api.running import (
-        RunResult as RunResult,
-    )
-    from cowsnap.api.running import (
-        Status as Status,
-    )
-    from cowsnap.api.running import (
-        run as run,
-    )
-    from cowsnap.api.running import (
-        status as status,
-    )
+    from cowsnap.api.changes import Restored as Restored
+    from cowsnap.api.changes import diff as diff
+    from cowsnap.api.changes import diff_now as diff_now
+    from cowsnap.api.changes import diff_runs as diff_runs
+    from cowsnap.api.changes import restore as restore
+    from cowsnap.api.changes import version_diff as version_diff
+    from cowsnap.api.maintenance import CheckResult as CheckResult
+    from cowsnap.api.maintenance import ForgetResult as ForgetResult
+    from cowsnap.api.maintenance import PruneResult as PruneResult
+    from cowsnap.api.maintenance import check as check
+    from cowsnap.api.maintenance import forget as forget
+    from cowsnap.api.maintenance import prune as prune
+    from cowsnap.api.reading import Log as Log
+    from cowsnap.api.reading import Unreadable as Unreadable
+    from cowsnap.api.reading import Versions as Versions
+    from cowsnap.api.reading import cat as cat
+    from cowsnap.api.reading import find_entry as find_entry
+    from cowsnap.api.reading import log as log
+    from cowsnap.api.reading import pick_version as pick_version
+    from cowsnap.api.reading import show as show
+    from cowsnap.api.reading import split_run_argument as split_run_argument
+    from cowsnap.api.reading import versions as versions
+    from cowsnap.api.remotes import RemotePruneResult as RemotePruneResult
+    from cowsnap.api.remotes import add_remote as add_remote
+    from cowsnap.api.remotes import fetch as fetch
+    from cowsnap.api.remotes import push as push
+    from cowsnap.api.remotes import remote_check as remote_check
+    from cowsnap.api.remotes import remote_log as remote_log
+    from cowsnap.api.remotes import remote_prune as remote_prune
+    from cowsnap.api.remotes import remotes as remotes
+    from cowsnap.api.remotes import remove_remote as remove_remote
+    from cowsnap.api.remotes import split_push_arguments as split_push_arguments
+    from cowsnap.api.rewinding import RewindResult as RewindResult
+    from cowsnap.api.rewinding import rewind as rewind
+    from cowsnap.api.running import RunRequest as RunRequest
+    from cowsnap.api.running import RunResult as RunResult
+    from cowsnap.api.running import Status as Status
+    from cowsnap.api.running import check_output as check_output
+    from cowsnap.api.running import run as run
+    from cowsnap.api.running import status as status
+    from cowsnap.api.settings import CAPTURE_READS as CAPTURE_READS
+    from cowsnap.api.settings import parse_capture as parse_capture
+    from cowsnap.api.settings import parse_policy as parse_policy
+    from cowsnap.diff.model import FileDiff as FileDiff
+    from cowsnap.diff.model import RunDiff as RunDiff
+    from cowsnap.diff.text import Kind as Kind
+    from cowsnap.diff.text import diff_json as diff_json
+    from cowsnap.diff.text import name_status_lines as name_status_lines
+    from cowsnap.diff.text import stat_lines as stat_lines
+    from cowsnap.diff.text import unified as unified
+    from cowsnap.model import FileEntry as FileEntry
+    from cowsnap.model import Manifest as Manifest
+    from cowsnap.model import Version as Version
+    from cowsnap.model import entry_change as entry_change
+    from cowsnap.model import manifest_to_dict as manifest_to_dict
+    from cowsnap.model import status_code as status_code
+    from cowsnap.model import version_to_dict as version_to_dict
+    from cowsnap.restore.plan import Action as Action
+    from cowsnap.snapshot.registry import AUTO as AUTO
+    from cowsnap.snapshot.registry import BACKEND_NAMES as BACKEND_NAMES
+    from cowsnap.store.runs import RunSummary as RunSummary
+    from cowsnap.store.usage import Usage as Usage
 
 HOMES = {
+    "AUTO": "cowsnap.snapshot.registry",
+    "Action": "cowsnap.restore.plan",
+    "BACKEND_NAMES": "cowsnap.snapshot.registry",
+    "CAPTURE_READS": "settings",
     "CheckResult": "maintenance",
+    "FileDiff": "cowsnap.diff.model",
+    "FileEntry": "cowsnap.model",
+    "ForgetResult": "maintenance",
+    "Kind": "cowsnap.diff.text",
+    "Log": "reading",
+    "Manifest": "cowsnap.model",
     "PruneResult": "maintenance",
     "RemotePruneResult": "remotes",
+    "Restored": "changes",
     "RewindResult": "rewinding",
+    "RunDiff": "cowsnap.diff.model",
     "RunRequest": "running",
     "RunResult": "running",
+    "RunSummary": "cowsnap.store.runs",
     "Status": "running",
+    "Unreadable": "reading",
+    "Usage": "cowsnap.store.usage",
+    "Version": "cowsnap.model",
     "Versions": "reading",
     "add_remote": "remotes",
     "cat": "reading",
     "check": "maintenance",
+    "check_output": "running",
     "diff": "changes",
+    "diff_json": "cowsnap.diff.text",
+    "diff_now": "changes",
+    "diff_runs": "changes",
+    "entry_change": "cowsnap.model",
     "fetch": "remotes",
     "find_entry": "reading",
+    "forget": "maintenance",
     "log": "reading",
+    "manifest_to_dict": "cowsnap.model",
+    "name_status_lines": "cowsnap.diff.text",
+    "parse_capture": "settings",
+    "parse_policy": "settings",
     "pick_version": "reading",
     "prune": "maintenance",
     "push": "remotes",
@@ -142,10 +139,15 @@ HOMES = {
     "show": "reading",
     "split_push_arguments": "remotes",
     "split_run_argument": "reading",
+    "stat_lines": "cowsnap.diff.text",
     "status": "running",
+    "status_code": "cowsnap.model",
+    "unified": "cowsnap.diff.text",
     "version_diff": "changes",
+    "version_to_dict": "cowsnap.model",
     "versions": "reading",
 }
+"""Each name and where it lives: a submodule of cowsnap.api, or a whole module path."""
 
 __all__ = sorted(HOMES)
 
@@ -154,6 +156,7 @@ def __getattr__(name: str) -> Any:
     home = HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'cowsnap.api' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"cowsnap.api.{home}"), name)
+    module = home if "." in home else f"cowsnap.api.{home}"
+    value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

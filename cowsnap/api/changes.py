@@ -1,22 +1,38 @@
-"""What a run changed, and undoing or redoing it: diff and restore."""
+"""What a run changed, and undoing or redoing it: diff and restore.
+
+`diff` compares a run's before- and after-state; `diff_runs` the state after one
+run with the state after another; `diff_now` a run's after-state with the
+workspace as it is now (git's `diff COMMIT`).
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from cowsnap.api.common import PathArg, load_run, workspace_key
+from cowsnap.api.common import PathArg, load_run, require_store, resolve_run, workspace_key
 from cowsnap.api.reading import find_entry, pick_version
 from cowsnap.diff.model import RunDiff, file_diff, run_diff
-from cowsnap.model import FileEntry
+from cowsnap.errors import EXIT_ERROR
+from cowsnap.model import FileEntry, FileState, Manifest
+from cowsnap.paths import within
+from cowsnap.record.state import read_state
 from cowsnap.restore.apply import Progress
 from cowsnap.restore.arguments import resolve_paths
-from cowsnap.restore.plan import Side
+from cowsnap.restore.plan import Side, seen_entries
 from cowsnap.restore.session import RestoreOptions, RestoreResult, restore_run
-from cowsnap.store.location import resolve_store_dir
 from cowsnap.store.store import Store
+
+Source = tuple[FileEntry, str]
+"""Where one side of a compared path comes from: a run's entry and its side."""
+
+
+def _reader(opened: Store) -> Callable[[FileEntry, str], bytes]:
+    def read(entry: FileEntry, side: str) -> bytes:
+        return b"".join(opened.open_content(entry, "before" if side == "before" else "after"))
+    return read
 
 
 def diff(run: str | None = None, paths: Sequence[str | bytes] = (), workspace: PathArg = None,
@@ -24,11 +40,95 @@ def diff(run: str | None = None, paths: Sequence[str | bytes] = (), workspace: P
     """What `run` changed under `paths` (everything when empty), one FileDiff per path."""
     here = (cwd or Path.cwd()).absolute()
     opened, manifest = load_run(run, workspace, store, here)
+    return run_diff(manifest, _reader(opened), resolve_paths(manifest, paths, here))
 
+
+def _state(entry: FileEntry, side: str) -> FileState:
+    """The state a source stands for ("now": the entry's after-state, read from disk)."""
+    return entry.before if side == "before" else entry.after
+
+
+def _compare(manifest: Manifest, pairs: dict[bytes, tuple[Source, Source]],
+             opened: Store, label: str) -> RunDiff:
+    """One FileDiff per path whose two sources differ."""
     def read(entry: FileEntry, side: str) -> bytes:
-        return b"".join(opened.open_content(entry, "before" if side == "before" else "after"))
+        source, source_side = pairs[entry.path][0 if side == "before" else 1]
+        if source_side == "now":
+            with open(source.path, "rb") as handle:
+                return handle.read()
+        return _reader(opened)(source, source_side)
 
-    return run_diff(manifest, read, resolve_paths(manifest, paths, here))
+    workspace = os.fsencode(manifest.workspace)
+    files = []
+    for path in sorted(pairs):
+        (old, old_side), (new, new_side) = pairs[path]
+        entry = replace(new, before=_state(old, old_side), after=_state(new, new_side))
+        changed = file_diff(entry, workspace, read)
+        if changed.status != "..":
+            files.append(changed)
+    return RunDiff(run_id=label, workspace=manifest.workspace, files=tuple(files))
+
+
+def _selected(entries: Sequence[FileEntry], paths: list[bytes] | None) -> list[FileEntry]:
+    return [entry for entry in entries
+            if paths is None or any(within(entry.path, path) for path in paths)]
+
+
+def diff_runs(old_run: str, new_run: str, paths: Sequence[str | bytes] = (),
+              workspace: PathArg = None, store: PathArg = None,
+              cwd: Path | None = None) -> RunDiff:
+    """From the state after `old_run` to the state after `new_run`, over every path
+    either touched: a path only one run touched is taken to be as that run found or
+    left it on the other side."""
+    here = (cwd or Path.cwd()).absolute()
+    opened, old = load_run(old_run, workspace, store, here)
+    new = load_run(new_run, workspace, store, here)[1]
+    olds = {entry.path: entry for entry in seen_entries(old)}
+    news = {entry.path: entry for entry in seen_entries(new)}
+    chosen = resolve_paths(new if news else old, paths, here) if paths else None
+    pairs: dict[bytes, tuple[Source, Source]] = {}
+    for path in {*olds, *news}:
+        before = (olds[path], "after") if path in olds else (news[path], "before")
+        after = (news[path], "after") if path in news else (olds[path], "after")
+        pairs[path] = (before, after)
+    kept = {entry.path for entry in _selected([*olds.values(), *news.values()], chosen)}
+    return _compare(new, {path: pair for path, pair in pairs.items() if path in kept},
+                    opened, f"{old.run_id}..{new.run_id}")
+
+
+def _now_state(entry: FileEntry, opened: Store) -> FileState:
+    """The path as it is now; its content id is the run's when the bytes are the same."""
+    state = read_state(entry.path)
+    now = FileState(exists=state.exists, type=state.type, mode=state.mode, size=state.size,
+                    mtime_ns=state.mtime_ns, uid=state.uid, target=state.target)
+    after = entry.after
+    if (now.type == "file" and after.type == "file" and after.blob is not None
+            and after.size == now.size):
+        try:
+            with open(entry.path, "rb") as handle:
+                same = handle.read() == b"".join(opened.open_content(entry, "after"))
+        except OSError:
+            same = False
+        if same:
+            now = replace(now, blob=after.blob, blob_source=after.blob_source)
+    return now
+
+
+def diff_now(run: str | None = None, paths: Sequence[str | bytes] = (),
+             workspace: PathArg = None, store: PathArg = None,
+             cwd: Path | None = None) -> RunDiff:
+    """From the state `run` left to the workspace as it is now, over the paths of the
+    workspace the run touched."""
+    here = (cwd or Path.cwd()).absolute()
+    opened, manifest = load_run(run, workspace, store, here)
+    chosen = resolve_paths(manifest, paths, here)
+    pairs: dict[bytes, tuple[Source, Source]] = {}
+    for entry in _selected(seen_entries(manifest), chosen):
+        if not entry.in_workspace:
+            continue
+        now = replace(entry, after=_now_state(entry, opened))
+        pairs[entry.path] = ((entry, "after"), (now, "now"))
+    return _compare(manifest, pairs, opened, f"{manifest.run_id}..now")
 
 
 def version_diff(path: str | bytes, number: int, run: str | None = None,
@@ -44,32 +144,45 @@ def version_diff(path: str | bytes, number: int, run: str | None = None,
     old = entry.before if number == 1 else replace(entry.versions[number - 2].state(),
                                                    mode=mode)
     pair = replace(entry, before=old, after=new)
-
-    def read(chosen: FileEntry, side: str) -> bytes:
-        return b"".join(opened.open_content(chosen, "before" if side == "before" else "after"))
-
-    changed = file_diff(pair, os.fsencode(manifest.workspace), read)
+    changed = file_diff(pair, os.fsencode(manifest.workspace), _reader(opened))
     return RunDiff(run_id=manifest.run_id, workspace=manifest.workspace, files=(changed,))
+
+
+@dataclass(frozen=True)
+class Restored(RestoreResult):
+    """A restore's result, with the exit status it calls for: 1 when a path could not
+    be restored."""
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_ERROR if self.failures else 0
 
 
 def restore(run: str | None = None, paths: Sequence[str | bytes] = (), *,
             side: Side = "before", force: bool = False, dry_run: bool = False,
             workspace: PathArg = None, store: PathArg = None, cwd: Path | None = None,
             command: Sequence[str] = (), progress: Progress | None = None,
-            outside: bool = False, same_owner: bool = False) -> RestoreResult:
+            outside: bool = False, same_owner: bool = False) -> Restored:
     """Undo (`side="before"`) or redo (`"after"`) `run` for `paths` (all when empty).
 
     Raises RestoreConflictError, changing nothing, when a path changed since the run
-    (unless `force`); paths that could not be restored are in `RestoreResult.failures`.
-    A run this user did not record on this machine (a bundle, a fetched run) is
-    restored into `workspace` (default: the current one), only inside it unless
-    `outside`, without owners or set-id bits unless `same_owner` (docs/restore.md).
+    (unless `force`); paths that could not be restored are in `failures`. A run this
+    user did not record on this machine (a bundle, a fetched run) is restored into
+    `workspace` (default: the current one), only inside it unless `outside`, without
+    owners or set-id bits unless `same_owner` (docs/restore.md). The run recording
+    what the restore replaced has `command` as its command; by default one naming
+    the run restored by its whole id.
     """
     here = (cwd or Path.cwd()).absolute()
-    opened = Store.open(resolve_store_dir(store), create=False)
-    run_id = opened.runs.resolve(run, workspace_key(workspace, here) if run is None else None)
+    opened = require_store(store)
+    key = workspace_key(workspace, here)
+    run_id = resolve_run(opened, run, key)
+    recorded = tuple(command) or (
+        "cowsnap", "restore", run_id, *map(os.fsdecode, paths), "--to", side,
+        *(["--force"] if force else []), *(["--outside"] if outside else []),
+        *(["--same-owner"] if same_owner else []))
     options = RestoreOptions(side=side, paths=tuple(paths), force=force, dry_run=dry_run,
-                             command=tuple(command), cwd=str(here),
-                             workspace=os.fsencode(workspace_key(workspace, here)),
+                             command=recorded, cwd=str(here), workspace=os.fsencode(key),
                              outside=outside, same_owner=same_owner)
-    return restore_run(opened, run_id, options, progress)
+    result = restore_run(opened, run_id, options, progress)
+    return Restored(**{field.name: getattr(result, field.name) for field in fields(result)})

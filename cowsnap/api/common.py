@@ -1,23 +1,50 @@
-"""What the api modules share: the path arguments, opening the store, loading a run."""
+"""What the api modules share: the path arguments, opening the store, finding a run.
+
+A run reference is what a user types to name a run: its whole id, any part of it
+that only one run's id contains (`c6aff2`, `20261130T1201`), `@` for the
+workspace's newest run or `@~N` for the Nth before it, as git's `HEAD~N`.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
+from cowsnap.errors import AmbiguousRunError, CowsnapError, RunNotFoundError
 from cowsnap.model import Manifest
 from cowsnap.store.location import resolve_store_dir
+from cowsnap.store.runs import RunSummary
 from cowsnap.store.store import Store
 from cowsnap.workspace import detect_workspace
 
 PathArg = str | os.PathLike[str] | None
 
+NEWEST = "@"
+_RELATIVE = re.compile(r"@(?:~(\d*))?")
+_RUN_ID_TEXT = re.compile(r"[0-9A-Za-z-]+")
+
+_opened: dict[Path, Store] = {}
+
 
 def open_store(store: PathArg) -> Store | None:
+    """The store, opened read-only once per process (a command asks several times);
+    None when there is none yet."""
     root = resolve_store_dir(store)
+    if root in _opened:
+        return _opened[root]
     if not root.exists():
         return None
-    return Store.open(root, create=False)
+    opened = Store.open(root, create=False)
+    _opened[root] = opened
+    return opened
+
+
+def require_store(store: PathArg) -> Store:
+    """The store, read-only; StoreError when there is none."""
+    opened = open_store(store)
+    return opened if opened is not None else Store.open(resolve_store_dir(store),
+                                                        create=False)
 
 
 def as_path(value: PathArg) -> Path | None:
@@ -28,8 +55,54 @@ def workspace_key(workspace: PathArg, cwd: Path | None) -> str:
     return str(detect_workspace(as_path(workspace), cwd))
 
 
+def looks_like_run(argument: str) -> bool:
+    """Whether `argument` could be meant as a run reference (and not as a path)."""
+    return bool(_RELATIVE.fullmatch(argument) or _RUN_ID_TEXT.fullmatch(argument))
+
+
+def newest_runs(opened: Store, workspace: str) -> list[RunSummary]:
+    """The workspace's runs, newest first, skipping those whose summary is damaged."""
+    found = []
+    for run_id in opened.runs.ids():
+        try:
+            summary = opened.runs.summary(run_id)
+        except CowsnapError:
+            continue  # pruned meanwhile, or damaged: `log` names it, finding runs goes on
+        if summary.workspace == workspace:
+            found.append(summary)
+    found.sort(key=lambda summary: (summary.started_at, summary.run_id), reverse=True)
+    return found
+
+
+def resolve_run(opened: Store, reference: str | None, workspace: str) -> str:
+    """The run id `reference` names (None: the workspace's newest run)."""
+    relative = _RELATIVE.fullmatch(reference or NEWEST)
+    if relative is not None:
+        back = int(relative.group(1) or 1) if reference and "~" in reference else 0
+        runs = newest_runs(opened, workspace)
+        if not runs:
+            raise RunNotFoundError(f"no runs recorded for workspace {workspace}")
+        if back >= len(runs):
+            raise RunNotFoundError(f"no run {reference}: the workspace has only "
+                                   f"{len(runs)} run{'' if len(runs) == 1 else 's'}")
+        return runs[back].run_id
+    assert reference is not None
+    ids = opened.runs.ids()
+    if reference in ids:
+        return reference
+    matches = [run_id for run_id in ids if reference in run_id]
+    if not matches:
+        raise RunNotFoundError(f"no run matches {reference}")
+    if len(matches) > 1:
+        shown = ", ".join(matches[:3]) + (", ..." if len(matches) > 3 else "")
+        raise AmbiguousRunError(
+            f"run {reference} is ambiguous: {len(matches)} runs match ({shown})")
+    return matches[0]
+
+
 def load_run(run: str | None, workspace: PathArg, store: PathArg,
-          cwd: Path | None) -> tuple[Store, Manifest]:
-    opened = Store.open(resolve_store_dir(store), create=False)
-    key = workspace_key(workspace, cwd) if run is None else None
-    return opened, opened.runs.load(opened.runs.resolve(run, key))
+             cwd: Path | None) -> tuple[Store, Manifest]:
+    """The store and the manifest of the run `run` names (None: the newest)."""
+    opened = require_store(store)
+    key = workspace_key(workspace, cwd) if run is None or run.startswith(NEWEST) else ""
+    return opened, opened.runs.load(resolve_run(opened, run, key))

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cowsnap.api.common import PathArg, as_path
-from cowsnap.errors import (
-    StoreError,
-)
+from cowsnap.api.common import PathArg, as_path, resolve_run, workspace_key
+from cowsnap.errors import RunNotFoundError, StoreDamagedError, StoreError
 from cowsnap.snapshot.registry import (
     availabilities,
     backend_named,
 )
 from cowsnap.snapshot.staging import candidates
+from cowsnap.store.atomic import storage_error
 from cowsnap.store.check import CheckReport, check_store
-from cowsnap.store.gc import prune_store
+from cowsnap.store.gc import collect_garbage, prune_store, remove_runs
 from cowsnap.store.location import resolve_store_dir
 from cowsnap.store.prune import Policy, PrunePlan
 from cowsnap.store.store import VERSION_FILE, Store
+from cowsnap.store.usage import take_inventory
 from cowsnap.workspace import detect_workspace
 
 
@@ -76,18 +77,81 @@ class CheckResult:
     store: Path
     report: CheckReport
     removed_snapshots: tuple[Path, ...]
+    repaired: bool = False
+    """Whether leftovers of killed cowsnap processes were removed first (--repair)."""
+
+    @property
+    def exit_code(self) -> int:
+        return StoreDamagedError.exit_code if self.report.problems else 0
+
+    @property
+    def error(self) -> str | None:
+        """The one line that ends a check finding damage."""
+        count = len(self.report.problems)
+        if not count:
+            return None
+        return (f"the store {self.store} is damaged: {count} "
+                f"{'problem' if count == 1 else 'problems'} found")
 
 
-def check(workspace: PathArg = None, store: PathArg = None,
-          cwd: Path | None = None) -> CheckResult:
-    """Verify the store (cowsnap.store.check), after removing what killed cowsnap
-    processes left: incomplete runs, and snapshots of the current workspace.
-    `CheckResult.report.problems` lists any damage."""
+def check(workspace: PathArg = None, store: PathArg = None, cwd: Path | None = None, *,
+          repair: bool = False) -> CheckResult:
+    """Verify the store (cowsnap.store.check); `report.problems` lists any damage.
+
+    Read-only (but for the checksums it records of large contents), like fsck -n;
+    with `repair`, first removes what killed cowsnap processes left: incomplete runs,
+    and snapshots of the current workspace.
+    """
     root = resolve_store_dir(store)
     if not (root / VERSION_FILE).exists():
         raise StoreError(f"no cowsnap store at {root}")
-    removed_snapshots = _remove_stale_snapshots(workspace, cwd)
-    opened = Store.open(root, create=True)
+    removed_snapshots = _remove_stale_snapshots(workspace, cwd) if repair else ()
+    opened = Store.open(root, create=repair)
     with opened.retention_lock(exclusive=False):
         report = check_store(opened)
-    return CheckResult(store=root, report=report, removed_snapshots=removed_snapshots)
+    return CheckResult(store=root, report=report, removed_snapshots=removed_snapshots,
+                       repaired=repair)
+
+
+@dataclass(frozen=True)
+class ForgetResult:
+    store: Path
+    run_ids: tuple[str, ...]
+    """The runs forgotten (with `dry_run`: that would be), by whole id."""
+    dry_run: bool
+    reclaimed_contents: int
+    reclaimed_size: int
+    """Bytes freed: the runs and the contents no remaining run references."""
+
+    exit_code = 0
+
+
+def forget(runs: Sequence[str], *, dry_run: bool = False, workspace: PathArg = None,
+           store: PathArg = None, cwd: Path | None = None) -> ForgetResult:
+    """Remove the runs `runs` names (run references) and reclaim every content no
+    remaining run references; with `dry_run`, only say which runs would go."""
+    here = (cwd or Path.cwd()).absolute()
+    root = resolve_store_dir(store)
+    key = workspace_key(workspace, here)
+    opened = Store.open(root, create=False)
+    chosen = tuple(dict.fromkeys(resolve_run(opened, reference, key) for reference in runs))
+    if dry_run:
+        return ForgetResult(store=root, run_ids=chosen, dry_run=True, reclaimed_contents=0,
+                            reclaimed_size=0)
+    opened = Store.open(root, create=True)
+    with opened.retention_lock(exclusive=True):
+        inventory = take_inventory(opened)
+        known = {record.run_id for record in inventory.runs}
+        gone = [run_id for run_id in chosen if run_id not in known]
+        if gone:
+            raise RunNotFoundError(f"no run {gone[0]} (removed meanwhile)")
+        referenced = {blob for record in inventory.runs if record.run_id not in chosen
+                      for blob in record.contents}
+        try:
+            freed = remove_runs(opened, chosen)
+            reclaimed = collect_garbage(opened, referenced)
+        except OSError as error:
+            raise storage_error(error, "forget runs") from None
+    return ForgetResult(store=root, run_ids=chosen, dry_run=False,
+                        reclaimed_contents=reclaimed.contents,
+                        reclaimed_size=reclaimed.size + freed)

@@ -1,4 +1,4 @@
-"""Reading recorded runs back: log, show, cat, versions."""
+"""Reading recorded runs back: log, show, cat, versions, and which run an argument names."""
 
 from __future__ import annotations
 
@@ -8,29 +8,103 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from cowsnap.api.common import PathArg, load_run, open_store, workspace_key
+from cowsnap.api.common import (
+    PathArg,
+    load_run,
+    looks_like_run,
+    open_store,
+    require_store,
+    resolve_run,
+    workspace_key,
+)
 from cowsnap.errors import (
+    EXIT_ERROR,
     ContentNotFoundError,
+    CowsnapError,
     PathNotInRunError,
+    RunNotFoundError,
     VersionNotFoundError,
 )
-from cowsnap.model import FileEntry, Manifest, Version
-from cowsnap.restore.arguments import split_run
-from cowsnap.store.runs import RunSummary
+from cowsnap.model import SYSTEM_FILE, TOO_LARGE, FileEntry, Manifest, Operation, Version
+from cowsnap.paths import display_path, within
+from cowsnap.store.runs import RunSummary, summarize
+from cowsnap.store.store import Store
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A run whose summary and manifest cannot be read, and why."""
+
+    run_id: str
+    problem: str
+
+
+@dataclass(frozen=True)
+class Log:
+    """Runs newest first; runs that cannot be read are named in `unreadable` (their
+    workspace is unknown, so they are named whichever workspace is asked for)."""
+
+    runs: tuple[RunSummary, ...]
+    unreadable: tuple[Unreadable, ...]
+    workspace: str | None
+    """The workspace listed; None for every workspace."""
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_ERROR if self.unreadable else 0
+
+    @property
+    def error(self) -> str | None:
+        count = len(self.unreadable)
+        if not count:
+            return None
+        return (f"{count} run{' cannot' if count == 1 else 's cannot'} be read "
+                f"(cowsnap check lists the damage; cowsnap forget ID removes a run)")
+
+
+def _read_summary(opened: Store, run_id: str) -> RunSummary:
+    """A run's summary; rebuilt from its manifest when the summary is damaged."""
+    try:
+        return opened.runs.summary(run_id)
+    except RunNotFoundError:
+        raise
+    except CowsnapError as damaged:
+        try:
+            return summarize(opened.runs.load(run_id))
+        except CowsnapError:
+            raise damaged from None
 
 
 def log(workspace: PathArg = None, store: PathArg = None, cwd: Path | None = None,
-        session: str | None = None) -> list[RunSummary]:
-    """The workspace's runs (only those of `session` when given), newest first (none
-    when there is no store yet)."""
+        session: str | None = None, *, every_workspace: bool = False,
+        limit: int | None = None) -> Log:
+    """The workspace's runs (every workspace's with `every_workspace`; only those of
+    agent session `session` when given), newest first, at most `limit`; no runs when
+    there is no store yet."""
+    key = None if every_workspace else workspace_key(workspace, cwd)
     opened = open_store(store)
-    found = opened.runs.summaries(workspace_key(workspace, cwd)) if opened else []
-    return [summary for summary in found if session is None or summary.session == session]
+    if opened is None:
+        return Log(runs=(), unreadable=(), workspace=key)
+    runs, unreadable = [], []
+    for run_id in opened.runs.ids():
+        try:
+            summary = _read_summary(opened, run_id)
+        except RunNotFoundError:
+            continue
+        except CowsnapError as error:
+            unreadable.append(Unreadable(run_id, str(error)))
+            continue
+        if (key is None or summary.workspace == key) and \
+                (session is None or summary.session == session):
+            runs.append(summary)
+    runs.sort(key=lambda summary: (summary.started_at, summary.run_id), reverse=True)
+    return Log(runs=tuple(runs[:limit] if limit is not None else runs),
+               unreadable=tuple(unreadable), workspace=key)
 
 
 def show(run: str | None = None, workspace: PathArg = None, store: PathArg = None,
          cwd: Path | None = None) -> Manifest:
-    """The manifest of `run` (an id or unique prefix; default the workspace's newest)."""
+    """The manifest of `run` (a run reference; default the workspace's newest)."""
     return load_run(run, workspace, store, cwd)[1]
 
 
@@ -45,20 +119,38 @@ def find_entry(manifest: Manifest, path: str | bytes, cwd: Path | None = None) -
     for candidate in candidates:
         if candidate in by_path:
             return by_path[candidate]
-    shown = os.fsdecode(absolute)
-    raise PathNotInRunError(f"run {manifest.run_id} did not touch {shown}")
+    raise PathNotInRunError(f"run {manifest.run_id} did not touch {display_path(absolute)}")
+
+
+def _next_time(entry: FileEntry, why: str) -> str:
+    """How to have this content kept by a future run, when there is a way."""
+    if why == TOO_LARGE:
+        return "; to keep it next time: cowsnap run --max-file-size SIZE (default 256M)"
+    if why == SYSTEM_FILE:
+        return ""
+    if set(entry.operations) <= {Operation.READ} and "not needed" in why:
+        return "; to keep contents of files a run only reads: cowsnap run --capture-reads all"
+    return ""
 
 
 def cat(path: str | bytes, side: Literal["before", "after"] = "after", run: str | None = None,
         workspace: PathArg = None, store: PathArg = None,
         cwd: Path | None = None, version: int | None = None) -> Iterator[bytes]:
-    """A captured content of `path` in `run`, in chunks: its before- or after-content,
-    or with `version`, its intermediate version of that number."""
+    """A captured content of `path` in `run`, in chunks: its before- or after-content
+    (a symlink's target), or with `version`, its intermediate version of that number."""
     opened, manifest = load_run(run, workspace, store, cwd)
     entry = find_entry(manifest, path, cwd)
-    if version is None:
+    if version is not None:
+        return opened.stream(_blob_of(entry, pick_version(manifest, entry, version)))
+    state = entry.before if side == "before" else entry.after
+    if state.exists and state.type == "symlink" and state.target is not None:
+        return iter((state.target,))
+    try:
         return opened.open_content(entry, side)
-    return opened.stream(_blob_of(entry, pick_version(manifest, entry, version)))
+    except ContentNotFoundError as error:
+        why = state.not_captured or ("not needed" if state.exists and state.type == "file"
+                                     else "")
+        raise ContentNotFoundError(f"{error}{_next_time(entry, why)}") from None
 
 
 @dataclass(frozen=True)
@@ -84,7 +176,7 @@ def versions(path: str | bytes, run: str | None = None, workspace: PathArg = Non
 
 def pick_version(manifest: Manifest, entry: FileEntry, number: int) -> Version:
     """Version `number` of `entry`; VersionNotFoundError saying what there is otherwise."""
-    shown = entry.path.decode("utf-8", "backslashreplace")
+    shown = display_path(entry.path)
     if not manifest.version_globs:
         raise VersionNotFoundError(f"run {manifest.run_id} was not recorded with --versions")
     if not 1 <= number <= len(entry.versions):
@@ -97,14 +189,44 @@ def pick_version(manifest: Manifest, entry: FileEntry, number: int) -> Version:
 
 def _blob_of(entry: FileEntry, version: Version) -> str:
     if version.blob is None:
-        shown = entry.path.decode("utf-8", "backslashreplace")
-        raise ContentNotFoundError(
-            f"version {version.number} of {shown}: not captured: {version.not_captured}")
+        raise ContentNotFoundError(f"version {version.number} of {display_path(entry.path)}: "
+                                   f"not captured: {version.not_captured}")
     return version.blob
 
 
-def split_run_argument(arguments: Sequence[str],
-                       store: PathArg = None) -> tuple[str | None, list[str]]:
-    """`[RUN] [PATH...]`: the run reference (None: the newest) and the paths."""
-    opened = open_store(store)
-    return split_run(arguments, opened.runs.ids() if opened else [])
+def _is_in_run(manifest: Manifest, argument: str, cwd: Path) -> bool:
+    absolute = os.path.normpath(os.path.join(os.fsencode(cwd), os.fsencode(argument)))
+    return any(within(entry.path, absolute) for entry in manifest.files)
+
+
+def split_run_argument(arguments: Sequence[str], store: PathArg = None,
+                       workspace: PathArg = None,
+                       cwd: Path | None = None) -> tuple[str | None, list[str]]:
+    """`[RUN] [PATH...]` as a run id (None: the newest) and the paths.
+
+    The first argument is a run when it names one (see cowsnap.api.common); else it
+    is a path, unless it only looks like a run reference and is neither a file here
+    nor a path the newest run touched: then RunNotFoundError, as git says "unknown
+    revision" rather than guessing.
+    """
+    if not arguments:
+        return None, []
+    first = arguments[0]
+    if not looks_like_run(first):
+        return None, list(arguments)
+    here = (cwd or Path.cwd()).absolute()
+    opened = require_store(store)
+    key = workspace_key(workspace, here)
+    try:
+        return resolve_run(opened, first, key), list(arguments[1:])
+    except RunNotFoundError:
+        if os.path.lexists(here / first):
+            return None, list(arguments)
+        try:
+            newest = opened.runs.load(resolve_run(opened, None, key))
+        except RunNotFoundError:
+            newest = None
+        if newest is not None and _is_in_run(newest, first, here):
+            return None, list(arguments)
+        raise RunNotFoundError(f"no run matches {first}, and no path {first} is here "
+                               f"or in the newest run (write ./{first} for a path)") from None

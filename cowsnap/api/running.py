@@ -11,10 +11,7 @@ from pathlib import Path
 
 from cowsnap.api.common import PathArg, as_path, open_store
 from cowsnap.config import DEFAULT_CAP, Config, load_config, prune_due
-from cowsnap.errors import (
-    CowsnapError,
-    StoreError,
-)
+from cowsnap.errors import CowsnapError, StoreError, UsageError
 from cowsnap.model import Manifest
 from cowsnap.record.ignore import load_ignores
 from cowsnap.record.policy import CaptureSettings
@@ -112,10 +109,43 @@ class RunResult:
     auto_prune: PruneOutcome | None = None
     """What automatic pruning (config.toml) did after the run, if it ran."""
     auto_prune_error: CowsnapError | None = None
+    bundle_error: CowsnapError | None = None
+    """Why `--output` was not written, when the run was recorded but its bundle failed."""
+
+    @property
+    def exit_code(self) -> int:
+        """The command's own exit status, whatever happened to its recording."""
+        return self.exit_status
+
+    @property
+    def error(self) -> str | None:
+        """The one line saying what cowsnap failed to do after the command ran."""
+        if self.recording_error is not None:
+            return f"the run was not recorded: {self.recording_error}"
+        if self.bundle_error is not None:
+            return (f"run {self.run_id} was recorded, but no bundle was written: "
+                    f"{self.bundle_error}")
+        return None
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def check_output(output: PathArg) -> Path | None:
+    """Where `--output` will write the bundle: a new or empty directory in an existing,
+    writable one. Checked before the command starts, so a bad path costs nothing."""
+    if output is None:
+        return None
+    target = Path(output).absolute()
+    if target.exists() and not (target.is_dir() and not any(target.iterdir())):
+        raise UsageError(f"--output {target}: it exists and is not an empty directory")
+    parent = target.parent
+    if not parent.is_dir():
+        raise UsageError(f"--output {target}: {parent} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"--output {target}: {parent} is not writable")
+    return target
 
 
 def run(request: RunRequest) -> RunResult:
@@ -126,6 +156,7 @@ def run(request: RunRequest) -> RunResult:
     """
     cwd = (request.cwd or Path.cwd()).absolute()
     workspace = detect_workspace(as_path(request.workspace), cwd)
+    output = check_output(request.output)
     globs = VersionGlobs(request.versions, os.fsencode(os.path.realpath(workspace)))
     store = Store.open(resolve_store_dir(request.store))
     ignores = load_ignores()
@@ -167,7 +198,6 @@ def run(request: RunRequest) -> RunResult:
                              started_at=started_at, finished_at=_now(),
                              uid=os.getuid(), gid=os.getgid())
             manifest: Manifest | None = None
-            bundle: Path | None = None
             recording_error: CowsnapError | None = None
             try:
                 reached("run-recording")
@@ -175,29 +205,46 @@ def run(request: RunRequest) -> RunResult:
                 reached("run-publishing")
                 pending.publish(manifest)
                 reached("run-published")
-                if request.output is not None:
-                    bundle = Path(request.output).absolute()
-                    export_bundle(store, run_id, bundle)
             except CowsnapError as error:
                 pending.abandon()
                 recording_error = error
             except OSError as error:
                 pending.abandon()
                 recording_error = StoreError(f"cannot record the run: {error}")
+            bundle, bundle_error = (_export(store, run_id, output)
+                                    if manifest is not None and recording_error is None
+                                    else (None, None))
         finally:
             kept = snapshot.location if request.keep_snapshot else None
+            clock = time.monotonic()
             if not request.keep_snapshot:
                 snapshot.release()
+            releasing = round(time.monotonic() - clock, 6)
     reached("run-released")
     pruned, prune_error = _auto_prune(store, config, manifest, request.session)
     return RunResult(
         exit_status=exit_status, run_id=run_id, workspace=workspace, backend=backend.name,
-        timings=dict(manifest.timings) if manifest else timings, manifest=manifest,
+        timings={**(manifest.timings if manifest else timings), "releasing": releasing},
+        manifest=manifest,
         summary=summarize(manifest) if manifest else None,
         ignore_file_created=ignores.path if ignores.created else None,
         kept_snapshot=kept, bundle=bundle, recording_error=recording_error,
-        auto_prune=pruned, auto_prune_error=prune_error,
+        auto_prune=pruned, auto_prune_error=prune_error, bundle_error=bundle_error,
     )
+
+
+def _export(store: Store, run_id: str,
+            output: Path | None) -> tuple[Path | None, CowsnapError | None]:
+    """Write the published run as a bundle at `output`; the error, if that fails."""
+    if output is None:
+        return None, None
+    try:
+        export_bundle(store, run_id, output)
+    except CowsnapError as error:
+        return None, error
+    except OSError as error:
+        return None, StoreError(f"cannot write the bundle: {error}")
+    return output, None
 
 
 def _auto_prune(store: Store, config: Config, manifest: Manifest | None,

@@ -1,7 +1,9 @@
 """The click layer: parse options, call cowsnap.api, render. Nothing else.
 
-`main` is the one place where CowsnapError becomes a line on stderr and an exit
-code.
+This module is the one place that decides how cowsnap exits: a command returns
+the api result it rendered (or nothing), and its `exit_code` and `error` become
+the exit status and the last line on stderr; a CowsnapError, an OS error or a
+usage error becomes one line on stderr and its exit code.
 """
 
 from __future__ import annotations
@@ -9,20 +11,23 @@ from __future__ import annotations
 import errno
 import os
 import sys
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
 import click
 
 from cowsnap import __version__
 from cowsnap.cli import commands
-from cowsnap.errors import EXIT_ERROR, CowsnapError
+from cowsnap.cli.format import display_path
+from cowsnap.errors import EXIT_ERROR, EXIT_USAGE, CowsnapError
 
 EXIT_SIGPIPE = 128 + 13
+EXIT_INTERRUPTED = 128 + 2
 
 
 class CowsnapGroup(click.Group):
-    """A group that loads its commands lazily and reports CowsnapError (and OS errors)
-    as one line, never a traceback."""
+    """A group that loads its commands lazily and reports every failure as one line,
+    never a traceback."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(commands.COMMANDS)
@@ -30,11 +35,31 @@ class CowsnapGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return commands.load(cmd_name)
 
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        """Run the command line; unless `standalone_mode` is off, exit with the status the
+        outcome calls for."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            outcome = super().main(args, prog_name or "cowsnap", complete_var,
+                                   standalone_mode=False, **extra)
+        except click.UsageError as error:
+            command = error.ctx.command_path if error.ctx else "cowsnap"
+            _fail(f"{error.format_message().rstrip('.')} (try '{command} --help')", EXIT_USAGE)
+        except click.ClickException as error:
+            _fail(error.format_message(), error.exit_code)
+        except click.Abort:
+            _fail("interrupted", EXIT_INTERRUPTED)
+        _exit(outcome)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except CowsnapError as error:
-            _fail(str(error), error.exit_code)
+            hint = f" (try '{ctx.command_path} --help')" if error.exit_code == EXIT_USAGE else ""
+            _fail(f"{error}{hint}", error.exit_code)
         except BrokenPipeError:
             _reader_went_away()
         except OSError as error:
@@ -43,14 +68,27 @@ class CowsnapGroup(click.Group):
             _fail(_describe_os_error(error), EXIT_ERROR)
 
 
+def _exit(outcome: Any) -> NoReturn:
+    """Exit as an api result says: its `error` on stderr, its `exit_code` (an int
+    outcome is an exit code itself, as click returns for --help)."""
+    if isinstance(outcome, int):
+        sys.exit(outcome)
+    message = getattr(outcome, "error", None)
+    code = getattr(outcome, "exit_code", 0)
+    if message:
+        _fail(message, code or EXIT_ERROR)
+    sys.exit(code)
+
+
 def _describe_os_error(error: OSError) -> str:
+    where = f": {display_path(error.filename)}" if isinstance(error.filename, str | bytes) \
+        else ""
     if error.errno == errno.ENOSPC:
-        return f"no space left on device: {error.filename or ''}".rstrip(": ")
-    where = f": {error.filename}" if error.filename else ""
+        return f"no space left on device{where}"
     return f"{error.strerror or error}{where}"
 
 
-def _reader_went_away() -> None:
+def _reader_went_away() -> NoReturn:
     """`cowsnap cat ... | head`: the reader stopped early, as with git, no error.
     stdout is pointed at /dev/null so the interpreter's final flush cannot fail too."""
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -58,12 +96,19 @@ def _reader_went_away() -> None:
     sys.exit(EXIT_SIGPIPE)
 
 
-def _fail(message: str, exit_code: int) -> None:
-    click.echo(f"cowsnap: error: {message}", err=True)
+def _fail(message: str, exit_code: int) -> NoReturn:
+    """One line on stderr; a path decoded with os.fsdecode is shown as display_path
+    shows every path."""
+    shown = message.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    click.echo(f"cowsnap: error: {shown}", err=True)
     sys.exit(exit_code)
 
 
 @click.group(cls=CowsnapGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cowsnap")
 def main() -> None:
-    """Run any command, see exactly what it touched and changed, and undo it."""
+    """Run any command, see exactly what it touched and changed, and undo it.
+
+    Name a run by its id, any part of it that only one run's id contains, `@` (the
+    workspace's newest run) or `@~N` (the Nth before it).
+    """

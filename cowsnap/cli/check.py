@@ -8,9 +8,8 @@ from typing import Any
 import click
 
 from cowsnap import api
+from cowsnap.cli.format import count, display_path, format_size
 from cowsnap.cli.options import json_option, location_options
-from cowsnap.errors import StoreDamagedError
-from cowsnap.units import format_size
 
 
 def check_document(result: api.CheckResult) -> dict[str, Any]:
@@ -28,22 +27,19 @@ def check_document(result: api.CheckResult) -> dict[str, Any]:
         "warnings": [{"subject": item.subject, "problem": item.problem}
                      for item in report.warnings],
         "removed_snapshots": [str(path) for path in result.removed_snapshots],
+        "repaired": result.repaired,
     }
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def check_text(result: api.CheckResult) -> list[str]:
     report = result.report
-    lines = [f"removed a snapshot left by a killed cowsnap: {path}"
+    lines = [f"removed a snapshot left by a killed cowsnap: {display_path(str(path))}"
              for path in result.removed_snapshots]
-    lines.append(f"checked {_count(report.runs, 'run')} and "
-                 f"{_count(report.contents, 'content')} ({format_size(report.verified_bytes)} "
+    lines.append(f"checked {count(report.runs, 'run')} and "
+                 f"{count(report.contents, 'content')} ({format_size(report.verified_bytes)} "
                  f"read) in {result.store}")
     if report.sealed:
-        lines.append(f"sealed {_count(report.sealed, 'large content')} "
+        lines.append(f"sealed {count(report.sealed, 'large content')} "
                      f"(checksums for later checks)")
     lines.extend(f"warning: {item.subject}: {item.problem}" for item in report.warnings)
     lines.extend(f"damaged: {item.subject}: {item.problem}" for item in report.problems)
@@ -53,29 +49,29 @@ def check_text(result: api.CheckResult) -> list[str]:
 
 
 @click.command("check")
+@click.option("--repair", is_flag=True,
+              help="First remove what killed cowsnap processes left behind (incomplete "
+                   "runs, snapshots of this workspace), as prune does.")
 @location_options
 @click.option("--remote", metavar="REMOTE",
               help="Verify what REMOTE holds instead: every run it lists, fetched into a "
                    "scratch area (the store is not changed).")
 @json_option
-def check(workspace: str | None, store: str | None, remote: str | None, as_json: bool) -> None:
+def check(repair: bool, workspace: str | None, store: str | None, remote: str | None,
+          as_json: bool) -> api.CheckResult | None:
     """Verify the store: every manifest, and every content against its id.
 
-    Lists every problem and exits 1 if there is any. Removes first what killed
-    cowsnap processes left behind (incomplete runs, snapshots of this workspace).
+    Lists every problem and exits 1 if there is any. Read-only, like fsck -n,
+    but for the checksums it records of large contents on their first check.
     """
     if remote is not None:
         from cowsnap.cli.remote import print_remote_check
 
         print_remote_check(remote, store, as_json)
-        return
-    result = api.check(workspace=workspace, store=store)
+        return None
+    result = api.check(workspace=workspace, store=store, repair=repair)
     if as_json:
         click.echo(json.dumps(check_document(result), indent=2))
     else:
         click.echo("\n".join(check_text(result)))
-    problems = len(result.report.problems)
-    if problems:
-        raise StoreDamagedError(
-            f"the store {result.store} is damaged: {problems} "
-            f"{'problem' if problems == 1 else 'problems'} found")
+    return result

@@ -2,7 +2,10 @@
 
 Modules are imported only when their command runs (or help lists it), so
 `cowsnap run` does not pay for importing diff or restore, nor they for the tracer.
-To add a command: one line here, "name": "module:function".
+To add a command: one line here, "name": "module:function", and a module in
+cowsnap/cli/ that imports only cowsnap.api, cowsnap.errors and cowsnap.cli.*,
+returns the api result it rendered (cowsnap.cli decides the exit status from
+it), and names paths, counts and times with cowsnap.cli.format.
 """
 
 from __future__ import annotations
@@ -13,11 +16,13 @@ import click
 
 COMMANDS = {
     "agent": "cowsnap.cli.agent:agent",
-    "cat": "cowsnap.cli.runs:cat",
+    "cat": "cowsnap.cli.cat:cat",
     "check": "cowsnap.cli.check:check",
+    "completion": "cowsnap.cli.completion:completion",
     "diff": "cowsnap.cli.diff:diff",
     "fetch": "cowsnap.cli.remote:fetch",
-    "log": "cowsnap.cli.runs:log",
+    "forget": "cowsnap.cli.forget:forget",
+    "log": "cowsnap.cli.log:log",
     "mcp": "cowsnap.cli.mcp:mcp",
     "prune": "cowsnap.cli.prune:prune",
     "push": "cowsnap.cli.remote:push",
@@ -26,7 +31,7 @@ COMMANDS = {
     "rewind": "cowsnap.cli.rewind:rewind",
     "run": "cowsnap.cli.run:run",
     "sh": "cowsnap.cli.sh:sh",
-    "show": "cowsnap.cli.runs:show",
+    "show": "cowsnap.cli.show:show",
     "status": "cowsnap.cli.status:status",
     "versions": "cowsnap.cli.versions:versions",
 }

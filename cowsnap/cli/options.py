@@ -1,4 +1,4 @@
-"""Options shared by several commands."""
+"""Options and arguments shared by several commands, with their shell completion."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
+from click.shell_completion import CompletionItem
+
+from cowsnap import api
+from cowsnap.errors import CowsnapError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,3 +31,36 @@ session_option = click.option(
 def location_options(function: F) -> F:
     """--workspace and --store."""
     return workspace_option(store_option(function))
+
+
+def terminal_options(function: F) -> F:
+    """--color and --no-pager, for commands that page and colour like git."""
+    function = click.option(
+        "--color", "color", type=click.Choice(("auto", "always", "never")), default="auto",
+        show_default=True,
+        help="Colour the output: auto means on a terminal unless NO_COLOR is set.")(function)
+    return click.option(
+        "--no-pager", "no_pager", is_flag=True,
+        help="Do not page the output (default: page on a terminal with $COWSNAP_PAGER, "
+             "$PAGER or less, as git does).")(function)
+
+
+def complete_runs(ctx: click.Context, param: click.Parameter,
+                  incomplete: str) -> list[CompletionItem]:
+    """Run ids of the workspace (newest first) containing what was typed, then paths:
+    RUN is often optional."""
+    options = ctx.params
+    try:
+        runs = api.log(workspace=options.get("workspace"), store=options.get("store")).runs
+    except (CowsnapError, OSError):
+        runs = ()
+    items = [CompletionItem(summary.run_id, help=" ".join(summary.command)[:60])
+             for summary in runs if incomplete in summary.run_id]
+    if incomplete.startswith("@"):
+        items += [CompletionItem(f"@~{number}") for number in range(1, min(len(runs), 10))]
+    return [*items, CompletionItem(incomplete, type="file")]
+
+
+def complete_paths(ctx: click.Context, param: click.Parameter,
+                   incomplete: str) -> list[CompletionItem]:
+    return [CompletionItem(incomplete, type="file")]

@@ -8,10 +8,8 @@ from typing import Any
 import click
 
 from cowsnap import api
+from cowsnap.cli.format import count, display_path, format_size
 from cowsnap.cli.options import json_option, location_options
-from cowsnap.errors import UsageError
-from cowsnap.store.prune import Policy
-from cowsnap.units import format_size, parse_duration, parse_size
 
 
 def prune_document(result: api.PruneResult) -> dict[str, Any]:
@@ -36,7 +34,7 @@ def prune_text(result: api.PruneResult, max_size: int | None) -> list[str]:
     plan = result.plan
     removed, kept = len(plan.removed), len(plan.kept)
     verb = "would remove" if result.dry_run else "removed"
-    lines = [f"{verb} {removed} of {removed + kept} runs, keeping {kept}"]
+    lines = [f"{verb} {removed} of {count(removed + kept, 'run')}, keeping {kept}"]
     for decision in plan.decisions:
         action = "keep  " if decision.keep else "remove"
         lines.append(f"  {action} {decision.run_id}  {decision.workspace}: "
@@ -44,8 +42,7 @@ def prune_text(result: api.PruneResult, max_size: int | None) -> list[str]:
     if result.dry_run:
         lines.append(f"would free about {format_size(result.reclaimed_size)}")
     else:
-        count = result.reclaimed_contents
-        lines.append(f"reclaimed {count} {'content' if count == 1 else 'contents'} no run "
+        lines.append(f"reclaimed {count(result.reclaimed_contents, 'content')} no run "
                      f"references; freed {format_size(result.reclaimed_size)}")
     lines.append(f"runs and their contents: {format_size(plan.size_after)} "
                  f"(was {format_size(plan.size_before)})")
@@ -53,16 +50,8 @@ def prune_text(result: api.PruneResult, max_size: int | None) -> list[str]:
         lines.append(f"warning: still over --max-size {format_size(max_size)}: the newest run "
                      f"of each workspace is never removed for size")
     for path in result.removed_snapshots:
-        lines.append(f"removed a snapshot left by a killed cowsnap: {path}")
+        lines.append(f"removed a snapshot left by a killed cowsnap: {display_path(str(path))}")
     return lines
-
-
-def _policy(keep_last: int | None, keep_within: str | None, max_size: str | None) -> Policy:
-    if keep_last is not None and keep_last < 1:
-        raise UsageError("--keep-last must be at least 1")
-    return Policy(keep_last=keep_last,
-                  keep_within=parse_duration(keep_within) if keep_within else None,
-                  max_size=parse_size(max_size) if max_size else None)
 
 
 @click.command("prune")
@@ -88,7 +77,7 @@ def prune(workspace: str | None, store: str | None, keep_last: int | None,
     other run is kept. Without --dry-run, also removes what killed cowsnap
     processes left behind (incomplete runs, snapshots of this workspace).
     """
-    policy = _policy(keep_last, keep_within, max_size)
+    policy = api.parse_policy(keep_last, keep_within, max_size)
     if remote is not None:
         from cowsnap.cli.remote import print_remote_prune
 

@@ -115,7 +115,7 @@ def remote_log_document(listed: list[Listed]) -> list[dict[str, Any]]:
 
 
 def print_remote_log(remote: str, store: str | None, as_json: bool) -> None:
-    from cowsnap.cli.runs import log_line
+    from cowsnap.cli.log import log_line
 
     listed = api.remote_log(remote, store=store)
     if as_json:
@@ -123,7 +123,7 @@ def print_remote_log(remote: str, store: str | None, as_json: bool) -> None:
         return
     for item in listed:
         if item.summary is not None:
-            click.echo(f"{log_line(item.summary)}  [{item.summary.workspace}]")
+            click.echo(log_line(item.summary, every_workspace=True).decode())
         else:
             click.echo(f"{item.run_id}  unreadable: {item.problem}")
 

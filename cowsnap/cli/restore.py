@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Any
 
 import click
 
 from cowsnap import api
-from cowsnap.cli.options import location_options
+from cowsnap.cli.format import count, display_path, json_text
+from cowsnap.cli.options import complete_runs, json_option, location_options
 from cowsnap.errors import RestoreConflictError
-from cowsnap.restore.plan import Action
-from cowsnap.restore.session import RestoreResult
 
 PROGRESS_FROM = 200
 """Restores of fewer steps finish too fast for a progress bar to help."""
 
-VERBS = {Action.CLEAR: "remove", Action.REMOVE: "remove", Action.MKDIR: "mkdir",
-         Action.WRITE: "write", Action.SYMLINK: "symlink", Action.METADATA: "metadata",
-         Action.DIR_METADATA: "metadata"}
-
-
-def _shown(path: bytes) -> str:
-    """As every other command shows a path: invalid UTF-8 bytes as \\xNN escapes."""
-    return path.decode("utf-8", "backslashreplace")
+VERBS = {"clear": "remove", "remove": "remove", "mkdir": "mkdir", "write": "write",
+         "symlink": "symlink", "metadata": "metadata", "dir-metadata": "metadata"}
 
 
 class _ProgressBar:
@@ -47,17 +41,34 @@ class _ProgressBar:
             self._bar.__exit__(None, None, None)
 
 
-def _report(result: RestoreResult) -> None:
+def restore_document(result: api.Restored) -> dict[str, Any]:
+    """The stable --json shape (docs/cli-json.md)."""
+    return {
+        "run_id": result.run_id,
+        "to": result.side,
+        "dry_run": result.dry_run,
+        "undo_run": result.undo_run,
+        "steps": [{"action": VERBS[step.action.value], **json_text("path", step.path)}
+                  for step in result.plan.steps],
+        "failures": [{**json_text("path", path), "problem": why}
+                     for path, why in result.failures],
+        "skipped": [{**json_text("path", path), "problem": why}
+                    for path, why in result.skipped],
+    }
+
+
+def _report(result: api.Restored) -> None:
     if result.dry_run:
         for step in result.plan.steps:
-            click.echo(f"{VERBS[step.action]:<9} {_shown(step.path)}")
+            click.echo(f"{VERBS[step.action.value]:<9} "
+                       f"{display_path(step.path)}")
         for path, why in result.failures:
-            click.echo(f"cannot    {_shown(path)}: {why}")
+            click.echo(f"cannot    {display_path(path)}: {why}")
         for path, why in result.skipped:
-            click.echo(f"skip      {_shown(path)}: {why}")
+            click.echo(f"skip      {display_path(path)}: {why}")
         return
     for path, why in result.skipped:
-        click.echo(f"cowsnap: left alone: {_shown(path)}: {why}", err=True)
+        click.echo(f"cowsnap: left alone: {display_path(path)}: {why}", err=True)
     failed = {path for path, _why in result.failures}
     touched = len([target for target in result.plan.touched() if target.path not in failed])
     state = "before" if result.side == "before" else "after"
@@ -65,22 +76,17 @@ def _report(result: RestoreResult) -> None:
         click.echo(f"cowsnap: nothing to restore: run {result.run_id}'s paths are already "
                    f"in their {state}-state", err=True)
         return
-    click.echo(f"cowsnap: restored {touched} path{'s' if touched != 1 else ''} of run "
+    click.echo(f"cowsnap: restored {count(touched, 'path')} of run "
                f"{result.run_id} to their {state}-state", err=True)
     if result.undo_run is not None:
         click.echo(f"cowsnap: undo this with: cowsnap restore {result.undo_run}", err=True)
     for path, why in result.failures:
-        click.echo(f"cowsnap: not restored: {_shown(path)}: {why}", err=True)
-
-
-def _command(arguments: tuple[str, ...], side: str, flags: dict[str, bool]) -> list[str]:
-    """How the restore was asked for, recorded in its own run."""
-    return ["cowsnap", "restore", *arguments, "--to", side,
-            *(f"--{name}" for name, given in flags.items() if given)]
+        click.echo(f"cowsnap: not restored: {display_path(path)}: {why}", err=True)
 
 
 @click.command("restore")
-@click.argument("arguments", nargs=-1, metavar="[RUN] [PATH]...")
+@click.argument("arguments", nargs=-1, metavar="[RUN] [PATH]...",
+                shell_complete=complete_runs)
 @click.option("--to", "side", type=click.Choice(("before", "after")), default="before",
               show_default=True,
               help="before: undo the run; after: redo it.")
@@ -94,33 +100,35 @@ def _command(arguments: tuple[str, ...], side: str, flags: dict[str, bool]) -> l
               help="Restore recorded owners and setuid/setgid bits even from a run not "
                    "recorded here by you.")
 @location_options
+@json_option
 def restore(arguments: tuple[str, ...], side: str, dry_run: bool, force: bool,
-            outside: bool, same_owner: bool, workspace: str | None,
-            store: str | None) -> None:
+            outside: bool, same_owner: bool, workspace: str | None, store: str | None,
+            as_json: bool) -> api.Restored:
     """Undo RUN (default: the newest), or redo it with --to after; whole or only PATHs.
 
     A directory PATH means everything under it. Refuses, changing nothing, when a
     path changed since the run (unless --force). Records what it replaces as a run
-    of its own first, so `cowsnap restore <that run>` undoes the restore. Exits 1
-    when a path could not be restored, after listing each. A run you did not record
-    on this machine (a bundle, a fetched run) is restored into the workspace
-    (--workspace, default: the current one), never outside it unless --outside,
-    without owners or set-id bits unless --same-owner.
+    of its own first, whose command names the run restored, so `cowsnap restore
+    <that run>` undoes the restore. Exits 1 when a path could not be restored,
+    after listing each. A run you did not record on this machine (a bundle, a
+    fetched run) is restored into the workspace (--workspace, default: the
+    current one), never outside it unless --outside, without owners or set-id
+    bits unless --same-owner.
     """
-    run, paths = api.split_run_argument(arguments, store)
+    run, paths = api.split_run_argument(arguments, store, workspace)
     progress = _ProgressBar()
-    flags = {"force": force, "outside": outside, "same-owner": same_owner}
     try:
         result = api.restore(run, paths, side="after" if side == "after" else "before",
                              force=force, dry_run=dry_run, workspace=workspace, store=store,
-                             command=_command(arguments, side, flags), progress=progress,
-                             outside=outside, same_owner=same_owner)
+                             progress=progress, outside=outside, same_owner=same_owner)
     except RestoreConflictError as error:
         for path, why in error.conflicts:
-            click.echo(f"cowsnap: conflict: {_shown(path)}: {why}", err=True)
+            click.echo(f"cowsnap: conflict: {display_path(path)}: {why}", err=True)
         raise
     finally:
         progress.close()
-    _report(result)
-    if result.failures:
-        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps(restore_document(result), indent=2))
+    else:
+        _report(result)
+    return result

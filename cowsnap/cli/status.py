@@ -8,11 +8,11 @@ from typing import Any
 import click
 
 from cowsnap import api
-from cowsnap.store.usage import Usage
-from cowsnap.units import format_size
+from cowsnap.cli.format import count, display_path, format_size
+from cowsnap.cli.options import json_option, location_options
 
 
-def usage_document(usage: Usage) -> dict[str, Any]:
+def usage_document(usage: api.Usage) -> dict[str, Any]:
     return {
         "size": usage.size,
         "runs": usage.runs,
@@ -25,14 +25,10 @@ def usage_document(usage: Usage) -> dict[str, Any]:
     }
 
 
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
-
-
-def usage_text(usage: Usage) -> list[str]:
+def usage_text(usage: api.Usage) -> list[str]:
     lines = [
-        f"store size: {format_size(usage.size)}; {_count(usage.runs, 'run')}; "
-        f"{_count(usage.contents, 'content')} ({format_size(usage.contents_size)}); "
+        f"store size: {format_size(usage.size)}; {count(usage.runs, 'run')}; "
+        f"{count(usage.contents, 'content')} ({format_size(usage.contents_size)}); "
         f"deduplication saves {format_size(usage.dedup_saved)}",
     ]
     if usage.workspaces:
@@ -40,7 +36,7 @@ def usage_text(usage: Usage) -> list[str]:
         width = max(len(str(item.runs)) for item in usage.workspaces)
         for item in usage.workspaces:
             gone = "" if item.exists else "  (no longer exists: cowsnap prune removes its runs)"
-            lines.append(f"  {item.runs:>{width}}  {item.workspace}{gone}")
+            lines.append(f"  {item.runs:>{width}}  {display_path(item.workspace)}{gone}")
     return lines
 
 
@@ -62,8 +58,8 @@ def status_document(report: api.Status) -> dict[str, Any]:
 
 def status_text(report: api.Status) -> str:
     lines = [
-        f"workspace: {report.workspace}",
-        f"store:     {report.store}",
+        f"workspace: {display_path(str(report.workspace))}",
+        f"store:     {display_path(str(report.store))}",
         f"backend:   {report.backend or 'none available'}",
         "backends:",
     ]
@@ -86,13 +82,8 @@ def status_text(report: api.Status) -> str:
 
 
 @click.command("status")
-@click.option("--workspace", type=click.Path(path_type=str),
-              help="The workspace (default: the btrfs subvolume, else git repository, "
-                   "else current directory).")
-@click.option("--store", type=click.Path(path_type=str),
-              help="The store directory (default: $COWSNAP_STORE, else "
-                   "$XDG_DATA_HOME/cowsnap).")
-@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@location_options
+@json_option
 def status(workspace: str | None, store: str | None, as_json: bool) -> None:
     """Show the workspace, the store, and which snapshot backends work here."""
     report = api.status(workspace=workspace, store=store)

@@ -2,34 +2,27 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
 import click
 
 from cowsnap import api
-from cowsnap.cli.options import json_option, location_options
-from cowsnap.model import Version, version_to_dict
-from cowsnap.units import format_size
+from cowsnap.cli.format import count, display_path, format_size, json_text
+from cowsnap.cli.options import complete_runs, json_option, location_options
 
 
 def versions_document(found: api.Versions) -> dict[str, Any]:
-    document: dict[str, Any] = {
+    return {
         "run_id": found.run_id,
-        "path": found.path.decode("utf-8", "backslashreplace"),
+        **json_text("path", found.path),
         "globs": list(found.globs),
-        "versions": [{**version_to_dict(version), "not_captured": version.not_captured}
+        "versions": [{**api.version_to_dict(version), "not_captured": version.not_captured}
                      for version in found.versions],
     }
-    try:
-        found.path.decode("utf-8")
-    except UnicodeDecodeError:
-        document["path_b64"] = base64.b64encode(found.path).decode("ascii")
-    return document
 
 
-def version_line(version: Version, previous: Version | None = None) -> str:
+def version_line(version: api.Version, previous: api.Version | None = None) -> str:
     size = "-" if version.size is None else format_size(version.size)
     writer = version.comm or "?"
     if version.exe:
@@ -44,14 +37,13 @@ def version_line(version: Version, previous: Version | None = None) -> str:
 
 
 def versions_text(found: api.Versions) -> str:
-    path = found.path.decode("utf-8", "backslashreplace")
-    count = len(found.versions)
-    lines = [f"run {found.run_id}: {count} version{'' if count == 1 else 's'} of {path}"]
-    previous: Version | None = None
+    path = display_path(found.path)
+    lines = [f"run {found.run_id}: {count(len(found.versions), 'version')} of {path}"]
+    previous: api.Version | None = None
     for version in found.versions:
         lines.append(version_line(version, previous))
         previous = version
-    if count:
+    if found.versions:
         lines.append(f"print one with: cowsnap cat {found.run_id} {path} --version N")
     else:
         lines.append(f"(no version was taken; the run's globs: {' '.join(found.globs)})")
@@ -59,7 +51,8 @@ def versions_text(found: api.Versions) -> str:
 
 
 @click.command("versions")
-@click.argument("arguments", nargs=-1, required=True, metavar="[RUN] PATH")
+@click.argument("arguments", nargs=-1, required=True, metavar="[RUN] PATH",
+                shell_complete=complete_runs)
 @location_options
 @json_option
 def versions(arguments: tuple[str, ...], workspace: str | None, store: str | None,
@@ -70,10 +63,10 @@ def versions(arguments: tuple[str, ...], workspace: str | None, store: str | Non
     what took it (a close, or a rename into place), its size, and the process
     that wrote it.
     """
-    if len(arguments) > 2:
+    run, paths = api.split_run_argument(arguments, store, workspace)
+    if len(paths) != 1:
         raise click.UsageError("expected [RUN] PATH")
-    run, path = (None, arguments[0]) if len(arguments) == 1 else arguments
-    found = api.versions(path, run=run, workspace=workspace, store=store)
+    found = api.versions(paths[0], run=run, workspace=workspace, store=store)
     if as_json:
         click.echo(json.dumps(versions_document(found), indent=2))
     else:

@@ -146,15 +146,22 @@ class RunIndex:
         """Runs (of `workspace`, or all), newest first."""
         found = []
         for run_id in self.ids():
-            path = self.published / run_id / SUMMARY
-            try:
-                summary = RunSummary(**json.loads(path.read_bytes()))
-            except (OSError, ValueError, TypeError) as error:
-                raise CorruptManifestError(f"corrupt run summary {path}: {error}") from None
+            summary = self.summary(run_id)
             if workspace is None or summary.workspace == workspace:
                 found.append(summary)
         found.sort(key=lambda summary: (summary.started_at, summary.run_id), reverse=True)
         return found
+
+    def summary(self, run_id: str) -> RunSummary:
+        """What `log` lists of one run; RunNotFoundError when it is gone,
+        CorruptManifestError when its summary cannot be read."""
+        path = self.published / run_id / SUMMARY
+        try:
+            return RunSummary(**json.loads(path.read_bytes()))
+        except FileNotFoundError:
+            raise RunNotFoundError(f"no run {run_id}") from None
+        except (OSError, ValueError, TypeError) as error:
+            raise CorruptManifestError(f"corrupt run summary {path}: {error}") from None
 
     def resolve(self, reference: str | None, workspace: str | None = None) -> str:
         """The run id that `reference` (an id or unique prefix) names; None means the newest

@@ -36,8 +36,8 @@ def test_plain_unified_diff_when_not_a_terminal(cowsnap: Cowsnap,
 def test_stat_name_status_json_and_paths(cowsnap: Cowsnap, ext4_workspace: Path) -> None:
     _recorded(cowsnap, ext4_workspace)
     names = cowsnap("diff", "--name-status", cwd=ext4_workspace).stdout.decode().splitlines()
-    assert names == ["c.\ta.txt", "+.\tb.bin", "+.\td", "+.\td/x.txt", "-.\tgone.txt",
-                     "+.\tlink", ".p\trun.sh"]
+    assert names == ["M\ta.txt", "A\tb.bin", "A\td", "A\td/x.txt", "D\tgone.txt",
+                     "A\tlink", "M\trun.sh"]
     stat = cowsnap("diff", "--stat", cwd=ext4_workspace).stdout.decode().splitlines()
     assert stat[0] == " a.txt    | 2 +-"
     assert stat[-1] == " 7 files changed, 3 insertions(+), 2 deletions(-)"
@@ -46,7 +46,7 @@ def test_stat_name_status_json_and_paths(cowsnap: Cowsnap, ext4_workspace: Path)
     assert [item["name"] for item in document["files"]] == ["d", "d/x.txt"]
     run = json.loads(cowsnap("log", "--json", cwd=ext4_workspace).stdout)[0]["run_id"]
     only = cowsnap("diff", run, "gone.txt", "--name-status", cwd=ext4_workspace).stdout
-    assert only == b"-.\tgone.txt\n"
+    assert only == b"D\tgone.txt\n"
 
 
 def test_exclusive_flags_are_a_usage_error(cowsnap: Cowsnap, ext4_workspace: Path) -> None:

@@ -30,7 +30,7 @@ def test_diff_of_one_version(run_versions: Runner, workspace: Path) -> None:
     second = diff(notes, "--version", "2")
     assert b"\n-b\n+B\n+c\n" in second
     assert b"+a\n" in diff(run.manifest.run_id, notes, "--version", "1")
-    assert diff(notes, "--version", "2", "--name-status") == b"c.\tnotes.txt\n"
+    assert diff(notes, "--version", "2", "--name-status") == b"M\tnotes.txt\n"
     document = json.loads(diff(notes, "--version", "2", "--json"))
     assert [(item["additions"], item["deletions"]) for item in document["files"]] == [(2, 1)]
 
