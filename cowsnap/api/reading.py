@@ -219,9 +219,11 @@ def split_run_argument(arguments: Sequence[str], store: PathArg = None,
     key = workspace_key(workspace, here)
     try:
         return resolve_run(opened, first, key), list(arguments[1:])
-    except RunNotFoundError:
+    except RunNotFoundError as error:
         if os.path.lexists(here / first):
             return None, list(arguments)
+        if first.startswith("@"):
+            raise error from None
         try:
             newest = opened.runs.load(resolve_run(opened, None, key))
         except RunNotFoundError:

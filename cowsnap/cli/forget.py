@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
 from cowsnap import api
 from cowsnap.cli.format import count, format_size
 from cowsnap.cli.options import complete_runs, json_option, location_options
+
+
+def forget_document(result: api.ForgetResult) -> dict[str, Any]:
+    """The stable --json shape (docs/cli-json.md)."""
+    return {"store": str(result.store), "dry_run": result.dry_run,
+            "runs": list(result.run_ids), "reclaimed_contents": result.reclaimed_contents,
+            "reclaimed_size": result.reclaimed_size}
 
 
 @click.command("forget")
@@ -26,10 +34,7 @@ def forget(runs: tuple[str, ...], dry_run: bool, workspace: str | None, store: s
     """
     result = api.forget(runs, dry_run=dry_run, workspace=workspace, store=store)
     if as_json:
-        click.echo(json.dumps({"store": str(result.store), "dry_run": result.dry_run,
-                               "runs": list(result.run_ids),
-                               "reclaimed_contents": result.reclaimed_contents,
-                               "reclaimed_size": result.reclaimed_size}, indent=2))
+        click.echo(json.dumps(forget_document(result), indent=2))
         return result
     verb = "would forget" if dry_run else "forgot"
     for run_id in result.run_ids:

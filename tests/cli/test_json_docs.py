@@ -115,3 +115,21 @@ def test_remote_keys_are_documented() -> None:
     pruned = api.RemotePruneResult("u", PrunePlan((), 0, 0), False, {}, ())
     assert set(remote_prune_document(pruned)) == documented_keys(
         "cowsnap prune --remote REMOTE --json")
+
+
+def test_restore_and_forget_keys_are_documented() -> None:
+    from cowsnap import api
+    from cowsnap.cli.forget import forget_document
+    from cowsnap.cli.restore import restore_document
+    from cowsnap.restore.plan import Plan
+
+    restored = api.Restored(run_id="r", side="before", plan=Plan(steps=(), conflicts=(),
+                                                                  failures=()),
+                            undo_run=None, failures=((b"/w/\xff", "why"),), dry_run=True)
+    document = restore_document(restored)
+    assert set(document) == documented_keys("cowsnap restore --json")
+    assert document["failures"] == [{"path": "/w/\\xff", "path_b64": "L3cv/w==",
+                                     "problem": "why"}]
+    forgotten = api.ForgetResult(store=Path("/s"), run_ids=("r",), dry_run=True,
+                                 reclaimed_contents=0, reclaimed_size=0)
+    assert set(forget_document(forgotten)) == documented_keys("cowsnap forget --json")

@@ -1,0 +1,129 @@
+"""Naming runs as git names commits (issue 14): any unique part of an id, @ and @~N,
+"no run matches" instead of a guess, log's options, forget, a damaged run."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from cowsnap.cli import main
+from tests.conftest import Cowsnap
+
+
+def invoke(cowsnap: Cowsnap, workspace: Path, *args: str) -> Result:
+    """The CLI in-process, on `cowsnap`'s store, from `workspace`."""
+    here = os.getcwd()
+    os.chdir(workspace)
+    try:
+        return CliRunner().invoke(main, list(args), env=cowsnap.env(), catch_exceptions=False,
+                                  prog_name="cowsnap")
+    finally:
+        os.chdir(here)
+
+
+@pytest.fixture
+def three_runs(cowsnap: Cowsnap, workspace: Path) -> list[str]:
+    """Three runs of `workspace`, oldest first: create a.txt, append to it, delete it."""
+    for script in ("echo one > a.txt", "echo two >> a.txt", "rm a.txt"):
+        cowsnap("run", "--", "sh", "-c", script, cwd=workspace)
+    runs = json.loads(cowsnap("log", "--json", cwd=workspace).stdout)
+    return [run["run_id"] for run in reversed(runs)]
+
+
+def test_any_unique_part_of_an_id_and_relative_references(
+        cowsnap: Cowsnap, workspace: Path, three_runs: list[str]) -> None:
+    oldest, middle, newest = three_runs
+    random_part = middle.rsplit("-", 1)[1]
+    assert f"run:       {middle}" in invoke(cowsnap, workspace, "show", random_part).output
+    assert f"run:       {newest}" in invoke(cowsnap, workspace, "show", "@").output
+    assert f"run:       {middle}" in invoke(cowsnap, workspace, "show", "@~1").output
+    assert f"run:       {oldest}" in invoke(cowsnap, workspace, "show", "@~2").output
+    beyond = invoke(cowsnap, workspace, "show", "@~3")
+    assert beyond.exit_code == 1
+    assert "no run @~3: the workspace has only 3 runs" in beyond.output
+    ambiguous = invoke(cowsnap, workspace, "show", oldest[:8])
+    assert ambiguous.exit_code == 1 and "is ambiguous: 3 runs match" in ambiguous.output
+
+
+@pytest.mark.parametrize("command", ["diff", "restore", "cat", "versions"])
+def test_a_wrong_run_id_is_not_taken_for_a_path(cowsnap: Cowsnap, workspace: Path,
+                                                three_runs: list[str], command: str) -> None:
+    extra = ["a.txt"] if command in ("cat", "versions") else []
+    result = invoke(cowsnap, workspace, command, "c6aff2", *extra)
+    assert result.exit_code == 1
+    assert result.output.startswith("cowsnap: error: no run matches c6aff2")
+    assert result.output.count("\n") == 1
+
+
+def test_diff_between_two_runs_and_against_now(cowsnap: Cowsnap, workspace: Path,
+                                               three_runs: list[str]) -> None:
+    oldest, middle, _newest = three_runs
+    between = invoke(cowsnap, workspace, "diff", oldest, middle)
+    assert between.exit_code == 0
+    assert " one\n+two\n" in between.output
+    assert invoke(cowsnap, workspace, "diff", "--name-status", middle, oldest).output == \
+        "M\ta.txt\n"
+    (workspace / "a.txt").write_text("one\ntwo\n")
+    assert invoke(cowsnap, workspace, "diff", "--now", middle).output == ""
+    (workspace / "a.txt").write_text("changed\n")
+    now = invoke(cowsnap, workspace, "diff", "--now", middle).output
+    assert "-one\n-two\n+changed\n" in now
+
+
+def test_log_options(cowsnap: Cowsnap, workspace: Path, three_runs: list[str],
+                     tmp_path: Path) -> None:
+    lines = invoke(cowsnap, workspace, "log").output.splitlines()
+    assert [line.split()[0] for line in lines] == three_runs[::-1]
+    assert lines[0].endswith("sh -c 'rm a.txt'")
+    assert re.search(r"  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}  exit 0 ", lines[0])
+    assert len(invoke(cowsnap, workspace, "log", "-n", "1").output.splitlines()) == 1
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    empty = invoke(cowsnap, elsewhere, "log")
+    assert empty.exit_code == 0
+    assert "no runs recorded for workspace" in empty.output
+    everywhere = invoke(cowsnap, elsewhere, "log", "--all").output.splitlines()
+    assert len(everywhere) == 3 and str(workspace) in everywhere[0]
+
+
+def test_log_keeps_a_multi_line_command_on_one_line(cowsnap: Cowsnap,
+                                                    workspace: Path) -> None:
+    cowsnap("run", "--", "sh", "-c", "true\ntrue", cwd=workspace)
+    output = invoke(cowsnap, workspace, "log").output
+    assert output.count("\n") == 1
+    assert output.rstrip().endswith("sh -c $'true\\ntrue'")
+
+
+def test_a_damaged_run_is_named_and_the_others_listed(cowsnap: Cowsnap, workspace: Path,
+                                                      three_runs: list[str]) -> None:
+    damaged = cowsnap.store / "runs" / three_runs[1]
+    (damaged / "summary.json").write_text("{not json")
+    rebuilt = invoke(cowsnap, workspace, "log")
+    assert rebuilt.exit_code == 0, "a summary is rebuilt from its manifest"
+    assert len(rebuilt.output.splitlines()) == 3
+    (damaged / "manifest.json").write_text("[]")
+    result = invoke(cowsnap, workspace, "log")
+    assert result.exit_code == 1
+    listed = [line.split()[0] for line in result.stdout.splitlines()]
+    assert listed == [three_runs[2], three_runs[0]]
+    assert f"cannot read run {three_runs[1]}" in result.stderr
+    assert "1 run cannot be read" in result.stderr
+
+
+def test_forget(cowsnap: Cowsnap, workspace: Path, three_runs: list[str]) -> None:
+    oldest, middle, newest = three_runs
+    dry = invoke(cowsnap, workspace, "forget", "--dry-run", "@~1")
+    assert dry.output == f"would forget run {middle}\n"
+    assert (cowsnap.store / "runs" / middle).is_dir()
+    done = invoke(cowsnap, workspace, "forget", "--json", "@~1", oldest)
+    assert json.loads(done.output)["runs"] == [middle, oldest]
+    assert not (cowsnap.store / "runs" / middle).exists()
+    remaining = json.loads(invoke(cowsnap, workspace, "log", "--json").output)
+    assert [run["run_id"] for run in remaining] == [newest]
+    gone = invoke(cowsnap, workspace, "diff", middle)
+    assert gone.exit_code == 1 and "no run matches" in gone.output

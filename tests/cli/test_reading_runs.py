@@ -1,0 +1,162 @@
+"""Reading a run (issue 14): show's filters and header, cat, --name-status, usage errors,
+the run summary, restore --json, a read-only check, the pager."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_finding_runs import invoke
+from tests.conftest import Cowsnap
+
+SCRIPT = ("mkdir -p .git/objects && echo o > .git/objects/x; echo new > new.txt; "
+          "echo changed >> kept.txt; rm gone.txt; ln -s kept.txt link; cat read.txt")
+
+
+@pytest.fixture
+def recorded(cowsnap: Cowsnap, workspace: Path) -> str:
+    for name in ("kept.txt", "gone.txt", "read.txt"):
+        (workspace / name).write_text(f"{name}\n")
+    cowsnap("run", "--", "sh", "-c", SCRIPT, cwd=workspace)
+    return str(json.loads(cowsnap("log", "--json", cwd=workspace).stdout)[0]["run_id"])
+
+
+def listed(output: str) -> list[str]:
+    """The path lines of `show`: status and name."""
+    return [" ".join(line.split()[:2]) for line in output.splitlines()
+            if line[:2] in ("+.", "-.", "c.", ".p", "..", "t.")]
+
+
+def test_show_filters(cowsnap: Cowsnap, workspace: Path, recorded: str) -> None:
+    deleted = invoke(cowsnap, workspace, "show", "--deleted").output
+    assert listed(deleted) == ["-. gone.txt"]
+    written = listed(invoke(cowsnap, workspace, "show", "--written", "--exclude", ".git/").output)
+    assert written == ["c. kept.txt", "+. link", "+. new.txt"]
+    assert "+. .git/objects/x" in listed(invoke(cowsnap, workspace, "show", "--changed").output)
+    read = listed(invoke(cowsnap, workspace, "show", "--read", "*.txt").output)
+    assert read == [".. read.txt"]
+    globbed = invoke(cowsnap, workspace, "show", recorded, "*.txt", "--changed").output
+    assert listed(globbed) == ["-. gone.txt", "c. kept.txt", "+. new.txt"]
+    assert "3 paths listed: 1 created, 1 modified, 1 deleted, 0 read" in globbed
+
+
+def test_run_summary_counts_what_show_lists(cowsnap: Cowsnap, workspace: Path) -> None:
+    ran = cowsnap("run", "--", "sh", "-c", "echo t > tmp; rm tmp; echo x > out", cwd=workspace)
+    assert "1 created, 0 modified, 0 deleted" in ran.stderr.decode()
+    shown = invoke(cowsnap, workspace, "show", "--changed").output
+    assert listed(shown) == ["+. out"]
+
+
+def test_show_names_the_signal_and_failure_is_in_the_summary(cowsnap: Cowsnap,
+                                                              workspace: Path) -> None:
+    ran = cowsnap("run", "--", "sh", "-c", "kill -TERM $$", cwd=workspace, check=False)
+    assert ran.returncode == 143
+    assert "the command failed: exit status 143 (SIGTERM)" in ran.stderr.decode()
+    assert "changed nothing in the workspace" in ran.stderr.decode()
+    assert "undo it with" not in ran.stderr.decode()
+    assert "exit:      143 (SIGTERM)" in invoke(cowsnap, workspace, "show").output
+
+
+def test_cat(cowsnap: Cowsnap, workspace: Path, recorded: str) -> None:
+    assert invoke(cowsnap, workspace, "cat", "link").stdout_bytes == b"kept.txt"
+    assert invoke(cowsnap, workspace, "cat", "--before", "kept.txt").output == "kept.txt\n"
+    both = invoke(cowsnap, workspace, "cat", "--before", "--after", "kept.txt")
+    assert both.exit_code == 2
+    assert both.output == ("cowsnap: error: --before and --after exclude each other "
+                           "(try 'cowsnap cat --help')\n")
+    unkept = invoke(cowsnap, workspace, "cat", "read.txt")
+    assert unkept.exit_code == 1
+    assert "cowsnap run --capture-reads all" in unkept.output
+
+
+def test_name_status_escapes_names_and_z_keeps_them_raw(cowsnap: Cowsnap,
+                                                        workspace: Path) -> None:
+    cowsnap("run", "--", sys.executable, "-c",
+            "open(b'tab\\there', 'w'); open(b'caf\\xe9', 'w')", cwd=workspace)
+    plain = invoke(cowsnap, workspace, "diff", "--name-status").stdout_bytes
+    assert plain == b'A\t"caf\\xe9"\nA\t"tab\\there"\n'
+    raw = invoke(cowsnap, workspace, "diff", "--name-status", "-z").stdout_bytes
+    assert raw == b"A\0caf\xe9\0A\0tab\there\0"
+
+
+def test_usage_errors_are_one_line(cowsnap: Cowsnap, workspace: Path) -> None:
+    unknown = cowsnap("run", "--frobnicate", cwd=workspace, check=False)
+    assert unknown.returncode == 2
+    assert unknown.stderr == (b"cowsnap: error: No such option '--frobnicate' "
+                              b"(try 'cowsnap run --help')\n")
+    assert not (cowsnap.store / "runs").exists()
+    assert invoke(cowsnap, workspace, "log", "-n", "x").output.count("\n") == 1
+
+
+def test_output_is_checked_before_the_command_runs(cowsnap: Cowsnap, workspace: Path,
+                                                   tmp_path: Path) -> None:
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "file").write_text("x")
+    result = cowsnap("run", "--output", str(taken), "--", "touch", "ran", cwd=workspace,
+                     check=False)
+    assert result.returncode == 2
+    assert b"exists and is not an empty directory" in result.stderr
+    assert not (workspace / "ran").exists()
+
+
+def test_restore_json_names_the_run_it_restored(cowsnap: Cowsnap, workspace: Path,
+                                                recorded: str) -> None:
+    result = invoke(cowsnap, workspace, "restore", "--json", "@", "new.txt")
+    document = json.loads(result.stdout)
+    assert result.exit_code == 0
+    assert document["run_id"] == recorded and document["to"] == "before"
+    assert {"action": "remove", "path": f"{workspace}/new.txt"} in document["steps"]
+    undo = json.loads(invoke(cowsnap, workspace, "log", "--json", "-n", "1").output)[0]
+    assert undo["run_id"] == document["undo_run"]
+    assert undo["command"][:3] == ["cowsnap", "restore", recorded]
+
+
+def test_check_changes_nothing_without_repair(cowsnap: Cowsnap, workspace: Path,
+                                              recorded: str) -> None:
+    leftover = cowsnap.store / "incomplete" / "20260101T000000Z-abcdef.1.1"
+    leftover.mkdir()
+    checked = invoke(cowsnap, workspace, "check")
+    assert checked.exit_code == 0
+    assert leftover.exists()
+    invoke(cowsnap, workspace, "check", "--repair")
+    assert not leftover.exists()
+
+
+def test_diff_through_the_pager_shows_no_raw_escape_codes(cowsnap: Cowsnap, workspace: Path,
+                                                          recorded: str) -> None:
+    env = {**cowsnap.env(), "TERM": "xterm", "PAGER": "less", "COLUMNS": "80",
+           "LINES": "200"}
+    env.pop("LESS", None)
+    env.pop("NO_COLOR", None)
+    status, shown = cowsnap.on_terminal("diff", cwd=workspace, env=env)
+    assert status == 0
+    assert b"diff --git a/kept.txt b/kept.txt" in shown
+    assert b"ESC" not in shown and b"^[" not in shown
+    assert b"\x1b[32m+changed" in shown
+
+
+def test_no_color_and_never(cowsnap: Cowsnap, workspace: Path, recorded: str) -> None:
+    env = {**cowsnap.env(), "TERM": "xterm", "NO_COLOR": "1", "COWSNAP_PAGER": "cat"}
+    _status, shown = cowsnap.on_terminal("diff", cwd=workspace, env=env)
+    assert b"\x1b[" not in shown
+    env.pop("NO_COLOR")
+    _status, shown = cowsnap.on_terminal("show", "--color=never", cwd=workspace, env=env)
+    assert b"\x1b[" not in shown and b"kept.txt" in shown
+    _status, shown = cowsnap.on_terminal("show", cwd=workspace, env=env)
+    assert b"\x1b[" in shown
+
+
+def test_completion_scripts(cowsnap: Cowsnap, workspace: Path, recorded: str) -> None:
+    for shell in ("bash", "zsh", "fish"):
+        script = invoke(cowsnap, workspace, "completion", shell)
+        assert script.exit_code == 0 and "_COWSNAP_COMPLETE" in script.output
+    env = {**cowsnap.env(), "_COWSNAP_COMPLETE": "bash_complete",
+           "COMP_WORDS": "cowsnap show ", "COMP_CWORD": "2"}
+    result = subprocess.run([sys.executable, "-m", "cowsnap"], cwd=workspace, env=env,
+                            capture_output=True, check=False)
+    assert result.stdout.decode().splitlines()[:2] == [f"plain,{recorded}", "file,"]
