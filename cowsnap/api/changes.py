@@ -16,7 +16,7 @@ from cowsnap.api.common import PathArg, load_run, require_store, resolve_run, wo
 from cowsnap.api.reading import find_entry, pick_version
 from cowsnap.diff.model import RunDiff, file_diff, run_diff
 from cowsnap.errors import EXIT_ERROR
-from cowsnap.model import FileEntry, FileState, Manifest
+from cowsnap.model import Aspect, FileEntry, FileState, Manifest
 from cowsnap.paths import within
 from cowsnap.record.state import read_state
 from cowsnap.restore.apply import Progress
@@ -50,7 +50,8 @@ def _state(entry: FileEntry, side: str) -> FileState:
 
 def _compare(manifest: Manifest, pairs: dict[bytes, tuple[Source, Source]],
              opened: Store, label: str) -> RunDiff:
-    """One FileDiff per path whose two sources differ."""
+    """One FileDiff per path whose two sources differ, in more than their times (as
+    git's diff between trees, which have none)."""
     def read(entry: FileEntry, side: str) -> bytes:
         source, source_side = pairs[entry.path][0 if side == "before" else 1]
         if source_side == "now":
@@ -64,7 +65,7 @@ def _compare(manifest: Manifest, pairs: dict[bytes, tuple[Source, Source]],
         (old, old_side), (new, new_side) = pairs[path]
         entry = replace(new, before=_state(old, old_side), after=_state(new, new_side))
         changed = file_diff(entry, workspace, read)
-        if changed.status != "..":
+        if changed.change - {Aspect.TIMES}:
             files.append(changed)
     return RunDiff(run_id=label, workspace=manifest.workspace, files=tuple(files))
 

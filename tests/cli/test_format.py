@@ -5,7 +5,7 @@ from __future__ import annotations
 from cowsnap import api
 from cowsnap.cli.diffstat import stat, width_of
 from cowsnap.cli.format import command_line, count, display_path, exit_description
-from cowsnap.record.manifest import FileState
+from cowsnap.model import FileState
 
 
 def test_display_path_quotes_only_what_needs_it() -> None:
@@ -33,7 +33,7 @@ def test_counts_and_signals() -> None:
 
 def file_diff(name: bytes, additions: int, deletions: int, binary: bool = False,
               sizes: tuple[int, int] = (0, 0)) -> api.FileDiff:
-    return api.FileDiff(path=b"/w/" + name, name=name, status="c.",
+    return api.FileDiff(path=b"/w/" + name, name=name, status="c.", change=frozenset(),
                         old=FileState(exists=True, type="file", size=sizes[0]),
                         new=FileState(exists=True, type="file", size=sizes[1]),
                         binary=binary, additions=additions, deletions=deletions)

@@ -60,8 +60,8 @@ def wait_gone(pid: int, timeout: float = 10) -> bool:
 
 
 def assert_recovers(cowsnap: Cowsnap, workspace: Path, killed: int) -> None:
-    """The next command (check) removes what the killed cowsnap left, then passes."""
-    result = cowsnap("check", cwd=workspace, check=False)
+    """`check --repair` removes what the killed cowsnap left, then passes."""
+    result = cowsnap("check", "--repair", cwd=workspace, check=False)
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
     assert snapshots_of(killed, workspace, cowsnap) == []
     incomplete = cowsnap.store / "incomplete"
