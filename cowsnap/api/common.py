@@ -1,7 +1,8 @@
 """What the api modules share: the path arguments, opening the store, finding a run.
 
 A run reference is what a user types to name a run: its whole id, any part of it
-that only one run's id contains (`c6aff2`, `20261130T1201`), `@` for the
+(4 characters at least) that only one run's id contains (`c6aff2`,
+`20261130T1201`), `@` for the
 workspace's newest run or `@~N` for the Nth before it, as git's `HEAD~N`.
 """
 
@@ -21,6 +22,8 @@ from cowsnap.workspace import detect_workspace
 PathArg = str | os.PathLike[str] | None
 
 NEWEST = "@"
+MIN_PART = 4
+"""Characters a part of an id needs to name a run (git's shortest abbreviation)."""
 _RELATIVE = re.compile(r"@(?:~(\d*))?")
 _RUN_ID_TEXT = re.compile(r"[0-9A-Za-z-]+")
 
@@ -91,6 +94,9 @@ def resolve_run(opened: Store, reference: str | None, workspace: str) -> str:
     if reference in ids:
         return reference
     matches = [run_id for run_id in ids if reference in run_id]
+    if len(reference) < MIN_PART:
+        raise RunNotFoundError(f"no run matches {reference}: give a whole id or at least "
+                               f"{MIN_PART} characters of one")
     if not matches:
         raise RunNotFoundError(f"no run matches {reference}")
     if len(matches) > 1:

@@ -204,10 +204,11 @@ def split_run_argument(arguments: Sequence[str], store: PathArg = None,
                        cwd: Path | None = None) -> tuple[str | None, list[str]]:
     """`[RUN] [PATH...]` as a run id (None: the newest) and the paths.
 
-    The first argument is a run when it names one (see cowsnap.api.common); else it
-    is a path, unless it only looks like a run reference and is neither a file here
-    nor a path the newest run touched: then RunNotFoundError, as git says "unknown
-    revision" rather than guessing.
+    The first argument is a run when it names one (see cowsnap.api.common) and is not
+    a file here (a whole run id always names the run); else it is a path, unless it
+    only looks like a run reference and is neither a file here nor a path the newest
+    run touched: then RunNotFoundError, as git says "unknown revision" rather than
+    guessing.
     """
     if not arguments:
         return None, []
@@ -217,11 +218,11 @@ def split_run_argument(arguments: Sequence[str], store: PathArg = None,
     here = (cwd or Path.cwd()).absolute()
     opened = require_store(store)
     key = workspace_key(workspace, here)
+    if first not in opened.runs.ids() and os.path.lexists(here / first):
+        return None, list(arguments)
     try:
         return resolve_run(opened, first, key), list(arguments[1:])
     except RunNotFoundError as error:
-        if os.path.lexists(here / first):
-            return None, list(arguments)
         if first.startswith("@"):
             raise error from None
         try:

@@ -46,6 +46,10 @@ def test_any_unique_part_of_an_id_and_relative_references(
     beyond = invoke(cowsnap, workspace, "show", "@~3")
     assert beyond.exit_code == 1
     assert "no run @~3: the workspace has only 3 runs" in beyond.output
+    short = invoke(cowsnap, workspace, "show", "@~1", "--json")
+    assert short.exit_code == 0
+    too_short = invoke(cowsnap, workspace, "diff", random_part[:3])
+    assert too_short.exit_code == 1 and "no run matches" in too_short.output
     ambiguous = invoke(cowsnap, workspace, "show", oldest[:8])
     assert ambiguous.exit_code == 1 and "is ambiguous: 3 runs match" in ambiguous.output
 
