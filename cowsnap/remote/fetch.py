@@ -4,8 +4,10 @@ A remote is untrusted, like a bundle. A fetch lands in a scratch repository of
 its own (never the store's object database); each run is then read from there
 and checked (commit shape, manifest schema and paths, every referenced content
 present under its id), and its contents stored one by one, each hashed again on
-the way in. Only then is the run published, in one rename, with `origin.json`
-saying where it came from; a run that fails any check leaves nothing behind.
+the way in (all runs of one fetch into one pack). Only then is each run
+published, in one rename, without an origin tag (restore treats it as untrusted)
+and with `fetched.json` saying where it came from; a run that fails any check is
+not published (contents it brought are unreferenced, reclaimed by prune).
 """
 
 from __future__ import annotations
@@ -33,10 +35,11 @@ from cowsnap.remote.layout import (
     run_ref,
     runs_in,
 )
-from cowsnap.remote.local import Origin, scratch_path, write_origin
+from cowsnap.remote.local import Fetched, scratch_path, write_fetched
 from cowsnap.remote.names import local_path
 from cowsnap.restore.trust import check_manifest
 from cowsnap.store.content import LARGE_CONTENT, blob_id
+from cowsnap.store.keeping import ContentWriter
 from cowsnap.store.runs import RunSummary
 from cowsnap.store.seals import write_seal
 from cowsnap.store.store import Store
@@ -148,15 +151,17 @@ def read_run(repository: GitRepository, run_id: str, commit: str) -> RemoteRun:
     return RemoteRun(run_id, commit, manifest, contents, not_pushed)
 
 
-def _store_content(store: Store, repository: GitRepository, blob: str, oid: str) -> None:
-    """Store one fetched content, hashed again on the way in."""
-    if store.contents.has(blob):
+def _keep_content(store: Store, writer: ContentWriter, repository: GitRepository,
+                  blob: str, oid: str) -> None:
+    """Keep one fetched content, hashed again on the way in."""
+    if writer.has(blob):
         return
     data = repository.read_blob(oid)
     if blob_id(data) != oid:
         raise UntrustedRunError(f"content {blob} from the remote does not match its id")
     if len(data) < LARGE_CONTENT and not blob.startswith("large-"):
-        store.contents.put_bytes(data)
+        if writer.keep_bytes(data) != blob:
+            raise UntrustedRunError(f"content {blob} from the remote does not match its id")
         return
     temp = scratch_path(store, "content")
     try:
@@ -166,27 +171,24 @@ def _store_content(store: Store, repository: GitRepository, blob: str, oid: str)
             write_seal(store, blob, oid)
         else:
             with temp.open("rb") as handle:
-                if store.contents.put_fd(handle.fileno()) != blob:
+                if writer.keep(handle.fileno(), len(data)) != blob:
                     raise UntrustedRunError(
                         f"content {blob} from the remote does not match its id")
     finally:
         temp.unlink(missing_ok=True)
 
 
-def import_run(store: Store, repository: GitRepository, run: RemoteRun, url: str) -> None:
-    """Store a checked remote run's contents, then publish it (nothing if anything fails)."""
-    with store.retention_lock(exclusive=False):
-        pending = store.runs.begin(run.run_id)
-        try:
-            for blob, oid in run.contents.items():
-                _store_content(store, repository, blob, oid)
-            fetched_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-            write_origin(pending.directory, Origin(url, run.commit, fetched_at,
-                                                   run.not_pushed))
-            pending.publish(run.manifest)
-        except BaseException:
-            pending.abandon()
-            raise
+def publish_fetched(store: Store, run: RemoteRun, url: str) -> None:
+    """Publish a run whose contents are stored, untrusted (no origin tag), with
+    `fetched.json` beside it."""
+    pending = store.runs.begin(run.run_id)
+    try:
+        fetched_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        write_fetched(pending.directory, Fetched(url, run.commit, fetched_at, run.not_pushed))
+        pending.publish(run.manifest, recorded_here=False)
+    except BaseException:
+        pending.abandon()
+        raise
 
 
 @dataclass(frozen=True)
@@ -221,19 +223,26 @@ def fetch_runs(store: Store, url: str, references: Sequence[str]) -> FetchReport
         if missing:
             received = scratch.fetch(url, [f"+{run_ref(run_id)}:{run_ref(run_id)}"
                                            for run_id in missing])
-        results = []
-        for run_id in wanted:
-            if run_id in here:
-                results.append(FetchedRun(run_id, "already here"))
-                continue
-            try:
-                run = read_run(scratch, run_id, available[run_id])
-                import_run(store, scratch, run, url)
-            except CowsnapError as error:
-                results.append(FetchedRun(run_id, "failed", str(error)))
-                continue
-            results.append(FetchedRun(run_id, "fetched", not_pushed=run.not_pushed))
-    return FetchReport(url=url, runs=tuple(results), received_bytes=received)
+        results: dict[str, FetchedRun] = {
+            run_id: FetchedRun(run_id, "already here") for run_id in wanted if run_id in here}
+        with store.retention_lock(exclusive=False):
+            checked = []
+            with ContentWriter(store.contents) as writer:
+                for run_id in missing:
+                    try:
+                        run = read_run(scratch, run_id, available[run_id])
+                        for blob, oid in run.contents.items():
+                            _keep_content(store, writer, scratch, blob, oid)
+                    except CowsnapError as error:
+                        results[run_id] = FetchedRun(run_id, "failed", str(error))
+                        continue
+                    checked.append(run)
+            for run in checked:
+                publish_fetched(store, run, url)
+                results[run.run_id] = FetchedRun(run.run_id, "fetched",
+                                                 not_pushed=run.not_pushed)
+    return FetchReport(url=url, runs=tuple(results[run_id] for run_id in wanted),
+                       received_bytes=received)
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,9 @@
 a fetched run came from.
 
 A fetched run is published like any other (so show, diff, cat and restore read
-it), with `origin.json` beside its manifest: the remote, the commit, and the
-contents the pusher left out for their size. Its presence is what marks the run
-as foreign, to be restored with the same refusals as a bundle.
+it) but without an origin tag (cowsnap/origin.py), so restore treats it as
+untrusted, like a bundle; `fetched.json` beside its manifest says where it came
+from: the remote, the commit, and the contents the pusher left out for their size.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from cowsnap.store.atomic import write_atomic
 from cowsnap.store.store import Store
 
-ORIGIN = "origin.json"
+FETCHED = "fetched.json"
 
 
 def scratch_path(store: Store, purpose: str) -> Path:
@@ -28,28 +28,15 @@ def scratch_path(store: Store, purpose: str) -> Path:
 
 
 @dataclass(frozen=True)
-class Origin:
+class Fetched:
     remote: str
     commit: str
     fetched_at: str
     not_pushed: dict[str, int] = field(default_factory=dict)
 
 
-def write_origin(run_directory: Path, origin: Origin) -> None:
-    document = {"remote": origin.remote, "commit": origin.commit,
-                "fetched_at": origin.fetched_at, "not_pushed": origin.not_pushed}
-    write_atomic(run_directory / ORIGIN, json.dumps(document, indent=1).encode() + b"\n")
+def write_fetched(run_directory: Path, fetched: Fetched) -> None:
+    document = {"remote": fetched.remote, "commit": fetched.commit,
+                "fetched_at": fetched.fetched_at, "not_pushed": fetched.not_pushed}
+    write_atomic(run_directory / FETCHED, json.dumps(document, indent=1).encode() + b"\n")
 
-
-def read_origin(store: Store, run_id: str) -> Origin | None:
-    """Where run `run_id` was fetched from; None for a run recorded here."""
-    try:
-        data = json.loads((store.runs.published / run_id / ORIGIN).read_bytes())
-        return Origin(remote=str(data["remote"]), commit=str(data["commit"]),
-                      fetched_at=str(data["fetched_at"]),
-                      not_pushed={str(key): int(value)
-                                  for key, value in dict(data["not_pushed"]).items()})
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError, RecursionError):
-        return Origin(remote="(unreadable origin.json)", commit="", fetched_at="")

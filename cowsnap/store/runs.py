@@ -79,8 +79,10 @@ class PendingRun:
         owner = owner_tag()
         self.directory = runs.incomplete / f"{run_id}.{owner}"
 
-    def publish(self, manifest: Manifest) -> Path:
-        """Write the manifest and make the run visible in one rename; return its directory."""
+    def publish(self, manifest: Manifest, *, recorded_here: bool = True) -> Path:
+        """Write the manifest and make the run visible in one rename; return its directory.
+        A run not recorded here (fetched from a remote) gets no origin tag, so restore
+        treats it as untrusted."""
         if manifest.run_id != self.run_id:
             raise ValueError("manifest belongs to another run")
         target = self._runs.published / self.run_id
@@ -88,7 +90,7 @@ class PendingRun:
         try:
             raw = dump_manifest(manifest)
             write_atomic(self.directory / MANIFEST, raw)
-            tag = origin_tag(raw)
+            tag = origin_tag(raw) if recorded_here else None
             if tag is not None:
                 write_atomic(self.directory / ORIGIN, tag + b"\n")
             summary = json.dumps(asdict(summarize(manifest))).encode()

@@ -1,5 +1,6 @@
 """Push runs to a real remote (file://, git daemon, smart HTTP), list them, fetch them
-into another store, and read and restore them there, byte for byte."""
+into another store, and read them there and restore them into another workspace,
+byte for byte."""
 
 from __future__ import annotations
 
@@ -52,6 +53,9 @@ def test_push_list_fetch_show_diff_cat_restore(server: Server, cowsnap: Cowsnap,
     fetched = json.loads(laptop("fetch", server.url, "--json", cwd=tmp_path).stdout)
     assert [(run["run_id"], run["status"]) for run in fetched["runs"]] == [(run_id, "fetched")]
     assert fetched["received_bytes"] > 70000
+    published = laptop.store / "runs" / run_id
+    assert json.loads((published / "fetched.json").read_bytes())["remote"] == server.url
+    assert not (published / "origin").exists()
 
     for command in (("show", run_id), ("diff", run_id), ("show", run_id, "--json")):
         assert laptop(*command, cwd=tmp_path).stdout == cowsnap(*command, cwd=tmp_path).stdout
@@ -61,10 +65,13 @@ def test_push_list_fetch_show_diff_cat_restore(server: Server, cowsnap: Cowsnap,
                   cwd=tmp_path).stdout == before["gone.bin"]
     laptop("check", cwd=tmp_path)
 
-    laptop("restore", run_id, cwd=workspace)
-    assert _tree(workspace) == before
-    laptop("restore", run_id, "--to", "after", cwd=workspace)
+    elsewhere = tmp_path / "laptop-checkout"
+    shutil.copytree(workspace, elsewhere)
+    laptop("restore", run_id, cwd=elsewhere)
+    assert _tree(elsewhere) == before
     assert _tree(workspace) == after
+    laptop("restore", run_id, "--to", "after", cwd=elsewhere)
+    assert _tree(elsewhere) == after
 
 
 def test_default_push_sends_only_this_workspaces_runs_not_on_the_remote(
@@ -140,4 +147,3 @@ def test_the_remote_is_plain_git(server: Server, cowsnap: Cowsnap, tmp_path: Pat
     assert json.loads(manifest)["run_id"] == run_id
     fsck = subprocess.run([*git, "fsck", "--strict"], capture_output=True, text=True)
     assert fsck.returncode == 0, fsck.stderr
-    shutil.rmtree(workspace)
