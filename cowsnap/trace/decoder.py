@@ -22,6 +22,7 @@ from cowsnap.trace import native, paths
 from cowsnap.trace.events import Event, PathEvent, TraceWarning
 from cowsnap.trace.fds import CloseHook, FdBookkeeping
 from cowsnap.trace.paths import Located
+from cowsnap.trace.scope import HookScope
 from cowsnap.trace.state import FdEntry, Task
 from cowsnap.trace.syscalls import (
     AF_UNIX,
@@ -47,10 +48,6 @@ _EXISTS = -errno.EEXIST
 for the `mkdir -p` / makedirs(exist_ok=True) probes that builds are full of."""
 _CREATIONS = frozenset({Operation.CREATE, Operation.MKDIR})
 _DELETED = b" (deleted)"
-_IO_URING_WARNING = (
-    "io_uring_setup: file operations submitted through io_uring are invisible to ptrace; "
-    "paths they touch are not recorded"
-)
 
 EventSink = Callable[[Event], None]
 MutationHook = Callable[[PathEvent], None]
@@ -91,9 +88,11 @@ class Decoder:
         emit: EventSink,
         before_mutation: MutationHook | None,
         on_written_close: CloseHook | None,
+        hook_scope: HookScope | None = None,
     ) -> None:
         self._emit = emit
         self._before_mutation = before_mutation
+        self._scope = hook_scope
         self._resolver = paths.Resolver()
         self.memory = native.TraceeMemory()
         fds = FdBookkeeping(on_written_close)
@@ -112,7 +111,7 @@ class Decoder:
             Kind.DUP2: fds.dup2,
             Kind.FCNTL: fds.fcntl,
             Kind.BIND: self._bind,
-            Kind.IO_URING: self._io_uring,
+            Kind.UNSEEN: self._unseen,
             Kind.UNSHARE: fds.unshare,
         }
 
@@ -213,9 +212,17 @@ class Decoder:
     def _announce(self, events: list[PathEvent]) -> None:
         if self._before_mutation is None:
             return
+        scope = self._scope
         for event in events:
-            if event.operation in MUTATING_OPERATIONS:
-                self._before_mutation(event)
+            if event.operation not in MUTATING_OPERATIONS:
+                continue
+            if (
+                scope is not None
+                and scope.is_quiet(event.path)
+                and (event.related_path is None or scope.is_quiet(event.related_path))
+            ):
+                continue
+            self._before_mutation(event)
 
     def _at_exit(self, task: Task, events: list[PathEvent], mode: int = 0) -> None:
         """Announce mutations now and emit the events with their result at exit.
@@ -466,5 +473,6 @@ class Decoder:
         if located is not None:
             self._at_exit(task, [self._event(task, spec, Operation.CREATE, located.path, 0)])
 
-    def _io_uring(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
-        self._emit(TraceWarning(task.tgid, _IO_URING_WARNING))
+    def _unseen(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
+        assert spec.warning is not None
+        self._emit(TraceWarning(task.tgid, spec.warning))

@@ -44,7 +44,7 @@ class FdBookkeeping:
         if flags & CLOSE_RANGE_CLOEXEC:
             return
         entries = task.files.entries
-        for fd in [fd for fd in entries if first <= fd <= last]:
+        for fd in sorted(fd for fd in entries if first <= fd <= last):
             self._closed(task, entries.pop(fd))
 
     def dup(self, task: Task, spec: Spec, args: Sequence[int]) -> None:

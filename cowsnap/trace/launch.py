@@ -21,6 +21,17 @@ from types import FrameType
 
 from cowsnap.errors import CommandNotFoundError, TraceError
 from cowsnap.trace import native
+from cowsnap.trace.seccomp import build_filter
+
+OPTIONS = (
+    native.PTRACE_O_TRACESYSGOOD
+    | native.PTRACE_O_TRACEFORK
+    | native.PTRACE_O_TRACEVFORK
+    | native.PTRACE_O_TRACECLONE
+    | native.PTRACE_O_TRACEEXEC
+    | native.PTRACE_O_TRACESECCOMP
+    | native.PTRACE_O_EXITKILL
+)
 
 _PYTHONS_OWN = (signal.SIGPIPE, signal.SIGXFSZ)
 """Ignored by the Python runtime itself: the command gets them at their default."""
@@ -135,6 +146,36 @@ def child_failure(child: Child, command: bytes) -> CommandNotFoundError | TraceE
     if stage == b"exec":
         return CommandNotFoundError(f"cannot execute '{_display(command)}': {reason}")
     return TraceError(f"cannot start '{_display(command)}': {stage.decode()} failed: {reason}")
+
+
+@contextlib.contextmanager
+def command_started(
+    argv: Sequence[str | bytes],
+    cwd: Path | None,
+    env: Mapping[str, str] | Mapping[bytes, bytes] | None,
+    only_writes: bool,
+    watch_closes: bool,
+) -> Iterator[Child]:
+    """The command forked, filtered and seized, with cowsnap's signals routed while the
+    caller follows it; an exec failure is raised when the caller is done."""
+    if not argv:
+        raise TraceError("no command to trace")
+    command = [os.fsencode(arg) for arg in argv]
+    source = os.environb if env is None else env
+    environment = {os.fsencode(k): os.fsencode(v) for k, v in source.items()}
+    seccomp = native.PreparedFilter(build_filter(only_writes, watch_closes=watch_closes))
+    dispositions = command_dispositions()
+    with signals_routed() as targets:
+        options = OPTIONS | (native.PTRACE_O_TRACEEXIT if watch_closes else 0)
+        child = start(command, environment, cwd, seccomp, dispositions, options)
+        targets.append(child.pid)
+        try:
+            yield child
+        finally:
+            failure = child_failure(child, command[0])
+            os.close(child.error_pipe)
+    if failure is not None:
+        raise failure
 
 
 @contextlib.contextmanager

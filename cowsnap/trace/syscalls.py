@@ -58,7 +58,7 @@ class Kind(Enum):
     DUP2 = "dup2"
     FCNTL = "fcntl"
     BIND = "bind"
-    IO_URING = "io_uring"
+    UNSEEN = "unseen"
     UNSHARE = "unshare"
 
 
@@ -73,6 +73,8 @@ class Spec:
     `unstopped_with` are flag bits with which the seccomp filter lets the call run
     unstopped: AT_EMPTY_PATH makes newfstatat and statx an fstat, glibc's usual
     fstat, which names no path (the rare non-empty path with that flag is missed).
+    `warning` is what an UNSEEN syscall's process is told: files it reaches have no
+    path the tracer can see.
     """
 
     name: str
@@ -86,6 +88,7 @@ class Spec:
     writes: bool = False
     sets_cwd: bool = False
     unstopped_with: int = 0
+    warning: str | None = None
 
 
 def _path(
@@ -194,7 +197,20 @@ SPECS: tuple[Spec, ...] = (
     _fd("sendfile", W, 0),
     _fd("splice", W, 2),
     Spec("bind", Kind.BIND, C, fd=0, writes=True),
-    Spec("io_uring_setup", Kind.IO_URING, writes=True),
+    Spec(
+        "io_uring_setup",
+        Kind.UNSEEN,
+        writes=True,
+        warning="io_uring_setup: file operations submitted through io_uring are invisible to "
+        "ptrace; paths they touch are not recorded",
+    ),
+    Spec(
+        "open_by_handle_at",
+        Kind.UNSEEN,
+        writes=True,
+        warning="open_by_handle_at: the file it opens has no path the tracer can see; writes "
+        "through it are not recorded",
+    ),
     Spec("unshare", Kind.UNSHARE, writes=True),
     Spec("close", Kind.CLOSE, fd=0, writes=True),
     Spec("close_range", Kind.CLOSE_RANGE, writes=True),
@@ -222,7 +238,7 @@ X86_64_NUMBERS = {
     "fgetxattr": 193, "listxattr": 194, "llistxattr": 195, "flistxattr": 196,
     "removexattr": 197, "lremovexattr": 198, "fremovexattr": 199,
     "getdents64": 217, "getdents": 78, "copy_file_range": 326, "sendfile": 40, "splice": 275,
-    "bind": 49, "io_uring_setup": 425, "unshare": 272,
+    "bind": 49, "io_uring_setup": 425, "open_by_handle_at": 304, "unshare": 272,
     "close": 3, "close_range": 436, "dup": 32, "dup2": 33, "dup3": 292, "fcntl": 72,
 }  # fmt: skip
 
@@ -243,7 +259,7 @@ I386_NUMBERS = {
     "fgetxattr": 231, "listxattr": 232, "llistxattr": 233, "flistxattr": 234,
     "removexattr": 235, "lremovexattr": 236, "fremovexattr": 237,
     "getdents64": 220, "getdents": 141, "copy_file_range": 377, "sendfile": 187, "splice": 313,
-    "bind": 361, "io_uring_setup": 425, "unshare": 310,
+    "bind": 361, "io_uring_setup": 425, "open_by_handle_at": 342, "unshare": 310,
     "close": 6, "close_range": 436, "dup": 41, "dup2": 63, "dup3": 330,
     "fcntl": 55, "fcntl64": 221,
 }  # fmt: skip

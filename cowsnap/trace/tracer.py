@@ -22,7 +22,8 @@ from cowsnap.trace import launch, native
 from cowsnap.trace.decoder import Decoder, EventSink
 from cowsnap.trace.events import Event, PathEvent, ProcessEvent, TraceWarning
 from cowsnap.trace.fds import CloseHook
-from cowsnap.trace.seccomp import AUDIT_ARCH_X86_64, build_filter
+from cowsnap.trace.scope import HookScope
+from cowsnap.trace.seccomp import AUDIT_ARCH_X86_64
 from cowsnap.trace.state import FdTable, FsState, Task
 from cowsnap.trace.syscalls import (
     CLONE_FILES,
@@ -34,16 +35,6 @@ from cowsnap.trace.syscalls import (
     X32_SYSCALL_BIT,
     X32_TABLE,
     X86_64_TABLE,
-)
-
-OPTIONS = (
-    native.PTRACE_O_TRACESYSGOOD
-    | native.PTRACE_O_TRACEFORK
-    | native.PTRACE_O_TRACEVFORK
-    | native.PTRACE_O_TRACECLONE
-    | native.PTRACE_O_TRACEEXEC
-    | native.PTRACE_O_TRACESECCOMP
-    | native.PTRACE_O_EXITKILL
 )
 
 _WALL = 0x40000000
@@ -335,33 +326,21 @@ def trace(
     before_mutation: Callable[[PathEvent], None] | None = None,
     on_written_close: CloseHook | None = None,
     only_writes: bool = False,
+    hook_scope: HookScope | None = None,
 ) -> int:
-    """Run `argv` traced until its whole process tree is gone; return the root's exit status.
-
-    See docs/tracer.md for the event stream and the hooks' contracts.
-    """
-    if not argv:
-        raise TraceError("no command to trace")
-    command = [os.fsencode(arg) for arg in argv]
-    source = os.environb if env is None else env
-    environment = {os.fsencode(k): os.fsencode(v) for k, v in source.items()}
-    seccomp = native.PreparedFilter(
-        build_filter(only_writes, watch_closes=on_written_close is not None)
-    )
+    """Run `argv` traced by the Python tracer until its whole process tree is gone;
+    return the root's exit status. See docs/tracer.md."""
     on_event = _guarded(on_event)
     decoder = Decoder(
         on_event,
         None if before_mutation is None else _guarded(before_mutation),
         None if on_written_close is None else _guarded(on_written_close),
+        hook_scope,
     )
-    dispositions = launch.command_dispositions()
-    with launch.signals_routed() as targets:
-        options = OPTIONS | (native.PTRACE_O_TRACEEXIT if on_written_close else 0)
-        child = launch.start(command, environment, cwd, seccomp, dispositions, options)
-        targets.append(child.pid)
+    with launch.command_started(argv, cwd, env, only_writes, on_written_close is not None) as child:
         tracer = Tracer(child.pid, on_event, decoder)
         try:
-            status = tracer.run()
+            return tracer.run()
         except HookFailed as failed:
             tracer.kill_all()
             raise failed.error from None
@@ -370,8 +349,3 @@ def trace(
             raise
         finally:
             decoder.memory.close()
-            failure = launch.child_failure(child, command[0])
-            os.close(child.error_pipe)
-    if failure is not None:
-        raise failure
-    return status

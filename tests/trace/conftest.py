@@ -11,10 +11,20 @@ import pytest
 import sh
 from trace_support import Runner, Traced
 
-from cowsnap.trace import trace
+from cowsnap.trace import choice, trace
+from cowsnap.trace.choice import choose
 from cowsnap.trace.events import Event
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(params=["native", "python"], autouse=True)
+def tracer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every tracer test runs against both tracers."""
+    monkeypatch.setenv(choice.VARIABLE, request.param)
+    if choose().name != request.param:
+        pytest.fail(f"the {request.param} tracer is not available: {choose().reason}")
+    return str(request.param)
 
 
 @pytest.fixture(scope="session")

@@ -164,8 +164,12 @@ def test_a_failing_callback_of_another_kind_kills_the_tree_too(work: Path) -> No
 
 
 def test_a_stop_the_tracer_cannot_handle_is_resumed_and_warned_of(
-    run: Runner, work: Path, monkeypatch: pytest.MonkeyPatch
+    run: Runner, work: Path, monkeypatch: pytest.MonkeyPatch, tracer: str
 ) -> None:
+    """The native core's own failures cannot be provoked from here; its deep-cwd case
+    (once a hang) is in test_syscalls."""
+    if tracer != "python":
+        pytest.skip("a fault injected into the Python tracer's resolver")
     def broken(*args: object) -> None:
         raise OSError(errno.EIO, "resolution failed")
 

@@ -1,0 +1,46 @@
+"""Which mutations the caller's before_mutation hook still needs to hear of.
+
+A hook runs with the tracee stopped, which is what makes it expensive. Its caller
+knows when a path's before-state is already kept (a btrfs snapshot holds the whole
+workspace; a lazy snapshot captured the path once; a path outside the workspace was
+read at its first mutation) and says so here, from inside the hook; both tracers
+then stop announcing such mutations, so the common stop never enters Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class HookScope:
+    """Paths, and directories whose every entry, before_mutation no longer needs."""
+
+    quiet_paths: set[bytes] = field(default_factory=set)
+    quiet_directories: set[bytes] = field(default_factory=set)
+    fresh_paths: list[bytes] = field(default_factory=list)
+    fresh_directories: list[bytes] = field(default_factory=list)
+
+    def quiet_path(self, path: bytes) -> None:
+        if path not in self.quiet_paths:
+            self.quiet_paths.add(path)
+            self.fresh_paths.append(path)
+
+    def quiet_directory(self, directory: bytes) -> None:
+        """No entry directly inside `directory` needs the hook any more."""
+        if directory not in self.quiet_directories:
+            self.quiet_directories.add(directory)
+            self.fresh_directories.append(directory)
+
+    def is_quiet(self, path: bytes) -> bool:
+        if path in self.quiet_paths:
+            return True
+        stripped = path.rstrip(b"/")
+        parent = stripped.rpartition(b"/")[0] or b"/"
+        return parent in self.quiet_directories
+
+    def take_fresh(self) -> tuple[list[bytes], list[bytes]]:
+        """What was quietened since the last call (for the native core's own copy)."""
+        paths, directories = self.fresh_paths, self.fresh_directories
+        self.fresh_paths, self.fresh_directories = [], []
+        return paths, directories
