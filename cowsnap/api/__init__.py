@@ -20,6 +20,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from cowsnap.api.changes import Changes as Changes
     from cowsnap.api.changes import Restored as Restored
     from cowsnap.api.changes import diff as diff
     from cowsnap.api.changes import diff_now as diff_now
@@ -88,6 +89,7 @@ HOMES = {
     "Action": "cowsnap.restore.plan",
     "BACKEND_NAMES": "cowsnap.snapshot.registry",
     "CAPTURE_READS": "settings",
+    "Changes": "changes",
     "CheckResult": "maintenance",
     "FileDiff": "cowsnap.diff.model",
     "FileEntry": "cowsnap.model",

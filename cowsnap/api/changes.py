@@ -8,8 +8,8 @@ workspace as it is now (git's `diff COMMIT`).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from cowsnap.api.common import PathArg, load_run, require_store, resolve_run, workspace_key
@@ -35,12 +35,23 @@ def _reader(opened: Store) -> Callable[[FileEntry, str], bytes]:
     return read
 
 
+@dataclass(frozen=True)
+class Changes(RunDiff):
+    """A run's diff, with the renames its manifest recorded."""
+
+    renames: Mapping[bytes, bytes] = field(default_factory=dict)
+    """Each path a rename created, and the path it was renamed from (absolute)."""
+
+
 def diff(run: str | None = None, paths: Sequence[str | bytes] = (), workspace: PathArg = None,
-         store: PathArg = None, cwd: Path | None = None) -> RunDiff:
+         store: PathArg = None, cwd: Path | None = None) -> Changes:
     """What `run` changed under `paths` (everything when empty), one FileDiff per path."""
     here = (cwd or Path.cwd()).absolute()
     opened, manifest = load_run(run, workspace, store, here)
-    return run_diff(manifest, _reader(opened), resolve_paths(manifest, paths, here))
+    found = run_diff(manifest, _reader(opened), resolve_paths(manifest, paths, here))
+    return Changes(run_id=found.run_id, workspace=found.workspace, files=found.files,
+                   renames={entry.path: entry.renamed_from for entry in manifest.files
+                            if entry.renamed_from is not None})
 
 
 def _state(entry: FileEntry, side: str) -> FileState:

@@ -57,7 +57,7 @@ def _changes(arguments: tuple[str, ...], now: bool, version: int | None,
 @click.option("--stat", "as_stat", is_flag=True, help="A histogram of changed lines per path.")
 @click.option("--name-status", "as_name_status", is_flag=True,
               help="One line per path: git's letter (A added, M modified, D deleted, "
-                   "T type changed) and its name.")
+                   "T type changed, R renamed: old and new name) and its name.")
 @click.option("-z", "nul", is_flag=True,
               help="With --name-status: separate fields and lines with NUL, names raw.")
 @click.option("--now", is_flag=True,
@@ -89,7 +89,8 @@ def diff(arguments: tuple[str, ...], as_stat: bool, as_name_status: bool, nul: b
         emit((line.encode() for line in stat(changes.files, _terminal_width())),
              no_pager=no_pager)
     elif as_name_status:
-        emit(name_status(changes.files, nul=nul), no_pager=no_pager or nul,
+        emit(name_status(changes.files, getattr(changes, "renames", None), nul=nul),
+             no_pager=no_pager or nul,
              end=b"\0" if nul else b"\n")
     else:
         colour = colour_wanted(color)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from cowsnap import api
 from cowsnap.cli.format import count, display_path
@@ -16,11 +16,27 @@ def letter(status: str) -> str:
     return LETTERS.get(status[0], "M")
 
 
-def name_status(files: Sequence[api.FileDiff], *, nul: bool = False) -> list[bytes]:
-    """`M<TAB>name` per path; with `nul`, git's -z form (`M\\0name\\0`, names raw)."""
-    if nul:
-        return [letter(item.status).encode() + b"\0" + item.name for item in files]
-    return [f"{letter(item.status)}\t{display_path(item.name)}".encode() for item in files]
+def name_status(files: Sequence[api.FileDiff], renames: Mapping[bytes, bytes] | None = None,
+                *, nul: bool = False) -> list[bytes]:
+    """`M<TAB>name` per path, a rename as one `R<TAB>old<TAB>new` line (git adds a
+    similarity score after R; cowsnap knows the rename, not a score); with `nul`,
+    git's -z form (fields and lines ended by NUL, names raw)."""
+    by_path = {item.path: item for item in files}
+    moved = {new: old for new, old in (renames or {}).items()
+             if new in by_path and old in by_path and by_path[old].status[0] == "-"}
+    lines = []
+    for item in files:
+        if item.path in moved.values():
+            continue
+        names = [item.name]
+        code = letter(item.status)
+        if item.path in moved:
+            names, code = [by_path[moved[item.path]].name, item.name], "R"
+        if nul:
+            lines.append(b"\0".join([code.encode(), *names]))
+        else:
+            lines.append("\t".join([code, *map(display_path, names)]).encode())
+    return lines
 
 
 def width_of(text: str) -> int:

@@ -49,3 +49,20 @@ def test_stat_fits_the_width_aligns_wide_names_and_sizes_binaries() -> None:
     assert len({width_of(line[:bar]) for line, bar in zip(lines, bars, strict=False)}) == 1
     assert lines[2] == " b.bin    | Bin 10 bytes -> 12 bytes"
     assert lines[-1] == " 3 files changed, 301 insertions(+), 100 deletions(-)"
+
+
+def test_a_rename_is_one_r_line() -> None:
+    from cowsnap.cli.diffstat import name_status
+
+    absent = FileState(exists=False)
+    present = FileState(exists=True, type="file", size=1)
+    files = [api.FileDiff(path=b"/w/new", name=b"new", status="+.", change=frozenset(),
+                          old=absent, new=present),
+             api.FileDiff(path=b"/w/old", name=b"old", status="-.", change=frozenset(),
+                          old=present, new=absent),
+             api.FileDiff(path=b"/w/other", name=b"other", status="-.", change=frozenset(),
+                          old=present, new=absent)]
+    renames = {b"/w/new": b"/w/old"}
+    assert name_status(files, renames) == [b"R\told\tnew", b"D\tother"]
+    assert name_status(files, renames, nul=True) == [b"R\0old\0new", b"D\0other"]
+    assert name_status(files) == [b"A\tnew", b"D\told", b"D\tother"]
