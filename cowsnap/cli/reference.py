@@ -1,7 +1,8 @@
 """The CLI reference (docs/cli.md), generated from the commands' own --help.
 
-Regenerate with `python -m cowsnap.cli.reference > docs/cli.md`; a test fails
-when the checked-in file is stale, so the docs cannot drift from the code.
+Regenerate with `python -m cowsnap.cli.reference > docs/cli.md` and the man page
+with `python -m cowsnap.cli.reference --man > docs/cowsnap.1`; a test fails when
+either checked-in file is stale, so the docs cannot drift from the code.
 """
 
 from __future__ import annotations
@@ -22,21 +23,49 @@ def _help_text(command: click.Command, context: click.Context) -> str:
         return command.get_help(context)
 
 
-def render_reference() -> str:
-    """Markdown with the --help of `cowsnap` and of every subcommand, in name order.
+def _help_texts() -> list[tuple[str, str]]:
+    """(name, --help text) of `cowsnap` and of every subcommand, in name order.
 
     Contexts are built as click builds them for a real invocation (the group's
     settings, subcommands as its children), so options like `-h` show as they work.
     """
     root = click.Context(main, info_name="cowsnap", terminal_width=88, **main.context_settings)
-    sections = [HEADER, "## cowsnap\n\n```\n" + _help_text(main, root) + "\n```\n"]
+    texts = [("cowsnap", _help_text(main, root))]
     for name in main.list_commands(root):
         command = main.get_command(root, name)
         assert command is not None
         child = click.Context(command, info_name=name, parent=root, terminal_width=88)
-        text = _help_text(command, child)
-        sections.append(f"## cowsnap {name}\n\n```\n{text}\n```\n")
+        texts.append((f"cowsnap {name}", _help_text(command, child)))
+    return texts
+
+
+def render_reference() -> str:
+    """Markdown with the --help of `cowsnap` and of every subcommand."""
+    sections = [HEADER]
+    sections.extend(f"## {name}\n\n```\n{text}\n```\n" for name, text in _help_texts())
     return "\n".join(sections)
 
+
+def _roff(text: str) -> str:
+    """Text set verbatim in a man page: a backslash as \\e, no line read as a request."""
+    return "\n".join("\\&" + line if line.startswith((".", "'")) else line
+                     for line in text.replace("\\", "\\e").splitlines())
+
+
+def render_man() -> str:
+    """A man page (section 1), the same --help texts as docs/cli.md."""
+    texts = _help_texts()
+    lines = ['.TH COWSNAP 1 "" "cowsnap" "User Commands"', ".SH NAME",
+             "cowsnap \\- run any command, see exactly what it touched and changed, and undo it",
+             ".SH SYNOPSIS", ".B cowsnap", "COMMAND [OPTIONS] [ARGS]...", ".SH DESCRIPTION",
+             ".nf", _roff(texts[0][1]), ".fi", ".SH COMMANDS"]
+    for name, text in texts[1:]:
+        lines.extend([f".SS {name}", ".nf", _roff(text), ".fi"])
+    lines.extend([".SH SEE ALSO", "git(1), restic(1); docs/cli-json.md for --json output."])
+    return "\n".join(lines) + "\n"
+
+
 if __name__ == "__main__":
-    click.echo(render_reference(), nl=False)
+    import sys
+
+    click.echo(render_man() if sys.argv[1:] == ["--man"] else render_reference(), nl=False)

@@ -31,3 +31,13 @@ def test_every_command_has_help() -> None:
 def test_unknown_command_is_a_usage_error() -> None:
     result = CliRunner().invoke(main, ["no-such-command"])
     assert result.exit_code == 2
+
+
+def test_man_page_is_current() -> None:
+    from cowsnap.cli.reference import render_man
+
+    page = DOCS.parent / "cowsnap.1"
+    assert page.read_text() == render_man(), (
+        "docs/cowsnap.1 is stale: run `python -m cowsnap.cli.reference --man > docs/cowsnap.1`"
+    )
+    assert ".SS cowsnap diff" in page.read_text()
