@@ -26,7 +26,14 @@ from cowsnap.snapshot.registry import (
 )
 from cowsnap.stages import reached
 from cowsnap.store.bundle import export_bundle
-from cowsnap.store.cap import estimate, note_growth, record_measured, run_growth
+from cowsnap.store.cap import (
+    Estimate,
+    estimate,
+    note_growth,
+    prune_needed,
+    record_measured,
+    run_growth,
+)
 from cowsnap.store.gc import PruneOutcome, last_pruned, prune_store
 from cowsnap.store.location import resolve_store_dir
 from cowsnap.store.prune import Policy
@@ -262,8 +269,14 @@ def _auto_prune(store: Store, config: Config, manifest: Manifest | None,
             outcome = prune_store(store, settings.policy, now=now, wait=False)
             record_measured(store, outcome.plan.size_after)
             return outcome, None
-        size = estimate(store)
-        if config.cap is None or (size is not None and size <= config.cap):
+        if config.cap is None:
+            return None, None
+        guess = estimate(store)
+        if guess is None:
+            measured = prune_store(store, Policy(), now=now, dry_run=True, wait=False)
+            record_measured(store, measured.plan.size_before)
+            guess = Estimate(measured.plan.size_before, measured.plan.size_before)
+        if not prune_needed(guess, config.cap):
             return None, None
         policy = Policy(max_size=config.cap,
                         protect_since=_session_start(store, manifest, session))

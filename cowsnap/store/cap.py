@@ -7,12 +7,15 @@ appended (O_APPEND: concurrent runs never lose a line) with what that run may
 have added: its manifest and summary, and every content it stored, counted
 whole even when deduplication kept it once. The sum is never below the real
 size (contents only grow between prunes), so a run prunes exactly when the
-estimate passes the cap, and rarely otherwise.
+estimate passes the cap, and rarely otherwise. When the last prune could not
+get under the cap (the current session alone is bigger), the next waits until
+the store has grown by a tenth of the cap, instead of measuring after every run.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 from cowsnap.model import Manifest
 from cowsnap.store.atomic import write_atomic
@@ -20,6 +23,24 @@ from cowsnap.store.runs import MANIFEST, SUMMARY
 from cowsnap.store.store import Store
 
 ESTIMATE = "size-estimate"
+RETRY_FRACTION = 10
+"""Over the cap after a prune: prune again after growing by cap / RETRY_FRACTION."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    measured: int
+    """The exact size at the last measurement."""
+    total: int
+    """That plus every run's growth since."""
+
+
+def prune_needed(estimate: Estimate, cap: int) -> bool:
+    """Whether the store may be over `cap` and a prune could help."""
+    if estimate.total <= cap:
+        return False
+    return estimate.measured <= cap or \
+        estimate.total - estimate.measured >= cap // RETRY_FRACTION
 
 
 def run_growth(store: Store, manifest: Manifest) -> int:
@@ -50,13 +71,14 @@ def note_growth(store: Store, size: int) -> None:
         os.close(fd)
 
 
-def estimate(store: Store) -> int | None:
+def estimate(store: Store) -> Estimate | None:
     """The estimated size; None when never measured or the file is unreadable."""
     try:
-        lines = (store.root / ESTIMATE).read_bytes().split(b"\n")
-        return sum(int(line) for line in lines if line.strip())
+        sizes = [int(line) for line in (store.root / ESTIMATE).read_bytes().split(b"\n")
+                 if line.strip()]
     except (OSError, ValueError):
         return None
+    return Estimate(measured=sizes[0], total=sum(sizes)) if sizes else None
 
 
 def record_measured(store: Store, size: int) -> None:

@@ -10,7 +10,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cowsnap.config import DEFAULT_CAP, Config, parse_config
-from cowsnap.store.cap import ESTIMATE, estimate, note_growth, record_measured
+from cowsnap.store.cap import (
+    ESTIMATE,
+    Estimate,
+    estimate,
+    note_growth,
+    prune_needed,
+    record_measured,
+)
 from cowsnap.store.prune import Policy, RunRecord, plan_prune
 from cowsnap.store.store import Store
 from tests.conftest import Cowsnap
@@ -51,9 +58,34 @@ def test_the_estimate_adds_each_runs_growth_to_the_last_measure(tmp_path: Path) 
     record_measured(store, 1000)
     note_growth(store, 10)
     note_growth(store, 5)
-    assert estimate(store) == 1015
+    assert estimate(store) == Estimate(measured=1000, total=1015)
     (store.root / ESTIMATE).write_text("garbage\n")
     assert estimate(store) is None
+
+
+def test_a_prune_is_needed_past_the_cap_and_not_after_every_run_once_stuck_over() -> None:
+    assert not prune_needed(Estimate(measured=500, total=1000), 1000)
+    assert prune_needed(Estimate(measured=500, total=1001), 1000)
+    stuck = Estimate(measured=1500, total=1550)
+    assert not prune_needed(stuck, 1000), "the session alone is over: wait for growth"
+    assert prune_needed(Estimate(measured=1500, total=1600), 1000)
+
+
+def test_runs_of_vanished_workspaces_stay_while_under_the_cap(cowsnap: Cowsnap,
+                                                              tmp_path: Path) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    run_in_session(cowsnap, gone, "s", "f")
+    gone_run = json.loads(cowsnap("log", "--json", cwd=gone).stdout)
+    (gone / "f").unlink()
+    gone.rmdir()
+    (cowsnap.store / ESTIMATE).unlink()
+    here = tmp_path / "here"
+    here.mkdir()
+    run_in_session(cowsnap, here, "s", "g")
+    ids = {entry.name for entry in (cowsnap.store / "runs").iterdir()}
+    assert gone_run[0]["run_id"] in ids, "measuring the store removed nothing"
+    assert estimate(Store.open(cowsnap.store)) is not None
 
 
 def run_in_session(cowsnap: Cowsnap, workspace: Path, session: str, name: str) -> None:
@@ -86,7 +118,7 @@ def test_without_configuration_runs_keep_the_estimate(cowsnap: Cowsnap,
     for number in range(2):
         run_in_session(cowsnap, workspace, "s", f"f{number}")
     size = estimate(Store.open(cowsnap.store))
-    assert size is not None and size > 6000
+    assert size is not None and size.total > 6000
     status = json.loads(cowsnap("status", "--json", cwd=workspace).stdout)
     assert status["cap"] == DEFAULT_CAP
     assert os.path.exists(cowsnap.store / ESTIMATE)
