@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -52,9 +52,12 @@ class PruneResult:
 
 def prune(policy: Policy, *, dry_run: bool = False, workspace: PathArg = None,
           store: PathArg = None, cwd: Path | None = None,
-          now: datetime | None = None) -> PruneResult:
+          now: datetime | None = None, every_workspace: bool = True) -> PruneResult:
     """Remove the runs `policy` gives up (see cowsnap.store.prune) and reclaim every
-    content no remaining run references; with `dry_run`, only say what would go."""
+    content no remaining run references; with `dry_run`, only say what would go.
+    Without `every_workspace`, only runs of the workspace are candidates."""
+    if not every_workspace:
+        policy = replace(policy, only_workspace=workspace_key(workspace, cwd))
     root = resolve_store_dir(store)
     removed_snapshots = () if dry_run else _remove_stale_snapshots(workspace, cwd)
     if not (root / VERSION_FILE).exists():

@@ -26,10 +26,12 @@ def parse_capture(capture_reads: str = "uncommitted",
 
 
 def parse_policy(keep_last: int | None = None, keep_within: str | None = None,
-                 max_size: str | None = None) -> Policy:
-    """A retention Policy from `--keep-last`, `--keep-within` and `--max-size`."""
+                 max_size: str | None = None, only_workspace: str | None = None) -> Policy:
+    """A retention Policy from `--keep-last`, `--keep-within` and `--max-size`; with
+    `only_workspace`, other workspaces' runs are all kept."""
     if keep_last is not None and keep_last < 1:
         raise UsageError("--keep-last must be at least 1")
     return Policy(keep_last=keep_last,
                   keep_within=parse_duration(keep_within) if keep_within else None,
-                  max_size=parse_size(max_size) if max_size else None)
+                  max_size=parse_size(max_size) if max_size else None,
+                  only_workspace=only_workspace)

@@ -64,18 +64,22 @@ def prune_text(result: api.PruneResult, max_size: int | None) -> list[str]:
               help="Then remove the oldest runs, across workspaces, until the store fits in "
                    "SIZE (e.g. 5G); never a workspace's newest run.")
 @click.option("--dry-run", is_flag=True, help="Show what would be removed and why; change nothing.")
+@click.option("--all", "every_workspace", is_flag=True,
+              help="Consider the runs of every workspace, not only this one's.")
 @click.option("--remote", metavar="REMOTE",
               help="Delete the runs the policy gives up from REMOTE instead (not --max-size).")
 @json_option
 def prune(workspace: str | None, store: str | None, keep_last: int | None,
-          keep_within: str | None, max_size: str | None, dry_run: bool, remote: str | None,
-          as_json: bool) -> None:
+          keep_within: str | None, max_size: str | None, dry_run: bool,
+          every_workspace: bool, remote: str | None, as_json: bool) -> None:
     """Remove old runs and reclaim the contents no remaining run references.
 
-    Runs whose workspace no longer exists are always removed. With --keep-last
-    and/or --keep-within, a run is kept when either keeps it; with neither, every
-    other run is kept. Without --dry-run, also removes what killed cowsnap
-    processes left behind (incomplete runs, snapshots of this workspace).
+    Only the workspace's runs are candidates, unless --all. Runs whose workspace
+    no longer exists are always removed (so `prune --all` cleans up after deleted
+    workspaces). With --keep-last and/or --keep-within, a run is kept when either
+    keeps it; with neither, every other run is kept. Without --dry-run, also
+    removes what killed cowsnap processes left behind (incomplete runs, snapshots
+    of this workspace).
     """
     policy = api.parse_policy(keep_last, keep_within, max_size)
     if remote is not None:
@@ -84,7 +88,8 @@ def prune(workspace: str | None, store: str | None, keep_last: int | None,
         print_remote_prune(api.remote_prune(remote, policy, dry_run=dry_run, store=store),
                            as_json)
         return
-    result = api.prune(policy, dry_run=dry_run, workspace=workspace, store=store)
+    result = api.prune(policy, dry_run=dry_run, workspace=workspace, store=store,
+                       every_workspace=every_workspace)
     if as_json:
         click.echo(json.dumps(prune_document(result), indent=2))
     else:

@@ -46,6 +46,9 @@ class Policy:
     max_size: int | None = None
     protect_since: datetime | None = None
     """Runs started at or after this are never removed (rule 4)."""
+    only_workspace: str | None = None
+    """When set, every run of another workspace is kept, whatever the rules above say
+    (`cowsnap prune` without --all)."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,10 @@ class _Footprint:
                 self.size -= self._sizes.get(content, 0)
 
 
+def _out_of_scope(run: RunRecord, policy: Policy) -> bool:
+    return policy.only_workspace is not None and run.workspace != policy.only_workspace
+
+
 def plan_prune(runs: Sequence[RunRecord], content_sizes: Mapping[str, int], policy: Policy,
                now: datetime) -> PrunePlan:
     """Decide every run's fate under `policy` (see the module docstring)."""
@@ -137,7 +144,10 @@ def plan_prune(runs: Sequence[RunRecord], content_sizes: Mapping[str, int], poli
     protected = {run.run_id for run in ordered
                  if policy.protect_since is not None and run.started_at >= policy.protect_since}
     for run in ordered:
-        if not run.workspace_exists:
+        if _out_of_scope(run, policy):
+            keep[run.run_id] = True
+            reasons[run.run_id] = ["another workspace (prune --all considers every one)"]
+        elif not run.workspace_exists:
             keep[run.run_id] = False
             reasons[run.run_id] = [f"its workspace {run.workspace} no longer exists"]
         elif run.run_id in protected:
@@ -166,7 +176,7 @@ def plan_prune(runs: Sequence[RunRecord], content_sizes: Mapping[str, int], poli
             if newest[run.workspace] == run.run_id:
                 reasons[run.run_id].append("the newest of its workspace (never removed for size)")
                 continue
-            if run.run_id in protected:
+            if run.run_id in protected or _out_of_scope(run, policy):
                 continue
             footprint.remove(run)
             keep[run.run_id] = False

@@ -148,7 +148,10 @@ class RunIndex:
         """Runs (of `workspace`, or all), newest first."""
         found = []
         for run_id in self.ids():
-            summary = self.summary(run_id)
+            try:
+                summary = self.summary(run_id)
+            except CorruptManifestError:
+                summary = summarize(self.load(run_id))  # the manifest is what counts
             if workspace is None or summary.workspace == workspace:
                 found.append(summary)
         found.sort(key=lambda summary: (summary.started_at, summary.run_id), reverse=True)

@@ -131,3 +131,15 @@ def test_forget(cowsnap: Cowsnap, workspace: Path, three_runs: list[str]) -> Non
     assert [run["run_id"] for run in remaining] == [newest]
     gone = invoke(cowsnap, workspace, "diff", middle)
     assert gone.exit_code == 1 and "no run matches" in gone.output
+
+
+def test_a_damaged_summary_does_not_block_prune(cowsnap: Cowsnap, workspace: Path,
+                                                three_runs: list[str]) -> None:
+    (cowsnap.store / "runs" / three_runs[0] / "summary.json").write_text("[]")
+    pruned = invoke(cowsnap, workspace, "prune", "--keep-last", "2")
+    assert pruned.exit_code == 0, pruned.output
+    assert not (cowsnap.store / "runs" / three_runs[0]).exists()
+    (cowsnap.store / "runs" / three_runs[1] / "manifest.json").write_text("[]")
+    blocked = invoke(cowsnap, workspace, "prune", "--keep-last", "1")
+    assert blocked.exit_code == 1
+    assert three_runs[1] in blocked.output and blocked.output.count("\n") == 1

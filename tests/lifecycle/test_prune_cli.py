@@ -73,3 +73,21 @@ def test_bad_options_are_usage_errors(store: Store, tmp_path: Path, args: list[s
     code, output = prune(store, tmp_path, *args)
     assert code == 2
     assert output.startswith(f"cowsnap: error: {message}")
+
+
+def test_prune_acts_on_this_workspace_unless_all(store: Store, tmp_path: Path) -> None:
+    here, there = tmp_path / "here", tmp_path / "there"
+    here.mkdir()
+    there.mkdir()
+    old_here = publish(store, here, [b"a"], NOW - timedelta(days=3))
+    new_here = publish(store, here, [b"b"], NOW - timedelta(days=2))
+    old_there = publish(store, there, [b"c"], NOW - timedelta(days=3))
+    new_there = publish(store, there, [b"d"], NOW - timedelta(days=2))
+    code, output = prune(store, here, "--keep-last", "1")
+    assert code == 0, output
+    assert f"  keep   {old_there}  {there}: another workspace" in output
+    assert store.runs.ids() == sorted([new_here, old_there, new_there])
+    code, output = prune(store, here, "--keep-last", "1", "--all")
+    assert code == 0, output
+    assert store.runs.ids() == sorted([new_here, new_there])
+    assert old_here not in output
