@@ -41,6 +41,8 @@ from cowsnap.store.runs import RunSummary, new_run_id, summarize
 from cowsnap.store.store import Store
 from cowsnap.store.usage import Usage, store_usage, take_inventory
 from cowsnap.trace import trace
+from cowsnap.trace.choice import TracerChoice
+from cowsnap.trace.choice import choose as choose_tracer
 from cowsnap.workspace import detect_workspace
 
 
@@ -58,6 +60,8 @@ class Status:
     usage_error: str | None = None
     cap: int | None = DEFAULT_CAP
     """The size past which runs prune the store (None: unlimited; docs/agents.md)."""
+    tracer: TracerChoice | None = None
+    """Which tracer `run` uses (native core or Python) and why (docs/tracer.md)."""
 
 
 def status(workspace: PathArg = None, store: PathArg = None, cwd: Path | None = None) -> Status:
@@ -73,7 +77,7 @@ def status(workspace: PathArg = None, store: PathArg = None, cwd: Path | None = 
         usage_error = str(error)
     return Status(workspace=root, store=resolve_store_dir(store), backends=found,
                   backend=first_available(found), usage=usage, usage_error=usage_error,
-                  cap=load_config().cap)
+                  cap=load_config().cap, tracer=choose_tracer())
 
 
 @dataclass(frozen=True)
@@ -192,7 +196,8 @@ def run(request: RunRequest) -> RunResult:
                 exit_status = trace(request.command, cwd=cwd, on_event=recorder.on_event,
                                     before_mutation=recorder.before_mutation,
                                     on_written_close=recorder.close_hook,
-                                    only_writes=request.only_writes)
+                                    only_writes=request.only_writes,
+                                    hook_scope=recorder.hook_scope)
             except BaseException:
                 recorder.abandon()
                 pending.abandon()

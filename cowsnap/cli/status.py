@@ -53,6 +53,8 @@ def status_document(report: api.Status) -> dict[str, Any]:
         "usage": usage_document(report.usage) if report.usage else None,
         "usage_error": report.usage_error,
         "cap": report.cap,
+        "tracer": None if report.tracer is None
+        else {"name": report.tracer.name, "reason": report.tracer.reason},
     }
 
 
@@ -67,6 +69,8 @@ def status_text(report: api.Status) -> str:
     for item in report.backends:
         state = "available" if item.available else "unavailable"
         lines.append(f"  {item.backend:<{width}}  {state}: {item.reason}")
+    if report.tracer is not None:
+        lines.append(f"tracer:    {report.tracer.name} ({report.tracer.reason})")
     if report.cap is None:
         lines.append('store cap: none (config.toml [prune] max_size = "unlimited")')
     else:

@@ -55,6 +55,7 @@ from cowsnap.snapshot.base import Snapshot
 from cowsnap.store.keeping import ContentWriter
 from cowsnap.store.store import Store
 from cowsnap.trace.events import Event, PathEvent, TraceWarning
+from cowsnap.trace.scope import HookScope
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,9 @@ class Recorder:
         self._writer = ContentWriter(store.contents)
         self._versions = VersionKeeper(versions, self._writer, settings.max_file_size,
                                        self.records) if versions else None
+        self.hook_scope = HookScope()
+        """For `trace(hook_scope=...)`: once a path's (or a whole directory's) before-state
+        and git context are kept, its mutations need no pre-mutation hook."""
 
     @property
     def close_hook(self) -> Callable[[int, bytes], None] | None:
@@ -148,16 +152,29 @@ class Recorder:
             self._versions.on_event(event)
 
     def before_mutation(self, event: PathEvent) -> None:
-        """Preserve the before-state of the path(s) `event` is about to mutate."""
+        """Preserve the before-state of the path(s) `event` is about to mutate, and tell
+        the tracer (hook_scope) which paths need no such call again."""
+        scope = self.hook_scope
         for path in (event.path, event.related_path):
-            if path is None or not self.records(path):
+            if path is None:
+                continue
+            if not self.records(path):
+                scope.quiet_path(path)
                 continue
             self._git_before.status_for(path)
-            if self.in_workspace(path):
-                subtree = event.operation == Operation.RENAME and os.path.isdir(path)
-                self._snapshot.capture(path, subtree=subtree)
-            elif path not in self._outside:
-                self._outside[path] = self._capture_outside(path)
+            if not self.in_workspace(path):
+                if path not in self._outside:
+                    self._outside[path] = self._capture_outside(path)
+                scope.quiet_path(path)
+            elif self._snapshot.preserved_up_front:
+                scope.quiet_directory(os.path.dirname(path))
+            else:
+                directory = os.path.isdir(path)
+                self._snapshot.capture(
+                    path, subtree=directory and event.operation == Operation.RENAME
+                )
+                if not directory:
+                    scope.quiet_path(path)
 
     def _capture_outside(self, path: bytes) -> OutsideBefore:
         state = read_state(path)

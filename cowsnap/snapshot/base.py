@@ -29,6 +29,8 @@ class Snapshot(ABC):
     """The preserved before-state of one workspace, alive from prepare to release."""
 
     backend: ClassVar[str]
+    preserved_up_front: ClassVar[bool] = False
+    """Whether everything was preserved at prepare (capture is then a no-op)."""
 
     def __init__(self, workspace: Path) -> None:
         self.workspace = workspace

@@ -66,6 +66,7 @@ class BtrfsSnapshot(Snapshot):
     """A read-only snapshot of the workspace subvolume, at `location/snapshot`."""
 
     backend = "btrfs"
+    preserved_up_front = True
 
     def __init__(self, workspace: Path, location: Path, binding: ModuleType) -> None:
         super().__init__(workspace)

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from cowsnap.cli import main
+from cowsnap.trace.choice import choose as choose_tracer
 
 pytestmark = pytest.mark.usefixtures("isolated_home")
 
@@ -35,6 +36,8 @@ def test_text_shows_the_auto_choice(xfs_dir: Path, isolated_home: Path) -> None:
     assert lines[2] == "backend:   reflink"
     assert lines[4].startswith("  btrfs    unavailable: ")
     assert lines[5] == "  reflink  available: reflink copies work on xfs"
+    tracer = choose_tracer()
+    assert lines[7] == f"tracer:    {tracer.name} ({tracer.reason})"
 
 
 def test_the_workspace_defaults_to_the_current_directory(

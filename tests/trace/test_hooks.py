@@ -9,6 +9,7 @@ import sh
 from trace_support import Runner
 
 from cowsnap.model import MUTATING_OPERATIONS
+from cowsnap.trace import HookScope
 from cowsnap.trace.events import PathEvent
 
 pytestmark = pytest.mark.timeout(30)
@@ -88,3 +89,25 @@ def test_a_hook_may_run_a_program_and_wait_for_it(run: Runner, work: Path) -> No
     assert traced.status == 0
     assert copies == ["old"]
     assert (work / "f").read_text() == "new\n"
+
+
+def test_quietened_paths_and_directories_are_not_announced_again(run: Runner, work: Path) -> None:
+    (work / "a").mkdir()
+    (work / "b").mkdir()
+    scope = HookScope()
+    announced: list[bytes] = []
+
+    def hook(event: PathEvent) -> None:
+        announced.append(event.path)
+        if event.path.startswith(bytes(work / "a")):
+            scope.quiet_directory(bytes(work / "a"))
+        else:
+            scope.quiet_path(event.path)
+
+    script = "for i in 1 2 3; do echo $i > a/f$i; echo $i > b/g; done; mv a/f1 b/h"
+    traced = run(["sh", "-c", script], cwd=work, before_mutation=hook, hook_scope=scope)
+    assert traced.status == 0
+    ours = [path[len(bytes(work)) + 1 :] for path in announced if path.startswith(bytes(work))]
+    assert ours == [b"a/f1", b"b/g", b"a/f1", b"b/h"], "a rename into b/ is announced"
+    writes = [p for _, op, p in traced.touched() if op in ("create", "write")]
+    assert writes == [b"a/f1", b"b/g", b"a/f2", b"b/g", b"a/f3", b"b/g", b"b/h"]

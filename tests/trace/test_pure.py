@@ -4,13 +4,14 @@ classification, symlink-following rules, and lexical path handling."""
 from __future__ import annotations
 
 import struct
+import sys
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from cowsnap.model import Operation
-from cowsnap.trace import paths
+from cowsnap.trace import choice, paths
 from cowsnap.trace.seccomp import (
     AUDIT_ARCH_X86_64,
     BPF_JEQ_K,
@@ -166,3 +167,13 @@ def test_normalise_is_idempotent_and_absolute(parts: list[bytes]) -> None:
     assert normal.startswith(b"/")
     assert paths.normalise(normal) == normal
     assert b"/../" not in normal + b"/" and b"/./" not in normal + b"/"
+
+
+def test_the_tracer_in_use_and_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(choice.VARIABLE, "python")
+    assert choice.choose() == choice.TracerChoice("python", "COWSNAP_TRACER=python")
+    monkeypatch.delenv(choice.VARIABLE)
+    assert choice.choose() == choice.TracerChoice("native", "the native core is built")
+    monkeypatch.setitem(sys.modules, "cowsnap.trace._core", None)
+    chosen = choice.choose()
+    assert chosen.name == "python" and chosen.reason.startswith("the native core is not built")
