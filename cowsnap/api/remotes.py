@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cowsnap.api.common import PathArg, workspace_key
+from cowsnap.api.common import PathArg, resolve_run, workspace_key
 from cowsnap.config import load_config
 from cowsnap.errors import StoreError, UsageError
 from cowsnap.remote import names
@@ -49,21 +49,21 @@ def split_push_arguments(arguments: Sequence[str]) -> tuple[str | None, list[str
 def push(remote: str | None = None, runs: Sequence[str] = (), *, workspace: PathArg = None,
          store: PathArg = None, cwd: Path | None = None,
          max_content: int | None = None) -> PushReport:
-    """Push `runs` (ids or unique prefixes; none: the workspace's runs the remote does not
-    list yet) to `remote` (a name, URL or directory; None: the only configured one).
-    Contents larger than `max_content` (else the remote's setting, else 50 MiB) stay
-    local and are listed as not pushed."""
+    """Push `runs` (run references: ids, unique parts of ids, @~N; none: the workspace's
+    runs the remote does not list yet) to `remote` (a name, URL or directory; None: the
+    only configured one). Contents larger than `max_content` (else the remote's setting,
+    else 50 MiB) stay local and are listed as not pushed."""
     target = _remote(remote)
     opened = _existing_store(store)
-    run_ids = [opened.runs.resolve(run) for run in runs] if runs else None
-    key = None if run_ids else workspace_key(workspace, cwd)
+    key = workspace_key(workspace, cwd)
+    run_ids = [resolve_run(opened, run, key) for run in runs] if runs else None
     cap = max_content if max_content is not None else (target.max_content or DEFAULT_MAX_CONTENT)
     return push_runs(opened, target.url, run_ids, key, cap)
 
 
 def fetch(remote: str, runs: Sequence[str] = (), *, store: PathArg = None) -> FetchReport:
-    """Fetch `runs` (ids or unique prefixes of runs on the remote; none: every run the
-    store lacks) from `remote` into the store, each checked before it is published."""
+    """Fetch `runs` (ids or unique parts of ids of runs on the remote; none: every run
+    the store lacks) from `remote` into the store, each checked before it is published."""
     return fetch_runs(Store.open(resolve_store_dir(store)), _remote(remote).url, runs)
 
 

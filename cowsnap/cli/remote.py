@@ -49,7 +49,8 @@ def push(arguments: tuple[str, ...], max_content: str | None, workspace: str | N
 
     REMOTE is a name from `cowsnap remote list`, a URL (ssh, https, git, file) or a
     directory holding a bare repository; without it, the only configured remote.
-    Without RUN, pushes the workspace's runs that the remote does not hold yet.
+    RUN is a run reference as for every command (an id, a unique part of one, @,
+    @~N). Without RUN, pushes the workspace's runs that the remote does not hold yet.
     Exits 1 when the server refuses any run.
     """
     remote, runs = api.split_push_arguments(arguments)
@@ -85,7 +86,7 @@ def fetch_document(report: FetchReport) -> dict[str, Any]:
 def fetch(remote: str, runs: tuple[str, ...], store: str | None, as_json: bool) -> None:
     """Fetch runs from a git remote into the store.
 
-    RUN is a run id or unique prefix on the remote; without RUN, every run the
+    RUN is a run id, or a unique part of one, on the remote; without RUN, every run the
     store lacks. Each run is checked (manifest, every content against its id)
     before it is published; one that fails leaves nothing behind and exits 1.
     Fetched runs are read like any other (show, diff, cat) and restored as

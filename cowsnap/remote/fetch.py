@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from cowsnap.api.common import MIN_PART
 from cowsnap.errors import (
     AmbiguousRunError,
     CowsnapError,
@@ -103,16 +104,19 @@ def list_runs(store: Store, url: str) -> list[Listed]:
 
 
 def pick_runs(available: Sequence[str], references: Sequence[str]) -> list[str]:
-    """The remote runs that `references` (ids or unique prefixes) name."""
+    """The remote runs that `references` name: whole ids, or unique parts of ids of at
+    least MIN_PART characters (as for local runs)."""
     picked = []
     for reference in references:
-        matches = [run_id for run_id in available if run_id.startswith(reference)]
-        if reference in matches:
+        matches = [run_id for run_id in available if reference in run_id]
+        if reference in available:
             matches = [reference]
+        elif len(reference) < MIN_PART:
+            matches = []
         if not matches:
             raise RunNotFoundError(f"no run on the remote matches {reference!r}")
         if len(matches) > 1:
-            raise AmbiguousRunError(f"run id {reference!r} is ambiguous on the remote: "
+            raise AmbiguousRunError(f"run {reference} is ambiguous on the remote: "
                                     f"{len(matches)} runs match")
         picked.append(matches[0])
     return list(dict.fromkeys(picked))
