@@ -138,10 +138,17 @@ class ContentWriter:
         return self._pack
 
     def map(self, action: Callable[[T], R], items: Iterable[T]) -> list[R]:
-        """`action` over `items` in the writer's pool of threads (the one pool of a run)."""
+        """`action` over `items` in the writer's pool of threads (the one pool of a run),
+        in a few batches per thread: a task per item costs more than a small file."""
+        listed = list(items)
+        if len(listed) < 2:
+            return [action(item) for item in listed]
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=WORKERS)
-        return list(self._pool.map(action, items))
+        size = max(1, -(-len(listed) // (WORKERS * 4)))
+        batches = [listed[start:start + size] for start in range(0, len(listed), size)]
+        return [result for batch in self._pool.map(
+            lambda batch: [action(item) for item in batch], batches) for result in batch]
 
     def close(self) -> None:
         """Install the pack, or write the few contents kept as loose objects."""
