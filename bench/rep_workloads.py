@@ -1,0 +1,267 @@
+"""The five workloads of Grayson et al. (ACM REP '24), sized for this machine:
+untraced, under `strace -f --seccomp-bpf -e trace=%file`, and under the whole
+`cowsnap run`, interleaved, medians of RUNS; the geometric-mean overhead of each,
+and cowsnap's per-phase split (prepare, trace, record, release).
+
+Workloads, each in a btrfs workspace ($COWSNAP_TEST_BTRFS), the store on another
+filesystem ($COWSNAP_TEST_EXT4), a fresh store for every cowsnap run (so every
+content is new to it: the worst case):
+  compile    `make -j2` of Brotli's C library and tool (c/common, c/dec, c/enc,
+             c/tools: the C sources shipped in the `brotli` sdist on PyPI, fetched
+             once with `pip download` into the cache directory)
+  postmark   Debian's postmark: 3,000 files, 10,000 transactions
+  cp -r      of a ~2,600-file tree (this interpreter's standard library: real
+             source files of real sizes, the same on every run of this bench)
+  tar x      of the same tree
+  checkout   `git checkout` between two branches differing in half of the files
+
+Run as root: .venv/bin/python bench/rep_workloads.py [RUNS] [CACHE_DIR]
+Needs: gcc, make, git, tar, strace, postmark (apt-get install postmark).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import sysconfig
+import tarfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchlib import MOUNTS
+
+TREE_FILES = 2600
+BROTLI = "brotli==1.2.1"
+STRACE = ["strace", "-f", "--seccomp-bpf", "-e", "trace=%file", "-o", "/dev/null"]
+MODES = ("untraced", "strace", "cowsnap")
+PHASES = ("preparing", "tracing", "recording", "releasing")
+GIT_ENV = {"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1",
+           "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@b", "GIT_COMMITTER_NAME": "b",
+           "GIT_COMMITTER_EMAIL": "b@b"}
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(args, cwd=cwd, env=env, check=True, capture_output=True)
+    return done.stderr.decode(errors="replace")
+
+
+@dataclass
+class Workload:
+    name: str
+    directory: Path
+    command: Callable[[], list[str]]
+    """The command of the next run (a checkout alternates between branches)."""
+    reset: Callable[[], None]
+
+
+def brotli_sources(cache: Path) -> Path:
+    """Brotli's C sources from its PyPI sdist (downloaded once)."""
+    cache.mkdir(parents=True, exist_ok=True)
+    archives = sorted(cache.glob("brotli-*.tar.gz"))
+    if not archives:
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
+                        "--no-binary", ":all:", BROTLI, "-d", str(cache)], check=True)
+        archives = sorted(cache.glob("brotli-*.tar.gz"))
+    return archives[-1]
+
+
+MAKEFILE = """\
+CFLAGS = -O2 -Ic/include
+LIB = $(sort $(wildcard c/common/*.c c/dec/*.c c/enc/*.c))
+OBJ = $(LIB:.c=.o)
+brotli: c/tools/brotli.o $(OBJ)
+\t$(CC) -o $@ $^ -lm
+%.o: %.c
+\t$(CC) $(CFLAGS) -c -o $@ $<
+clean:
+\trm -f brotli $(OBJ) c/tools/brotli.o
+"""
+
+
+def compile_workload(root: Path, cache: Path) -> Workload:
+    directory = root / "compile"
+    directory.mkdir()
+    with tarfile.open(brotli_sources(cache)) as archive:
+        top = archive.getnames()[0].split("/")[0]
+        members = [m for m in archive.getmembers() if m.name.startswith(f"{top}/c/")]
+        archive.extractall(root, members=members, filter="data")
+    shutil.move(root / top / "c", directory / "c")
+    (directory / "Makefile").write_text(MAKEFILE)
+    return Workload("compile (make -j2, brotli)", directory, lambda: ["make", "-s", "-j2"],
+                    lambda: run(["make", "-s", "clean"], directory))
+
+
+def postmark_workload(root: Path) -> Workload:
+    directory = root / "postmark"
+    (directory / "pm").mkdir(parents=True)
+    config = directory / "postmark.cfg"
+    config.write_text(f"set location {directory / 'pm'}\nset number 3000\n"
+                      "set transactions 10000\nset seed 42\nrun\nquit\n")
+    return Workload("postmark (3,000 files, 10,000 tx)", directory,
+                    lambda: ["postmark", str(config)], lambda: None)
+
+
+def source_tree(cache: Path) -> Path:
+    """A tar of the first TREE_FILES files of the standard library (sorted paths)."""
+    archive = cache / f"tree{TREE_FILES}.tar"
+    if archive.exists():
+        return archive
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    files = sorted(path for path in stdlib.rglob("*") if path.is_file()
+                   and "site-packages" not in path.parts and "__pycache__" not in path.parts)
+    with tarfile.open(archive, "w") as out:
+        for path in files[:TREE_FILES]:
+            out.add(path, arcname=str(path.relative_to(stdlib)))
+    return archive
+
+
+def copy_workload(root: Path, tree: Path) -> Workload:
+    directory = root / "copy"
+    (directory / "src").mkdir(parents=True)
+    with tarfile.open(tree) as archive:
+        archive.extractall(directory / "src", filter="data")
+    return Workload(f"cp -r ({TREE_FILES} files)", directory,
+                    lambda: ["cp", "-r", "src", "dst"],
+                    lambda: shutil.rmtree(directory / "dst", ignore_errors=True))
+
+
+def untar_workload(root: Path, tree: Path) -> Workload:
+    directory = root / "untar"
+    directory.mkdir()
+    shutil.copyfile(tree, directory / "tree.tar")
+    out = directory / "out"
+    return Workload(f"tar x ({TREE_FILES} files)", directory,
+                    lambda: ["sh", "-c", "mkdir out && tar xf tree.tar -C out"],
+                    lambda: shutil.rmtree(out, ignore_errors=True))
+
+
+def checkout_workload(root: Path, tree: Path) -> Workload:
+    directory = root / "checkout"
+    directory.mkdir()
+    env = {**os.environ, **GIT_ENV}
+    with tarfile.open(tree) as archive:
+        archive.extractall(directory, filter="data")
+    run(["git", "init", "-q", "-b", "one"], directory, env)
+    run(["git", "add", "-A"], directory, env)
+    run(["git", "commit", "-q", "-m", "one"], directory, env)
+    run(["git", "checkout", "-q", "-b", "two"], directory, env)
+    files = sorted(path for path in directory.rglob("*")
+                   if path.is_file() and ".git" not in path.parts)
+    for path in files[::2]:
+        with path.open("ab") as handle:
+            handle.write(b"\n# changed on branch two\n")
+    run(["git", "commit", "-q", "-a", "-m", "two"], directory, env)
+    state = {"branch": "two"}
+
+    def command() -> list[str]:
+        state["branch"] = "one" if state["branch"] == "two" else "two"
+        return ["git", "checkout", "-q", state["branch"]]
+
+    return Workload(f"git checkout (half of {len(files)} files)", directory, command,
+                    lambda: None)
+
+
+@dataclass
+class Timings:
+    wall: dict[str, list[float]] = field(default_factory=lambda: {mode: [] for mode in MODES})
+    phases: dict[str, list[float]] = field(default_factory=lambda: {p: [] for p in PHASES})
+
+
+_PHASE = re.compile(r"(preparing|tracing|recording|releasing) ([0-9.]+) (ms|s)")
+
+
+def phases_of(stderr: str) -> dict[str, float]:
+    line = next((line for line in stderr.splitlines() if "cowsnap: time:" in line), "")
+    return {name: float(value) / (1000 if unit == "ms" else 1)
+            for name, value, unit in _PHASE.findall(line)}
+
+
+def measure(workload: Workload, mode: str, store: Path, timings: Timings) -> None:
+    workload.reset()
+    command = workload.command()
+    env = {**os.environ, **GIT_ENV}
+    if mode == "strace":
+        command = [*STRACE, *command]
+    elif mode == "cowsnap":
+        shutil.rmtree(store, ignore_errors=True)
+        command = [sys.executable, "-m", "cowsnap", "run", "--store", str(store),
+                   "--workspace", str(workload.directory), "--", *command]
+        env["XDG_CONFIG_HOME"] = str(store.parent / "config")
+    subprocess.run(["sync"], check=True)
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=workload.directory, env=env, capture_output=True)
+    timings.wall[mode].append(time.perf_counter() - start)
+    if done.returncode != 0:
+        raise SystemExit(f"{workload.name} ({mode}) failed: {done.stderr.decode()[-2000:]}")
+    if mode == "cowsnap":
+        for name, seconds in phases_of(done.stderr.decode(errors="replace")).items():
+            timings.phases[name].append(seconds)
+
+
+def subvolume(parent: Path, name: str) -> Path:
+    path = parent / name
+    subprocess.run(["btrfs", "-q", "subvolume", "create", str(path)], check=True)
+    return path
+
+
+def main() -> None:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    cache = Path(sys.argv[2]) if len(sys.argv) > 2 else Path("/var/tmp/cowsnap-bench-cache")
+    missing = [tool for tool in ("gcc", "make", "git", "tar", "strace", "postmark", "btrfs")
+               if shutil.which(tool) is None]
+    if missing:
+        raise SystemExit(f"missing tools: {' '.join(missing)} (apt-get install them)")
+    print("load:", os.getloadavg(), "(uptime; rerun on a quiet machine)")
+    tree = source_tree(cache)
+    scratch = subvolume(MOUNTS["btrfs"], f"rep-bench-{os.getpid()}")
+    store = MOUNTS["ext4"] / f"rep-bench-store-{os.getpid()}" / "store"
+    store.parent.mkdir()
+    try:
+        workloads = [compile_workload(subvolume(scratch, "c"), cache),
+                     postmark_workload(subvolume(scratch, "p")),
+                     copy_workload(subvolume(scratch, "cp"), tree),
+                     untar_workload(subvolume(scratch, "t"), tree),
+                     checkout_workload(subvolume(scratch, "g"), tree)]
+        results = {workload.name: Timings() for workload in workloads}
+        for _ in range(runs):
+            for workload in workloads:
+                for mode in MODES:
+                    measure(workload, mode, store, results[workload.name])
+        report(results)
+    finally:
+        shutil.rmtree(store.parent, ignore_errors=True)
+        for inner in sorted(scratch.iterdir()):
+            subprocess.run(["btrfs", "-q", "subvolume", "delete", str(inner)], check=False)
+        subprocess.run(["btrfs", "-q", "subvolume", "delete", str(scratch)], check=False)
+
+
+def report(results: dict[str, Timings]) -> None:
+    print(f"{'workload':36s} {'untraced':>9s} {'strace':>9s} {'cowsnap':>9s} "
+          f"{'strace %':>9s} {'cowsnap %':>9s}   cowsnap phases (s): "
+          + " ".join(PHASES))
+    ratios: dict[str, list[float]] = {"strace": [], "cowsnap": []}
+    for name, timings in results.items():
+        medians = {mode: statistics.median(timings.wall[mode]) for mode in MODES}
+        for mode in ratios:
+            ratios[mode].append(medians[mode] / medians["untraced"])
+        split = " ".join(f"{statistics.median(values):.3f}" if values else "-"
+                         for values in timings.phases.values())
+        print(f"{name:36s} {medians['untraced']:9.3f} {medians['strace']:9.3f} "
+              f"{medians['cowsnap']:9.3f} {100 * (ratios['strace'][-1] - 1):8.0f}% "
+              f"{100 * (ratios['cowsnap'][-1] - 1):8.0f}%   {split}")
+    geo = {mode: math.exp(statistics.fmean(math.log(r) for r in values))
+           for mode, values in ratios.items()}
+    print(f"geometric-mean overhead: strace {100 * (geo['strace'] - 1):.0f}%, "
+          f"cowsnap {100 * (geo['cowsnap'] - 1):.0f}% "
+          f"(cowsnap / strace overhead: {(geo['cowsnap'] - 1) / (geo['strace'] - 1):.2f})")
+
+
+if __name__ == "__main__":
+    main()
