@@ -15,7 +15,8 @@ content is new to it: the worst case):
   tar x      of the same tree
   checkout   `git checkout` between two branches differing in half of the files
 
-Run as root: .venv/bin/python bench/rep_workloads.py [RUNS] [CACHE_DIR]
+Run as root: .venv/bin/python bench/rep_workloads.py [RUNS] [CACHE_DIR] [ONLY...]
+(ONLY: run just the workloads whose name contains one of these words)
 Needs: gcc, make, git, tar, strace, postmark (apt-get install postmark).
 """
 
@@ -224,11 +225,16 @@ def main() -> None:
     store = MOUNTS["ext4"] / f"rep-bench-store-{os.getpid()}" / "store"
     store.parent.mkdir()
     try:
-        workloads = [compile_workload(subvolume(scratch, "c"), cache),
-                     postmark_workload(subvolume(scratch, "p")),
-                     copy_workload(subvolume(scratch, "cp"), tree),
-                     untar_workload(subvolume(scratch, "t"), tree),
-                     checkout_workload(subvolume(scratch, "g"), tree)]
+        makers: list[Callable[[], Workload]] = [
+            lambda: compile_workload(subvolume(scratch, "c"), cache),
+            lambda: postmark_workload(subvolume(scratch, "p")),
+            lambda: copy_workload(subvolume(scratch, "cp"), tree),
+            lambda: untar_workload(subvolume(scratch, "t"), tree),
+            lambda: checkout_workload(subvolume(scratch, "g"), tree)]
+        names = ["compile", "postmark", "cp", "tar", "checkout"]
+        only = sys.argv[3:]
+        workloads = [make() for name, make in zip(names, makers, strict=True)
+                     if not only or name in only]
         results = {workload.name: Timings() for workload in workloads}
         for _ in range(runs):
             for workload in workloads:

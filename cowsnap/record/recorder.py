@@ -247,9 +247,6 @@ class Recorder:
             return after
         return GitRepository(after.root, after.head, after.dirty, before.head, before.dirty)
 
-    def _before_location(self, path: bytes) -> bytes | None:
-        return self._snapshot.locate(path) if self.in_workspace(path) else path
-
     def _expand_renamed_directories(self) -> None:
         """A renamed workspace directory moves everything beneath it: list those too,
         under the old name (from the snapshot) and the new one (live). Both ends of a
@@ -274,10 +271,10 @@ class Recorder:
         probed_only = not in_workspace and operations <= PROBES
         after_git = (NOT_IN_REPO, None) if probed_only else git_after.describe(path)
         outside = None if in_workspace else self._outside.get(path)
+        location = self._snapshot.locate(path) if in_workspace else path
         if outside is not None:
             before_state, before_git = outside.state, outside.git
         elif in_workspace:
-            location = self._snapshot.locate(path)
             before_state = MISSING if location is None else read_state(location)
             before_git = self._git_before.describe_if_examined(path) or after_git
         else:
@@ -292,7 +289,7 @@ class Recorder:
         if outside is not None and isinstance(decision.before, Keep):
             before = outside.outcome
         else:
-            before = _plan(decision.before, self._before_location(path))
+            before = _plan(decision.before, location)
         after = _plan(decision.after, path) if operations & MUTATING_OPERATIONS else before
         return Draft(
             path=path, operations=operations, in_workspace=in_workspace, git=after_git[0],

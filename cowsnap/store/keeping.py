@@ -35,7 +35,10 @@ PACK_FROM_COUNT = 16
 PACK_FROM_BYTES = 8 * 1024 * 1024
 """A writer starts a pack once it holds this many new contents or bytes; below both,
 its contents become loose objects."""
-WORKERS = max(2, min(8, os.cpu_count() or 2))
+WORKERS = 8
+"""Threads keeping contents after the command exited: more than cores, since reads
+wait on the disk (a reflinked copy shares the source's extents, not its cached pages)
+and zlib and SHA-1 release the GIL."""
 
 T = TypeVar("T")
 R = TypeVar("R")
