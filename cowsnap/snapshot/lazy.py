@@ -4,6 +4,11 @@ Preparing costs one directory whatever the tree size; each capture copies one
 node (or a subtree about to be renamed) into a mirror tree while the mutating
 process is stopped. How file data is copied (reflink or plain) is the only
 difference between the reflink and copy backends.
+
+Releasing costs the user nothing: the snapshot directory is renamed to a name
+owned by a detached process, which deletes it after `cowsnap run` has exited.
+Should that process die, its directory is stale (its owner is gone) and the next
+run removes it, as any leftover of a killed run.
 """
 
 from __future__ import annotations
@@ -13,14 +18,16 @@ import os
 import shutil
 import stat
 from abc import abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import NoReturn
 
 from cowsnap.errors import SnapshotError
 from cowsnap.snapshot import immutable
 from cowsnap.snapshot.base import Snapshot
 from cowsnap.snapshot.ledger import Ledger, Verdict
+from cowsnap.snapshot.owner import current_owner, mark
 
 _GONE = (errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.ENAMETOOLONG)
 """lstat errors meaning nothing is at the path (a symlink loop in its prefix included)."""
@@ -180,8 +187,9 @@ class LazySnapshot(Snapshot):
     def release(self) -> None:
         if self._released:
             return
-        remove_lazy_tree(self._location)
         self._released = True
+        if self._location.exists():
+            remove_in_background(self._location, self.backend, remove_lazy_tree)
 
 
 @contextmanager
@@ -196,6 +204,54 @@ def _opened_up(kept_directory: bytes) -> Iterator[None]:
         yield
     finally:
         os.chmod(kept_directory, mode)
+
+
+def remove_in_background(location: Path, kind: str, remove: Callable[[Path], None]) -> None:
+    """Hand `location` over to a detached process that deletes it with `remove`; return
+    once that process has renamed it to a `kind` mark of its own (so no other cowsnap
+    takes it for a leftover meanwhile). Where that cannot be done, remove it here."""
+    read_end, write_end = os.pipe()
+    try:
+        child = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        remove(location)
+        return
+    if child == 0:
+        _detach_and_remove(location, kind, remove, read_end, write_end)
+    os.close(write_end)
+    try:
+        os.waitpid(child, 0)
+        handed = os.read(read_end, 1) == b"1"
+    finally:
+        os.close(read_end)
+    if not handed:
+        remove(location)
+
+
+def _detach_and_remove(location: Path, kind: str, remove: Callable[[Path], None],
+                       read_end: int, write_end: int) -> NoReturn:
+    """In the forked child: leave the session, fork again (the grandchild is nobody's
+    child to wait for), hold no descriptor of the parent's (a pipe reader would wait
+    for it), take the directory over and delete it. Never returns."""
+    try:
+        os.close(read_end)
+        os.setsid()
+        if os.fork() != 0:
+            os._exit(0)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for standard in (0, 1, 2):
+            os.dup2(devnull, standard)
+        os.closerange(3, write_end)
+        os.closerange(write_end + 1, 1 << 20)
+        taken = location.parent / mark(kind, current_owner())
+        os.rename(location, taken)
+        os.write(write_end, b"1")
+        os.close(write_end)
+        remove(taken)
+    finally:
+        os._exit(0)
 
 
 def remove_lazy_tree(location: Path) -> None:

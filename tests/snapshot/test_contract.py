@@ -12,6 +12,7 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -219,10 +220,17 @@ def test_release_leaves_nothing_behind(backend: Backend, workspace: Path) -> Non
     location = snapshot.location
     assert location is not None and location.exists()
     assert stat.S_IMODE(location.stat().st_mode) == 0o700
+    staging = location.parent
+    before = set(os.listdir(staging))
     snapshot.release()
     snapshot.release()
     assert not location.exists()
     assert sorted(os.listdir(workspace)) == ["file"]
+    handed_over = set(os.listdir(staging)) - before
+    deadline = time.monotonic() + 120
+    while handed_over & set(os.listdir(staging)):
+        assert time.monotonic() < deadline, "the released snapshot was never deleted"
+        time.sleep(0.05)
 
 
 PREPARE_AND_WAIT = """
