@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cowsnap.api.common import PathArg, workspace_key
+from cowsnap.api.common import PathArg, resolve_run, workspace_key
 from cowsnap.errors import RunNotFoundError
 from cowsnap.model import Manifest
 from cowsnap.restore.apply import Progress
@@ -37,21 +37,21 @@ def rewind(run: str | None = None, *, session: str | None = None, force: bool = 
            dry_run: bool = False, workspace: PathArg = None, store: PathArg = None,
            cwd: Path | None = None, command: Sequence[str] = (),
            progress: Progress | None = None) -> RewindResult:
-    """Bring the workspace back to its state before `run` (default: the newest), or before
-    the first run of `session`, undoing every later run too, newest first, in one plan
-    with one conflict check and one undo run (cowsnap.restore.rewind).
+    """Bring the workspace back to its state before `run` (a run reference, see
+    cowsnap.api.common; default: the newest), or before the first run of `session`,
+    undoing every later run too, newest first, in one plan with one conflict check and
+    one undo run (cowsnap.restore.rewind).
 
     Raises RestoreConflictError, changing nothing, when a path changed since the last
     run that touched it (unless `force`).
     """
     here = (cwd or Path.cwd()).absolute()
     opened = Store.open(resolve_store_dir(store), create=False)
+    key = workspace_key(workspace, here)
     if session is not None:
-        key = workspace_key(workspace, here)
         start = _first_of_session(opened.runs.summaries(key), session, key)
     else:
-        start_id = opened.runs.resolve(run, workspace_key(workspace, here) if run is None
-                                       else None)
+        start_id = resolve_run(opened, run, key)
         owner = opened.runs.load(start_id).workspace
         start = next(summary for summary in opened.runs.summaries(owner)
                      if summary.run_id == start_id)
@@ -65,6 +65,6 @@ def rewind(run: str | None = None, *, session: str | None = None, force: bool = 
 
     options = RestoreOptions(side="before", force=force, dry_run=dry_run,
                              command=tuple(command), cwd=str(here),
-                             workspace=os.fsencode(workspace_key(workspace, here)))
+                             workspace=os.fsencode(key))
     result = restore_loaded(opened, load, options, progress)
     return RewindResult(runs=tuple(summary.run_id for summary in later), restore=result)

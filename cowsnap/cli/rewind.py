@@ -69,7 +69,7 @@ def _command(run: str | None, session: str | None, force: bool) -> list[str]:
 @json_option
 def rewind(run: str | None, session: str | None, dry_run: bool, force: bool,
            workspace: str | None, store: str | None, as_json: bool) -> None:
-    """Undo RUN (default: the newest) and every later run of its workspace, at once.
+    """Undo RUN (default: the newest; @~N: the Nth before it) and every later run, at once.
 
     One plan for all of them, newest first: every path is checked once against
     the last run that touched it, and the rewind refuses, changing nothing, when

@@ -55,6 +55,14 @@ def test_rewind_undoes_the_run_and_every_later_one(cowsnap: Cowsnap, workspace: 
     assert tree(workspace) == states[3]
 
 
+def test_runs_are_named_by_reference(cowsnap: Cowsnap, workspace: Path) -> None:
+    states = three_runs(cowsnap, workspace)
+    planned = json.loads(cowsnap("rewind", "@~1", "--dry-run", "--json", cwd=workspace).stdout)
+    assert planned["runs"] == list(reversed(run_ids(cowsnap, workspace)[1:]))
+    cowsnap("rewind", "@", cwd=workspace)
+    assert tree(workspace) == states[2]
+
+
 def test_a_path_changed_since_stops_the_whole_rewind(cowsnap: Cowsnap, workspace: Path) -> None:
     states = three_runs(cowsnap, workspace)
     first = run_ids(cowsnap, workspace)[0]
