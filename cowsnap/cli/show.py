@@ -68,6 +68,8 @@ def header_lines(manifest: api.Manifest) -> Iterator[str]:
     yield f"workspace: {display_path(manifest.workspace)} ({manifest.backend})"
     yield f"started:   {local_time(manifest.started_at)}"
     yield f"finished:  {local_time(manifest.finished_at)}"
+    if manifest.session is not None:
+        yield f"session:   {manifest.session}"
     for repository in manifest.git_repositories:
         dirty = " (dirty)" if repository.dirty else ""
         after = repository.head or "no commit"

@@ -57,3 +57,10 @@ def test_the_cowsnap_sh_script_is_one_executable(cowsnap: Cowsnap, workspace: Pa
     assert result.returncode == 5 and result.stderr == b""
     assert (workspace / "made.txt").read_text() == "hi\n"
     assert len(json.loads(cowsnap("log", "--json", cwd=workspace).stdout)) == 1
+
+
+def test_show_names_the_session(cowsnap: Cowsnap, workspace: Path) -> None:
+    env = {**cowsnap.env(), "COWSNAP_SESSION": "s-2"}
+    subprocess.run([sys.executable, "-m", "cowsnap", "sh", "-c", "touch x"], cwd=workspace,
+                   env=env, check=True, capture_output=True)
+    assert "session:   s-2" in cowsnap("show", cwd=workspace).stdout.decode().splitlines()
