@@ -124,3 +124,13 @@ class RestoreError(CowsnapError):
 class RemoteError(CowsnapError):
     """A remote cannot be reached, refuses a push, or holds something other than a
     sound run (docs/remotes.md)."""
+
+
+class RestoreInterruptedError(CowsnapError):
+    """SIGINT, SIGTERM or SIGHUP stopped a restore; its temporaries were removed. Exit
+    status 128+N, as a shell reports a process killed by signal N."""
+
+    def __init__(self, message: str, signal_number: int) -> None:
+        super().__init__(message)
+        self.signal_number = signal_number
+        self.exit_code = 128 + signal_number

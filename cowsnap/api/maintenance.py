@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from cowsnap.api.common import PathArg, as_path, resolve_run, workspace_key
 from cowsnap.errors import RunNotFoundError, StoreDamagedError, StoreError
+from cowsnap.restore.leftovers import remove_workspace_leftovers
 from cowsnap.snapshot.registry import (
     availabilities,
     backend_named,
@@ -37,6 +39,14 @@ def _remove_stale_snapshots(workspace: PathArg, cwd: Path | None) -> tuple[Path,
         if availability.available:
             removed.extend(backend_named(availability.backend).cleanup_stale(root))
     return tuple(removed)
+
+
+def _remove_restore_leftovers(workspace: PathArg, cwd: Path | None) -> None:
+    """Temporary files of killed restores in the workspace (restore/leftovers.py)."""
+    try:
+        remove_workspace_leftovers(os.fsencode(detect_workspace(as_path(workspace), cwd)))
+    except OSError:
+        return  # a workspace that cannot be opened without symlinks holds none of ours
 
 
 @dataclass(frozen=True)
@@ -103,12 +113,14 @@ def check(workspace: PathArg = None, store: PathArg = None, cwd: Path | None = N
 
     Read-only (but for the checksums it records of large contents), like fsck -n;
     with `repair`, first removes what killed cowsnap processes left: incomplete runs,
-    and snapshots of the current workspace.
+    snapshots of the current workspace, and restores' temporary files in it.
     """
     root = resolve_store_dir(store)
     if not (root / VERSION_FILE).exists():
         raise StoreError(f"no cowsnap store at {root}")
     removed_snapshots = _remove_stale_snapshots(workspace, cwd) if repair else ()
+    if repair:
+        _remove_restore_leftovers(workspace, cwd)
     opened = Store.open(root, create=repair)
     with opened.retention_lock(exclusive=False):
         report = check_store(opened)

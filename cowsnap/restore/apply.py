@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import stat
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cowsnap.errors import StoreError
@@ -25,7 +24,9 @@ from cowsnap.libc import syncfs
 from cowsnap.model import FileState
 from cowsnap.restore.beneath import Roots, proc_path
 from cowsnap.restore.contents import Contents
-from cowsnap.restore.plan import Action, Plan, Step
+from cowsnap.restore.leftovers import new_temp_prefix
+from cowsnap.restore.plan import PRIVATE_DIRECTORY, Action, Plan, Step
+from cowsnap.stages import reached
 
 OPEN_PARENTS = 256
 """Directories kept open between steps, so files in one directory resolve it once."""
@@ -68,13 +69,6 @@ def linked_names(root_fd: int) -> Counter[tuple[int, int]]:
     return found
 
 
-def _write_all(fd: int, chunks: Iterable[bytes]) -> None:
-    for chunk in chunks:
-        view = memoryview(chunk)
-        while view:
-            view = view[os.write(fd, view):]
-
-
 class Applier:
     def __init__(self, roots: Roots, contents: Contents, *, as_root: bool,
                  progress: Progress | None = None) -> None:
@@ -86,7 +80,7 @@ class Applier:
         self._pending_bytes = 0
         self._filesystems: dict[int, int] = {}
         self._parents: dict[bytes, int] = {}
-        self._temp_prefix = b".cowsnap-restore-" + secrets.token_hex(6).encode() + b"-"
+        self._temp_prefix = new_temp_prefix()
         self._temps = 0
         self._euid = os.geteuid()
         self._linked: Counter[tuple[int, int]] | None = None
@@ -106,7 +100,10 @@ class Applier:
                 if step.action in (Action.REMOVE, Action.DIR_METADATA):
                     self._flush()
                 if step.action == Action.REMOVE and writes_failed is None:
+                    reached("restore-removing")
                     writes_failed = bool(self.failures)
+                if step.action == Action.DIR_METADATA:
+                    reached("restore-directories")
                 if step.action == Action.REMOVE and writes_failed:
                     self.failures.append(
                         (step.path, "not removed, because an earlier write failed"))
@@ -115,6 +112,10 @@ class Applier:
                 if self._progress is not None:
                     self._progress(done, len(plan.steps))
             self._flush()
+        except BaseException:
+            for written in self._pending:  # interrupted: no temporary is left behind
+                self._discard(written)
+            raise
         finally:
             self._forget_parents()
             for fd in self._filesystems.values():
@@ -169,6 +170,7 @@ class Applier:
         if not self._pending:
             return
         self._sync()
+        reached("restore-written")
         for written in self._pending:
             try:
                 dir_fd, name = self._parent(written.path)
@@ -206,7 +208,7 @@ class Applier:
     def _mkdir(self, step: Step) -> None:
         """Created private and writable; its own mode and times come last."""
         dir_fd, name = self._parent(step.path)
-        os.mkdir(name, 0o700, dir_fd=dir_fd)
+        os.mkdir(name, PRIVATE_DIRECTORY, dir_fd=dir_fd)
 
     def _write(self, step: Step) -> None:
         want = step.target.want
@@ -217,7 +219,7 @@ class Applier:
         written = _Written(step.path, temp)
         try:
             try:
-                _write_all(fd, self._contents.chunks(step.target.entry, want))
+                self._contents.write(step.target.entry, want, fd)
                 self._set_metadata(fd, want, self._euid)
             finally:
                 os.close(fd)

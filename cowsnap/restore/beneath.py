@@ -88,6 +88,15 @@ class Roots:
             return self.workspace_fd, parent[len(prefix):], name
         return self.system_fd, parent.lstrip(b"/"), name
 
+    def open_dir(self, directory: bytes) -> int:
+        """An O_PATH fd of the directory at absolute path `directory`, opened safely."""
+        prefix = self.workspace.rstrip(b"/") + b"/"
+        if directory == self.workspace:
+            return os.dup(self.workspace_fd)
+        if directory.startswith(prefix):
+            return open_directory(self.workspace_fd, directory[len(prefix):])
+        return open_directory(self.system_fd, directory.lstrip(b"/"))
+
     def open_parent(self, path: bytes) -> tuple[int, bytes]:
         """(fd of the directory holding `path`, opened safely, its final name); the
         caller closes the fd."""

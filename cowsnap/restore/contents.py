@@ -4,18 +4,23 @@ A content id is the git blob id (SHA-1) of the content, so a content damaged in
 the store or tampered with in a bundle is caught before the first write. Large
 contents cloned into the store carry a random `large-` id instead; for those
 the size is checked, and the seal `cowsnap check` wrote, if there is one. Small
-contents are kept in memory between the check and the write, so they are read once.
+contents are kept in memory between the check and the write, so they are read once;
+large ones kept as files stay open from the check to the write (the inode checked
+is the one copied), and are cloned or copied with their holes (`sparse`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from collections.abc import Iterable, Iterator
+from types import TracebackType
 
 from cowsnap.errors import StoreError, UntrustedRunError
 from cowsnap.model import FileEntry, FileState, is_hash_id
 from cowsnap.restore.plan import Action, Step
+from cowsnap.restore.sparse import blob_id_of, copy_content
 from cowsnap.store.content import blob_header
 from cowsnap.store.seals import read_seal
 from cowsnap.store.store import Store
@@ -30,6 +35,16 @@ class Contents:
         self._kept: dict[str, bytes] = {}
         self._kept_size = 0
         self._checked: set[str] = set()
+        self._large: dict[str, int] = {}
+
+    def __enter__(self) -> Contents:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        for fd in self._large.values():
+            os.close(fd)
+        self._large.clear()
 
     def _stream(self, entry: FileEntry, state: FileState) -> Iterator[bytes]:
         assert state.blob is not None
@@ -37,9 +52,52 @@ class Contents:
             return self._store.stream(state.blob, entry.git.root)
         return self._store.contents.stream(state.blob)
 
+    def _mismatch(self, entry: FileEntry, blob: str) -> UntrustedRunError:
+        return UntrustedRunError(
+            f"the content {blob} of {os.fsdecode(entry.path)} does not match its id "
+            f"and size: the store or bundle is damaged or was tampered with")
+
+    def _open_large(self, entry: FileEntry, state: FileState) -> int | None:
+        """The file holding a large content, opened once (never through a symlink)."""
+        if state.blob is None or state.blob_source == "git":
+            return None
+        path = self._store.contents.source_path(state.blob)
+        if path is None:
+            return None
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError as error:
+            raise UntrustedRunError(f"cannot read the content of {os.fsdecode(entry.path)}: "
+                                    f"{error.strerror}") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise self._mismatch(entry, state.blob)
+        return fd
+
+    def _check_large(self, entry: FileEntry, state: FileState, fd: int) -> None:
+        blob = state.blob
+        assert blob is not None
+        try:
+            size = os.fstat(fd).st_size
+            expected = blob if is_hash_id(blob) else read_seal(self._store, blob)
+            actual = None if expected is None or size != state.size else blob_id_of(fd, size)
+        except OSError as error:
+            os.close(fd)
+            raise UntrustedRunError(f"cannot read the content of {os.fsdecode(entry.path)}: "
+                                    f"{error.strerror}") from None
+        if size != state.size or actual != expected:
+            os.close(fd)
+            raise self._mismatch(entry, blob)
+        self._large[blob] = fd
+        self._checked.add(blob)
+
     def _check(self, entry: FileEntry, state: FileState) -> None:
         blob = state.blob
         assert blob is not None
+        large = self._open_large(entry, state)
+        if large is not None:
+            self._check_large(entry, state, large)
+            return
         size = state.size or 0
         digest = hashlib.sha1(blob_header(size), usedforsecurity=False)
         keep = size < KEEP_BELOW and self._kept_size + size <= MEMORY_BUDGET
@@ -56,9 +114,7 @@ class Contents:
                                     f"{error}") from None
         expected = blob if is_hash_id(blob) else read_seal(self._store, blob)
         if total != size or expected not in (None, digest.hexdigest()):
-            raise UntrustedRunError(
-                f"the content {blob} of {os.fsdecode(entry.path)} does not match its id "
-                f"and size: the store or bundle is damaged or was tampered with")
+            raise self._mismatch(entry, blob)
         self._checked.add(blob)
         if keep:
             self._kept[blob] = b"".join(chunks)
@@ -72,7 +128,15 @@ class Contents:
             if step.action == Action.WRITE and state.blob not in self._checked:
                 self._check(step.target.entry, state)
 
-    def chunks(self, entry: FileEntry, state: FileState) -> Iterable[bytes]:
+    def write(self, entry: FileEntry, state: FileState, fd: int) -> None:
+        """Write the checked content into the empty file `fd`."""
         assert state.blob is not None
+        large = self._large.get(state.blob)
+        if large is not None:
+            copy_content(large, fd, state.size or 0)
+            return
         kept = self._kept.get(state.blob)
-        return (kept,) if kept is not None else self._stream(entry, state)
+        for chunk in (kept,) if kept is not None else self._stream(entry, state):
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view):]

@@ -8,6 +8,7 @@ import os
 
 from cowsnap.model import ABSENT, FileState, file_type, is_hash_id
 from cowsnap.restore.beneath import Roots
+from cowsnap.restore.leftovers import is_abandoned
 from cowsnap.restore.plan import Current, Target
 from cowsnap.store.content import CHUNK, blob_header
 
@@ -49,7 +50,8 @@ def _children(dir_fd: int, name: bytes) -> frozenset[bytes]:
     fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
                  dir_fd=dir_fd)
     try:
-        return frozenset(os.fsencode(child) for child in os.listdir(fd))
+        return frozenset(name for name in map(os.fsencode, os.listdir(fd))
+                         if not is_abandoned(name))
     finally:
         os.close(fd)
 

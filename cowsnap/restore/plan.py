@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -169,7 +170,16 @@ def select(manifest: Manifest, side: Side, paths: Sequence[bytes] | None = None)
     return targets
 
 
+PRIVATE_DIRECTORY = 0o700
+"""The mode restore creates directories with, until their own comes last."""
+
+
 def _conflict(target: Target, current: FileState) -> str | None:
+    if current.type == "directory" and current.mode is not None \
+            and stat.S_IMODE(current.mode) == PRIVATE_DIRECTORY:
+        # An interrupted restore's directory (or one made private since): its
+        # permissions alone never stop finishing or undoing that restore.
+        current = dataclasses.replace(current, mode=None)
     if not compare(target.want, current) & CONFLICTS:
         return None
     why = explain(compare(target.replaces, current) & CONFLICTS, current, target.replaces)

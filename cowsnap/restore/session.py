@@ -12,18 +12,22 @@ content the restore relies on, half-way.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from cowsnap.errors import RestoreConflictError, RestoreError
+from cowsnap.errors import RestoreConflictError, RestoreError, RestoreInterruptedError
 from cowsnap.model import Manifest
 from cowsnap.restore.apply import Applier, Failure, Progress
 from cowsnap.restore.arguments import resolve_paths
 from cowsnap.restore.beneath import Roots
 from cowsnap.restore.contents import Contents
 from cowsnap.restore.journal import record_restore
+from cowsnap.restore.leftovers import remove_leftovers
 from cowsnap.restore.observe import observe
-from cowsnap.restore.plan import Plan, Side, make_plan, select
+from cowsnap.restore.plan import Plan, Side, Target, make_plan, select
 from cowsnap.restore.trust import Confined, TrustOptions, confine
 from cowsnap.stages import reached
 from cowsnap.store.store import Store
@@ -79,6 +83,34 @@ def _open_roots(workspace: str) -> Roots:
                            f"symlinks: {error.strerror}") from None
 
 
+STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _stop(signal_number: int, _frame: object) -> None:
+    for number in STOPPING_SIGNALS:  # one interruption: the clean-up is not cut short
+        signal.signal(number, signal.SIG_IGN)
+    raise RestoreInterruptedError(f"restore interrupted by {signal.strsignal(signal_number)}",
+                                  signal_number)
+
+
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP raise RestoreInterruptedError inside the block, so every
+    temporary is removed before the process exits (only the main thread can catch
+    signals; elsewhere the caller's own handling stays)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.getsignal(number) for number in STOPPING_SIGNALS}
+    for number in STOPPING_SIGNALS:
+        signal.signal(number, _stop)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 Loader = Callable[[], tuple[Manifest, bool]]
 """Reads what to restore, called under the retention lock: a manifest, and whether this
 user recorded it on this machine (its origin tag verified, cowsnap/origin.py)."""
@@ -99,12 +131,28 @@ def _confined(store: Store, load: Loader, options: RestoreOptions) -> Confined:
         same_owner=options.same_owner))
 
 
+def _leftover_directories(targets: Sequence[Target]) -> set[bytes]:
+    """Where an interrupted restore of these paths may have left temporaries."""
+    found = {os.path.dirname(target.path) for target in targets}
+    found.update(target.path for target in targets
+                 if "directory" in (target.want.type, target.replaces.type))
+    return found
+
+
+def _interrupted(error: RestoreInterruptedError, run_id: str, side: Side,
+                 undo_run: str | None) -> RestoreInterruptedError:
+    finish = f"finish it with: cowsnap restore {run_id} --to {side}"
+    undo = f"; undo what it did with: cowsnap restore {undo_run}" if undo_run else ""
+    return RestoreInterruptedError(f"{error}; its temporary files were removed; {finish}"
+                                   f"{undo}", error.signal_number)
+
+
 def restore_loaded(store: Store, load: Loader, options: RestoreOptions,
                    progress: Progress | None = None) -> RestoreResult:
     """Restore what `load` reads to its `options.side` state (module docstring)."""
     # Shared from reading the manifest to writing the last content: a prune
     # (exclusive) can neither remove the run nor reclaim what the restore keeps.
-    with store.retention_lock(exclusive=False):
+    with _interruptible(), store.retention_lock(exclusive=False):
         reached("restore-locked")
         confined = _confined(store, load, options)
         manifest = confined.manifest
@@ -112,20 +160,26 @@ def restore_loaded(store: Store, load: Loader, options: RestoreOptions,
         targets = select(manifest, options.side, paths)
         as_root = os.geteuid() == 0 and confined.owners
         with _open_roots(manifest.workspace) as roots:
+            if not options.dry_run:
+                remove_leftovers(roots, _leftover_directories(targets))
             current = {target.path: observe(roots, target) for target in targets}
             plan = make_plan(targets, current, as_root=as_root)
             if plan.conflicts and not options.force:
                 raise _conflict_error(plan)
             undo_run = None
             failures = list(plan.failures)
-            contents = Contents(store)
-            contents.verify(plan.steps)
-            if not options.dry_run and plan.steps:
-                undo_run = record_restore(store, manifest, plan, current, roots,
-                                          options.command, options.cwd)
-                reached("restore-applying")
-                failures.extend(Applier(roots, contents, as_root=as_root,
-                                        progress=progress).run(plan))
+            with Contents(store) as contents:
+                contents.verify(plan.steps)
+                try:
+                    if not options.dry_run and plan.steps:
+                        undo_run = record_restore(store, manifest, plan, current, roots,
+                                                  options.command, options.cwd)
+                        reached("restore-applying")
+                        failures.extend(Applier(roots, contents, as_root=as_root,
+                                                progress=progress).run(plan))
+                except RestoreInterruptedError as error:
+                    raise _interrupted(error, manifest.run_id, options.side,
+                                       undo_run) from None
     return RestoreResult(run_id=manifest.run_id, side=options.side, plan=plan,
                          undo_run=undo_run, failures=tuple(failures),
                          dry_run=options.dry_run, skipped=confined.skipped)
