@@ -6,8 +6,10 @@
  * resumed at the next step(), after Python has run the hook. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/ptrace.h>
@@ -178,6 +180,12 @@ typedef struct {
     size_t park_count, park_capacity;
     int holding; /* this stop emitted a hook request: park its resume */
     size_t batch;
+    /* Scheduling: see follow_the_tracee. */
+    int follow;
+    cpu_set_t allowed; /* the tracer's own affinity, restored when it stops following */
+    int pinned_cpu;    /* -1: not pinned */
+    long window_tid;   /* the one thread that stopped in this window, or -1: several */
+    int window_stops;
 } Core;
 
 static void emit(Core *core, item it) {
@@ -1122,6 +1130,55 @@ static int dispatch(Core *core, task *t, int status, int *error) {
     }
 }
 
+#define FOLLOW_WINDOW 32
+
+/* The CPU a thread last ran on: field 39 of /proc/TID/stat; -1 if unknown. */
+static int last_cpu_of(long tid) {
+    char name[64], text[1024];
+    snprintf(name, sizeof name, "/proc/%ld/stat", tid);
+    int fd = open(name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    text[n] = 0;
+    char *field = strrchr(text, ')');
+    if (field == NULL) return -1;
+    for (int i = 2; i < 39 && field != NULL; i++) field = strchr(field + 1, ' ');
+    return field == NULL ? -1 : atoi(field + 1);
+}
+
+/* On a VM a wakeup across CPUs costs more than the stop itself. While one thread does
+ * all the stopping (a sequential build step, a script), the tracer moves to the CPU
+ * that thread runs on, so each stop and resume is a wakeup on the same CPU; as soon
+ * as several threads stop (make -j), it takes back its own affinity. Only the tracer
+ * moves: the tracees' affinity, which their children inherit, is never touched. */
+static void follow_the_tracee(Core *core, long tid) {
+    if (!core->follow) return;
+    if (core->window_stops == 0) core->window_tid = tid;
+    else if (core->window_tid != tid) core->window_tid = -1;
+    if (++core->window_stops < FOLLOW_WINDOW) return;
+    core->window_stops = 0;
+    if (core->window_tid < 0) {
+        if (core->pinned_cpu >= 0 && sched_setaffinity(0, sizeof core->allowed, &core->allowed) == 0)
+            core->pinned_cpu = -1;
+        return;
+    }
+    int cpu = last_cpu_of(core->window_tid);
+    if (cpu < 0 || cpu == core->pinned_cpu || cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &core->allowed))
+        return;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    if (sched_setaffinity(0, sizeof one, &one) == 0) core->pinned_cpu = cpu;
+}
+
+static void stop_following(Core *core) {
+    if (core->pinned_cpu >= 0) sched_setaffinity(0, sizeof core->allowed, &core->allowed);
+    core->pinned_cpu = -1;
+    core->window_stops = 0;
+}
+
 /* Never leave a thread stopped after a failure: if it is gone its exit report follows. */
 static void resume_anyway(Core *core, long tid) {
     task *t = intmap_get(&core->tasks, tid);
@@ -1168,33 +1225,127 @@ static void resume_parked(Core *core) {
 
 /* -- the Python type ------------------------------------------------------------------- */
 
-static PyObject *item_tuple(const item *it) {
-    PyObject *path = it->path ? PyBytes_FromString(it->path) : Py_NewRef(Py_None);
-    PyObject *result;
+/* The event classes of cowsnap/trace/events.py (frozen, slotted dataclasses), built here
+ * directly: allocated, then each slot filled at its member offset, as their __init__
+ * would (object.__setattr__ per field is most of a Python-built event's cost). */
+enum { PATH_FIELDS = 8, PROCESS_FIELDS = 6, WARNING_FIELDS = 2 };
+static const char *PATH_FIELD_NAMES[PATH_FIELDS] = {"pid", "tid", "syscall", "operation", "path",
+                                                    "result", "flags", "related_path"};
+static const char *PROCESS_FIELD_NAMES[PROCESS_FIELDS] = {"kind", "pid", "tid", "parent", "path",
+                                                          "status"};
+static const char *WARNING_FIELD_NAMES[WARNING_FIELDS] = {"pid", "message"};
+
+typedef struct {
+    PyTypeObject *type;
+    Py_ssize_t offsets[PATH_FIELDS];
+    int count;
+} event_class;
+
+static event_class PATH_CLASS, PROCESS_CLASS, WARNING_CLASS;
+static PyObject *OPERATION_OBJECTS[OP_COUNT];
+static PyObject *PROCESS_KINDS[3];
+static PyObject *SPEC_NAMES;
+
+static int load_class(event_class *c, PyObject *type, const char **names, int count) {
+    if (!PyType_Check(type)) {
+        PyErr_SetString(PyExc_TypeError, "an event class is expected");
+        return -1;
+    }
+    for (int i = 0; i < count; i++) {
+        PyObject *member = PyObject_GetAttrString(type, names[i]);
+        if (member == NULL) return -1;
+        if (!Py_IS_TYPE(member, &PyMemberDescr_Type) ||
+            ((PyMemberDescrObject *)member)->d_member->type != T_OBJECT_EX) {
+            Py_DECREF(member);
+            PyErr_Format(PyExc_TypeError, "%s is not a slot", names[i]);
+            return -1;
+        }
+        c->offsets[i] = ((PyMemberDescrObject *)member)->d_member->offset;
+        Py_DECREF(member);
+    }
+    Py_XSETREF(c->type, (PyTypeObject *)Py_NewRef(type));
+    c->count = count;
+    return 0;
+}
+
+/* A new instance with its slots set from values (references stolen; NULL on failure,
+ * every value released). */
+static PyObject *build(const event_class *c, PyObject **values) {
+    for (int i = 0; i < c->count; i++)
+        if (values[i] == NULL) {
+            for (int j = 0; j < c->count; j++) Py_XDECREF(values[j]);
+            return NULL;
+        }
+    PyObject *object = c->type->tp_alloc(c->type, 0);
+    if (object == NULL) {
+        for (int j = 0; j < c->count; j++) Py_DECREF(values[j]);
+        return NULL;
+    }
+    for (int i = 0; i < c->count; i++) *(PyObject **)((char *)object + c->offsets[i]) = values[i];
+    return object;
+}
+
+static PyObject *bytes_or_none(const char *text) {
+    return text ? PyBytes_FromString(text) : Py_NewRef(Py_None);
+}
+
+static PyObject *path_event(const item *it) {
+    PyObject *values[PATH_FIELDS] = {
+        PyLong_FromLong(it->pid), PyLong_FromLong(it->tid),
+        Py_NewRef(PyTuple_GET_ITEM(SPEC_NAMES, it->spec)), Py_NewRef(OPERATION_OBJECTS[it->op]),
+        PyBytes_FromString(it->path), PyLong_FromLongLong(it->result),
+        PyLong_FromLongLong(it->flags), bytes_or_none(it->related)};
+    return build(&PATH_CLASS, values);
+}
+
+static PyObject *process_event(const item *it, int kind) {
+    PyObject *values[PROCESS_FIELDS] = {
+        Py_NewRef(PROCESS_KINDS[kind]), PyLong_FromLong(it->pid), PyLong_FromLong(it->tid),
+        it->parent < 0 ? Py_NewRef(Py_None) : PyLong_FromLong(it->parent), bytes_or_none(it->path),
+        kind == 2 ? PyLong_FromLong(it->status) : Py_NewRef(Py_None)};
+    return build(&PROCESS_CLASS, values);
+}
+
+/* An event object, or a hook request: (type, PathEvent) or (type, pid, path) or (type,). */
+static PyObject *item_object(const item *it) {
     switch (it->type) {
-    case I_PATH:
-    case I_BEFORE: {
-        PyObject *related = it->related ? PyBytes_FromString(it->related) : Py_NewRef(Py_None);
-        result = Py_BuildValue("(illiiNLLN)", it->type, it->pid, it->tid, it->spec, it->op, path,
-                               it->result, it->flags, related);
-        return result;
+    case I_PATH: return path_event(it);
+    case I_SPAWN: return process_event(it, 0);
+    case I_EXEC: return process_event(it, 1);
+    case I_EXIT: return process_event(it, 2);
+    case I_WARNING: {
+        PyObject *values[WARNING_FIELDS] = {PyLong_FromLong(it->pid),
+                                            PyUnicode_DecodeFSDefault(it->message)};
+        return build(&WARNING_CLASS, values);
     }
-    case I_SPAWN:
-        Py_DECREF(path);
-        if (it->parent < 0) return Py_BuildValue("(illO)", it->type, it->pid, it->tid, Py_None);
-        return Py_BuildValue("(illl)", it->type, it->pid, it->tid, it->parent);
-    case I_EXEC: return Py_BuildValue("(illN)", it->type, it->pid, it->tid, path);
-    case I_EXIT:
-        Py_DECREF(path);
-        return Py_BuildValue("(illi)", it->type, it->pid, it->tid, it->status);
-    case I_WARNING:
-        Py_DECREF(path);
-        return Py_BuildValue("(ils)", it->type, it->pid, it->message);
-    case I_CLOSE: return Py_BuildValue("(ilN)", it->type, it->pid, path);
-    default:
-        Py_DECREF(path);
-        return Py_BuildValue("(i)", it->type);
+    case I_BEFORE: return Py_BuildValue("(iN)", it->type, path_event(it));
+    case I_CLOSE: return Py_BuildValue("(ilN)", it->type, it->pid, bytes_or_none(it->path));
+    default: return Py_BuildValue("(i)", it->type);
     }
+}
+
+/* configure(PathEvent, ProcessEvent, TraceWarning, operations, names): the classes and
+ * values events are made of; operations in the order of OPERATIONS, names of the specs. */
+static PyObject *configure(PyObject *module, PyObject *args) {
+    (void)module;
+    PyObject *path_type, *process_type, *warning_type, *operations, *names;
+    if (!PyArg_ParseTuple(args, "OOOO!O!", &path_type, &process_type, &warning_type,
+                          &PyTuple_Type, &operations, &PyTuple_Type, &names))
+        return NULL;
+    if (PyTuple_GET_SIZE(operations) != OP_COUNT) {
+        PyErr_SetString(PyExc_ValueError, "one object per operation is expected");
+        return NULL;
+    }
+    if (load_class(&PATH_CLASS, path_type, PATH_FIELD_NAMES, PATH_FIELDS) < 0 ||
+        load_class(&PROCESS_CLASS, process_type, PROCESS_FIELD_NAMES, PROCESS_FIELDS) < 0 ||
+        load_class(&WARNING_CLASS, warning_type, WARNING_FIELD_NAMES, WARNING_FIELDS) < 0)
+        return NULL;
+    for (int i = 0; i < OP_COUNT; i++)
+        Py_XSETREF(OPERATION_OBJECTS[i], Py_NewRef(PyTuple_GET_ITEM(operations, i)));
+    const char *kinds[3] = {"spawn", "exec", "exit"};
+    for (int i = 0; i < 3; i++) Py_XSETREF(PROCESS_KINDS[i], PyUnicode_InternFromString(kinds[i]));
+    Py_XSETREF(SPEC_NAMES, Py_NewRef(names));
+    Py_RETURN_NONE;
 }
 
 static int add_quiet(strmap *set, PyObject *paths) {
@@ -1246,7 +1397,9 @@ static PyObject *Core_step(Core *core, PyObject *args) {
                 break;
             }
             handle(core, tid, status);
+            follow_the_tracee(core, tid);
         }
+        if (done) stop_following(core);
         Py_END_ALLOW_THREADS
         if (interrupted) {
             interrupted = 0;
@@ -1258,7 +1411,7 @@ static PyObject *Core_step(Core *core, PyObject *args) {
     PyObject *items = PyList_New((Py_ssize_t)core->item_count);
     if (items == NULL) return NULL;
     for (size_t i = 0; i < core->item_count; i++) {
-        PyObject *tuple = item_tuple(&core->items[i]);
+        PyObject *tuple = item_object(&core->items[i]);
         item_free(&core->items[i]);
         if (tuple == NULL) {
             for (size_t j = i + 1; j < core->item_count; j++) item_free(&core->items[j]);
@@ -1275,6 +1428,7 @@ static PyObject *Core_step(Core *core, PyObject *args) {
 static PyObject *Core_kill_all(Core *core, PyObject *unused) {
     (void)unused;
     Py_BEGIN_ALLOW_THREADS
+    stop_following(core);
     INTMAP_EACH(&core->tasks, node) kill((pid_t)node->key, SIGKILL);
     INTMAP_EACH(&core->early, node) kill((pid_t)node->key, SIGKILL);
     core->park_count = 0;
@@ -1330,17 +1484,17 @@ static int parse_numbers(PyObject *numbers, int *table, int spec_count) {
     return 0;
 }
 
-/* Core(root, specs, x86_64, i386, x32, hook_mutations, hook_closes, sync_renames)
+/* Core(root, specs, x86_64, i386, x32, hook_mutations, hook_closes, sync_renames, follow)
  * specs: (name, kind, operation, path, dirfd, fd, follow, flags, sets_cwd, warning) tuples,
  * -1 for an absent index; the tables: {number: index into specs}. */
 static int Core_init(Core *core, PyObject *args, PyObject *kwargs) {
     (void)kwargs;
     long root;
     PyObject *specs, *x86_64, *i386, *x32;
-    int hook_mutations, hook_closes, sync_renames;
-    if (!PyArg_ParseTuple(args, "lO!O!O!O!ppp", &root, &PyList_Type, &specs, &PyDict_Type, &x86_64,
+    int hook_mutations, hook_closes, sync_renames, follow;
+    if (!PyArg_ParseTuple(args, "lO!O!O!O!pppp", &root, &PyList_Type, &specs, &PyDict_Type, &x86_64,
                           &PyDict_Type, &i386, &PyDict_Type, &x32, &hook_mutations, &hook_closes,
-                          &sync_renames))
+                          &sync_renames, &follow))
         return -1;
     if (core->specs != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Core is initialised once");
@@ -1381,6 +1535,9 @@ static int Core_init(Core *core, PyObject *args, PyObject *kwargs) {
     core->hook_mutations = hook_mutations;
     core->hook_closes = hook_closes;
     core->sync_renames = sync_renames;
+    core->pinned_cpu = -1;
+    core->follow = follow && sched_getaffinity(0, sizeof core->allowed, &core->allowed) == 0 &&
+                   CPU_COUNT(&core->allowed) > 1;
     core->batch = 512;
     strmap_init(&core->paths.directories);
     strmap_init(&core->paths.missing);
@@ -1445,9 +1602,16 @@ static PyTypeObject CoreType = {
     .tp_getset = Core_getset,
 };
 
+static PyMethodDef module_functions[] = {
+    {"configure", configure, METH_VARARGS,
+     "configure(PathEvent, ProcessEvent, TraceWarning, operations, names): what events are "
+     "made of."},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_core", "The native tracer core (see cowsnap/trace/fast.py).", -1,
-    NULL, NULL, NULL, NULL, NULL,
+    module_functions, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__core(void) {

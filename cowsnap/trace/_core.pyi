@@ -3,6 +3,11 @@ from typing import Any
 OPERATIONS: tuple[str, ...]
 KINDS: tuple[str, ...]
 
+def configure(
+    path_event: type, process_event: type, trace_warning: type,
+    operations: tuple[Any, ...], names: tuple[str, ...], /,
+) -> None: ...
+
 class Core:
     root_status: int | None
     def __init__(
@@ -15,9 +20,10 @@ class Core:
         hook_mutations: bool,
         hook_closes: bool,
         sync_renames: bool,
+        follow: bool,
         /,
     ) -> None: ...
     def step(
         self, quiet_paths: list[bytes] | None = ..., quiet_dirs: list[bytes] | None = ..., /
-    ) -> tuple[list[tuple[Any, ...]], bool]: ...
+    ) -> tuple[list[Any], bool]: ...
     def kill_all(self) -> None: ...

@@ -3,13 +3,15 @@ fd tables and process bookkeeping run in C without the GIL; Python turns each ba
 into the same typed events as the Python tracer and runs the hooks.
 
 The core is handed the syscall table of `syscalls.py` (the one the seccomp filter
-is generated from), never a copy of its own. A stop that needs a hook ends a batch
+is generated from), never a copy of its own, and the event classes of `events.py`,
+which it fills in itself. A stop that needs a hook ends a batch
 with its thread still stopped; the core resumes it at the next step, once the hook
 has run.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -21,10 +23,15 @@ from cowsnap.trace.fds import CloseHook
 from cowsnap.trace.scope import HookScope
 from cowsnap.trace.syscalls import I386_TABLE, SPECS, X32_TABLE, X86_64_TABLE, Spec
 
-_PATH, _SPAWN, _EXEC, _EXIT, _WARNING, _BEFORE, _CLOSE, _STOP_WITH = range(8)
-_OPERATIONS = tuple(Operation(name) for name in _core.OPERATIONS)
-_NAMES = tuple(spec.name for spec in SPECS)
+_BEFORE, _CLOSE, _STOP_WITH = 5, 6, 7
+_core.configure(
+    PathEvent, ProcessEvent, TraceWarning,
+    tuple(Operation(name) for name in _core.OPERATIONS), tuple(spec.name for spec in SPECS),
+)
 _INDEX = {spec.name: index for index, spec in enumerate(SPECS)}
+FOLLOW_VARIABLE = "COWSNAP_TRACER_FOLLOW"
+"""=1: the tracer follows a lone tracee's CPU; off by default, as it lost when measured on
+a loaded machine (docs/tracer.md, "Scheduling"; bench/statloop.py measures both)."""
 
 
 def _index(value: int | None) -> int:
@@ -45,11 +52,6 @@ _SPEC_ROWS = [_row(spec) for spec in SPECS]
 _TABLES = (_numbers(X86_64_TABLE), _numbers(I386_TABLE), _numbers(X32_TABLE))
 
 
-def _path_event(item: tuple[int, int, int, int, int, bytes, int, int, bytes | None]) -> PathEvent:
-    _, pid, tid, spec, operation, path, result, flags, related = item
-    return PathEvent(pid, tid, _NAMES[spec], _OPERATIONS[operation], path, result, flags, related)
-
-
 def trace(
     argv: Sequence[str | bytes],
     *,
@@ -67,27 +69,19 @@ def trace(
         core = _core.Core(
             child.pid, _SPEC_ROWS, *_TABLES, before_mutation is not None,
             on_written_close is not None, on_written_close is not None,
+            os.environ.get(FOLLOW_VARIABLE) == "1",
         )
         try:
             while True:
                 items, done = core.step(*scope.take_fresh())
                 for item in items:
-                    kind = item[0]
-                    if kind == _PATH:
-                        on_event(_path_event(item))
-                    elif kind == _SPAWN:
-                        on_event(ProcessEvent("spawn", item[1], item[2], parent=item[3]))
-                    elif kind == _EXEC:
-                        on_event(ProcessEvent("exec", item[1], item[2], path=item[3]))
-                    elif kind == _EXIT:
-                        on_event(ProcessEvent("exit", item[1], item[2], status=item[3]))
-                    elif kind == _WARNING:
-                        on_event(TraceWarning(item[1], item[2]))
-                    elif kind == _BEFORE and before_mutation is not None:
-                        before_mutation(_path_event(item))
-                    elif kind == _CLOSE and on_written_close is not None:
+                    if type(item) is not tuple:
+                        on_event(item)
+                    elif item[0] == _BEFORE and before_mutation is not None:
+                        before_mutation(item[1])
+                    elif item[0] == _CLOSE and on_written_close is not None:
                         on_written_close(item[1], item[2])
-                    elif kind == _STOP_WITH:
+                    elif item[0] == _STOP_WITH:
                         launch.stop_with_the_command()
                 if done:
                     break
