@@ -35,9 +35,10 @@ def check_text(result: api.CheckResult) -> list[str]:
     report = result.report
     lines = [f"removed a snapshot left by a killed cowsnap: {display_path(str(path))}"
              for path in result.removed_snapshots]
-    lines.append(f"checked {count(report.runs, 'run')} and "
-                 f"{count(report.contents, 'content')} ({format_size(report.verified_bytes)} "
-                 f"read) in {result.store}")
+    lines.append(f"checked {count(report.runs, 'run')} and the "
+                 f"{count(report.contents, 'content')} they reference, in the store or in "
+                 f"git repositories ({format_size(report.verified_bytes)} read) in "
+                 f"{display_path(str(result.store))}")
     if report.sealed:
         lines.append(f"sealed {count(report.sealed, 'large content')} "
                      f"(checksums for later checks)")

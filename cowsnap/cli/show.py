@@ -22,6 +22,8 @@ from cowsnap.cli.options import complete_runs, json_option, location_options, te
 from cowsnap.cli.tally import CREATED, DELETED, MODIFIED, TYPE_CHANGED, effect, tally, was_read
 from cowsnap.cli.terminal import colour_wanted, emit, paint
 
+PROBES = {"existence", "directory"}
+"""Operations that only look at a path (does it exist, what is in it)."""
 STYLE = {CREATED: "green", DELETED: "red", MODIFIED: "yellow", TYPE_CHANGED: "yellow"}
 
 
@@ -49,7 +51,9 @@ class Filter:
     def by_kind(self, entry: api.FileEntry) -> bool:
         found = effect(entry)
         if not (self.changed or self.written or self.read or self.deleted):
-            return self.everything or entry.in_workspace or bool(api.entry_change(entry))
+            looked_at_only = set(entry.operations) <= PROBES
+            return (self.everything or bool(api.entry_change(entry))
+                    or (entry.in_workspace and not looked_at_only))
         return ((self.changed and bool(api.entry_change(entry)))
                 or (self.written and found in (CREATED, MODIFIED, TYPE_CHANGED))
                 or (self.deleted and found is DELETED)
@@ -109,7 +113,7 @@ def show_lines(manifest: api.Manifest, chosen: Filter = Filter(),
     yield b""
     yield f"{count(len(listed), 'path')} listed: {tally(listed)}".encode()
     if hidden:
-        why = ("unchanged paths outside the workspace; --all lists them"
+        why = ("unchanged paths outside the workspace or only looked at; --all lists them"
                if not (chosen.changed or chosen.written or chosen.read or chosen.deleted)
                else "paths the filters leave out")
         yield f"(and {hidden} {why})".encode()
@@ -129,7 +133,8 @@ def show_text(manifest: api.Manifest, *, everything: bool = False) -> str:
 @click.option("--exclude", "excludes", multiple=True, metavar="PATHSPEC",
               help="Leave out matching paths (repeatable), e.g. --exclude .git/")
 @click.option("--all", "everything", is_flag=True,
-              help="Also list unchanged paths outside the workspace (libraries, probes).")
+              help="Also list unchanged paths outside the workspace (libraries) and those "
+                   "only looked at (existence checks, directory listings).")
 @location_options
 @json_option
 @terminal_options

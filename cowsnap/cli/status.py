@@ -28,14 +28,16 @@ def usage_document(usage: api.Usage) -> dict[str, Any]:
 def usage_text(usage: api.Usage) -> list[str]:
     lines = [
         f"store size: {format_size(usage.size)}; {count(usage.runs, 'run')}; "
-        f"{count(usage.contents, 'content')} ({format_size(usage.contents_size)}); "
+        f"{count(usage.contents, 'content')} held in the store "
+        f"({format_size(usage.contents_size)}); "
         f"deduplication saves {format_size(usage.dedup_saved)}",
     ]
     if usage.workspaces:
         lines.append("runs per workspace:")
         width = max(len(str(item.runs)) for item in usage.workspaces)
         for item in usage.workspaces:
-            gone = "" if item.exists else "  (no longer exists: cowsnap prune removes its runs)"
+            gone = "" if item.exists else \
+                "  (no longer exists: cowsnap prune --all removes its runs)"
             lines.append(f"  {item.runs:>{width}}  {display_path(item.workspace)}{gone}")
     return lines
 

@@ -160,3 +160,24 @@ def test_completion_scripts(cowsnap: Cowsnap, workspace: Path, recorded: str) ->
     result = subprocess.run([sys.executable, "-m", "cowsnap"], cwd=workspace, env=env,
                             capture_output=True, check=False)
     assert result.stdout.decode().splitlines()[:2] == [f"plain,{recorded}", "file,"]
+
+
+def test_show_hides_paths_only_looked_at_and_names_git_heads(cowsnap: Cowsnap,
+                                                             workspace: Path) -> None:
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run(["git", "init", "-q", str(workspace)], check=True)
+    (workspace / "a.txt").write_text("a\n")
+    subprocess.run([*git, "-C", str(workspace), "add", "a.txt"], check=True)
+    subprocess.run([*git, "-C", str(workspace), "commit", "-qm", "one"], check=True)
+    before = subprocess.run(["git", "-C", str(workspace), "rev-parse", "HEAD"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    cowsnap("run", "--", "sh", "-c",
+            "echo b >> a.txt; git -c user.email=t@example.com -c user.name=t commit -qam two",
+            cwd=workspace)
+    after = subprocess.run(["git", "-C", str(workspace), "rev-parse", "HEAD"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    shown = invoke(cowsnap, workspace, "show").output
+    assert f"git:       {workspace} at {before} -> {after}" in shown
+    assert "c. a.txt" in shown
+    assert all("[existence]" not in line for line in shown.splitlines())
+    assert "[existence]" in invoke(cowsnap, workspace, "show", "--all").output

@@ -128,7 +128,8 @@ def test_cli_exits_1_listing_damage_and_0_when_intact(store: Store, tmp_path: Pa
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
-        f"checked 1 run and 1 content (4 B read) in {store.root}", "no damage found"]
+        f"checked 1 run and the 1 content they reference, in the store or in git "
+        f"repositories (4 B read) in {store.root}", "no damage found"]
     damaged = publish(store, tmp_path, [b"damaged"])
     flip_byte(loose_path(store, git_blob_id(b"damaged")), 5)
     result = runner.invoke(main, args)

@@ -54,9 +54,10 @@ def test_status_text_and_json(store: Store, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     size_line = next(line for line in lines if line.startswith("store size: "))
-    assert "; 2 runs; 1 content (" in size_line and "deduplication saves " in size_line
+    assert "; 2 runs; 1 content held in the store (" in size_line
+    assert "deduplication saves " in size_line
     assert lines[-3:] == ["runs per workspace:", f"  1  {gone}  (no longer exists: "
-                          "cowsnap prune removes its runs)", f"  1  {here}"]
+                          "cowsnap prune --all removes its runs)", f"  1  {here}"]
     document = json.loads(CliRunner().invoke(main, [*args, "--json"]).output)
     assert document["usage"]["runs"] == 2 and document["usage"]["dedup_saved"] > 0
     assert document["usage_error"] is None
