@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from cowsnap.api.reading import Versions as Versions
     from cowsnap.api.reading import cat as cat
     from cowsnap.api.reading import find_entry as find_entry
+    from cowsnap.api.reading import kept_snapshot as kept_snapshot
     from cowsnap.api.reading import log as log
     from cowsnap.api.reading import pick_version as pick_version
     from cowsnap.api.reading import show as show
@@ -122,6 +123,7 @@ HOMES = {
     "fetch": "remotes",
     "find_entry": "reading",
     "forget": "maintenance",
+    "kept_snapshot": "reading",
     "log": "reading",
     "manifest_to_dict": "cowsnap.model",
     "name_status_lines": "cowsnap.diff.text",

@@ -11,6 +11,7 @@ from pathlib import Path
 from cowsnap.api.common import PathArg, as_path, resolve_run, workspace_key
 from cowsnap.errors import RunNotFoundError, StoreDamagedError, StoreError
 from cowsnap.restore.leftovers import remove_workspace_leftovers
+from cowsnap.snapshot.kept import remove_kept
 from cowsnap.snapshot.registry import (
     availabilities,
     backend_named,
@@ -49,6 +50,22 @@ def _remove_restore_leftovers(workspace: PathArg, cwd: Path | None) -> None:
         return  # a workspace that cannot be opened without symlinks holds none of ours
 
 
+def _remove_kept(runs: set[tuple[str, str]]) -> tuple[Path, ...]:
+    """Delete the snapshots kept with --keep-snapshot by `runs` (workspace, run id),
+    which are gone; where a workspace no longer exists, its staging places may be
+    gone too, and nothing is found there."""
+    by_workspace: dict[str, set[str]] = {}
+    for workspace, run_id in runs:
+        by_workspace.setdefault(workspace, set()).add(run_id)
+    removed: list[Path] = []
+    for workspace, run_ids in sorted(by_workspace.items()):
+        try:
+            removed.extend(remove_kept(Path(workspace), run_ids))
+        except (OSError, ValueError):
+            continue
+    return tuple(removed)
+
+
 @dataclass(frozen=True)
 class PruneResult:
     store: Path
@@ -76,6 +93,9 @@ def prune(policy: Policy, *, dry_run: bool = False, workspace: PathArg = None,
                            removed_snapshots=removed_snapshots)
     opened = Store.open(root, create=not dry_run)
     outcome = prune_store(opened, policy, now=now or datetime.now(UTC), dry_run=dry_run)
+    if not dry_run:
+        removed_snapshots += _remove_kept({(decision.workspace, decision.run_id)
+                                           for decision in outcome.plan.removed})
     reclaimed = outcome.reclaimed
     return PruneResult(
         store=root, plan=outcome.plan,
@@ -167,6 +187,8 @@ def forget(runs: Sequence[str], *, dry_run: bool = False, workspace: PathArg = N
             reclaimed = collect_garbage(opened, referenced)
         except OSError as error:
             raise storage_error(error, "forget runs") from None
+        _remove_kept({(record.workspace, record.run_id) for record in inventory.runs
+                      if record.run_id in chosen})
     return ForgetResult(store=root, run_ids=chosen, dry_run=False,
                         reclaimed_contents=reclaimed.contents,
                         reclaimed_size=reclaimed.size + freed)

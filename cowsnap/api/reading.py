@@ -27,6 +27,7 @@ from cowsnap.errors import (
 )
 from cowsnap.model import SYSTEM_FILE, TOO_LARGE, FileEntry, Manifest, Operation, Version
 from cowsnap.paths import display_path, within
+from cowsnap.snapshot.kept import kept_snapshots
 from cowsnap.store.runs import RunSummary, summarize
 from cowsnap.store.store import Store
 
@@ -106,6 +107,15 @@ def show(run: str | None = None, workspace: PathArg = None, store: PathArg = Non
          cwd: Path | None = None) -> Manifest:
     """The manifest of `run` (a run reference; default the workspace's newest)."""
     return load_run(run, workspace, store, cwd)[1]
+
+
+def kept_snapshot(manifest: Manifest) -> Path | None:
+    """Where the snapshot `run --keep-snapshot` kept for this run is, if there is one."""
+    try:
+        found = kept_snapshots(Path(manifest.workspace)).get(manifest.run_id)
+    except (OSError, ValueError):
+        return None
+    return found[1] if found else None
 
 
 def find_entry(manifest: Manifest, path: str | bytes, cwd: Path | None = None) -> FileEntry:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cowsnap.api.common import PathArg, as_path, open_store
+from cowsnap.api.common import PathArg, as_path, newest_runs, open_store
 from cowsnap.config import DEFAULT_CAP, Config, load_config, prune_due
 from cowsnap.errors import CowsnapError, StoreError, UsageError
 from cowsnap.model import Manifest
@@ -18,6 +18,7 @@ from cowsnap.record.policy import CaptureSettings
 from cowsnap.record.recorder import Recorder, RunFacts
 from cowsnap.record.versions import VersionGlobs
 from cowsnap.snapshot.base import Availability
+from cowsnap.snapshot.kept import keep, kept_snapshots
 from cowsnap.snapshot.registry import (
     AUTO,
     availabilities,
@@ -62,6 +63,8 @@ class Status:
     """The size past which runs prune the store (None: unlimited; docs/agents.md)."""
     tracer: TracerChoice | None = None
     """Which tracer `run` uses (native core or Python) and why (docs/tracer.md)."""
+    kept_snapshots: Mapping[str, Path] = field(default_factory=dict)
+    """Snapshots kept with --keep-snapshot by runs of the workspace: run id -> path."""
 
 
 def status(workspace: PathArg = None, store: PathArg = None, cwd: Path | None = None) -> Status:
@@ -70,14 +73,18 @@ def status(workspace: PathArg = None, store: PathArg = None, cwd: Path | None = 
     root = detect_workspace(as_path(workspace), cwd)
     found = availabilities(root)
     usage, usage_error = None, None
+    kept: dict[str, Path] = {}
     try:
         opened = open_store(store)
         usage = store_usage(opened, take_inventory(opened)) if opened else None
+        ours = {run.run_id for run in newest_runs(opened, str(root))} if opened else set()
+        kept = {run_id: location for run_id, (_backend, location)
+                in sorted(kept_snapshots(root).items()) if run_id in ours}
     except StoreError as error:
         usage_error = str(error)
     return Status(workspace=root, store=resolve_store_dir(store), backends=found,
                   backend=first_available(found), usage=usage, usage_error=usage_error,
-                  cap=load_config().cap, tracer=choose_tracer())
+                  cap=load_config().cap, tracer=choose_tracer(), kept_snapshots=kept)
 
 
 @dataclass(frozen=True)
@@ -115,6 +122,8 @@ class RunResult:
     summary: RunSummary | None = None
     ignore_file_created: Path | None = None
     kept_snapshot: Path | None = None
+    """With keep_snapshot: the snapshot, named after the run (cowsnap.snapshot.kept);
+    removed only when the run is forgotten or pruned."""
     bundle: Path | None = None
     recording_error: CowsnapError | None = None
     auto_prune: PruneOutcome | None = None
@@ -175,6 +184,7 @@ def run(request: RunRequest) -> RunResult:
     backend = choose_backend(workspace, request.backend)
     run_id = new_run_id()
     timings: dict[str, float] = {}
+    kept: Path | None = None
     with store.retention_lock(exclusive=False):
         pending = store.runs.begin(run_id)
         clock = time.monotonic()
@@ -226,8 +236,11 @@ def run(request: RunRequest) -> RunResult:
             bundle, bundle_error = (_export(store, run_id, output)
                                     if manifest is not None and recording_error is None
                                     else (None, None))
+            if request.keep_snapshot:
+                kept = snapshot.location
+                if kept is not None and recording_error is None:
+                    kept = _keep(kept, backend.name, run_id)
         finally:
-            kept = snapshot.location if request.keep_snapshot else None
             clock = time.monotonic()
             if not request.keep_snapshot:
                 snapshot.release()
@@ -243,6 +256,15 @@ def run(request: RunRequest) -> RunResult:
         kept_snapshot=kept, bundle=bundle, recording_error=recording_error,
         auto_prune=pruned, auto_prune_error=prune_error, bundle_error=bundle_error,
     )
+
+
+def _keep(location: Path, backend: str, run_id: str) -> Path:
+    """The snapshot renamed after its run; where it was, if that fails (it is then
+    removed as a stale snapshot later: the command's status must survive)."""
+    try:
+        return keep(location, backend, run_id)
+    except CowsnapError:
+        return location
 
 
 def _export(store: Store, run_id: str,

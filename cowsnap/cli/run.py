@@ -63,7 +63,9 @@ def summary_lines(result: api.RunResult) -> list[str]:
 @click.option("--output", type=click.Path(file_okay=False, path_type=str),
               help="Also write the run as a self-contained bundle into this new directory "
                    "(checked before the command starts).")
-@click.option("--keep-snapshot", is_flag=True, help="Keep the snapshot instead of deleting it.")
+@click.option("--keep-snapshot", is_flag=True,
+              help="Keep the snapshot, named after the run (status and show list it), until "
+                   "the run is forgotten or pruned.")
 @click.option("--only-writes", is_flag=True,
               help="Record only paths the command changes; reads never stop it.")
 @click.option("--capture-reads", type=click.Choice(api.CAPTURE_READS),

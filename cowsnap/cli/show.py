@@ -85,6 +85,9 @@ def header_lines(manifest: api.Manifest) -> Iterator[str]:
         yield f"git:       {display_path(repository.root)} at {where}"
     if manifest.version_globs:
         yield f"versions:  {' '.join(manifest.version_globs)}"
+    kept = api.kept_snapshot(manifest)
+    if kept is not None:
+        yield f"snapshot:  {display_path(str(kept))} (kept; removed with the run)"
     for warning in manifest.warnings:
         yield f"warning:   {warning}"
 

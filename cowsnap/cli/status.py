@@ -54,6 +54,8 @@ def status_document(report: api.Status) -> dict[str, Any]:
         ],
         "usage": usage_document(report.usage) if report.usage else None,
         "usage_error": report.usage_error,
+        "kept_snapshots": [{"run_id": run_id, "path": str(path)}
+                           for run_id, path in report.kept_snapshots.items()],
         "cap": report.cap,
         "tracer": None if report.tracer is None
         else {"name": report.tracer.name, "reason": report.tracer.reason},
@@ -78,6 +80,10 @@ def status_text(report: api.Status) -> str:
     else:
         lines.append(f"store cap: {format_size(report.cap)} (the oldest runs are pruned past "
                      f"it; config.toml [prune] max_size sets it)")
+    if report.kept_snapshots:
+        lines.append("kept snapshots (run --keep-snapshot; removed with their run):")
+        lines.extend(f"  {run_id}  {display_path(str(path))}"
+                     for run_id, path in report.kept_snapshots.items())
     if report.usage is not None:
         lines.extend(usage_text(report.usage))
     elif report.usage_error is not None:

@@ -89,3 +89,8 @@ class Backend(ABC):
     @abstractmethod
     def cleanup_stale(self, workspace: Path) -> list[Path]:
         """Delete snapshots whose owner process is gone; return what was removed."""
+
+    @abstractmethod
+    def remove_snapshot(self, location: Path) -> None:
+        """Delete a snapshot this backend made at `location` (one kept with
+        --keep-snapshot, when its run is forgotten or pruned)."""

@@ -160,6 +160,12 @@ class BtrfsBackend(Backend):
             raise SnapshotError(f"cannot snapshot {workspace}: {error}") from error
         return BtrfsSnapshot(workspace, location, binding)
 
+    def remove_snapshot(self, location: Path) -> None:
+        binding = load_binding()
+        if isinstance(binding, str):
+            raise SnapshotError(f"cannot delete btrfs snapshot {location}: {binding}")
+        remove_snapshot_dir(location, binding)
+
     def cleanup_stale(self, workspace: Path) -> list[Path]:
         _, binding, staging = self._assess(workspace)
         if binding is None or staging is None:

@@ -46,6 +46,9 @@ class LazyBackend(Backend):
         location.mkdir(0o700)
         return self.snapshot_class(workspace, location)
 
+    def remove_snapshot(self, location: Path) -> None:
+        remove_lazy_tree(location)
+
     def cleanup_stale(self, workspace: Path) -> list[Path]:
         staging = staging_dir(workspace, same_filesystem=self.same_filesystem)
         return [] if staging is None else remove_stale(staging, self.name, remove_lazy_tree)

@@ -181,3 +181,23 @@ def test_show_hides_paths_only_looked_at_and_names_git_heads(cowsnap: Cowsnap,
     assert "c. a.txt" in shown
     assert all("[existence]" not in line for line in shown.splitlines())
     assert "[existence]" in invoke(cowsnap, workspace, "show", "--all").output
+
+
+def test_a_kept_snapshot_lives_as_long_as_its_run(
+        cowsnap: Cowsnap, backend_workspace: tuple[str, Path]) -> None:
+    backend, ext4_workspace = backend_workspace
+    (ext4_workspace / "f").write_text("x\n")
+    ran = cowsnap("run", "--backend", backend, "--keep-snapshot", "--", "sh", "-c", "echo y > f",
+                  cwd=ext4_workspace)
+    run_id = json.loads(cowsnap("log", "--json", cwd=ext4_workspace).stdout)[0]["run_id"]
+    kept = Path(ran.stderr.decode().split("snapshot kept at ", 1)[1].split("\n", 1)[0])
+    assert kept.name == f"kept-{backend}-{run_id}" and kept.is_dir()
+    cowsnap("check", "--repair", cwd=ext4_workspace)
+    cowsnap("prune", cwd=ext4_workspace)
+    cowsnap("run", "--backend", backend, "--", "true", cwd=ext4_workspace)
+    assert kept.is_dir(), "only forgetting or pruning its run removes a kept snapshot"
+    status = json.loads(cowsnap("status", "--json", cwd=ext4_workspace).stdout)
+    assert status["kept_snapshots"] == [{"run_id": run_id, "path": str(kept)}]
+    assert f"snapshot:  {kept} (kept" in invoke(cowsnap, ext4_workspace, "show", run_id).output
+    invoke(cowsnap, ext4_workspace, "forget", run_id)
+    assert not kept.exists()
