@@ -3,7 +3,8 @@
 A bundle is itself a store (same layout and version) holding exactly one run
 and every content its manifest references, including clean tracked files that
 the original store only references by git blob id. Any cowsnap can read it
-with `--store DIR`, on any machine.
+with `--store DIR`, on any machine. Its run carries this user's origin tag only if
+the run it copies did (cowsnap/origin.py): exporting never makes a run trusted.
 """
 
 from __future__ import annotations
@@ -40,5 +41,6 @@ def export_bundle(store: Store, run_id: str, out_dir: Path) -> Store:
             bundle.contents.adopt_large(blob, large)
         elif bundle.contents.put_bytes(store.read(blob, repository_root)) != blob:
             raise StoreError(f"content {blob} is damaged in the store {store.root}")
-    bundle.runs.begin(run_id).publish(store.runs.load(run_id))
+    manifest, recorded_here = store.runs.load_with_origin(run_id)
+    bundle.runs.begin(run_id).publish(manifest, recorded_here=recorded_here)
     return bundle

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from cowsnap.store.bundle import export_bundle
+from cowsnap.store.store import Store
 from tests.conftest import Cowsnap
 from tests.restore.conftest import Attacker, open_to_all, read_victim
 
@@ -267,3 +269,36 @@ def test_hard_links_inside_the_workspace_get_their_metadata_back(
     result = cowsnap("restore", cwd=ext4_workspace)
     assert result.returncode == 0, result.stderr
     assert os.lstat(ext4_workspace / "sub-b").st_mode & 0o777 == 0o644
+
+
+def test_a_run_recorded_with_another_key_is_confined(cowsnap: Cowsnap, ext4_workspace: Path,
+                                                     tmp_path: Path) -> None:
+    """Same store, same uid, but not this user's key (another home, another machine):
+    the run is untrusted, so what it recorded outside the workspace is left alone."""
+    outside = tmp_path / "outside.txt"
+    outside.write_text("before\n")
+    cowsnap("run", "--", "sh", "-c", f"echo after > {outside}; echo w > w.txt",
+            cwd=ext4_workspace)
+    (tmp_path / "elsewhere").mkdir()
+    elsewhere = Cowsnap(home=tmp_path / "elsewhere", store=cowsnap.store)
+    result = elsewhere("restore", cwd=ext4_workspace)
+    assert f"left alone: {outside}: recorded outside its workspace".encode() in result.stderr
+    assert outside.read_text() == "after\n"
+    assert not (ext4_workspace / "w.txt").exists()
+    cowsnap("restore", cwd=ext4_workspace)  # its own undo run is trusted: w.txt is back
+    assert (ext4_workspace / "w.txt").read_text() == "w\n"
+
+
+def test_exporting_never_makes_a_run_trusted(scene: Scene, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(scene.cowsnap.home))  # export with the restorer's key
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    scene.tamper(lambda manifest: manifest["files"].append(
+        _outside_entry(scene, manifest, scene.victim / "planted")))
+    copy = tmp_path / "copy"
+    export_bundle(Store.open(scene.bundle, create=False), scene.run_id, copy)
+    result = scene.cowsnap("restore", "--store", str(copy), scene.run_id,
+                           cwd=scene.workspace, check=False)
+    assert result.returncode == 0, result.stderr
+    assert b"left alone" in result.stderr
+    assert scene.victim_untouched()
