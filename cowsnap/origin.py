@@ -110,6 +110,13 @@ def origin_tag(manifest: bytes) -> bytes | None:
     return None if key is None else tag(key, manifest)
 
 
+def origin_signer() -> hmac.HMAC | None:
+    """`origin_tag` for a manifest written in pieces: `update` it with each piece, the
+    tag is `hexdigest().encode()`; None without a usable key."""
+    key = user_key(create=True)
+    return None if key is None else hmac.new(key, DOMAIN, hashlib.sha256)
+
+
 def recorded_here(manifest: bytes, published_tag: bytes | None) -> bool:
     """Whether `manifest` carries this user's tag, unchanged."""
     key = user_key(create=False)

@@ -20,6 +20,7 @@ from cowsnap.model.encoding import (
     dump_manifest,
     encode_bytes,
     load_manifest,
+    manifest_chunks,
     manifest_from_dict,
     manifest_to_dict,
     state_to_json,
@@ -66,6 +67,6 @@ __all__ = [
     "Change", "FileEntry", "FileState", "FileType", "GitInfo", "GitRepository", "Manifest",
     "Operation", "Trigger", "Version", "Xattrs", "compare", "decode_bytes", "dump_manifest",
     "encode_bytes", "entry_change", "explain", "file_type", "is_hash_id", "load_manifest",
-    "manifest_from_dict", "manifest_to_dict", "same_content", "sort_operations",
+    "manifest_chunks", "manifest_from_dict", "manifest_to_dict", "same_content", "sort_operations",
     "state_to_json", "status_code", "status_letters", "version_to_dict",
 ]

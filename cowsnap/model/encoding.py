@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from cowsnap.errors import CorruptManifestError
@@ -167,12 +168,25 @@ def manifest_to_dict(manifest: Manifest) -> dict[str, Any]:
 def dump_manifest(manifest: Manifest) -> bytes:
     """The manifest as JSON bytes: ASCII, one file entry per line (diffable, and fast:
     `indent` would force json's pure-Python encoder, six times slower on large runs)."""
-    data = manifest_to_dict(manifest)
-    files = data.pop("files")
-    head = json.dumps(data, separators=(", ", ": "))
-    entries = ",\n".join(json.dumps(entry, separators=(", ", ": ")) for entry in files)
-    body = f'"files": [\n{entries}\n]' if files else '"files": []'
-    return f"{head[:-1]}, {body}}}\n".encode("ascii")
+    return b"".join(manifest_chunks(manifest))
+
+
+def manifest_chunks(manifest: Manifest) -> Iterator[bytes]:
+    """`dump_manifest` in pieces, one file entry each, so that writing the manifest of
+    a large run never holds it whole (nor every entry's dict) in memory."""
+    data = manifest_to_dict(replace(manifest, files=()))
+    del data["files"]
+    head = json.dumps(data, separators=(", ", ": "))[:-1]
+    if not manifest.files:
+        yield f'{head}, "files": []}}\n'.encode("ascii")
+        return
+    yield f'{head}, "files": [\n'.encode("ascii")
+    separator = ""
+    for entry in sorted(manifest.files, key=lambda e: e.path):
+        yield (separator + json.dumps(_entry_to_json(entry), separators=(", ", ": "))
+               ).encode("ascii")
+        separator = ",\n"
+    yield b"\n]}\n"
 
 
 def _state_from_json(data: Mapping[str, Any]) -> FileState:

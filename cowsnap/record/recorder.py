@@ -57,6 +57,8 @@ from cowsnap.store.store import Store
 from cowsnap.trace.events import Event, PathEvent, TraceWarning
 from cowsnap.trace.scope import HookScope
 
+OPERATION_BITS = {operation: 1 << index for index, operation in enumerate(Operation)}
+
 
 @dataclass(frozen=True)
 class RunFacts:
@@ -112,7 +114,9 @@ class Recorder:
         excluded = [store.root] + ([snapshot.location] if snapshot.location else [])
         self._excluded = tuple(os.fsencode(os.path.realpath(path)) for path in excluded)
         self._ignores = ignores
-        self._operations: dict[bytes, set[Operation]] = {}
+        self._operations: dict[bytes, int] = {}
+        """Each path's operations, as a bitmask of OPERATION_BITS (a set per path costs
+        eight times more, and a run may touch a hundred thousand paths)."""
         self._outside: dict[bytes, OutsideBefore] = {}
         self._git_before = GitContext()
         self._warnings: list[str] = []
@@ -143,7 +147,8 @@ class Recorder:
             self._warnings.append(f"pid {event.pid}: {event.message}")
         elif isinstance(event, PathEvent) and self.records(event.path):
             operation = event.operation if event.succeeded else Operation.EXISTENCE
-            self._operations.setdefault(event.path, set()).add(operation)
+            self._operations[event.path] = (self._operations.get(event.path, 0)
+                                            | OPERATION_BITS[operation])
             if operation == Operation.RENAME:
                 self._renamed.add(event.path)
                 if event.related_path is not None and self.records(event.related_path):
@@ -215,6 +220,7 @@ class Recorder:
             if isinstance(planned, ToStore)
         })
         entries = [draft.entry(stored) for draft in drafts]
+        del drafts, stored  # a large run's memory: its entries, once
         if self._versions is not None:
             keeper = self._versions
             keeper.finish()
@@ -262,10 +268,13 @@ class Recorder:
                         inner = os.path.join(directory, name)
                         moved = path + inner[len(root):]
                         if self.records(moved):
-                            self._operations.setdefault(moved, set()).add(Operation.RENAME)
+                            self._operations[moved] = (self._operations.get(moved, 0)
+                                                       | OPERATION_BITS[Operation.RENAME])
 
     def _draft(self, path: bytes, git_after: GitContext) -> Draft:
-        operations = frozenset(self._operations[path])
+        mask = self._operations[path]
+        operations = frozenset(operation for operation, bit in OPERATION_BITS.items()
+                               if mask & bit)
         in_workspace = self.in_workspace(path)
         after_state = read_state(path)
         probed_only = not in_workspace and operations <= PROBES

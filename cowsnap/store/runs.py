@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cowsnap.errors import AmbiguousRunError, CorruptManifestError, RunNotFoundError
-from cowsnap.model import Manifest, Operation, dump_manifest, load_manifest
-from cowsnap.origin import origin_tag, recorded_here
+from cowsnap.model import Manifest, Operation, load_manifest, manifest_chunks
+from cowsnap.origin import origin_signer, recorded_here
 from cowsnap.processes import owner_tag, process_start_time
-from cowsnap.store.atomic import fsync_dir, storage_error, write_atomic
+from cowsnap.store.atomic import atomic_writer, fsync_dir, storage_error, write_atomic
 
 MANIFEST = "manifest.json"
 SUMMARY = "summary.json"
@@ -88,11 +88,14 @@ class PendingRun:
         target = self._runs.published / self.run_id
         self._flush()
         try:
-            raw = dump_manifest(manifest)
-            write_atomic(self.directory / MANIFEST, raw)
-            tag = origin_tag(raw) if recorded_here else None
-            if tag is not None:
-                write_atomic(self.directory / ORIGIN, tag + b"\n")
+            signer = origin_signer() if recorded_here else None
+            with atomic_writer(self.directory / MANIFEST) as handle:
+                for chunk in manifest_chunks(manifest):
+                    handle.write(chunk)
+                    if signer is not None:
+                        signer.update(chunk)
+            if signer is not None:
+                write_atomic(self.directory / ORIGIN, signer.hexdigest().encode() + b"\n")
             summary = json.dumps(asdict(summarize(manifest))).encode()
             write_atomic(self.directory / SUMMARY, summary)
             os.rename(self.directory, target)
