@@ -3,7 +3,6 @@ repository's, where clean tracked files' contents are read from."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +21,8 @@ def init_bare_repository(git_dir: Path) -> None:
 
 
 class ObjectDatabase:
-    """The objects of the repository at `git_dir`, opened on first use (packs included)."""
+    """The objects of the repository at `git_dir`, opened on first use: what only
+    libgit2 reads (deltified pack entries)."""
 
     def __init__(self, git_dir: Path) -> None:
         self._git_dir = git_dir
@@ -35,18 +35,6 @@ class ObjectDatabase:
             with isolated_config():
                 self._repository = pygit2.Repository(str(self._git_dir))
         return self._repository.odb
-
-    def __contains__(self, blob: str) -> bool:
-        """Loose objects are looked up by the caller; without a pack there is nothing
-        more to find, and no reason to load libgit2."""
-        return self._has_packs() and blob in self._odb()
-
-    def _has_packs(self) -> bool:
-        try:
-            return any(name.endswith(".pack")
-                       for name in os.listdir(self._git_dir / "objects" / "pack"))
-        except FileNotFoundError:
-            return False
 
     def read(self, blob: str) -> bytes:
         _kind, data = self._odb().read(blob)

@@ -210,6 +210,7 @@ class PackIndex:
         if self._large + 2 * TRAILER > size:
             raise StoreError(f"pack index {path} is truncated")
         self._sizes: dict[str, int] | None = None
+        self._pack_fd = -1
 
     def _name(self, position: int) -> bytes:
         start = self._names + ID_BYTES * position
@@ -240,6 +241,33 @@ class PackIndex:
             value = struct.unpack_from(">Q", self._map, large)[0]
         return value
 
+    def read(self, blob: str) -> bytes | None:
+        """The bytes of whole blob `blob`, or None when the pack holds it as a delta (only
+        libgit2 resolves those). StoreError when the entry is not what its header says."""
+        if self._sizes is None:
+            self.stored_size(blob)
+        position = self.position(blob)
+        length = None if self._sizes is None else self._sizes.get(blob)
+        if position is None or length is None:
+            raise StoreError(f"content {blob} is not in pack {self.path.name}")
+        if self._pack_fd < 0:
+            self._pack_fd = os.open(self.path.with_suffix(".pack"), os.O_RDONLY | os.O_CLOEXEC)
+        raw = os.pread(self._pack_fd, length, self.offset(position))
+        try:
+            kind, size, start = parse_entry_header(raw, 0)
+        except (IndexError, ValueError):
+            raise StoreError(f"content {blob}: damaged entry in {self.path.name}") from None
+        if kind in DELTA_TYPES:
+            return None
+        inflater = zlib.decompressobj()
+        try:
+            data = inflater.decompress(memoryview(raw)[start:], size + 1)
+        except zlib.error as error:
+            raise StoreError(f"content {blob} does not inflate ({error})") from None
+        if kind != BLOB_TYPE or len(data) != size or not inflater.eof:
+            raise StoreError(f"content {blob}: damaged entry in {self.path.name}")
+        return data
+
     def ids(self) -> Iterator[str]:
         for position in range(self.count):
             yield self._name(position).hex()
@@ -260,6 +288,9 @@ class PackIndex:
 
     def close(self) -> None:
         self._map.close()
+        if self._pack_fd >= 0:
+            os.close(self._pack_fd)
+            self._pack_fd = -1
 
 
 class PackSet:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from cowsnap.errors import StoreError
 from cowsnap.store import content as content_module
 from cowsnap.store import keeping
 from cowsnap.store.content import blob_id
@@ -153,3 +154,21 @@ def test_pruning_rewrites_packs_git_deltified(store: Store) -> None:
     store.contents.reclaim_packed(set(ids[:5]))
     assert [store.read(blob) for blob in ids[:5]] == versions[:5]
     assert not any(store.contents.has(blob) for blob in ids[5:])
+
+
+def test_a_damaged_packed_content_is_refused(store: Store) -> None:
+    data = contents(40)
+    with ContentWriter(store.contents) as writer:
+        ids = [writer.keep_bytes(content) for content in data]
+    [pack] = packs(store)
+    raw = bytearray(pack.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    pack.chmod(0o600)
+    pack.write_bytes(bytes(raw))
+    damaged = 0
+    for blob, content in zip(ids, data, strict=True):
+        try:
+            assert store.read(blob) == content
+        except StoreError:
+            damaged += 1
+    assert damaged == 1
