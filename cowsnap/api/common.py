@@ -44,10 +44,12 @@ def open_store(store: PathArg) -> Store | None:
 
 
 def require_store(store: PathArg) -> Store:
-    """The store, read-only; StoreError when there is none."""
+    """The store, read-only; RunNotFoundError when there is none yet."""
     opened = open_store(store)
-    return opened if opened is not None else Store.open(resolve_store_dir(store),
-                                                        create=False)
+    if opened is None:
+        raise RunNotFoundError(f"no runs recorded yet (no store at {resolve_store_dir(store)}); "
+                               f"record one with: cowsnap run -- COMMAND")
+    return opened
 
 
 def as_path(value: PathArg) -> Path | None:

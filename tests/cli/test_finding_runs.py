@@ -143,3 +143,11 @@ def test_a_damaged_summary_does_not_block_prune(cowsnap: Cowsnap, workspace: Pat
     blocked = invoke(cowsnap, workspace, "prune", "--keep-last", "1")
     assert blocked.exit_code == 1
     assert three_runs[1] in blocked.output and blocked.output.count("\n") == 1
+
+
+def test_no_store_yet_says_how_to_record_a_run(cowsnap: Cowsnap, workspace: Path) -> None:
+    for command in ("show", "diff", "cat a.txt", "restore"):
+        result = invoke(cowsnap, workspace, *command.split())
+        assert result.exit_code == 1
+        assert result.output.startswith("cowsnap: error: no runs recorded yet")
+        assert result.output.rstrip().endswith("record one with: cowsnap run -- COMMAND")

@@ -149,6 +149,9 @@ def test_no_color_and_never(cowsnap: Cowsnap, workspace: Path, recorded: str) ->
     assert b"\x1b[" not in shown and b"kept.txt" in shown
     _status, shown = cowsnap.on_terminal("show", cwd=workspace, env=env)
     assert b"\x1b[" in shown
+    piped = invoke(cowsnap, workspace, "diff", "--color=always").stdout_bytes
+    assert b"\x1b[32m+changed\x1b[m" in piped
+    assert b"\x1b[" not in invoke(cowsnap, workspace, "diff").stdout_bytes
 
 
 def test_completion_scripts(cowsnap: Cowsnap, workspace: Path, recorded: str) -> None:
