@@ -147,3 +147,29 @@ def test_the_remote_is_plain_git(server: Server, cowsnap: Cowsnap, tmp_path: Pat
     assert json.loads(manifest)["run_id"] == run_id
     fsck = subprocess.run([*git, "fsck", "--strict"], capture_output=True, text=True)
     assert fsck.returncode == 0, fsck.stderr
+
+
+def test_clean_tracked_files_travel_with_the_run(cowsnap: Cowsnap, tmp_path: Path) -> None:
+    """A CI checkout is a git repository: contents the store only references there
+    (clean tracked files) are pushed too, so the fetching side needs no repository."""
+    workspace = tmp_path / "checkout"
+    workspace.mkdir()
+    (workspace / "tracked.txt").write_bytes(b"as committed\n")
+    git = ["git", "-C", str(workspace), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "tracked.txt"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
+    run_id = _record(cowsnap, workspace, "echo changed > tracked.txt")
+    manifest = json.loads(cowsnap("show", run_id, "--json", cwd=workspace).stdout)
+    sources = {entry["before"].get("blob_source") for entry in manifest["files"]
+               if entry["path"].endswith("/tracked.txt")}
+    assert sources == {"git"}
+    remote = tmp_path / "runs.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    cowsnap("push", str(remote), cwd=workspace)
+    shutil.rmtree(workspace / ".git")
+    laptop = Cowsnap(home=tmp_path / "laptop", store=tmp_path / "laptop-store")
+    laptop.home.mkdir()
+    laptop("fetch", str(remote), cwd=tmp_path)
+    before = laptop("cat", "--before", run_id, str(workspace / "tracked.txt"), cwd=tmp_path)
+    assert before.stdout == b"as committed\n"
