@@ -136,7 +136,10 @@ def collect_garbage(store: Store, referenced: set[str]) -> Reclaimed:
             seal_path(store, entry.name).unlink(missing_ok=True)
     for entry in _entries(store.contents.scratch):
         if not _owner_alive(entry.name):
-            delete(entry)
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)  # a push or fetch's scratch repository
+            else:
+                delete(entry)
             leftovers += 1
     for entry in _entries(seals_dir(store)):
         if entry.name.startswith("."):

@@ -87,3 +87,16 @@ def test_a_tampered_manifest_on_the_remote_is_refused(cowsnap: Cowsnap,
     assert result.returncode == 1
     assert victim.encode() in result.stderr and b"Traceback" not in result.stderr
     assert not (laptop.store / "runs" / victim).exists()
+
+
+def test_prune_removes_the_scratch_repository_of_a_killed_push(cowsnap: Cowsnap,
+                                                                tmp_path: Path) -> None:
+    store = Store.open(cowsnap.store)
+    publish_run(store, tmp_path / "a", 0, b"kept")
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    scratch = cowsnap.store / "tmp" / f"{gone.pid}.push-0123456789ab"
+    subprocess.run(["git", "init", "-q", "--bare", str(scratch)], check=True)
+    cowsnap("prune", cwd=tmp_path)
+    assert not scratch.exists()
+    assert len(Store.open(cowsnap.store).runs.ids()) == 1
