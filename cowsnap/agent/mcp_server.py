@@ -28,6 +28,7 @@ from cowsnap.agent import results
 from cowsnap.agent.wrapper import self_invocation
 from cowsnap.diff.text import unified
 from cowsnap.errors import CowsnapError, RestoreConflictError
+from cowsnap.workspace import detect_workspace
 
 MAX_DIFF_BYTES = 20000
 STOP_GRACE_SECONDS = 10
@@ -50,6 +51,13 @@ class ServerSettings:
 
 def new_session() -> str:
     return os.environ.get("COWSNAP_SESSION") or f"mcp-{secrets.token_hex(6)}"
+
+
+def mcp_server(workspace: str | None = None, store: str | None = None) -> MCPServer:
+    """The server for `workspace` (default: the one around the current directory), its
+    runs in the session $COWSNAP_SESSION, else a new one."""
+    root = detect_workspace(Path(workspace) if workspace else None)
+    return build_server(ServerSettings(workspace=root, store=store, session=new_session()))
 
 
 def _guarded(call: Callable[[], T]) -> T:

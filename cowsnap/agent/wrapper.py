@@ -58,13 +58,17 @@ def is_wrapped(command: str) -> bool:
 
 
 STARTED = "S"
+REPORT_FDS = range(9, 2, -1)
+"""Where the report pipe goes in the shell: dash reads only one-digit fds in `>&N`."""
 
 
-def inner_script(command: str, report_fd: int, *, track_cwd: bool) -> str:
+def inner_script(command: str, report_fd: int | None, *, track_cwd: bool) -> str:
     """What the traced shell runs: `command`, after reporting on `report_fd` (a pipe to
     cowsnap, never a file the run would record) that it started, and with `track_cwd`
     a trap reporting the directory it ends in. Knowing it started, cowsnap never runs
-    a command twice when recording fails."""
+    a command twice when recording fails. Without a report fd: `command` alone."""
+    if report_fd is None:
+        return command
     lines = [f"printf {STARTED} >&{report_fd}"]
     if track_cwd:
         lines.append(f"trap 'printf \"%s\" \"$PWD\" >&{report_fd}' EXIT")

@@ -5,7 +5,7 @@
     api.restore(result.run_id)
 
 Each operation lives in one submodule (running, reading, changes, maintenance,
-settings, remotes, rewinding) imported on first use, so `cowsnap run` does not pay
+settings, remotes, rewinding, agents, hooks) imported on first use, so `cowsnap run` does not pay
 for loading diff and restore, nor `cowsnap log` for loading the tracer. The types
 results are made of, and the functions that write them out, are reachable here
 too: the CLI imports nothing else of cowsnap (docs/python-api.md).
@@ -20,6 +20,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from cowsnap.agent.mcp_server import mcp_server as mcp_server
+    from cowsnap.api.agents import HookChange as HookChange
+    from cowsnap.api.agents import HookLocation as HookLocation
+    from cowsnap.api.agents import ShellRun as ShellRun
+    from cowsnap.api.agents import calling_shell as calling_shell
+    from cowsnap.api.agents import hook_locations as hook_locations
+    from cowsnap.api.agents import install_hook as install_hook
+    from cowsnap.api.agents import run_shell as run_shell
+    from cowsnap.api.agents import uninstall_hook as uninstall_hook
     from cowsnap.api.changes import Changes as Changes
     from cowsnap.api.changes import Restored as Restored
     from cowsnap.api.changes import diff as diff
@@ -27,6 +36,9 @@ if TYPE_CHECKING:
     from cowsnap.api.changes import diff_runs as diff_runs
     from cowsnap.api.changes import restore as restore
     from cowsnap.api.changes import version_diff as version_diff
+    from cowsnap.api.hooks import AGENTS as AGENTS
+    from cowsnap.api.hooks import Answer as Answer
+    from cowsnap.api.hooks import hook_answer as hook_answer
     from cowsnap.api.maintenance import CheckResult as CheckResult
     from cowsnap.api.maintenance import ForgetResult as ForgetResult
     from cowsnap.api.maintenance import PruneResult as PruneResult
@@ -86,8 +98,10 @@ if TYPE_CHECKING:
     from cowsnap.store.usage import Usage as Usage
 
 HOMES = {
+    "AGENTS": "hooks",
     "AUTO": "cowsnap.snapshot.registry",
     "Action": "cowsnap.restore.plan",
+    "Answer": "hooks",
     "BACKEND_NAMES": "cowsnap.snapshot.registry",
     "CAPTURE_READS": "settings",
     "Changes": "changes",
@@ -95,6 +109,8 @@ HOMES = {
     "FileDiff": "cowsnap.diff.model",
     "FileEntry": "cowsnap.model",
     "ForgetResult": "maintenance",
+    "HookChange": "agents",
+    "HookLocation": "agents",
     "Kind": "cowsnap.diff.text",
     "Log": "reading",
     "Manifest": "cowsnap.model",
@@ -106,12 +122,14 @@ HOMES = {
     "RunRequest": "running",
     "RunResult": "running",
     "RunSummary": "cowsnap.store.runs",
+    "ShellRun": "agents",
     "Status": "running",
     "Unreadable": "reading",
     "Usage": "cowsnap.store.usage",
     "Version": "cowsnap.model",
     "Versions": "reading",
     "add_remote": "remotes",
+    "calling_shell": "agents",
     "cat": "reading",
     "check": "maintenance",
     "check_output": "running",
@@ -123,9 +141,13 @@ HOMES = {
     "fetch": "remotes",
     "find_entry": "reading",
     "forget": "maintenance",
+    "hook_answer": "hooks",
+    "hook_locations": "agents",
+    "install_hook": "agents",
     "kept_snapshot": "reading",
     "log": "reading",
     "manifest_to_dict": "cowsnap.model",
+    "mcp_server": "cowsnap.agent.mcp_server",
     "name_status_lines": "cowsnap.diff.text",
     "parse_capture": "settings",
     "parse_policy": "settings",
@@ -140,6 +162,7 @@ HOMES = {
     "restore": "changes",
     "rewind": "rewinding",
     "run": "running",
+    "run_shell": "agents",
     "show": "reading",
     "split_push_arguments": "remotes",
     "split_run_argument": "reading",
@@ -147,6 +170,7 @@ HOMES = {
     "status": "running",
     "status_code": "cowsnap.model",
     "unified": "cowsnap.diff.text",
+    "uninstall_hook": "agents",
     "version_diff": "changes",
     "version_to_dict": "cowsnap.model",
     "versions": "reading",

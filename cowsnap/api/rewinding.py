@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cowsnap.api.common import PathArg, resolve_run, workspace_key
-from cowsnap.errors import RunNotFoundError
+from cowsnap.errors import EXIT_ERROR, RunNotFoundError
 from cowsnap.model import Manifest
 from cowsnap.restore.apply import Progress
 from cowsnap.restore.rewind import combine
@@ -24,6 +24,11 @@ class RewindResult:
     """The runs undone, newest first."""
     restore: RestoreResult
     """The one restore that undid them; `restore.undo_run` undoes the rewind."""
+
+    @property
+    def exit_code(self) -> int:
+        """1 when a path could not be restored."""
+        return EXIT_ERROR if self.restore.failures else 0
 
 
 def _first_of_session(runs: list[RunSummary], session: str, workspace: str) -> RunSummary:

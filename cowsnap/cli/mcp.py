@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
+from cowsnap import api
 from cowsnap.cli.options import location_options
 
 
@@ -17,9 +16,4 @@ def mcp(workspace: str | None, store: str | None) -> None:
     For agents that speak MCP (docs/agents.md lists the tools and their results).
     Runs belong to the session $COWSNAP_SESSION, else to a new one per server.
     """
-    from cowsnap.agent.mcp_server import ServerSettings, build_server, new_session
-    from cowsnap.workspace import detect_workspace
-
-    root = detect_workspace(Path(workspace) if workspace else None)
-    settings = ServerSettings(workspace=root, store=store, session=new_session())
-    build_server(settings).run("stdio")
+    api.mcp_server(workspace, store).run("stdio")

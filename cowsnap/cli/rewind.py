@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 import click
@@ -68,7 +67,7 @@ def _command(run: str | None, session: str | None, force: bool) -> list[str]:
 @location_options
 @json_option
 def rewind(run: str | None, session: str | None, dry_run: bool, force: bool,
-           workspace: str | None, store: str | None, as_json: bool) -> None:
+           workspace: str | None, store: str | None, as_json: bool) -> api.RewindResult:
     """Undo RUN (default: the newest; @~N: the Nth before it) and every later run, at once.
 
     One plan for all of them, newest first: every path is checked once against
@@ -93,5 +92,4 @@ def rewind(run: str | None, session: str | None, dry_run: bool, force: bool,
         for line in rewind_text(result):
             click.echo(line if result.restore.dry_run else f"cowsnap: {line}",
                        err=not result.restore.dry_run)
-    if result.restore.failures:
-        sys.exit(1)
+    return result

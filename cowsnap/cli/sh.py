@@ -14,7 +14,6 @@ from collections.abc import Sequence
 import click
 
 from cowsnap import api
-from cowsnap.cli.recorded import run_shell
 from cowsnap.errors import CowsnapError
 
 SHELL = "/bin/sh"
@@ -24,7 +23,7 @@ def run_sh(arguments: Sequence[str]) -> int:
     """Run /bin/sh with `arguments`, recorded; its exit status."""
     session = os.environ.get("COWSNAP_SESSION") or None
     if len(arguments) >= 2 and arguments[0] == "-c":
-        outcome = run_shell(SHELL, arguments[1], arguments[2:], session=session)
+        outcome = api.run_shell(SHELL, arguments[1], arguments[2:], session=session)
         if outcome.warning is not None:
             click.echo(f"cowsnap: warning: {outcome.warning}", err=True)
         return outcome.exit_status
@@ -38,7 +37,7 @@ def run_sh(arguments: Sequence[str]) -> int:
                                        "allow_interspersed_args": False,
                                        "help_option_names": ["--help"]})
 @click.argument("arguments", nargs=-1, type=click.UNPROCESSED, metavar="[SH ARGUMENTS]...")
-def sh(arguments: tuple[str, ...]) -> None:
+def sh(arguments: tuple[str, ...]) -> int:
     """Run /bin/sh with these arguments (`cowsnap sh -c CMD`), recording the run.
 
     Behaves like `sh -c CMD`: same exit status, stdin, stdout and stderr. The

@@ -64,3 +64,35 @@ def test_show_names_the_session(cowsnap: Cowsnap, workspace: Path) -> None:
     subprocess.run([sys.executable, "-m", "cowsnap", "sh", "-c", "touch x"], cwd=workspace,
                    env=env, check=True, capture_output=True)
     assert "session:   s-2" in cowsnap("show", cwd=workspace).stdout.decode().splitlines()
+
+
+CROWDED = """
+import os, sys
+from pathlib import Path
+from cowsnap import api
+
+workspace, store = Path(sys.argv[1]), Path(sys.argv[2])
+held = []
+while (number := os.open(os.devnull, os.O_RDONLY)) <= 9:
+    held.append(number)
+os.close(number)
+os.close(held.pop())
+moved = api.run_shell("/bin/sh", "cd sub; echo x >> log", store=store, workspace=workspace,
+                      cwd=workspace, track_cwd=True)
+held.append(os.open(os.devnull, os.O_RDONLY))
+crowded = api.run_shell("/bin/sh", "echo y >> sub/log", store=store, workspace=workspace,
+                        cwd=workspace, track_cwd=True)
+print(moved.exit_code, moved.run_id is not None, moved.final_cwd)
+print(crowded.exit_code, crowded.run_id is not None, crowded.final_cwd)
+"""
+
+
+def test_dash_reads_the_report_pipe_whatever_fds_are_open(cowsnap: Cowsnap,
+                                                          workspace: Path) -> None:
+    """dash takes only one-digit fds in `>&N`: the pipe goes on a free one, or (none
+    free) the shell reports nothing and the command still runs once."""
+    (workspace / "sub").mkdir()
+    result = subprocess.run([sys.executable, "-c", CROWDED, str(workspace), str(cowsnap.store)],
+                            env=cowsnap.env(), capture_output=True, check=True, timeout=60)
+    assert result.stdout.decode().splitlines() == [f"0 True {workspace}/sub", "0 True None"]
+    assert (workspace / "sub" / "log").read_text() == "x\ny\n"
