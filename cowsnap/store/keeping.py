@@ -20,16 +20,18 @@ import os
 import stat
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from cowsnap.errors import UnreadableFileError
 from cowsnap.store import content
 from cowsnap.store.atomic import storage_error
 from cowsnap.store.content import PACK_LEVEL, ContentStore, blob_id, read_whole
 from cowsnap.store.pack import PackWriter
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 PACK_FROM_COUNT = 16
 PACK_FROM_BYTES = 8 * 1024 * 1024
@@ -147,6 +149,8 @@ class ContentWriter:
         if len(listed) < 2:
             return [action(item) for item in listed]
         if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
             self._pool = ThreadPoolExecutor(max_workers=WORKERS)
         size = max(1, -(-len(listed) // (WORKERS * 4)))
         batches = [listed[start:start + size] for start in range(0, len(listed), size)]

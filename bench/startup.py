@@ -1,0 +1,83 @@
+"""Start-up: what `cowsnap run -- true` costs, and which imports it pays for.
+
+Runs `cowsnap run -- true` RUNS times in an empty workspace (its store already
+made, so the first run's creation is not counted) and prints the median wall
+and CPU time (target: 100 ms), then the modules with the largest self import
+time (`python -X importtime`, median over the runs), and whether libgit2
+(pygit2) was loaded (it must not be: the run touches no repository).
+
+Run: .venv/bin/python bench/startup.py [RUNS]
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+TOP = 25
+_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)")
+
+
+def timed_run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, str]:
+    """(wall seconds, CPU seconds of the process tree, stderr)."""
+    before = os.times()
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, check=True)
+    wall = time.perf_counter() - start
+    after = os.times()
+    cpu = (after.children_user - before.children_user
+           + after.children_system - before.children_system)
+    return wall, cpu, done.stderr.decode(errors="replace")
+
+
+def main() -> None:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    print("load:", os.getloadavg(), "(rerun on a quiet machine)")
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        workspace = root / "ws"
+        workspace.mkdir()
+        env = {**os.environ, "COWSNAP_STORE": str(root / "store"),
+               "XDG_CONFIG_HOME": str(root / "config"), "XDG_CACHE_HOME": str(root / "cache")}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        cowsnap = [sys.executable, "-m", "cowsnap", "run", "--", "true"]
+        timed_run(cowsnap, workspace, env)
+        walls, cpus = [], []
+        for _ in range(runs):
+            wall, cpu, _ = timed_run(cowsnap, workspace, env)
+            walls.append(wall)
+            cpus.append(cpu)
+        interpreter = [timed_run([sys.executable, "-c", "pass"], workspace, env)[0]
+                       for _ in range(runs)]
+        self_times: dict[str, list[int]] = defaultdict(list)
+        totals = []
+        loaded_pygit2 = False
+        for _ in range(min(runs, 5)):
+            _, _, stderr = timed_run([sys.executable, "-X", "importtime", *cowsnap[1:]],
+                                     workspace, env)
+            total = 0
+            for own, cumulative, indent, module in _LINE.findall(stderr):
+                self_times[module].append(int(own))
+                if len(indent) == 1:
+                    total += int(cumulative)
+            totals.append(total)
+            loaded_pygit2 |= "pygit2" in self_times
+    print(f"cowsnap run -- true: {statistics.median(walls) * 1000:.0f} ms wall, "
+          f"{statistics.median(cpus) * 1000:.0f} ms CPU (median of {runs}); "
+          f"python -c pass: {statistics.median(interpreter) * 1000:.0f} ms")
+    print(f"imports: {statistics.median(totals) / 1000:.0f} ms in all "
+          f"({len(self_times)} modules); pygit2 loaded: {loaded_pygit2}")
+    ranked = sorted(self_times.items(), key=lambda item: -statistics.median(item[1]))
+    for module, values in ranked[:TOP]:
+        print(f"  {statistics.median(values) / 1000:6.1f} ms  {module}")
+
+
+if __name__ == "__main__":
+    main()
