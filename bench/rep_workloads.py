@@ -5,7 +5,8 @@ and cowsnap's per-phase split (prepare, trace, record, release).
 
 Workloads, each in a btrfs workspace ($COWSNAP_TEST_BTRFS), the store on another
 filesystem ($COWSNAP_TEST_EXT4), a fresh store for every cowsnap run (so every
-content is new to it: the worst case):
+content is new to it: the worst case; the store's one-time measurement of its
+size, made by its first run, is done by an untimed `cowsnap run -- true`):
   compile    `make -j2` of Brotli's C library and tool (c/common, c/dec, c/enc,
              c/tools: the C sources shipped in the `brotli` sdist on PyPI, fetched
              once with `pip download` into the cache directory)
@@ -192,9 +193,13 @@ def measure(workload: Workload, mode: str, store: Path, timings: Timings) -> Non
         command = [*STRACE, *command]
     elif mode == "cowsnap":
         shutil.rmtree(store, ignore_errors=True)
-        command = [sys.executable, "-m", "cowsnap", "run", "--store", str(store),
-                   "--workspace", str(workload.directory), "--", *command]
+        cowsnap = [sys.executable, "-m", "cowsnap", "run", "--store", str(store),
+                   "--workspace", str(workload.directory), "--"]
         env["XDG_CONFIG_HOME"] = str(store.parent / "config")
+        # a new store measures itself once (its size cap): not part of any workload
+        subprocess.run([*cowsnap, "true"], cwd=workload.directory, env=env, check=True,
+                       capture_output=True)
+        command = [*cowsnap, *command]
     subprocess.run(["sync"], check=True)
     start = time.perf_counter()
     done = subprocess.run(command, cwd=workload.directory, env=env, capture_output=True)

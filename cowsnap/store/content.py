@@ -173,13 +173,16 @@ class ContentStore:
         """Bytes the store spends on `blob` (a raw file, a loose object or a pack
         entry), or None when it does not hold it."""
         check_blob_id(blob)
-        for path in (self._large_path(blob), self._loose_path(blob)):
+        index = None if blob.startswith("large-") else self.packs.find(blob)
+        if index is not None:
+            return index.stored_size(blob)
+        for path in (os.path.join(self._large_dir, blob),
+                     os.path.join(self._objects_dir, blob[:2], blob[2:])):
             try:
-                return path.stat().st_size
+                return os.stat(path).st_size
             except FileNotFoundError:
                 continue
-        index = None if blob.startswith("large-") else self.packs.find(blob)
-        return None if index is None else index.stored_size(blob)
+        return None
 
     def reclaim_packed(self, keep: set[str]) -> tuple[int, int]:
         """Drop every packed object not in `keep`, merging the packs into one (and so
