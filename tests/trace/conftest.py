@@ -14,6 +14,7 @@ from trace_support import Runner, Traced
 from cowsnap.trace import choice, trace
 from cowsnap.trace.choice import choose
 from cowsnap.trace.events import Event
+from tests.conftest import missing_environment
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -23,7 +24,7 @@ def tracer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
     """Every tracer test runs against both tracers."""
     monkeypatch.setenv(choice.VARIABLE, request.param)
     if choose().name != request.param:
-        pytest.fail(f"the {request.param} tracer is not available: {choose().reason}")
+        missing_environment(f"the {request.param} tracer is not available: {choose().reason}")
     return str(request.param)
 
 
