@@ -31,6 +31,7 @@ from cowsnap.errors import CowsnapError, RestoreConflictError
 from cowsnap.workspace import detect_workspace
 
 MAX_DIFF_BYTES = 20000
+READ_OUTPUT = 4 * results.OUTPUT_TAIL_BYTES
 STOP_GRACE_SECONDS = 10
 INSTRUCTIONS = (
     "cowsnap records every file a shell command touches and can undo it. Run shell "
@@ -68,9 +69,27 @@ def _guarded(call: Callable[[], T]) -> T:
         raise ToolError(str(error)) from None
 
 
+@dataclass(frozen=True)
+class Executed:
+    status: int
+    output_end: bytes
+    """The end of its output, at most READ_OUTPUT bytes (a command may print gigabytes)."""
+    output_cut: bool
+    reported: dict[str, Any]
+    """What `cowsnap agent exec` wrote in its result file."""
+    note: str | None
+
+
+def _read_end(path: Path) -> tuple[bytes, bool]:
+    with path.open("rb") as output:
+        size = output.seek(0, os.SEEK_END)
+        output.seek(max(0, size - READ_OUTPUT))
+        return output.read(), size > READ_OUTPUT
+
+
 def _exec(settings: ServerSettings, command: str, scratch: Path,
-          timeout_seconds: float) -> tuple[int, bytes, dict[str, Any], str | None]:
-    """Run `command` under `cowsnap agent exec`; (status, output, its result file, note)."""
+          timeout_seconds: float) -> Executed:
+    """Run `command` under `cowsnap agent exec`, its output into a file in `scratch`."""
     result_file, output_file = scratch / "result.json", scratch / "output"
     argv = [*self_invocation(), "agent", "exec", "--shell", "/bin/sh", "--session",
             settings.session, "--result-file", str(result_file), "--", command]
@@ -97,7 +116,8 @@ def _exec(settings: ServerSettings, command: str, scratch: Path,
         reported: dict[str, Any] = json.loads(result_file.read_text())
     except (OSError, ValueError):
         reported = {}
-    return status, output_file.read_bytes(), reported, note
+    end, cut = _read_end(output_file)
+    return Executed(status, end, cut, reported, note)
 
 
 def build_server(settings: ServerSettings) -> MCPServer:
@@ -113,15 +133,15 @@ def build_server(settings: ServerSettings) -> MCPServer:
         paths it changed (status: + created, - deleted, c content, t type, p mode).
         """
         with tempfile.TemporaryDirectory(prefix="cowsnap-mcp-") as scratch:
-            status, output, reported, note = _exec(settings, command, Path(scratch),
-                                                   timeout_seconds)
-        run_id = reported.get("run_id")
+            done = _exec(settings, command, Path(scratch), timeout_seconds)
+        run_id = done.reported.get("run_id")
         manifest = None
         if run_id:
             manifest = _guarded(lambda: api.show(run_id, workspace=root, store=store))
-        warning = "; ".join(part for part in (note, reported.get("warning")) if part) or None
-        return results.run_result(manifest, run_id, reported.get("exit_status", status),
-                                  output, warning)
+        warning = "; ".join(part for part in (done.note, done.reported.get("warning"))
+                            if part) or None
+        return results.run_result(manifest, run_id, done.reported.get("exit_status", done.status),
+                                  done.output_end, warning, done.output_cut)
 
     @server.tool()
     def log(limit: int = 20, session: str | None = None) -> dict[str, Any]:

@@ -45,9 +45,10 @@ def tail(output: bytes, lines: int = OUTPUT_TAIL_LINES,
 
 
 def run_result(manifest: Manifest | None, run_id: str | None, exit_status: int, output: bytes,
-               warning: str | None) -> dict[str, Any]:
-    """What the `run` tool answers."""
+               warning: str | None, output_cut: bool = False) -> dict[str, Any]:
+    """What the `run` tool answers; `output_cut`: `output` is already only the end."""
     shown, cut = tail(output)
+    cut = cut or output_cut
     listed, more = changes(manifest) if manifest is not None else ([], 0)
     return {"run_id": run_id, "exit_status": exit_status, "output_tail": shown,
             "output_truncated": cut, "changes": listed, "more_changes": more,

@@ -1,0 +1,34 @@
+"""The MCP tools' compact results, on plain data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cowsnap.agent.mcp_server import READ_OUTPUT, _read_end
+from cowsnap.agent.results import OUTPUT_TAIL_LINES, relative, run_result, tail
+
+
+def test_the_tail_keeps_the_last_lines_and_says_what_it_cut() -> None:
+    output = b"".join(b"line %d\n" % number for number in range(100))
+    shown, cut = tail(output)
+    assert cut and shown.splitlines()[-1] == "line 99"
+    assert len(shown.splitlines()) == OUTPUT_TAIL_LINES
+    assert tail(b"one\ntwo\n") == ("one\ntwo", False)
+    assert tail(b"\xff\xfe bytes") == ("\ufffd\ufffd bytes", False)
+
+
+def test_huge_output_is_read_from_its_end_only(tmp_path: Path) -> None:
+    path = tmp_path / "output"
+    path.write_bytes(b"x" * (3 * READ_OUTPUT) + b"\nlast line\n")
+    end, cut = _read_end(path)
+    assert cut and len(end) == READ_OUTPUT and end.endswith(b"last line\n")
+    result = run_result(None, None, 0, end, None, cut)
+    assert result["output_truncated"] and result["output_tail"].endswith("last line")
+    assert result["changes"] == [] and result["more_changes"] == 0
+
+
+def test_paths_are_relative_to_the_workspace_inside_it_only() -> None:
+    assert relative(b"/w/src/a.c", "/w") == "src/a.c"
+    assert relative(b"/w", "/w") == "."
+    assert relative(b"/wx/a", "/w") == "/wx/a"
+    assert relative(b"/w/caf\xe9", "/w") == "caf\\xe9"
