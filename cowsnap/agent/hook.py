@@ -22,8 +22,7 @@ from cowsnap.agent.wrapper import is_wrapped, wrap
 
 AGENTS = ("claude-code", "codex")
 READ_ONLY = frozenset({"ls", "pwd", "cat", "head", "tail", "wc", "grep", "rg", "which",
-                       "stat", "file", "du", "df", "true", "date", "whoami", "id", "uname",
-                       "tree"})
+                       "stat", "file", "du", "df", "true", "whoami", "id", "uname"})
 READ_ONLY_GIT = frozenset({"status", "diff", "log", "show"})
 REASON = "cowsnap records this command; undo it with `cowsnap rewind`"
 
@@ -53,6 +52,8 @@ def _read_only(command: str) -> bool:
         return False
     if not words:
         return True
+    if any(word == "-o" or word.startswith("--output") for word in words):
+        return False
     if words[0] == "git":
         return len(words) > 1 and words[1] in READ_ONLY_GIT
     return words[0] in READ_ONLY

@@ -76,7 +76,9 @@ def test_read_only_commands_are_left_alone(command: str) -> None:
 
 
 @pytest.mark.parametrize("command", ["ls > listing.txt", "git status && rm -rf build",
-                                     "cat a | tee b", "git checkout -- ."])
+                                     "cat a | tee b", "git checkout -- .",
+                                     "git diff --output=patch.txt", "rg -o x",
+                                     "date -s 2020-01-01"])
 def test_commands_that_may_write_are_rewritten(command: str) -> None:
     reply = ask(payload("codex-pretooluse-bash.json", tool_input={"command": command}), "codex")
     assert reply.output is not None
