@@ -19,6 +19,7 @@ from types import TracebackType
 
 from cowsnap.errors import StoreError, UntrustedRunError
 from cowsnap.model import FileEntry, FileState, is_hash_id
+from cowsnap.restore.beneath import open_directory
 from cowsnap.restore.plan import Action, Step
 from cowsnap.restore.sparse import blob_id_of, copy_content
 from cowsnap.store.content import blob_header
@@ -58,14 +59,24 @@ class Contents:
             f"and size: the store or bundle is damaged or was tampered with")
 
     def _open_large(self, entry: FileEntry, state: FileState) -> int | None:
-        """The file holding a large content, opened once (never through a symlink)."""
+        """The file holding a large content, opened once, beneath the store's root and
+        never through a symlink (a bundle's `large/` may be one, to /etc)."""
         if state.blob is None or state.blob_source == "git":
             return None
         path = self._store.contents.source_path(state.blob)
         if path is None:
             return None
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+            root = os.open(self._store.root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                directory = open_directory(root, os.fsencode(path.parent.name))
+            finally:
+                os.close(root)
+            try:
+                fd = os.open(path.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
+                             | os.O_CLOEXEC, dir_fd=directory)
+            finally:
+                os.close(directory)
         except OSError as error:
             raise UntrustedRunError(f"cannot read the content of {os.fsdecode(entry.path)}: "
                                     f"{error.strerror}") from None

@@ -302,3 +302,32 @@ def test_exporting_never_makes_a_run_trusted(scene: Scene, tmp_path: Path,
     assert result.returncode == 0, result.stderr
     assert b"left alone" in result.stderr
     assert scene.victim_untouched()
+
+
+@pytest.mark.parametrize("link", ["directory", "file"])
+def test_a_large_content_behind_a_symlink_is_never_read(
+        cowsnap: Cowsnap, ext4_dir: Path, tmp_path: Path, attacker: Attacker,
+        link: str) -> None:
+    """The bundle's `large/` (or the content in it) is a symlink to a root-owned file
+    of the right size and name: restore refuses, writing nothing."""
+    base = open_to_all(ext4_dir)
+    workspace = base / "ws"
+    workspace.mkdir()
+    (workspace / "big").write_bytes(b"b" * (33 * 1024 * 1024))
+    bundle = base / "bundle"
+    cowsnap("run", "--output", str(bundle), "--", "rm", "big", cwd=workspace)
+    (stored,) = (bundle / "large").iterdir()
+    secret_dir = tmp_path / "secret"
+    secret_dir.mkdir()
+    (secret_dir / stored.name).write_bytes(b"s" * (33 * 1024 * 1024))
+    attacker.own(bundle)
+    if link == "directory":
+        attacker("mv", bundle / "large", bundle / "large.real")
+        attacker("ln", "-s", secret_dir, bundle / "large")
+    else:
+        attacker("ln", "-sf", secret_dir / stored.name, stored)
+    run_id = next((bundle / "runs").iterdir()).name
+    result = cowsnap("restore", "--store", str(bundle), run_id, cwd=workspace, check=False)
+    assert result.returncode == 1
+    assert b"cannot read the content" in result.stderr
+    assert not (workspace / "big").exists()
