@@ -173,19 +173,27 @@ class GitRepository:
             raise RemoteError(f"object {oid} is not a commit")
         return str(found.tree_id), [str(parent) for parent in found.parent_ids]
 
-    def tree_files(self, oid: str) -> dict[str, str]:
-        """Every blob of tree `oid` by path ("a/b/c"); RemoteError if it is not a tree."""
-        found = self._get(oid)
+    def blob_at(self, tree: str, path: str) -> str | None:
+        """The blob at `path` ("a/b/c") in tree `tree`, looked up directly (a hostile
+        tree is never walked whole); None if there is no blob there."""
+        found = self._get(tree)
         if not isinstance(found, pygit2.Tree):
-            raise RemoteError(f"object {oid} is not a tree")
-        files: dict[str, str] = {}
-        for entry in found:
-            if entry.type_str == "tree":
-                for path, blob in self.tree_files(str(entry.id)).items():
-                    files[f"{entry.name}/{path}"] = blob
-            elif entry.type_str == "blob":
-                files[str(entry.name)] = str(entry.id)
-        return files
+            raise RemoteError(f"object {tree} is not a tree")
+        try:
+            entry = found[path]
+        except (KeyError, ValueError, pygit2.GitError):
+            return None
+        return str(entry.id) if entry.type_str == "blob" else None
+
+    def blob_size(self, oid: str) -> int:
+        """The size of blob `oid`, from its header (its bytes are not inflated)."""
+        try:
+            kind, size = self._repository.odb.read_header(pygit2.Oid(hex=oid))
+        except (KeyError, ValueError, pygit2.GitError) as error:
+            raise RemoteError(f"object {oid} is missing or damaged: {_describe(error)}") from None
+        if kind != pygit2.enums.ObjectType.BLOB:
+            raise RemoteError(f"object {oid} is not a blob")
+        return int(size)
 
     def read_blob(self, oid: str) -> bytes:
         found = self._get(oid)

@@ -45,6 +45,10 @@ from cowsnap.store.runs import RunSummary
 from cowsnap.store.seals import write_seal
 from cowsnap.store.store import Store
 
+SIZE_SLACK = 1024 * 1024
+"""How much larger than its recorded size a content may be (a file that grew while
+it was recorded) before it is refused as a decompression bomb."""
+
 
 @dataclass(frozen=True)
 class RemoteRun:
@@ -76,10 +80,10 @@ def remote_runs(repository: GitRepository, url: str) -> dict[str, str]:
 def _summary_of(repository: GitRepository, run_id: str, commit: str) -> Listed:
     try:
         tree, _parents = repository.commit(commit)
-        files = repository.tree_files(tree)
-        if SUMMARY not in files:
+        summary_blob = repository.blob_at(tree, SUMMARY)
+        if summary_blob is None:
             raise RemoteError(f"run {run_id} on the remote has no {SUMMARY}")
-        summary = parse_summary(repository.read_blob(files[SUMMARY]), run_id)
+        summary = parse_summary(repository.read_blob(summary_blob), run_id)
     except CowsnapError as error:
         return Listed(run_id, commit, None, str(error))
     return Listed(run_id, commit, summary)
@@ -130,28 +134,36 @@ def read_run(repository: GitRepository, run_id: str, commit: str) -> RemoteRun:
     if len(parents) != 1:
         raise RemoteError(f"{where} is not a cowsnap run commit")
     run_tree, _ = repository.commit(parents[0])
-    files = repository.tree_files(run_tree)
-    if MANIFEST not in files:
+    manifest_blob = repository.blob_at(run_tree, MANIFEST)
+    if manifest_blob is None:
         raise RemoteError(f"{where} has no {MANIFEST}")
-    manifest = load_manifest(repository.read_blob(files[MANIFEST]), where)
+    manifest = load_manifest(repository.read_blob(manifest_blob), where)
     if manifest.run_id != run_id:
         raise UntrustedRunError(f"{where} holds the manifest of run {manifest.run_id}")
     check_manifest(manifest)
-    not_pushed = (parse_not_pushed(repository.read_blob(files[NOT_PUSHED]), run_id)
-                  if NOT_PUSHED in files else {})
-    contents: dict[str, str] = {}
+    listed = repository.blob_at(run_tree, NOT_PUSHED)
+    not_pushed = (parse_not_pushed(repository.read_blob(listed), run_id)
+                  if listed is not None else {})
+    recorded: dict[str, int | None] = {}
     for entry in manifest.files:
         for state in entry.content_states():
-            blob = state.blob
-            if blob is None or blob in not_pushed or blob in contents:
-                continue
-            oid = files.get(content_path(blob))
-            if oid is None:
-                raise RemoteError(f"{where}: content {blob} is missing")
-            if not blob.startswith("large-") and oid != blob:
-                raise UntrustedRunError(f"{where}: content {blob} is damaged (the remote "
-                                        f"holds {oid} in its place)")
-            contents[blob] = oid
+            if state.blob is not None and state.blob not in not_pushed:
+                known = recorded.get(state.blob)
+                recorded[state.blob] = (state.size if known is None or state.size is None
+                                        else max(known, state.size))
+    contents: dict[str, str] = {}
+    for blob, size in recorded.items():
+        oid = repository.blob_at(run_tree, content_path(blob))
+        if oid is None:
+            raise RemoteError(f"{where}: content {blob} is missing")
+        if not blob.startswith("large-") and oid != blob:
+            raise UntrustedRunError(f"{where}: content {blob} is damaged (the remote "
+                                    f"holds {oid} in its place)")
+        held = repository.blob_size(oid)
+        if size is not None and held > max(2 * size, size + SIZE_SLACK):
+            raise UntrustedRunError(f"{where}: content {blob} holds {held} bytes, its "
+                                    f"manifest says {size}: refused")
+        contents[blob] = oid
     return RemoteRun(run_id, commit, manifest, contents, not_pushed)
 
 

@@ -20,9 +20,11 @@ from cowsnap.store.store import Store
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def publish_run(store: Store, workspace: Path, number: int, payload: bytes) -> str:
+def publish_run(store: Store, workspace: Path, number: int, payload: bytes,
+                recorded_size: int | None = None) -> str:
     """Publish run `number` (its start time, hence its id, is unique per number) in
-    which `workspace/out-<number>` was created holding `payload`."""
+    which `workspace/out-<number>` was created holding `payload` (of `recorded_size`
+    bytes, the manifest says, when given)."""
     started = EPOCH + timedelta(seconds=number)
     run_id = new_run_id(started)
     blob = store.contents.put_bytes(payload)
@@ -31,7 +33,8 @@ def publish_run(store: Store, workspace: Path, number: int, payload: bytes) -> s
     entry = FileEntry(path=path, operations=(Operation.CREATE, Operation.WRITE),
                       before=FileState(exists=False),
                       after=FileState(exists=True, type="file", mode=0o100644,
-                                      size=len(payload), mtime_ns=0, uid=os.getuid(),
+                                      size=len(payload) if recorded_size is None
+                                      else recorded_size, mtime_ns=0, uid=os.getuid(),
                                       blob=blob, blob_source="store"))
     manifest = Manifest(run_id=run_id, tool_version="test", command=("step", str(number)),
                         exit_status=0, start_cwd=str(workspace), workspace=str(workspace),

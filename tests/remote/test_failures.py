@@ -8,8 +8,10 @@ import subprocess
 import zlib
 from pathlib import Path
 
+from cowsnap.store.store import Store
 from tests.conftest import Cowsnap
 from tests.remote.conftest import daemon_server, http_server, make_bare
+from tests.remote.synthetic import publish_run
 
 CONTENT = b"the content a remote will damage\n" * 40
 
@@ -130,3 +132,16 @@ def test_credentials_from_a_git_credential_helper(cowsnap: Cowsnap, tmp_path: Pa
             "echo username=runner && echo password=s3cret; }; f\"\n")
         cowsnap("push", server.url, cwd=tmp_path / "workspace")
         assert _refs(server.repository)[2].endswith(run_id)
+
+
+def test_a_content_far_larger_than_recorded_is_refused(cowsnap: Cowsnap,
+                                                      tmp_path: Path) -> None:
+    """A decompression bomb: a few kB on the wire, far more than the manifest says."""
+    store = Store.open(cowsnap.store)
+    run_id = publish_run(store, tmp_path / "w", 0, bytes(8 * 1024 * 1024), recorded_size=10)
+    remote = make_bare(tmp_path / "runs.git")
+    cowsnap("push", str(remote), run_id, cwd=tmp_path)
+    laptop = _laptop(tmp_path)
+    _one_line_error(laptop("fetch", str(remote), cwd=tmp_path, check=False),
+                    "holds 8388608 bytes, its manifest says 10")
+    _nothing_fetched(laptop)
