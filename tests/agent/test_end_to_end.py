@@ -104,3 +104,17 @@ def test_hook_is_fast_enough_to_run_before_every_command(cowsnap: Cowsnap,
     result = subprocess.run([sys.executable, "-c", code], input=payload, cwd=workspace,
                             env=cowsnap.env(), capture_output=True, check=True)
     assert result.stderr.decode().strip().splitlines()[-1] == "[]"
+
+
+def test_parallel_commands_are_each_recorded(cowsnap: Cowsnap, workspace: Path) -> None:
+    """An agent may run several Bash calls at once: each is its own run, with its status."""
+    wrapped = [rewritten(cowsnap, workspace, "codex-pretooluse-bash.json", "codex",
+                         f"sleep 0.2; echo {number} > out{number}.txt; exit {number}")
+               for number in range(3)]
+    processes = [subprocess.Popen(["bash", "-c", command], cwd=workspace, env=cowsnap.env())
+                 for command in wrapped]
+    assert [process.wait(timeout=120) for process in processes] == [0, 1, 2]
+    runs = json.loads(cowsnap("log", "--json", cwd=workspace).stdout)
+    assert sorted(run["exit_status"] for run in runs) == [0, 1, 2]
+    assert {(workspace / f"out{number}.txt").read_text() for number in range(3)} == \
+        {"0\n", "1\n", "2\n"}
