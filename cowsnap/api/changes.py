@@ -7,6 +7,7 @@ workspace as it is now (git's `diff COMMIT`).
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -43,13 +44,28 @@ class Changes(RunDiff):
     """Each path a rename created, and the path it was renamed from (absolute)."""
 
 
+def _is_glob(path: str | bytes) -> bool:
+    return any(char in os.fsencode(path) for char in b"*?[")
+
+
 def diff(run: str | None = None, paths: Sequence[str | bytes] = (), workspace: PathArg = None,
          store: PathArg = None, cwd: Path | None = None) -> Changes:
-    """What `run` changed under `paths` (everything when empty), one FileDiff per path."""
+    """What `run` changed under `paths` (everything when empty), one FileDiff per path.
+    A path with `*`, `?` or `[` is a glob over names relative to the workspace, as
+    git's pathspecs (`*` crosses `/`: '*.txt' matches at any depth)."""
     here = (cwd or Path.cwd()).absolute()
     opened, manifest = load_run(run, workspace, store, here)
-    found = run_diff(manifest, _reader(opened), resolve_paths(manifest, paths, here))
-    return Changes(run_id=found.run_id, workspace=found.workspace, files=found.files,
+    globs = [os.fsencode(path) for path in paths if _is_glob(path)]
+    plain = [path for path in paths if not _is_glob(path)]
+    chosen = resolve_paths(manifest, plain, here)
+    if globs and chosen is None:
+        chosen = []
+    found = run_diff(manifest, _reader(opened), chosen if not globs else None)
+    files = found.files if not globs else tuple(
+        item for item in found.files
+        if any(fnmatch.fnmatchcase(item.name, glob) for glob in globs)
+        or any(within(item.path, path) for path in chosen or ()))
+    return Changes(run_id=found.run_id, workspace=found.workspace, files=files,
                    renames={entry.path: entry.renamed_from for entry in manifest.files
                             if entry.renamed_from is not None})
 
@@ -165,6 +181,9 @@ class Restored(RestoreResult):
     """A restore's result, with the exit status it calls for: 1 when a path could not
     be restored."""
 
+    workspace: str = ""
+    """The workspace restored into, so paths can be shown relative to it."""
+
     @property
     def exit_code(self) -> int:
         return EXIT_ERROR if self.failures else 0
@@ -197,4 +216,5 @@ def restore(run: str | None = None, paths: Sequence[str | bytes] = (), *,
                              command=recorded, cwd=str(here), workspace=os.fsencode(key),
                              outside=outside, same_owner=same_owner)
     result = restore_run(opened, run_id, options, progress)
-    return Restored(**{field.name: getattr(result, field.name) for field in fields(result)})
+    return Restored(**{field.name: getattr(result, field.name) for field in fields(result)},
+                    workspace=key)

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from cowsnap import api
-from cowsnap.cli.format import count, display_path, json_text
+from cowsnap.cli.format import count, display_path, json_text, relative_name
 from cowsnap.cli.options import complete_runs, json_option, location_options
 from cowsnap.errors import RestoreConflictError
 
@@ -57,18 +57,24 @@ def restore_document(result: api.Restored) -> dict[str, Any]:
     }
 
 
+def _name(result: api.Restored, path: bytes) -> str:
+    """A path as every command names it: relative to the workspace."""
+    return display_path(relative_name(path, result.workspace)) if result.workspace \
+        else display_path(path)
+
+
 def _report(result: api.Restored) -> None:
     if result.dry_run:
         for step in result.plan.steps:
             click.echo(f"{VERBS[step.action.value]:<9} "
-                       f"{display_path(step.path)}")
+                       f"{_name(result, step.path)}")
         for path, why in result.failures:
-            click.echo(f"cannot    {display_path(path)}: {why}")
+            click.echo(f"cannot    {_name(result, path)}: {why}")
         for path, why in result.skipped:
-            click.echo(f"skip      {display_path(path)}: {why}")
+            click.echo(f"skip      {_name(result, path)}: {why}")
         return
     for path, why in result.skipped:
-        click.echo(f"cowsnap: left alone: {display_path(path)}: {why}", err=True)
+        click.echo(f"cowsnap: left alone: {_name(result, path)}: {why}", err=True)
     failed = {path for path, _why in result.failures}
     touched = len([target for target in result.plan.touched() if target.path not in failed])
     state = "before" if result.side == "before" else "after"
@@ -81,7 +87,7 @@ def _report(result: api.Restored) -> None:
     if result.undo_run is not None:
         click.echo(f"cowsnap: undo this with: cowsnap restore {result.undo_run}", err=True)
     for path, why in result.failures:
-        click.echo(f"cowsnap: not restored: {display_path(path)}: {why}", err=True)
+        click.echo(f"cowsnap: not restored: {_name(result, path)}: {why}", err=True)
 
 
 @click.command("restore")

@@ -151,3 +151,13 @@ def test_no_store_yet_says_how_to_record_a_run(cowsnap: Cowsnap, workspace: Path
         assert result.exit_code == 1
         assert result.output.startswith("cowsnap: error: no runs recorded yet")
         assert result.output.rstrip().endswith("record one with: cowsnap run -- COMMAND")
+
+
+def test_diff_pathspec_globs(cowsnap: Cowsnap, workspace: Path) -> None:
+    cowsnap("run", "--", "sh", "-c", "mkdir -p d/e; echo 1 > top.txt; echo 2 > d/e/deep.txt; "
+            "echo 3 > other.md", cwd=workspace)
+    listed = invoke(cowsnap, workspace, "diff", "--name-status", "*.txt").output
+    assert listed == "A\td/e/deep.txt\nA\ttop.txt\n"
+    mixed = invoke(cowsnap, workspace, "diff", "--name-status", "*.md", "d/e").output
+    assert mixed == "A\td/e\nA\td/e/deep.txt\nA\tother.md\n"
+    assert invoke(cowsnap, workspace, "diff", "--name-status", "*.c").output == ""
