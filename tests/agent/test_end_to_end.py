@@ -118,3 +118,29 @@ def test_parallel_commands_are_each_recorded(cowsnap: Cowsnap, workspace: Path) 
     assert sorted(run["exit_status"] for run in runs) == [0, 1, 2]
     assert {(workspace / f"out{number}.txt").read_text() for number in range(3)} == \
         {"0\n", "1\n", "2\n"}
+
+
+TRICKY = [
+    "printf '%s\\n' \"it's\" 'say \"hi\"' `echo back` $((6*7))",
+    "cat <<'EOF' > here.txt\nline $HOME\nEOF\ncat here.txt",
+    "for word in a b; do echo \"$word\"; done; false",
+    "echo 'unbalanced quote",
+    "set -- x y; echo \"$#\" \"$0\" >/dev/null; echo done; exit 300",
+]
+
+
+@pytest.mark.parametrize("command", TRICKY)
+def test_tricky_commands_print_and_exit_as_bare(cowsnap: Cowsnap, workspace: Path,
+                                                command: str) -> None:
+    bare = subprocess.run(["bash", "-c", command], cwd=workspace, env=cowsnap.env(),
+                          capture_output=True, timeout=60)
+    for leftover in workspace.iterdir():
+        leftover.unlink()
+    wrapped = rewritten(cowsnap, workspace, "codex-pretooluse-bash.json", "codex", command)
+    recorded = subprocess.run(["bash", "-c", wrapped], cwd=workspace, env=cowsnap.env(),
+                              capture_output=True, timeout=60)
+    assert (recorded.returncode, recorded.stdout) == (bare.returncode, bare.stdout)
+    if b"unexpected EOF" in bare.stderr:
+        assert b"unexpected EOF" in recorded.stderr, "a syntax error names another line"
+    else:
+        assert recorded.stderr == bare.stderr
