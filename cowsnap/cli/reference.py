@@ -17,6 +17,30 @@ HEADER = (
     "do not edit by hand.\n"
 )
 
+EXIT_STATUS = (
+    ("0", "success"),
+    ("1", "an error (one line on stderr), damage found by check, a path not restored"),
+    ("2", "a usage error (one line on stderr, and which --help to read)"),
+    ("127", "run: the command cannot be executed"),
+    ("130", "interrupted (Ctrl-C) while cowsnap itself was waiting for input"),
+    ("141", "the reader of the output went away early (cowsnap cat | head), as git"),
+    ("N", "run: the command's own exit status (128+N when signal N ended it)"),
+)
+ENVIRONMENT = (
+    ("COWSNAP_STORE", "the store directory (default: $XDG_DATA_HOME/cowsnap)"),
+    ("COWSNAP_PAGER, PAGER", "the pager for diff, show and log on a terminal (default: less; "
+                             "empty or cat: none); LESS defaults to FRX, as with git"),
+    ("NO_COLOR", "no colour unless --color=always"),
+    ("COWSNAP_SESSION", "the agent session runs are recorded in (run --session)"),
+)
+
+
+def _conventions_markdown() -> str:
+    rows = "".join(f"| `{code}` | {meaning} |\n" for code, meaning in EXIT_STATUS)
+    variables = "".join(f"| `{name}` | {meaning} |\n" for name, meaning in ENVIRONMENT)
+    return (f"## Exit status\n\n| status | meaning |\n| --- | --- |\n{rows}\n"
+            f"## Environment\n\n| variable | meaning |\n| --- | --- |\n{variables}")
+
 
 def _help_text(command: click.Command, context: click.Context) -> str:
     with context:
@@ -43,6 +67,7 @@ def render_reference() -> str:
     """Markdown with the --help of `cowsnap` and of every subcommand."""
     sections = [HEADER]
     sections.extend(f"## {name}\n\n```\n{text}\n```\n" for name, text in _help_texts())
+    sections.append(_conventions_markdown())
     return "\n".join(sections)
 
 
@@ -61,6 +86,12 @@ def render_man() -> str:
              ".nf", _roff(texts[0][1]), ".fi", ".SH COMMANDS"]
     for name, text in texts[1:]:
         lines.extend([f".SS {name}", ".nf", _roff(text), ".fi"])
+    lines.append(".SH EXIT STATUS")
+    for code, meaning in EXIT_STATUS:
+        lines.extend([".TP", f".B {code}", _roff(meaning)])
+    lines.append(".SH ENVIRONMENT")
+    for name, meaning in ENVIRONMENT:
+        lines.extend([".TP", f".B {name}", _roff(meaning)])
     lines.extend([".SH SEE ALSO", "git(1), restic(1); docs/cli-json.md for --json output."])
     return "\n".join(lines) + "\n"
 

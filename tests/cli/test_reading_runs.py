@@ -47,6 +47,8 @@ def test_show_filters(cowsnap: Cowsnap, workspace: Path, recorded: str) -> None:
 def test_run_summary_counts_what_show_lists(cowsnap: Cowsnap, workspace: Path) -> None:
     ran = cowsnap("run", "--", "sh", "-c", "echo t > tmp; rm tmp; echo x > out", cwd=workspace)
     assert "1 created, 0 modified, 0 deleted" in ran.stderr.decode()
+    time_line = next(line for line in ran.stderr.decode().splitlines() if "time: " in line)
+    assert " releasing " in time_line
     shown = invoke(cowsnap, workspace, "show", "--changed").output
     assert listed(shown) == ["+. out"]
 
