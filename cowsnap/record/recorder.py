@@ -131,7 +131,16 @@ class Recorder:
     @property
     def close_hook(self) -> Callable[[int, bytes], None] | None:
         """For `trace(on_written_close=...)`: only runs keeping versions watch closes."""
-        return self._versions.on_written_close if self._versions else None
+        return self._written_close if self._versions else None
+
+    def _written_close(self, pid: int, path: bytes) -> None:
+        """A version of `path` if its versions are kept; else the tracer is told that
+        closes of `path` need no call."""
+        versions = self._versions
+        if versions is not None and versions.globs.matches(path) and self.records(path):
+            versions.on_written_close(pid, path)
+        else:
+            self.hook_scope.quiet_close(path)
 
     def in_workspace(self, path: bytes) -> bool:
         return within(path, self._workspace)

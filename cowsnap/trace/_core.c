@@ -169,6 +169,7 @@ typedef struct {
     resolver paths;
     strmap quiet_paths;
     strmap quiet_dirs;
+    strmap quiet_closes;
     spec *specs;
     int spec_count;
     int x86_64[TABLE_SIZE], i386[TABLE_SIZE], x32[TABLE_SIZE];
@@ -475,7 +476,10 @@ static void announce(Core *core, const item *events, int count) {
 }
 
 static void closed(Core *core, task *t, fd_entry *e) {
-    if (e != NULL && e->writable && e->path != NULL && e->path[0] && core->hook_closes) {
+    int quiet = 1;
+    if (e != NULL && e->writable && e->path != NULL && e->path[0] && core->hook_closes)
+        strmap_get(&core->quiet_closes, e->path, &quiet);
+    if (!quiet) {
         item request = {I_CLOSE, t->tgid, t->tid, 0, 0, str_dup(e->path), 0, 0, NULL, -1, 0, NULL};
         emit(core, request);
     }
@@ -1367,11 +1371,12 @@ static int add_quiet(strmap *set, PyObject *paths) {
     return PyErr_Occurred() ? -1 : 0;
 }
 
-/* step(quiet_paths, quiet_dirs) -> (items, done) */
+/* step(quiet_paths, quiet_dirs, quiet_closes) -> (items, done) */
 static PyObject *Core_step(Core *core, PyObject *args) {
-    PyObject *quiet_paths = Py_None, *quiet_dirs = Py_None;
-    if (!PyArg_ParseTuple(args, "|OO", &quiet_paths, &quiet_dirs)) return NULL;
-    if (add_quiet(&core->quiet_paths, quiet_paths) < 0 || add_quiet(&core->quiet_dirs, quiet_dirs) < 0)
+    PyObject *quiet_paths = Py_None, *quiet_dirs = Py_None, *quiet_closes = Py_None;
+    if (!PyArg_ParseTuple(args, "|OOO", &quiet_paths, &quiet_dirs, &quiet_closes)) return NULL;
+    if (add_quiet(&core->quiet_paths, quiet_paths) < 0 || add_quiet(&core->quiet_dirs, quiet_dirs) < 0 ||
+        add_quiet(&core->quiet_closes, quiet_closes) < 0)
         return NULL;
     int done = 0, interrupted = 0;
     for (;;) {
@@ -1543,6 +1548,7 @@ static int Core_init(Core *core, PyObject *args, PyObject *kwargs) {
     strmap_init(&core->paths.missing);
     strmap_init(&core->quiet_paths);
     strmap_init(&core->quiet_dirs);
+    strmap_init(&core->quiet_closes);
     intmap_put(&core->tasks, root, task_new(root, root, table_new(), fs_new(NULL, NULL),
                                             core->execve_spec));
     emit_process(core, I_SPAWN, root, root, -1, NULL, 0);
@@ -1572,13 +1578,15 @@ static void Core_dealloc(Core *core) {
         strmap_free(&core->paths.missing);
         strmap_free(&core->quiet_paths);
         strmap_free(&core->quiet_dirs);
+        strmap_free(&core->quiet_closes);
     }
     Py_TYPE(core)->tp_free((PyObject *)core);
 }
 
 static PyMethodDef Core_methods[] = {
     {"step", (PyCFunction)Core_step, METH_VARARGS,
-     "step(quiet_paths=None, quiet_dirs=None) -> (items, done): follow the tree until a batch "
+     "step(quiet_paths=None, quiet_dirs=None, quiet_closes=None) -> (items, done): follow the "
+     "tree until a batch "
      "is ready, a hook is due (its thread left stopped until the next step) or the tree is gone."},
     {"kill_all", (PyCFunction)Core_kill_all, METH_NOARGS, "Kill and reap the whole traced tree."},
     {NULL, NULL, 0, NULL},

@@ -24,6 +24,10 @@ class Core:
         /,
     ) -> None: ...
     def step(
-        self, quiet_paths: list[bytes] | None = ..., quiet_dirs: list[bytes] | None = ..., /
+        self,
+        quiet_paths: list[bytes] | None = ...,
+        quiet_dirs: list[bytes] | None = ...,
+        quiet_closes: list[bytes] | None = ...,
+        /,
     ) -> tuple[list[Any], bool]: ...
     def kill_all(self) -> None: ...

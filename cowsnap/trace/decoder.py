@@ -95,7 +95,7 @@ class Decoder:
         self._scope = hook_scope
         self._resolver = paths.Resolver()
         self.memory = native.TraceeMemory()
-        fds = FdBookkeeping(on_written_close)
+        fds = FdBookkeeping(on_written_close, hook_scope)
         self.exiting = fds.exiting
         self._handlers: dict[Kind, Callable[[Task, Spec, Sequence[int]], None]] = {
             Kind.PATH: self._path,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
+from cowsnap.trace.scope import HookScope
 from cowsnap.trace.state import FdEntry, Task
 from cowsnap.trace.syscalls import CLONE_FILES, CLONE_FS, F_DUPFD, F_DUPFD_CLOEXEC, Spec, signed
 
@@ -18,11 +19,18 @@ CloseHook = Callable[[int, bytes], None]
 
 
 class FdBookkeeping:
-    def __init__(self, on_written_close: CloseHook | None) -> None:
+    def __init__(self, on_written_close: CloseHook | None, scope: HookScope | None) -> None:
         self._on_written_close = on_written_close
+        self._quiet = set() if scope is None else scope.quiet_closes
 
     def _closed(self, task: Task, entry: FdEntry | None) -> None:
-        if entry is not None and entry.writable and entry.path and self._on_written_close:
+        if (
+            entry is not None
+            and entry.writable
+            and entry.path
+            and self._on_written_close
+            and entry.path not in self._quiet
+        ):
             self._on_written_close(task.tgid, entry.path)
 
     def exiting(self, task: Task, tasks: Iterable[Task]) -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cowsnap, btrfs_workspace
+from cowsnap.trace import choice
+from tests.conftest import Cowsnap, btrfs_workspace, missing_environment
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -39,8 +40,13 @@ with open("here", "w") as out:
 """
 
 
-@pytest.fixture
-def btrfs(cowsnap: Cowsnap) -> Iterator[Path]:
+@pytest.fixture(params=["native", "python"])
+def btrfs(cowsnap: Cowsnap, request: pytest.FixtureRequest,
+          monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A btrfs workspace, and the tracer `cowsnap run` uses (both, in turn)."""
+    monkeypatch.setenv(choice.VARIABLE, request.param)
+    if choice.choose().name != request.param:
+        missing_environment(f"the {request.param} tracer is not available")
     yield from btrfs_workspace()
 
 

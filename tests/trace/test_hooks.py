@@ -111,3 +111,20 @@ def test_quietened_paths_and_directories_are_not_announced_again(run: Runner, wo
     assert ours == [b"a/f1", b"b/g", b"a/f1", b"b/h"], "a rename into b/ is announced"
     writes = [p for _, op, p in traced.touched() if op in ("create", "write")]
     assert writes == [b"a/f1", b"b/g", b"a/f2", b"b/g", b"a/f3", b"b/g", b"b/h"]
+
+
+def test_quietened_closes_are_not_reported_again(run: Runner, work: Path) -> None:
+    scope = HookScope()
+    closed: list[bytes] = []
+
+    def on_close(pid: int, path: bytes) -> None:
+        closed.append(path)
+        if path.endswith(b"/quiet"):
+            scope.quiet_close(path)
+
+    script = "for i in 1 2 3; do echo $i > quiet; echo $i > loud; done"
+    traced = run(["sh", "-c", script], cwd=work, on_written_close=on_close, hook_scope=scope)
+    assert traced.status == 0
+    ours = [path[len(bytes(work)) + 1 :] for path in closed if path.startswith(bytes(work))]
+    assert ours.count(b"quiet") == 1, "reported until quietened"
+    assert ours.count(b"loud") == 2 * 3, "the shell's duplicate of each fd closes too"
