@@ -224,12 +224,17 @@ class Recorder:
         self._expand_renamed_directories()
         git_after = GitContext()
         drafts = [self._draft(path, git_after) for path in sorted(self._operations)]
+        self._operations.clear()
         stored = self._store_all({
             planned for draft in drafts for planned in (draft.before, draft.after)
             if isinstance(planned, ToStore)
         })
-        entries = [draft.entry(stored) for draft in drafts]
-        del drafts, stored  # a large run's memory: its entries, once
+        drafts.reverse()
+        entries = []
+        while drafts:  # each draft goes as its entry comes: a large run is held once
+            entries.append(drafts.pop().entry(stored))
+        entries.reverse()
+        del stored
         if self._versions is not None:
             keeper = self._versions
             keeper.finish()
