@@ -295,12 +295,19 @@ class PackIndex:
 
 class PackSet:
     """Every pack of an object database: membership without libgit2. The directory
-    is listed again only when its mtime changes (a pack installed or removed)."""
+    is listed again only when its mtime changes (a pack installed or removed). Safe
+    to use from several threads (a run's pool asks it)."""
 
     def __init__(self, pack_dir: Path) -> None:
         self._pack_dir = pack_dir
         self._seen: int | None = None
         self._indexes: dict[str, PackIndex] = {}
+        self._lock = threading.Lock()
+
+    def _current(self) -> list[PackIndex]:
+        with self._lock:
+            self._refresh()
+            return list(self._indexes.values())
 
     def _refresh(self) -> None:
         try:
@@ -322,8 +329,7 @@ class PackSet:
                 continue
 
     def find(self, blob: str) -> PackIndex | None:
-        self._refresh()
-        for index in self._indexes.values():
+        for index in self._current():
             if blob in index:
                 return index
         return None
@@ -332,8 +338,7 @@ class PackSet:
         return self.find(blob) is not None
 
     def indexes(self) -> list[PackIndex]:
-        self._refresh()
-        return list(self._indexes.values())
+        return self._current()
 
 
 def copy_entries(index: PackIndex, keep: set[str], writer: PackWriter) -> list[str]:
