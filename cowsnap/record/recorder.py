@@ -233,7 +233,6 @@ class Recorder:
         entries = []
         while drafts:  # each draft goes as its entry comes: a large run is held once
             entries.append(drafts.pop().entry(stored))
-        entries.reverse()
         del stored
         if self._versions is not None:
             keeper = self._versions
