@@ -185,6 +185,40 @@ class GitRepository:
             return None
         return str(entry.id) if entry.type_str == "blob" else None
 
+    def blobs_under(self, tree: str, directories: Mapping[str, int]) -> dict[str, str]:
+        """Blob id by path of every blob exactly `depth` levels below each of the
+        `directories` ({name: depth}) of tree `tree`: a bounded walk, not a recursive
+        one, whatever a hostile tree holds."""
+        found: dict[str, str] = {}
+        for name, depth in directories.items():
+            level = [(name, self._tree_at(tree, name))]
+            for step in range(depth):
+                deeper = []
+                for prefix, subtree in level:
+                    if subtree is None:
+                        continue
+                    for entry in subtree:
+                        path = f"{prefix}/{entry.name}"
+                        if step == depth - 1 and entry.type_str == "blob":
+                            found[path] = str(entry.id)
+                        elif step < depth - 1 and entry.type_str == "tree":
+                            child = self._get(str(entry.id))
+                            deeper.append((path, child if isinstance(child, pygit2.Tree)
+                                           else None))
+                level = deeper
+        return found
+
+    def _tree_at(self, tree: str, path: str) -> pygit2.Tree | None:
+        found = self._get(tree)
+        if not isinstance(found, pygit2.Tree):
+            raise RemoteError(f"object {tree} is not a tree")
+        try:
+            entry = found[path]
+        except (KeyError, ValueError, pygit2.GitError):
+            return None
+        child = self._get(str(entry.id)) if entry.type_str == "tree" else None
+        return child if isinstance(child, pygit2.Tree) else None
+
     def blob_size(self, oid: str) -> int:
         """The size of blob `oid`, from its header (its bytes are not inflated)."""
         try:

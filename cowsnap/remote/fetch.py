@@ -27,6 +27,7 @@ from cowsnap.errors import (
 from cowsnap.gitlib.remote import GitRepository, open_local, scratch_repository
 from cowsnap.model import Manifest, load_manifest
 from cowsnap.remote.layout import (
+    CONTENT_DIRECTORIES,
     MANIFEST,
     NOT_PUSHED,
     SUMMARY,
@@ -151,9 +152,10 @@ def read_run(repository: GitRepository, run_id: str, commit: str) -> RemoteRun:
                 known = recorded.get(state.blob)
                 recorded[state.blob] = (state.size if known is None or state.size is None
                                         else max(known, state.size))
+    held_blobs = repository.blobs_under(run_tree, CONTENT_DIRECTORIES)
     contents: dict[str, str] = {}
     for blob, size in recorded.items():
-        oid = repository.blob_at(run_tree, content_path(blob))
+        oid = held_blobs.get(content_path(blob))
         if oid is None:
             raise RemoteError(f"{where}: content {blob} is missing")
         if not blob.startswith("large-") and oid != blob:
@@ -173,12 +175,12 @@ def _keep_content(store: Store, writer: ContentWriter, repository: GitRepository
     if writer.has(blob):
         return
     data = repository.read_blob(oid)
-    if blob_id(data) != oid:
-        raise UntrustedRunError(f"content {blob} from the remote does not match its id")
     if len(data) < LARGE_CONTENT and not blob.startswith("large-"):
-        if writer.keep_bytes(data) != blob:
+        if writer.keep_bytes(data) != blob:  # keep_bytes hashes what it keeps
             raise UntrustedRunError(f"content {blob} from the remote does not match its id")
         return
+    if blob_id(data) != oid:
+        raise UntrustedRunError(f"content {blob} from the remote does not match its id")
     temp = scratch_path(store, "content")
     try:
         temp.write_bytes(data)

@@ -52,6 +52,10 @@ def runs_in(heads: Mapping[str, str]) -> dict[str, str]:
     return found
 
 
+CONTENT_DIRECTORIES = {"contents": 2, "large": 1}
+"""Where a run commit's tree keeps contents, and how many levels deep."""
+
+
 def content_path(blob: str) -> str:
     """Where content `blob` sits in a run commit's tree."""
     if blob.startswith("large-"):
