@@ -261,8 +261,9 @@ class Applier:
     def _check_inode(self, info: os.stat_result, step: Step) -> None:
         """Metadata goes only to the inode the run recorded at the path: not one linked
         in from elsewhere (its other name could be /etc/shadow), nor one owned by someone
-        the run never recorded there. A file with several links gets it only when every
-        one of them is inside the workspace."""
+        the run never recorded there (nor the restoring user, who owns what it created).
+        A file with several links gets it only when every one of them is inside the
+        workspace."""
         if not stat.S_ISDIR(info.st_mode) and info.st_nlink != 1:
             if self._linked is None:
                 self._linked = linked_names(self._roots.workspace_fd)
@@ -272,7 +273,7 @@ class Applier:
                                            "may be a file from elsewhere: its metadata is "
                                            "not changed")
         recorded = {step.target.want.uid, step.target.replaces.uid} - {None}
-        if recorded and info.st_uid not in recorded:
+        if recorded and info.st_uid not in recorded | {self._euid}:
             raise OSError(errno.EPERM, f"it is owned by uid {info.st_uid} now, which the "
                                        f"run never recorded there: its metadata is not "
                                        f"changed")

@@ -331,3 +331,15 @@ def test_a_large_content_behind_a_symlink_is_never_read(
     assert result.returncode == 1
     assert b"cannot read the content" in result.stderr
     assert not (workspace / "big").exists()
+
+
+def test_a_directory_of_another_owner_comes_back_with_its_owner(
+        cowsnap: Cowsnap, ext4_workspace: Path, root_required: None) -> None:
+    (ext4_workspace / "theirs").mkdir(mode=0o750)
+    (ext4_workspace / "theirs" / "f").write_text("f\n")
+    os.chown(ext4_workspace / "theirs", 1234, -1)
+    cowsnap("run", "--", "rm", "-r", "theirs", cwd=ext4_workspace)
+    result = cowsnap("restore", cwd=ext4_workspace, check=False)
+    assert result.returncode == 0, result.stderr
+    info = os.lstat(ext4_workspace / "theirs")
+    assert (info.st_uid, info.st_mode & 0o777) == (1234, 0o750)
