@@ -81,8 +81,6 @@ if TYPE_CHECKING:
     from cowsnap.diff.model import RunDiff as RunDiff
     from cowsnap.diff.text import Kind as Kind
     from cowsnap.diff.text import diff_json as diff_json
-    from cowsnap.diff.text import name_status_lines as name_status_lines
-    from cowsnap.diff.text import stat_lines as stat_lines
     from cowsnap.diff.text import unified as unified
     from cowsnap.model import FileEntry as FileEntry
     from cowsnap.model import Manifest as Manifest
@@ -148,7 +146,6 @@ HOMES = {
     "log": "reading",
     "manifest_to_dict": "cowsnap.model",
     "mcp_server": "cowsnap.agent.mcp_server",
-    "name_status_lines": "cowsnap.diff.text",
     "parse_capture": "settings",
     "parse_policy": "settings",
     "pick_version": "reading",
@@ -166,7 +163,6 @@ HOMES = {
     "show": "reading",
     "split_push_arguments": "remotes",
     "split_run_argument": "reading",
-    "stat_lines": "cowsnap.diff.text",
     "status": "running",
     "status_code": "cowsnap.model",
     "unified": "cowsnap.diff.text",

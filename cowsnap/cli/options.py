@@ -60,7 +60,3 @@ def complete_runs(ctx: click.Context, param: click.Parameter,
         items += [CompletionItem(f"@~{number}") for number in range(1, min(len(runs), 10))]
     return [*items, CompletionItem(incomplete, type="file")]
 
-
-def complete_paths(ctx: click.Context, param: click.Parameter,
-                   incomplete: str) -> list[CompletionItem]:
-    return [CompletionItem(incomplete, type="file")]
