@@ -14,6 +14,7 @@ from cowsnap.config import DEFAULT_CAP, Config, load_config, prune_due
 from cowsnap.errors import CowsnapError, StoreError, UsageError
 from cowsnap.model import Manifest
 from cowsnap.record.ignore import load_ignores
+from cowsnap.record.inherited import inherited_written_files
 from cowsnap.record.policy import CaptureSettings
 from cowsnap.record.recorder import Recorder, RunFacts
 from cowsnap.record.versions import VersionGlobs
@@ -200,6 +201,8 @@ def run(request: RunRequest) -> RunResult:
             recorder = Recorder(workspace=workspace, snapshot=snapshot, store=store,
                                 ignores=ignores.rules, settings=request.capture,
                                 versions=globs)
+            for path in inherited_written_files():
+                recorder.inherited(path)
             started_at = _now()
             clock = time.monotonic()
             try:

@@ -30,7 +30,9 @@ def name_status(files: Sequence[api.FileDiff], renames: Mapping[bytes, bytes] | 
             continue
         names = [item.name]
         code = letter(item.status)
-        if item.path in moved:
+        if item.old_name is not None:
+            names, code = [item.old_name, item.name], "R"
+        elif item.path in moved:
             names, code = [by_path[moved[item.path]].name, item.name], "R"
         if nul:
             lines.append(b"\0".join([code.encode(), *names]))

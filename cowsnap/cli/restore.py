@@ -17,7 +17,8 @@ PROGRESS_FROM = 200
 """Restores of fewer steps finish too fast for a progress bar to help."""
 
 VERBS = {"clear": "remove", "remove": "remove", "mkdir": "mkdir", "write": "write",
-         "symlink": "symlink", "metadata": "metadata", "dir-metadata": "metadata"}
+         "symlink": "symlink", "mkfifo": "mkfifo", "metadata": "metadata",
+         "dir-metadata": "metadata"}
 
 
 class _ProgressBar:

@@ -20,6 +20,7 @@ from cowsnap.model import (
     FileEntry,
     FileState,
     Manifest,
+    compare,
     entry_change,
     status_letters,
 )
@@ -49,6 +50,9 @@ class FileDiff:
     deletions: int = 0
     unavailable: str | None = None
     """Why the content change cannot be shown, when it cannot."""
+    old_path: bytes | None = None
+    old_name: bytes | None = None
+    """For a rename: the path it came from (`old` is that path's before-state)."""
 
 
 @dataclass(frozen=True)
@@ -76,16 +80,24 @@ def _content(entry: FileEntry, side: str, state: FileState, read: ReadContent) -
     return read(entry, side)
 
 
-def file_diff(entry: FileEntry, workspace: bytes, read: ReadContent) -> FileDiff:
-    """What changed at one path; contents are read only when they changed."""
+def file_diff(entry: FileEntry, workspace: bytes, read: ReadContent,
+              source: FileEntry | None = None) -> FileDiff:
+    """What changed at one path; contents are read only when they changed. With
+    `source`, the path was renamed from `source`'s: compared with its before-state."""
     name = display_name(entry.path, workspace)
-    change = entry_change(entry)
-    base = FileDiff(path=entry.path, name=name, status=status_letters(change), change=change,
-                    old=entry.before, new=entry.after)
+    origin = source or entry
+    change = compare(origin.before, entry.after, operations=entry.operations)
+    status = status_letters(change)
+    base = FileDiff(path=entry.path, name=name, status=status, change=change,
+                    old=origin.before, new=entry.after)
+    if source is not None:
+        base = dataclasses.replace(base, status="r" + status[1] if status[0] == "." else status,
+                                   old_path=source.path,
+                                   old_name=display_name(source.path, workspace))
     if not change - METADATA:
         return base
     try:
-        old = _content(entry, "before", entry.before, read)
+        old = _content(origin, "before", origin.before, read)
         new = _content(entry, "after", entry.after, read)
     except (ContentNotFoundError, StoreError) as error:
         return dataclasses.replace(base, unavailable=str(error))
@@ -98,9 +110,28 @@ def run_diff(manifest: Manifest, read: ReadContent,
              paths: Sequence[bytes] | None = None) -> RunDiff:
     """Every path the run changed (under `paths`, when given), in path order."""
     workspace = os.fsencode(manifest.workspace)
+    entries = [entry for entry in seen_entries(manifest)
+               if paths is None or any(within(entry.path, path) for path in paths)]
+    sources = _rename_sources(entries)
+    shown_as_renames = {source.path for source in sources.values()}
     files = tuple(
-        file_diff(entry, workspace, read) for entry in seen_entries(manifest)
-        if entry_change(entry)
-        and (paths is None or any(within(entry.path, path) for path in paths))
+        file_diff(entry, workspace, read, sources.get(entry.path)) for entry in entries
+        if entry.path not in shown_as_renames
+        and (entry.path in sources or entry_change(entry))
     )
     return RunDiff(run_id=manifest.run_id, workspace=manifest.workspace, files=files)
+
+
+def _rename_sources(entries: Sequence[FileEntry]) -> dict[bytes, FileEntry]:
+    """Destination path to the entry it was renamed from, for the renames shown as one
+    diff, as git does: a file (or symlink) that existed before under the source name and
+    exists after under the destination name, which the source no longer holds."""
+    by_path = {entry.path: entry for entry in entries}
+    found = {}
+    for entry in entries:
+        source = by_path.get(entry.renamed_from or b"")
+        if (source is not None and source.renamed_to == entry.path
+                and source.before.type in ("file", "symlink")
+                and entry.after.type == source.before.type and not source.after.exists):
+            found[entry.path] = source
+    return found

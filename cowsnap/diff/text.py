@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from cowsnap.diff.model import FileDiff, RunDiff
-from cowsnap.model import FileState
+from cowsnap.model import Aspect, FileState
 
 
 class Kind(StrEnum):
@@ -37,10 +37,12 @@ def _mode(state: FileState) -> str:
     return f"{stat.S_IFMT(mode) >> 12:02o}{stat.S_IMODE(mode):04o}"
 
 
+def _side(name: bytes, prefix: bytes) -> bytes:
+    return name if name.startswith(b"/") else prefix + name
+
+
 def _sides(diff: FileDiff) -> tuple[bytes, bytes]:
-    if diff.name.startswith(b"/"):
-        return diff.name, diff.name
-    return b"a/" + diff.name, b"b/" + diff.name
+    return _side(diff.old_name or diff.name, b"a/"), _side(diff.name, b"b/")
 
 
 def _mode_lines(diff: FileDiff) -> Iterator[bytes]:
@@ -59,8 +61,14 @@ def unified(diff: FileDiff) -> Iterator[tuple[Kind, bytes]]:
     """The lines (without newlines) of one path's diff."""
     old_name, new_name = _sides(diff)
     yield Kind.HEADER, b"diff --git " + old_name + b" " + new_name
+    if diff.old_name is not None:
+        yield Kind.META, b"rename from " + diff.old_name
+        yield Kind.META, b"rename to " + diff.name
     for line in _mode_lines(diff):
         yield Kind.META, line
+    other = sorted(diff.change & {Aspect.OWNER, Aspect.GROUP, Aspect.XATTRS, Aspect.TIMES})
+    if other and diff.status[1] == "m":
+        yield Kind.META, b"metadata changed: " + ", ".join(other).encode()
     if diff.unavailable is not None:
         yield Kind.META, b"content not shown: " + diff.unavailable.encode("utf-8", "replace")
         return
@@ -116,7 +124,8 @@ def stat_lines(run: RunDiff, width: int = 80) -> list[bytes]:
 
 def name_status_lines(run: RunDiff) -> list[bytes]:
     """One line per path: its two status letters, a tab, its name."""
-    return [diff.status.encode() + b"\t" + diff.name for diff in run.files]
+    return [diff.status.encode() + b"\t" + (b"" if diff.old_name is None else diff.old_name + b"\t")
+            + diff.name for diff in run.files]
 
 
 def _text(value: bytes, key: str, out: dict[str, Any]) -> None:
@@ -145,6 +154,9 @@ def diff_json(run: RunDiff) -> dict[str, Any]:
         out: dict[str, Any] = {}
         _text(diff.path, "path", out)
         _text(diff.name, "name", out)
+        out["old_name"] = None
+        if diff.old_name is not None:
+            _text(diff.old_name, "old_name", out)
         out.update(status=diff.status, old=_state_json(diff.old), new=_state_json(diff.new),
                    binary=diff.binary, additions=diff.additions, deletions=diff.deletions,
                    unavailable=diff.unavailable)

@@ -77,6 +77,8 @@ def state_to_json(state: FileState) -> dict[str, Any]:
         encode_bytes(state.target, "target", out)
     if state.xattrs is not None:
         out["xattrs"] = _xattrs_to_json(state.xattrs)
+    if state.links:
+        out["links"] = [_link_to_json(link) for link in state.links]
     if state.not_captured is not None:
         out["not_captured"] = state.not_captured
     return out
@@ -98,8 +100,6 @@ def _entry_to_json(entry: FileEntry) -> dict[str, Any]:
     for key, value in (("renamed_from", entry.renamed_from), ("renamed_to", entry.renamed_to)):
         if value is not None:
             encode_bytes(value, key, out)
-    if entry.links:
-        out["links"] = [_link_to_json(link) for link in entry.links]
     if entry.versions:
         out["versions"] = [version_to_dict(version) for version in entry.versions]
     return out
@@ -199,6 +199,7 @@ def _state_from_json(data: Mapping[str, Any]) -> FileState:
         mtime_ns=data["mtime_ns"], uid=data.get("uid"), gid=data.get("gid"),
         blob=data["blob"], blob_source=data.get("blob_source"),
         target=decode_bytes(data, "target"), xattrs=_xattrs_from_json(data.get("xattrs")),
+        links=tuple(_link_from_json(link) for link in data.get("links", ())),
         not_captured=data.get("not_captured"),
     )
 
@@ -232,7 +233,6 @@ def _entry_from_json(data: Mapping[str, Any]) -> FileEntry:
         versions=_versions_from_json(data.get("versions", ())),
         renamed_from=_absolute(data, "renamed_from"),
         renamed_to=_absolute(data, "renamed_to"),
-        links=tuple(_link_from_json(link) for link in data.get("links", ())),
     )
 
 

@@ -54,8 +54,7 @@ class Version:
 @dataclass(frozen=True, slots=True)
 class FileEntry:
     """One touched path. `renamed_from` / `renamed_to` link the two ends of a rename
-    (the other name, when the run renamed this path onto or away from it); `links`
-    are the path's other names (hard links) in the workspace, as after the run."""
+    (the other name, when the run renamed this path onto or away from it)."""
 
     path: bytes
     operations: tuple[Operation, ...]
@@ -66,7 +65,6 @@ class FileEntry:
     versions: tuple[Version, ...] = ()
     renamed_from: bytes | None = None
     renamed_to: bytes | None = None
-    links: tuple[bytes, ...] = ()
 
     def content_states(self) -> tuple[FileState, ...]:
         """Every state whose content the run refers to: before, after, each version."""

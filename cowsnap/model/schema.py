@@ -66,7 +66,6 @@ ENTRY_KEYS: dict[str, Key] = {
     "renamed_from_b64": Key(_STR, required=False),
     "renamed_to": Key(_STR, required=False),
     "renamed_to_b64": Key(_STR, required=False),
-    "links": Key((list,), required=False),
 }
 
 LINK_KEYS: dict[str, Key] = {
@@ -87,6 +86,7 @@ STATE_KEYS: dict[str, Key] = {
     "target": Key(_OPT_STR, required=False),
     "target_b64": Key(_STR, required=False),
     "xattrs": Key((dict,), required=False),
+    "links": Key((list,), required=False),
     "tombstone": Key(_BOOL, required=False),
     "not_captured": Key(_STR, required=False),
 }

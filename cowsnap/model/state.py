@@ -57,6 +57,8 @@ class FileState:
     blob_source: BlobSource | None = None
     target: bytes | None = None
     xattrs: Xattrs | None = None
+    links: tuple[bytes, ...] = ()
+    """The file's other names (hard links) inside the workspace, sorted."""
     tombstone: bool = False
     not_captured: str | None = None
 

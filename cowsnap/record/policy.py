@@ -54,6 +54,9 @@ class SideFacts:
     git: GitFacts | None
     run_uid: int
     in_workspace: bool = False
+    referable: bool = True
+    """Whether a clean tracked content may be kept as a git reference: not when the run
+    rewrote the file or the repository's objects (the blob may be pruned)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +110,8 @@ def content_choice(facts: SideFacts, settings: CaptureSettings) -> Choice:
     if state.type != "file":
         return Skip(SPECIAL_FILE)
     git = facts.git
-    if git is not None and git.tracked and not git.dirty and git.blob is not None:
+    if facts.referable and git is not None and git.tracked and not git.dirty \
+            and git.blob is not None:
         return Reference(git.blob)
     if not facts.in_workspace and state.uid != facts.run_uid and not state.writable:
         return Skip(SYSTEM_FILE)

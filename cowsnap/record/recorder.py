@@ -20,6 +20,7 @@ from cowsnap import __version__
 from cowsnap.errors import UnreadableFileError
 from cowsnap.gitlib.context import GitContext
 from cowsnap.model import (
+    CHANGES_CONTENT,
     MUTATING_OPERATIONS,
     NOT_IN_REPO,
     PROBES,
@@ -37,6 +38,7 @@ from cowsnap.model import (
 )
 from cowsnap.paths import within
 from cowsnap.record.ignore import IgnoreRules
+from cowsnap.record.links import BINDS, Inode, LinkMap, inode_of
 from cowsnap.record.policy import (
     CaptureSettings,
     Choice,
@@ -58,6 +60,10 @@ from cowsnap.trace.events import Event, PathEvent, TraceWarning
 from cowsnap.trace.scope import HookScope
 
 OPERATION_BITS = {operation: 1 << index for index, operation in enumerate(Operation)}
+
+
+def operations_in(mask: int) -> frozenset[Operation]:
+    return frozenset(operation for operation, bit in OPERATION_BITS.items() if mask & bit)
 
 
 @dataclass(frozen=True)
@@ -85,13 +91,16 @@ Outcome = Stored | Reference | Skip
 
 
 @dataclass(frozen=True)
-class OutsideBefore:
-    """The before-state of a path outside the workspace, taken at its first mutation."""
+class Before:
+    """A path's before-state, found once: its metadata, where its content can be read
+    (None: nowhere), its git context, the content already kept when it was taken at
+    the first mutation (outside the workspace), and whether it is unknown."""
 
     state: PathState
-    outcome: Outcome
+    location: bytes | None
     git: tuple[GitInfo, GitFacts | None]
-
+    kept: Outcome | None = None
+    unknown: bool = False
 
 
 class Recorder:
@@ -117,10 +126,17 @@ class Recorder:
         self._operations: dict[bytes, int] = {}
         """Each path's operations, as a bitmask of OPERATION_BITS (a set per path costs
         eight times more, and a run may touch a hundred thousand paths)."""
-        self._outside: dict[bytes, OutsideBefore] = {}
+        self._outside: dict[bytes, Before] = {}
+        self._hooked: dict[bytes, tuple[Inode, int]] = {}
+        self._located: dict[bytes, bytes | None] = {}
         self._git_before = GitContext()
         self._warnings: list[str] = []
         self._renamed: set[bytes] = set()
+        self._renamed_from: dict[bytes, bytes] = {}
+        self._renamed_to: dict[bytes, bytes] = {}
+        self._linked: set[bytes] = set()
+        self._same_before: dict[bytes, bytes] = {}
+        self._links: LinkMap | None = None
         self._writer = ContentWriter(store.contents)
         self._versions = VersionKeeper(versions, self._writer, settings.max_file_size,
                                        self.records) if versions else None
@@ -156,12 +172,19 @@ class Recorder:
             self._warnings.append(f"pid {event.pid}: {event.message}")
         elif isinstance(event, PathEvent) and self.records(event.path):
             operation = event.operation if event.succeeded else Operation.EXISTENCE
-            self._operations[event.path] = (self._operations.get(event.path, 0)
-                                            | OPERATION_BITS[operation])
+            renaming = event.succeeded and event.syscall.startswith("rename")
+            if renaming and operation == Operation.CREATE:
+                operation = Operation.RENAME
+            self._add(event.path, operation)
+            if operation == Operation.CREATE and event.syscall.startswith("link"):
+                self._linked.add(event.path)
             if operation == Operation.RENAME:
                 self._renamed.add(event.path)
                 if event.related_path is not None and self.records(event.related_path):
                     self._renamed.add(event.related_path)
+                    if renaming and event.operation == Operation.RENAME:
+                        self._renamed_to[event.path] = event.related_path
+                        self._renamed_from[event.related_path] = event.path
         if self._versions is not None:
             self._versions.on_event(event)
 
@@ -178,25 +201,66 @@ class Recorder:
             self._git_before.status_for(path)
             if not self.in_workspace(path):
                 if path not in self._outside:
-                    self._outside[path] = self._capture_outside(path)
+                    self._capture_outside_first(path, event)
                 scope.quiet_path(path)
-            elif self._snapshot.preserved_up_front:
+                continue
+            if path not in self._hooked and (found := inode_of(path)) is not None:
+                self._hooked[path] = found
+            if self._snapshot.preserved_up_front:
                 scope.quiet_directory(os.path.dirname(path))
-            else:
-                directory = os.path.isdir(path)
-                self._snapshot.capture(
-                    path, subtree=directory and event.operation == Operation.RENAME
-                )
-                if not directory:
-                    scope.quiet_path(path)
+                continue
+            parent = os.path.dirname(path)
+            if within(parent, self._workspace):
+                self._snapshot.capture(parent)
+            directory = os.path.isdir(path)
+            self._snapshot.capture(
+                path, subtree=directory and event.operation == Operation.RENAME
+            )
+            if not directory:
+                scope.quiet_path(path)
 
-    def _capture_outside(self, path: bytes) -> OutsideBefore:
-        state = read_state(path)
+    def _capture_outside_first(self, path: bytes, event: PathEvent) -> None:
+        """Outside the workspace, the before-state is taken now: the path's, its
+        directory's when the event adds or removes a name there, and a directory's
+        whole tree when it is about to be renamed (perhaps into the workspace)."""
+        parent = os.path.dirname(path)
+        if event.operation in BINDS and parent not in self._outside \
+                and self.records(parent) and not self.in_workspace(parent):
+            self._outside[parent] = self._capture_outside(parent)
+        self._outside[path] = self._capture_outside(path)
+        if event.syscall.startswith("rename") and os.path.isdir(path) \
+                and not os.path.islink(path):
+            self._capture_outside_subtree(path)
+
+    def _capture_outside_subtree(self, directory: bytes) -> None:
+        """A directory outside the workspace is about to be renamed (perhaps into it):
+        keep everything beneath it, listed as renamed, so an undo can bring it back."""
+        for parent, subdirs, files in os.walk(directory):
+            for name in subdirs + files:
+                path = os.path.join(parent, name)
+                if self.records(path) and path not in self._outside:
+                    self._outside[path] = self._capture_outside(path)
+                    self._add(path, Operation.RENAME)
+
+    def inherited(self, path: bytes) -> None:
+        """`path` is a regular file the command inherits open for writing (its stdout
+        redirected into the workspace, say): the tracer never sees those writes, so
+        take its before-state now, before launch, and count it as written."""
+        if not self.records(path):
+            return
+        self.before_mutation(PathEvent(pid=0, tid=0, syscall="inherited",
+                                       operation=Operation.WRITE, path=path, result=0))
+        self._add(path, Operation.WRITE)
+
+    def _capture_outside(self, path: bytes) -> Before:
+        """Taken at the first mutation: the content is kept now, while it still exists
+        (never as a git reference: the run may change or delete that blob)."""
+        state = read_state(path, xattrs=True)
         git = self._git_before.describe(path)
-        choice = content_choice(SideFacts(state, git[1], self._uid), self._settings)
-        planned = _plan(choice, path)
+        facts = SideFacts(state, git[1], self._uid, referable=False)
+        planned = _plan(content_choice(facts, self._settings), path)
         outcome = self._keep(planned) if isinstance(planned, ToStore) else planned
-        return OutsideBefore(state, outcome, git)
+        return Before(state, path, git, kept=outcome)
 
     def _keep(self, planned: ToStore) -> Outcome:
         try:
@@ -222,8 +286,11 @@ class Recorder:
     def _finish(self, run: RunFacts, timings: Mapping[str, float] | None) -> Manifest:
         started = time.monotonic()
         self._expand_renamed_directories()
+        self._list_every_name()
+        self._list_parents()
         git_after = GitContext()
-        drafts = [self._draft(path, git_after) for path in sorted(self._operations)]
+        unreferable = self._rewritten_repositories()
+        drafts = [self._draft(path, git_after, unreferable) for path in sorted(self._operations)]
         self._operations.clear()
         stored = self._store_all({
             planned for draft in drafts for planned in (draft.before, draft.after)
@@ -266,58 +333,158 @@ class Recorder:
             return after
         return GitRepository(after.root, after.head, after.dirty, before.head, before.dirty)
 
+    def _locate(self, path: bytes) -> bytes | None:
+        """Where the workspace path's before-state is (the snapshot asked once)."""
+        if path not in self._located:
+            self._located[path] = self._snapshot.locate(path)
+        return self._located[path]
+
+    def _rewritten_repositories(self) -> frozenset[str]:
+        """Roots of the repositories whose objects the run wrote or deleted (git gc,
+        a rebase): a content there may be gone, so none is kept as a reference."""
+        roots = set()
+        for path, mask in self._operations.items():
+            head, marker, _tail = path.partition(b"/.git/objects")
+            if marker and operations_in(mask) & MUTATING_OPERATIONS:
+                roots.add(os.fsdecode(head))
+        return frozenset(roots)
+
+    def _list_parents(self) -> None:
+        """List each workspace directory in which the run added, removed or renamed
+        entries (with no operation of its own), so an undo can give back its time."""
+        for path, mask in list(self._operations.items()):
+            parent = os.path.dirname(path)
+            if not operations_in(mask) & BINDS or path == self._workspace:
+                continue
+            if self.in_workspace(parent) or parent in self._outside:
+                self._operations.setdefault(parent, 0)
+
+    def _list_every_name(self) -> None:
+        """List every name of a written workspace file (see `record.links`), with the
+        before-state of a name the run did not touch taken from one it did."""
+        if self._snapshot.preserved_up_front:
+            self._inodes_from_snapshot()
+        self._links = LinkMap(self._workspace, self._excluded,
+                              {path: operations_in(mask)
+                               for path, mask in self._operations.items()}, self._hooked)
+        for name in sorted(self._links.names()):
+            if not self.records(name):
+                continue
+            group = (*self._links.before(name), *self._links.after(name))
+            if not any(self._rewrote(other) for other in group):
+                continue
+            if name not in self._operations:
+                self._add(name, Operation.WRITE)
+                hooked = [other for other in self._links.before(name) if other in self._hooked]
+                if hooked:
+                    self._same_before[name] = hooked[0]
+
+    def _inodes_from_snapshot(self) -> None:
+        """A snapshot taken up front (btrfs) quiets the hooks of a directory after its
+        first: the other names' inodes before the run are read from the snapshot, which
+        keeps inode numbers (on another device number)."""
+        device = os.lstat(self._workspace).st_dev
+        for path, mask in self._operations.items():
+            if path in self._hooked or not operations_in(mask) & (BINDS | CHANGES_CONTENT) \
+                    or not self.in_workspace(path):
+                continue
+            location = self._locate(path)
+            found = None if location is None else inode_of(location)
+            if found is not None:
+                self._hooked[path] = ((device, found[0][1]), found[1])
+
+    def _rewrote(self, path: bytes) -> bool:
+        """Whether the run wrote content through `path` (not just made it a link)."""
+        operations = self._operations_of(path)
+        return Operation.WRITE in operations or (
+            Operation.CREATE in operations and path not in self._linked)
+
+    def _before(self, path: bytes, operations: frozenset[Operation], after: PathState,
+                after_git: tuple[GitInfo, GitFacts | None]) -> Before:
+        """The path's before-state, whichever way it was preserved."""
+        outside = self._outside.get(path)
+        if outside is not None:
+            return outside
+        if not self.in_workspace(path):
+            return Before(after, path, after_git,
+                          unknown=bool(operations & MUTATING_OPERATIONS))
+        source = self._same_before.get(path, path)
+        location = self._locate(source)
+        state = MISSING if location is None else read_state(
+            location, xattrs=bool(operations & MUTATING_OPERATIONS))
+        git = self._git_before.describe_if_examined(path) or after_git
+        return Before(state, location, git)
+
     def _expand_renamed_directories(self) -> None:
         """A renamed workspace directory moves everything beneath it: list those too,
         under the old name (from the snapshot) and the new one (live). Both ends of a
         rename count, whatever operation the tracer gave the destination."""
         for path in sorted(self._renamed):
-            if not self.in_workspace(path):
-                continue
-            for root in (self._snapshot.locate(path), path):
+            roots: tuple[bytes | None, ...] = ()
+            if self.in_workspace(path):
+                roots = (self._locate(path), path)
+            elif (outside := self._outside.get(path)) is not None and not outside.state.exists:
+                roots = (path,)
+            for root in roots:
                 if root is None or not os.path.isdir(root) or os.path.islink(root):
                     continue
                 for directory, subdirs, files in os.walk(root):
                     for name in subdirs + files:
                         inner = os.path.join(directory, name)
-                        moved = path + inner[len(root):]
-                        if self.records(moved):
-                            self._operations[moved] = (self._operations.get(moved, 0)
-                                                       | OPERATION_BITS[Operation.RENAME])
+                        self._moved(path, path + inner[len(root):])
 
-    def _draft(self, path: bytes, git_after: GitContext) -> Draft:
-        mask = self._operations[path]
-        operations = frozenset(operation for operation, bit in OPERATION_BITS.items()
-                               if mask & bit)
+    def _moved(self, directory: bytes, moved: bytes) -> None:
+        """`moved` is beneath renamed `directory`: list it, linked to its other name. Beneath
+        a directory moved in from outside the workspace it did not exist before."""
+        if not self.records(moved):
+            return
+        self._add(moved, Operation.RENAME)
+        if not self.in_workspace(moved) and moved not in self._outside:
+            self._outside[moved] = Before(MISSING, None, (NOT_IN_REPO, None))
+        rest = moved[len(directory):]
+        if (new := self._renamed_to.get(directory)) is not None and self.records(new + rest):
+            self._renamed_to[moved] = new + rest
+            self._renamed_from[new + rest] = moved
+        if (old := self._renamed_from.get(directory)) is not None and self.records(old + rest):
+            self._renamed_from[moved] = old + rest
+            self._renamed_to[old + rest] = moved
+
+    def _add(self, path: bytes, operation: Operation) -> None:
+        self._operations[path] = self._operations.get(path, 0) | OPERATION_BITS[operation]
+
+    def _operations_of(self, path: bytes) -> frozenset[Operation]:
+        return operations_in(self._operations.get(path, 0))
+
+    def _draft(self, path: bytes, git_after: GitContext, unreferable: frozenset[str]) -> Draft:
+        operations = self._operations_of(path)
         in_workspace = self.in_workspace(path)
-        after_state = read_state(path)
+        mutated = bool(operations & MUTATING_OPERATIONS)
+        after_state = read_state(path, xattrs=mutated)
         probed_only = not in_workspace and operations <= PROBES
         after_git = (NOT_IN_REPO, None) if probed_only else git_after.describe(path)
-        outside = None if in_workspace else self._outside.get(path)
-        location = self._snapshot.locate(path) if in_workspace else path
-        if outside is not None:
-            before_state, before_git = outside.state, outside.git
-        elif in_workspace:
-            before_state = MISSING if location is None else read_state(location)
-            before_git = self._git_before.describe_if_examined(path) or after_git
-        else:
-            before_state, before_git = after_state, after_git
+        before = self._before(path, operations, after_state, after_git)
+        referable = after_git[0].root not in unreferable
         decision = decide(
             operations,
-            SideFacts(before_state, before_git[1], self._uid, in_workspace),
-            SideFacts(after_state, after_git[1], self._uid, in_workspace),
+            SideFacts(before.state, before.git[1], self._uid, in_workspace,
+                      referable=referable and not operations & CHANGES_CONTENT),
+            SideFacts(after_state, after_git[1], self._uid, in_workspace,
+                      referable=referable),
             self._settings,
         )
-        before: Planned
-        if outside is not None and isinstance(decision.before, Keep):
-            before = outside.outcome
+        planned_before: Planned
+        if before.kept is not None and isinstance(decision.before, Keep):
+            planned_before = before.kept
         else:
-            before = _plan(decision.before, location)
-        after = _plan(decision.after, path) if operations & MUTATING_OPERATIONS else before
+            planned_before = _plan(decision.before, before.location)
+        planned_after = _plan(decision.after, path) if mutated else planned_before
+        links = self._links or LinkMap(self._workspace, (), {}, {})
         return Draft(
             path=path, operations=operations, in_workspace=in_workspace, git=after_git[0],
-            before_state=before_state, after_state=after_state, before=before, after=after,
-            before_unknown=(outside is None and not in_workspace
-                            and bool(operations & MUTATING_OPERATIONS)),
+            before_state=before.state, after_state=after_state, before=planned_before,
+            after=planned_after, before_unknown=before.unknown,
+            renamed_from=self._renamed_from.get(path), renamed_to=self._renamed_to.get(path),
+            before_links=links.before(path), after_links=links.after(path),
         )
 
 
@@ -354,23 +521,28 @@ class Draft:
     before: Planned
     after: Planned
     before_unknown: bool
+    renamed_from: bytes | None = None
+    renamed_to: bytes | None = None
+    before_links: tuple[bytes, ...] = ()
+    after_links: tuple[bytes, ...] = ()
 
     def entry(self, stored: Mapping[ToStore, Outcome]) -> FileEntry:
         def outcome(planned: Planned) -> Outcome:
             return stored[planned] if isinstance(planned, ToStore) else planned
 
-        before = _file_state(self.before_state, outcome(self.before))
-        after = _file_state(self.after_state, outcome(self.after))
+        before = _file_state(self.before_state, outcome(self.before), self.before_links)
+        after = _file_state(self.after_state, outcome(self.after), self.after_links)
         if self.before_state.exists and not self.after_state.exists:
             after = FileState(exists=False, tombstone=True)
         if self.before_unknown:
             before = FileState(exists=False, not_captured=UNKNOWN_BEFORE)
         return FileEntry(path=self.path, operations=sort_operations(self.operations),
                          before=before, after=after, git=self.git,
-                         in_workspace=self.in_workspace)
+                         in_workspace=self.in_workspace, renamed_from=self.renamed_from,
+                         renamed_to=self.renamed_to)
 
 
-def _file_state(state: PathState, outcome: Outcome) -> FileState:
+def _file_state(state: PathState, outcome: Outcome, links: tuple[bytes, ...]) -> FileState:
     reason = outcome.reason if isinstance(outcome, Skip) else None
     if not state.exists:
         return FileState(exists=False, not_captured=reason)
@@ -382,6 +554,6 @@ def _file_state(state: PathState, outcome: Outcome) -> FileState:
         blob, source = outcome.blob, "git"
     return FileState(
         exists=True, type=state.type, mode=state.mode, size=state.size,
-        mtime_ns=state.mtime_ns, uid=state.uid, blob=blob, blob_source=source,
-        target=state.target, not_captured=reason,
+        mtime_ns=state.mtime_ns, uid=state.uid, gid=state.gid, blob=blob, blob_source=source,
+        target=state.target, xattrs=state.xattrs, links=links, not_captured=reason,
     )

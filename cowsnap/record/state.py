@@ -6,8 +6,9 @@ import errno
 import os
 from dataclasses import dataclass
 
-from cowsnap.model import FileType, file_type
+from cowsnap.model import FileType, Xattrs, file_type
 from cowsnap.paths import reachable
+from cowsnap.xattrs import read_xattrs
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,16 +21,23 @@ class PathState:
     size: int | None = None
     mtime_ns: int | None = None
     uid: int | None = None
+    gid: int | None = None
     target: bytes | None = None
     writable: bool = False
+    xattrs: Xattrs | None = None
+    inode: tuple[int, int] | None = None
+    """(device, inode number), to tell hard links apart."""
+    links: int = 1
+    """How many names the inode has (`st_nlink`)."""
 
 
 MISSING = PathState(exists=False)
 _UNRESOLVABLE = {errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.ENAMETOOLONG}
 
 
-def read_state(path: bytes) -> PathState:
-    """The state of `path` now, without following a final symlink.
+def read_state(path: bytes, *, xattrs: bool = False) -> PathState:
+    """The state of `path` now, without following a final symlink; its extended
+    attributes too when `xattrs` (they cost a syscall or more).
 
     A path whose parent is missing, not a directory or a symlink loop simply
     does not exist; one we may not stat is reported as existing with unknown
@@ -37,7 +45,7 @@ def read_state(path: bytes) -> PathState:
     """
     try:
         with reachable(path) as (directory, name):
-            return _state(directory, name)
+            return _state(directory, name, xattrs)
     except PermissionError:
         return PathState(exists=True, type="other")
     except OSError as error:
@@ -46,7 +54,17 @@ def read_state(path: bytes) -> PathState:
         raise
 
 
-def _state(directory: int | None, name: bytes) -> PathState:
+def _xattrs(directory: int | None, name: bytes) -> Xattrs | None:
+    if directory is None:
+        return read_xattrs(name)
+    fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=directory)
+    try:
+        return read_xattrs(b"/proc/self/fd/%d" % fd, follow=True)
+    finally:
+        os.close(fd)
+
+
+def _state(directory: int | None, name: bytes, xattrs: bool) -> PathState:
     info = os.lstat(name, dir_fd=directory)
     kind = file_type(info.st_mode)
     target = os.readlink(name, dir_fd=directory) if kind == "symlink" else None
@@ -57,6 +75,10 @@ def _state(directory: int | None, name: bytes) -> PathState:
         size=info.st_size if kind in ("file", "symlink") else None,
         mtime_ns=info.st_mtime_ns,
         uid=info.st_uid,
+        gid=info.st_gid,
         target=target,
         writable=kind != "symlink" and os.access(name, os.W_OK, dir_fd=directory),
+        xattrs=_xattrs(directory, name) if xattrs and kind != "symlink" else None,
+        inode=(info.st_dev, info.st_ino),
+        links=info.st_nlink,
     )

@@ -27,6 +27,7 @@ from cowsnap.restore.contents import Contents
 from cowsnap.restore.leftovers import new_temp_prefix
 from cowsnap.restore.plan import PRIVATE_DIRECTORY, Action, Plan, Step
 from cowsnap.stages import reached
+from cowsnap.xattrs import read_xattrs, write_xattrs
 
 OPEN_PARENTS = 256
 """Directories kept open between steps, so files in one directory resolve it once."""
@@ -84,10 +85,14 @@ class Applier:
         self._temps = 0
         self._euid = os.geteuid()
         self._linked: Counter[tuple[int, int]] | None = None
+        self._groups = frozenset({os.getegid(), *os.getgroups()})
+        self._made: dict[bytes, bytes | None] = {}
+        """Files this restore wrote: their temporary name until renamed, then None."""
         self._handlers: dict[Action, Callable[[Step], None]] = {
             Action.CLEAR: self._remove, Action.REMOVE: self._remove,
             Action.MKDIR: self._mkdir, Action.WRITE: self._write,
-            Action.SYMLINK: self._symlink, Action.METADATA: self._metadata,
+            Action.SYMLINK: self._symlink, Action.MKFIFO: self._mkfifo,
+            Action.METADATA: self._metadata,
             Action.DIR_METADATA: self._metadata,
         }
         self.failures: list[Failure] = []
@@ -175,6 +180,8 @@ class Applier:
             try:
                 dir_fd, name = self._parent(written.path)
                 os.rename(written.temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+                if written.path in self._made:
+                    self._made[written.path] = None
             except OSError as error:
                 self.failures.append((written.path, _describe(error)))
                 self._discard(written)
@@ -210,10 +217,35 @@ class Applier:
         dir_fd, name = self._parent(step.path)
         os.mkdir(name, PRIVATE_DIRECTORY, dir_fd=dir_fd)
 
+    def _link_source(self, step: Step) -> tuple[int, bytes] | None:
+        """Another name of the file to write that holds its content now (one this
+        restore wrote, or one left as it was), so the names stay one file."""
+        want = step.target.want
+        for other in want.links:
+            dir_fd, name = self._parent(other)
+            if other in self._made:
+                temp = self._made[other]
+                return dir_fd, name if temp is None else temp
+            try:
+                info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+            except OSError:
+                continue
+            if stat.S_ISREG(info.st_mode) and (info.st_size, info.st_mtime_ns) == (
+                    want.size, want.mtime_ns):
+                return dir_fd, name
+        return None
+
     def _write(self, step: Step) -> None:
         want = step.target.want
+        source = self._link_source(step) if want.links else None
         dir_fd, _name = self._parent(step.path)
         temp = self._temp_name()
+        if source is not None:
+            os.link(source[1], temp, src_dir_fd=source[0], dst_dir_fd=dir_fd,
+                    follow_symlinks=False)
+            self._made[step.path] = temp
+            self._queue(_Written(step.path, temp), 0)
+            return
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                      0o600, dir_fd=dir_fd)
         written = _Written(step.path, temp)
@@ -226,7 +258,25 @@ class Applier:
         except BaseException:
             self._discard(written)
             raise
+        self._made[step.path] = temp
         self._queue(written, want.size or 0)
+
+    def _mkfifo(self, step: Step) -> None:
+        want = step.target.want
+        dir_fd, _name = self._parent(step.path)
+        temp = self._temp_name()
+        os.mkfifo(temp, 0o600, dir_fd=dir_fd)
+        written = _Written(step.path, temp)
+        try:
+            fd = os.open(temp, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+            try:
+                self._set_metadata(fd, want, self._euid, through_proc=True)
+            finally:
+                os.close(fd)
+        except BaseException:
+            self._discard(written)
+            raise
+        self._queue(written, 0)
 
     def _symlink(self, step: Step) -> None:
         want = step.target.want
@@ -280,19 +330,26 @@ class Applier:
 
     def _set_metadata(self, fd: int, want: FileState, owner: int | None, *,
                       through_proc: bool = False) -> None:
-        """Owner (as root, when not `owner` already), then mode (chown clears set-id
-        bits), then times."""
+        """Owner (as root, when not `owner` already) and group (as root, or one of
+        ours), then mode (chown clears set-id bits), then the recorded extended
+        attributes, then times."""
         where: int | str = proc_path(fd) if through_proc else fd
-        if self._as_root and want.uid is not None and want.uid != owner:
-            os.chown(where, want.uid, -1)
+        uid = want.uid if self._as_root and want.uid is not None and want.uid != owner else -1
+        gid = want.gid if want.gid is not None and (
+            self._as_root or want.gid in self._groups) else -1
+        if uid != -1 or gid != -1:
+            os.chown(where, uid, gid)
         if want.mode is not None:
             os.chmod(where, stat.S_IMODE(want.mode))
+        if want.xattrs is not None:
+            write_xattrs(where, want.xattrs, read_xattrs(where, follow=True), follow=True)
         if want.mtime_ns is not None:
             os.utime(where, ns=(want.mtime_ns, want.mtime_ns))
 
     def _set_link_metadata(self, dir_fd: int, name: bytes, want: FileState) -> None:
         if self._as_root and want.uid is not None:
-            os.chown(name, want.uid, -1, dir_fd=dir_fd, follow_symlinks=False)
+            os.chown(name, want.uid, -1 if want.gid is None else want.gid, dir_fd=dir_fd,
+                     follow_symlinks=False)
         if want.mtime_ns is not None:
             os.utime(name, ns=(want.mtime_ns, want.mtime_ns), dir_fd=dir_fd,
                      follow_symlinks=False)

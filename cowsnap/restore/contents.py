@@ -17,7 +17,7 @@ import stat
 from collections.abc import Iterable, Iterator
 from types import TracebackType
 
-from cowsnap.errors import StoreError, UntrustedRunError
+from cowsnap.errors import ContentNotFoundError, StoreError, UntrustedRunError
 from cowsnap.model import FileEntry, FileState, is_hash_id
 from cowsnap.restore.beneath import open_directory
 from cowsnap.restore.plan import Action, Step
@@ -120,6 +120,8 @@ class Contents:
                 total += len(chunk)
                 if keep:
                     chunks.append(chunk)
+        except ContentNotFoundError:
+            raise
         except StoreError as error:
             raise UntrustedRunError(f"cannot read the content of {os.fsdecode(entry.path)}: "
                                     f"{error}") from None
@@ -131,13 +133,19 @@ class Contents:
             self._kept[blob] = b"".join(chunks)
             self._kept_size += size
 
-    def verify(self, steps: Iterable[Step]) -> None:
+    def verify(self, steps: Iterable[Step]) -> dict[bytes, str]:
         """Read and check every content the steps write; UntrustedRunError on the first
-        mismatch."""
+        mismatch. A content that is simply not there (a git blob pruned since) fails
+        only its path: returned, path to why, for the restore to list and skip."""
+        missing: dict[bytes, str] = {}
         for step in steps:
             state = step.target.want
             if step.action == Action.WRITE and state.blob not in self._checked:
-                self._check(step.target.entry, state)
+                try:
+                    self._check(step.target.entry, state)
+                except ContentNotFoundError as error:
+                    missing[step.path] = f"content not available: {error}"
+        return missing
 
     def write(self, entry: FileEntry, state: FileState, fd: int) -> None:
         """Write the checked content into the empty file `fd`."""

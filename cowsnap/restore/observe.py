@@ -6,11 +6,12 @@ import errno
 import hashlib
 import os
 
-from cowsnap.model import ABSENT, FileState, file_type, is_hash_id
-from cowsnap.restore.beneath import Roots
+from cowsnap.model import ABSENT, FileState, Xattrs, file_type, is_hash_id
+from cowsnap.restore.beneath import Roots, proc_path
 from cowsnap.restore.leftovers import is_abandoned
 from cowsnap.restore.plan import Current, Target
 from cowsnap.store.content import CHUNK, blob_header
+from cowsnap.xattrs import read_xattrs
 
 _NOT_THERE = {errno.ENOENT, errno.ENOTDIR, errno.ELOOP}
 """A missing parent, or one that is a file or a symlink: nothing of the workspace is
@@ -56,6 +57,17 @@ def _children(dir_fd: int, name: bytes) -> frozenset[bytes]:
         os.close(fd)
 
 
+def _xattrs(dir_fd: int, name: bytes, target: Target) -> Xattrs | None:
+    """The attributes cowsnap restores, read only when the run recorded them."""
+    if target.want.xattrs is None and target.replaces.xattrs is None:
+        return None
+    fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+    try:
+        return read_xattrs(proc_path(fd), follow=True)
+    finally:
+        os.close(fd)
+
+
 def observe(roots: Roots, target: Target) -> Current:
     """The current state of `target`'s path; file contents are hashed only when the run's
     states carry hash ids to compare them with, directories listed only when they may
@@ -79,7 +91,8 @@ def observe(roots: Roots, target: Target) -> Current:
             state = FileState(
                 exists=True, type=kind, mode=info.st_mode,
                 size=info.st_size if kind in ("file", "symlink") else None,
-                mtime_ns=info.st_mtime_ns, uid=info.st_uid, blob=blob,
+                mtime_ns=info.st_mtime_ns, uid=info.st_uid, gid=info.st_gid, blob=blob,
+                xattrs=_xattrs(dir_fd, name, target) if kind != "symlink" else None,
                 target=os.readlink(name, dir_fd=dir_fd) if kind == "symlink" else None)
             return Current(state, children)
     except OSError as error:

@@ -51,6 +51,9 @@ class Target:
     entry: FileEntry
     want: FileState
     replaces: FileState
+    times_only: bool = False
+    """A directory the run did not change itself, holding paths to restore: only its
+    time comes back, and only if it is still a directory."""
 
     @property
     def path(self) -> bytes:
@@ -73,13 +76,14 @@ class Action(StrEnum):
     MKDIR = "mkdir"
     WRITE = "write"
     SYMLINK = "symlink"
+    MKFIFO = "mkfifo"
     METADATA = "metadata"
     REMOVE = "remove"
     DIR_METADATA = "dir-metadata"
 
 
 PHASES = (Action.CLEAR, Action.MKDIR, Action.REMOVE, Action.DIR_METADATA)
-"""MKDIR, WRITE, SYMLINK and METADATA share one parents-first phase."""
+"""MKDIR, WRITE, SYMLINK, MKFIFO and METADATA share one parents-first phase."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,21 +157,33 @@ CONFLICTS = frozenset({Aspect.CREATED, Aspect.DELETED, Aspect.TYPE, Aspect.TARGE
 count (a checkout or a build touches them)."""
 
 
+def _times_of(state: FileState) -> FileState:
+    return dataclasses.replace(state, mode=None, uid=None, gid=None, xattrs=None)
+
+
 def select(manifest: Manifest, side: Side, paths: Sequence[bytes] | None = None) -> list[Target]:
     """The paths a restore to `side` must change: mutated by the run, different between
     the two sides, and under one of `paths` (all when None). The workspace root itself
-    is never replaced, only what is inside it."""
+    is never replaced, only what is inside it (and its time)."""
     workspace = os.fsencode(manifest.workspace)
     replaced = other_side(side)
     targets = []
+    parents: list[FileEntry] = []
     for entry in seen_entries(manifest):
-        if not set(entry.operations) & MUTATING_OPERATIONS or entry.path == workspace:
-            continue
         if paths is not None and not any(within(entry.path, path) for path in paths):
+            continue
+        if not set(entry.operations) & MUTATING_OPERATIONS or entry.path == workspace:
+            if Aspect.TIMES in compare(entry.before, entry.after) \
+                    and entry.before.type == entry.after.type == "directory":
+                parents.append(entry)
             continue
         if entry_change(entry):
             targets.append(Target(entry, _state(entry, side), _state(entry, replaced)))
-    return targets
+    holding = {os.path.dirname(target.path) for target in targets}
+    targets.extend(Target(entry, _times_of(_state(entry, side)), _state(entry, replaced),
+                          times_only=True)
+                   for entry in parents if entry.path in holding)
+    return sorted(targets, key=lambda target: target.path)
 
 
 PRIVATE_DIRECTORY = 0o700
@@ -190,7 +206,7 @@ def _failure(target: Target, current: FileState) -> str | None:
     want = target.want
     if not want.exists:
         return "its state was not recorded" if want.not_captured == UNKNOWN_BEFORE else None
-    if want.type in ("directory", "symlink"):
+    if want.type in ("directory", "symlink", "fifo"):
         return None
     if want.type != "file":
         return "a special file cannot be recreated"
@@ -226,6 +242,8 @@ def _steps_for(target: Target, current: FileState, as_root: bool) -> list[Action
     if want.type == "symlink":
         same = current.type == "symlink" and current.target == want.target
         return [*actions, Action.METADATA if same else Action.SYMLINK]
+    if want.type == "fifo":
+        return [*actions, Action.METADATA if current.type == "fifo" else Action.MKFIFO]
     if current.type == "file" and _content_kept(target, current):
         return [Action.METADATA]
     return [*actions, Action.WRITE]
@@ -255,6 +273,11 @@ def make_plan(targets: Sequence[Target], current: Mapping[bytes, Current], *,
     cleared: set[bytes] = set()
     for target in targets:
         seen = current[target.path]
+        if target.times_only:
+            if seen.problem is None and seen.state.type == "directory" \
+                    and Aspect.TIMES in compare(target.want, seen.state):
+                steps.append(Step(Action.DIR_METADATA, target, seen.state))
+            continue
         if seen.problem is not None:
             failures.append((target.path, seen.problem))
             continue

@@ -11,6 +11,7 @@ content the restore relies on, half-way.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import threading
@@ -73,6 +74,13 @@ def _conflict_error(plan: Plan) -> RestoreConflictError:
     return RestoreConflictError(
         f"{count} {noun} changed since the run; nothing was restored "
         f"(--force overwrites them)", list(plan.conflicts))
+
+
+def without(plan: Plan, missing: dict[bytes, str]) -> Plan:
+    """`plan` with no step at the paths whose content is missing, listed as failures."""
+    return dataclasses.replace(
+        plan, steps=tuple(step for step in plan.steps if step.path not in missing),
+        failures=(*plan.failures, *sorted(missing.items())))
 
 
 def _open_roots(workspace: str) -> Roots:
@@ -169,7 +177,10 @@ def restore_loaded(store: Store, load: Loader, options: RestoreOptions,
             undo_run = None
             failures = list(plan.failures)
             with Contents(store) as contents:
-                contents.verify(plan.steps)
+                missing = contents.verify(plan.steps)
+                if missing:
+                    plan = without(plan, missing)
+                    failures = list(plan.failures)
                 try:
                     if not options.dry_run and plan.steps:
                         undo_run = record_restore(store, manifest, plan, current, roots,

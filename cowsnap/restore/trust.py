@@ -114,6 +114,9 @@ def check_manifest(manifest: Manifest) -> None:
         for side, state in (("before", entry.before), ("after", entry.after)):
             if problem is None and (why := state_problem(state)) is not None:
                 problem = f"{side}-state {why}"
+            if problem is None and any(path_problem(link) or not within(link, workspace)
+                                       for link in state.links):
+                problem = f"{side}-state links to a name that is not a workspace path"
         if problem is not None:
             raise UntrustedRunError(f"run {manifest.run_id}: path {shown!r} {problem}")
 
@@ -145,10 +148,13 @@ def _unprivileged(state: FileState) -> FileState:
 def _moved(entry: FileEntry, recorded: bytes, workspace: bytes) -> FileEntry:
     """`entry` with its path under `workspace` instead of `recorded`; content only from
     the run's own store (a git repository named by the run is not asked)."""
-    path = entry.path
-    if entry.in_workspace:
-        path = workspace.rstrip(b"/") + path[len(recorded.rstrip(b"/")):]
-    return dataclasses.replace(entry, path=path, git=NOT_IN_REPO)
+    def moved(path: bytes) -> bytes:
+        return workspace.rstrip(b"/") + path[len(recorded.rstrip(b"/")):]
+
+    path = moved(entry.path) if entry.in_workspace else entry.path
+    before, after = (dataclasses.replace(state, links=tuple(moved(link) for link in state.links))
+                     for state in (entry.before, entry.after))
+    return dataclasses.replace(entry, path=path, git=NOT_IN_REPO, before=before, after=after)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import shutil
 import stat
 from abc import abstractmethod
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import NoReturn
 
@@ -28,6 +28,7 @@ from cowsnap.snapshot import immutable
 from cowsnap.snapshot.base import Snapshot
 from cowsnap.snapshot.ledger import Ledger, Verdict
 from cowsnap.snapshot.owner import current_owner, mark
+from cowsnap.xattrs import read_xattrs, write_xattrs
 
 _GONE = (errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.ENAMETOOLONG)
 """lstat errors meaning nothing is at the path (a symlink loop in its prefix included)."""
@@ -128,7 +129,7 @@ class LazySnapshot(Snapshot):
         if subtree and listing is not None:
             self._fill_subtree(relative)
         self._ledger.record_present(relative, listing, subtree=subtree and listing is not None)
-        self._apply_metadata(kept, status)
+        self._apply_metadata(live, kept, status)
         if stat.S_ISDIR(status.st_mode):
             self._directory_times[relative] = (status.st_atime_ns, status.st_mtime_ns)
         self._restore_parent_times(relative)
@@ -165,11 +166,18 @@ class LazySnapshot(Snapshot):
         else:
             os.mknod(kept, status.st_mode, status.st_rdev)
 
-    def _apply_metadata(self, kept: bytes, status: os.stat_result) -> None:
+    def _apply_metadata(self, live: bytes, kept: bytes, status: os.stat_result) -> None:
+        """Owner, group, mode, the attributes cowsnap records, times; then immutable."""
         if os.geteuid() == 0:
             os.lchown(kept, status.st_uid, status.st_gid)
+        else:
+            with suppress(PermissionError):
+                os.lchown(kept, -1, status.st_gid)
         if not stat.S_ISLNK(status.st_mode):
             os.chmod(kept, stat.S_IMODE(status.st_mode))
+            attributes = read_xattrs(live)
+            if attributes:
+                write_xattrs(kept, attributes, read_xattrs(kept))
         os.utime(kept, ns=(status.st_atime_ns, status.st_mtime_ns), follow_symlinks=False)
         if stat.S_ISREG(status.st_mode):
             fd = os.open(kept, os.O_RDONLY | os.O_NOFOLLOW)

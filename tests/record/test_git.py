@@ -116,8 +116,9 @@ def test_recorder_uses_git_before_and_after_the_run(
 
     clean = manifest.entry(os.fsencode(repository["clean.txt"]))
     assert clean is not None
-    assert clean.before.blob == clean_blob and clean.before.blob_source == "git"
-    assert store.read(clean_blob, clean.git.root) == b"clean\n"
+    assert clean.before.blob == clean_blob and clean.before.blob_source == "store", \
+        "the run changed it: kept whatever becomes of the repository's objects"
+    assert store.read(clean_blob) == b"clean\n"
     assert clean.after.blob_source == "git", "committed by the run, so clean afterwards"
     assert clean.git.tracked and not clean.git.dirty and clean.git.head == repo.head
 
@@ -136,8 +137,9 @@ def test_recorder_uses_git_before_and_after_the_run(
 
     store.runs.begin(manifest.run_id).publish(manifest)
     bundle = export_bundle(store, manifest.run_id, tmp_path / "bundle")
-    assert not store.contents.has(clean_blob)
-    assert bundle.read(clean_blob) == b"clean\n", "the bundle carries referenced git blobs"
+    committed = clean.after.blob
+    assert committed is not None and not store.contents.has(committed)
+    assert bundle.read(committed) == b"edited\n", "the bundle carries referenced git blobs"
 
 
 def test_nested_repositories_and_missing_directories(

@@ -1,0 +1,185 @@
+"""Issue 11's gaps, end to end on every backend: each run compared with an independent
+walk of the tree before and after it, then undone and redone back to those walks."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Cowsnap
+from tests.exact.support import entry, manifest, redo, runs, undo
+from tests.exact.walk import differences, walk
+
+
+def _run(cowsnap: Cowsnap, backend: str, workspace: Path, script: str) -> None:
+    cowsnap("run", "--backend", backend, "--", "sh", "-c", script, cwd=workspace)
+
+
+def _round_trip(cowsnap: Cowsnap, backend: str, workspace: Path, script: str,
+                root: Path | None = None) -> None:
+    """Run `script`; undo must give back the walk from before, redo the walk after."""
+    tree = root or workspace
+    before = walk(tree)
+    _run(cowsnap, backend, workspace, script)
+    after = walk(tree)
+    assert after != before
+    undo(cowsnap, workspace)
+    assert differences(before, walk(tree)) == []
+    redo(cowsnap, workspace)
+    assert differences(after, walk(tree)) == []
+
+
+def test_every_name_of_a_written_file(cowsnap: Cowsnap,
+                                      backend_workspace: tuple[str, Path]) -> None:
+    backend, workspace = backend_workspace
+    (workspace / "a.txt").write_text("one\n")
+    os.link(workspace / "a.txt", workspace / "b.txt")
+    _round_trip(cowsnap, backend, workspace, "echo two >> b.txt")
+    data = manifest(cowsnap, workspace, runs(cowsnap, workspace)[2])
+    first = entry(data, workspace / "a.txt")
+    assert "write" in first["operations"], "written through its other name"
+    assert [link["path"] for link in first["before"]["links"]] == [str(workspace / "b.txt")]
+
+
+def test_links_made_and_removed_come_back_as_links(cowsnap: Cowsnap,
+                                                   backend_workspace: tuple[str, Path]) -> None:
+    backend, workspace = backend_workspace
+    (workspace / "a.txt").write_text("one\n")
+    os.link(workspace / "a.txt", workspace / "gone.txt")
+    _round_trip(cowsnap, backend, workspace, "ln a.txt c.txt && rm gone.txt")
+
+
+def test_content_survives_the_run_pruning_git(cowsnap: Cowsnap,
+                                              backend_workspace: tuple[str, Path]) -> None:
+    backend, workspace = backend_workspace
+    env = {**cowsnap.env(), "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    (workspace / "f.txt").write_text("committed\n")
+    for command in (["git", "init", "-q"], ["git", "add", "f.txt"],
+                    ["git", "commit", "-q", "-m", "c"]):
+        subprocess.run(command, cwd=workspace, env=env, check=True, timeout=30)
+    script = ("git rm -q f.txt && git commit -q -m gone && "
+              "git reset -q --hard HEAD && git reflog expire --expire=now --all && "
+              "git gc -q --prune=now && git checkout -q -b other")
+    before = walk(workspace, times=False)
+    subprocess.run([sys.executable, "-m", "cowsnap", "run", "--backend", backend, "--",
+                    "sh", "-c", script], cwd=workspace, env=env, check=True, timeout=120)
+    after = walk(workspace, times=False)
+    assert not (workspace / "f.txt").exists()
+    assert cowsnap("cat", "--before", "f.txt", cwd=workspace).stdout == b"committed\n"
+    undo(cowsnap, workspace)
+    assert differences(before, walk(workspace, times=False)) == []
+    redo(cowsnap, workspace)
+    assert differences(after, walk(workspace, times=False)) == []
+
+
+def test_directories_renamed_across_the_workspace_boundary(
+        cowsnap: Cowsnap, backend_workspace: tuple[str, Path]) -> None:
+    backend, workspace = backend_workspace
+    outside = workspace.parent / "outside"
+    (outside / "d" / "sub").mkdir(parents=True)
+    (outside / "d" / "sub" / "x.txt").write_text("from outside\n")
+    (workspace / "w" / "sub").mkdir(parents=True)
+    (workspace / "w" / "sub" / "y.txt").write_text("from inside\n")
+    _round_trip(cowsnap, backend, workspace, f"mv {outside}/d indir && mv w {outside}/w",
+                root=workspace.parent)
+    if backend != "btrfs":  # a subvolume boundary: mv copies and deletes instead
+        data = manifest(cowsnap, workspace, runs(cowsnap, workspace)[2])
+        moved = entry(data, workspace / "indir" / "sub" / "x.txt")
+        assert moved["renamed_from"] == str(outside / "d" / "sub" / "x.txt")
+
+
+def test_files_the_command_inherits_open_for_writing(
+        cowsnap: Cowsnap, backend_workspace: tuple[str, Path]) -> None:
+    backend, workspace = backend_workspace
+    (workspace / "build.log").write_text("old\n")
+    (workspace / "f").write_text("f\n")
+    before = walk(workspace)
+    command = (f"{sys.executable} -m cowsnap run --backend {backend} -- "
+               "sh -c 'echo more; echo three >&3' >> build.log 3>> f")
+    subprocess.run(["sh", "-c", command], cwd=workspace, env=cowsnap.env(), check=True,
+                   timeout=60)
+    after = walk(workspace)
+    assert (workspace / "build.log").read_text() == "old\nmore\n"
+    assert (workspace / "f").read_text() == "f\nthree\n"
+    data = manifest(cowsnap, workspace)
+    assert entry(data, workspace / "build.log")["operations"] == ["write"]
+    undo(cowsnap, workspace)
+    assert differences(before, walk(workspace)) == []
+    redo(cowsnap, workspace)
+    assert differences(after, walk(workspace)) == []
+
+
+def test_fifos_come_back(cowsnap: Cowsnap, backend_workspace: tuple[str, Path]) -> None:
+    backend, workspace = backend_workspace
+    os.mkfifo(workspace / "old")
+    _round_trip(cowsnap, backend, workspace, "rm old && mkfifo new")
+    assert stat.S_ISFIFO(os.lstat(workspace / "new").st_mode)
+
+
+def test_group_xattrs_acls_and_directory_times_come_back(
+        cowsnap: Cowsnap, backend_workspace: tuple[str, Path], root_required: None) -> None:
+    backend, workspace = backend_workspace
+    (workspace / "d").mkdir()
+    (workspace / "d" / "f.txt").write_text("a\n")
+    os.chown(workspace / "d" / "f.txt", 0, 4321)
+    os.setxattr(workspace / "d" / "f.txt", "user.note", b"kept")
+    subprocess.run(["setfacl", "-m", "u:nobody:r", str(workspace / "d" / "f.txt")], check=True)
+    (workspace / "d" / "g.txt").write_text("g\n")
+    _round_trip(cowsnap, backend, workspace,
+                "sed -i s/a/b/ d/f.txt && rm d/g.txt && touch d/h.txt && "
+                "chgrp 1234 d/f.txt && setfattr -n user.note -v changed d/f.txt")
+    data = manifest(cowsnap, workspace, runs(cowsnap, workspace)[2])
+    kept = entry(data, workspace / "d" / "f.txt")["before"]
+    assert kept["gid"] == 4321
+    assert {"user.note", "system.posix_acl_access"} <= set(kept["xattrs"])
+
+
+def test_renames_are_linked_and_diffed_as_renames(
+        cowsnap: Cowsnap, backend_workspace: tuple[str, Path]) -> None:
+    backend, workspace = backend_workspace
+    (workspace / "x").write_text("moved\n")
+    (workspace / "y").write_text("replaced\n")
+    _round_trip(cowsnap, backend, workspace, "mv x y")
+    data = manifest(cowsnap, workspace, runs(cowsnap, workspace)[2])
+    destination = entry(data, workspace / "y")
+    assert "rename" in destination["operations"] and "create" not in destination["operations"]
+    assert destination["renamed_from"] == str(workspace / "x")
+    assert entry(data, workspace / "x")["renamed_to"] == str(workspace / "y")
+    text = cowsnap("diff", runs(cowsnap, workspace)[2], cwd=workspace).stdout
+    assert b"rename from x\nrename to y\n" in text
+
+
+def test_a_missing_content_is_listed_and_skipped(cowsnap: Cowsnap,
+                                                 backend_workspace: tuple[str, Path]) -> None:
+    backend, workspace = backend_workspace
+    (workspace / "a.txt").write_text("a before\n")
+    (workspace / "b.txt").write_text("b before\n")
+    _run(cowsnap, backend, workspace, "echo after > a.txt; echo after > b.txt")
+    blob = entry(manifest(cowsnap, workspace), workspace / "a.txt")["before"]["blob"]
+    (cowsnap.store / "objects.git" / "objects" / blob[:2] / blob[2:]).unlink()
+    result = cowsnap("restore", cwd=workspace, check=False)
+    assert result.returncode == 1
+    assert b"a.txt: content not available" in result.stderr
+    assert (workspace / "b.txt").read_text() == "b before\n"
+    assert (workspace / "a.txt").read_text() == "after\n"
+
+
+@pytest.mark.parametrize("shown", ["utime", "touch"])
+def test_show_diff_and_restore_agree_on_a_time_change(
+        cowsnap: Cowsnap, backend_workspace: tuple[str, Path], shown: str) -> None:
+    backend, workspace = backend_workspace
+    (workspace / "f").write_text("same\n")
+    os.utime(workspace / "f", ns=(10**18, 10**18))
+    script = {"utime": f"{sys.executable} -c \"import os; os.utime('f', ns=(1, 1))\"",
+              "touch": "touch f"}[shown]
+    _run(cowsnap, backend, workspace, script)
+    assert b".m " + bytes(workspace / "f") + b"  [" in cowsnap("show", cwd=workspace).stdout
+    assert cowsnap("diff", "--name-status", cwd=workspace).stdout == b"M\tf\n"
+    preview = cowsnap("restore", "--dry-run", cwd=workspace).stdout.split()
+    assert preview == [b"metadata", bytes(workspace / "f")]
