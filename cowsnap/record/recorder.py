@@ -209,10 +209,7 @@ class Recorder:
             if self._snapshot.preserved_up_front:
                 scope.quiet_directory(os.path.dirname(path))
                 continue
-            parent = os.path.dirname(path)
-            if within(parent, self._workspace):
-                self._snapshot.capture(parent)
-            directory = os.path.isdir(path)
+            directory = os.path.isdir(path) and not os.path.islink(path)
             self._snapshot.capture(
                 path, subtree=directory and event.operation == Operation.RENAME
             )

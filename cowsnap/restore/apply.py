@@ -222,11 +222,11 @@ class Applier:
         restore wrote, or one left as it was), so the names stay one file."""
         want = step.target.want
         for other in want.links:
-            dir_fd, name = self._parent(other)
-            if other in self._made:
-                temp = self._made[other]
-                return dir_fd, name if temp is None else temp
             try:
+                dir_fd, name = self._parent(other)
+                if other in self._made:
+                    temp = self._made[other]
+                    return dir_fd, name if temp is None else temp
                 info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
             except OSError:
                 continue
