@@ -182,4 +182,4 @@ def test_show_diff_and_restore_agree_on_a_time_change(
     assert b"\n.m f  [" in cowsnap("show", cwd=workspace).stdout
     assert cowsnap("diff", "--name-status", cwd=workspace).stdout == b"M\tf\n"
     preview = cowsnap("restore", "--dry-run", cwd=workspace).stdout.split()
-    assert preview == [b"metadata", bytes(workspace / "f")]
+    assert preview == [b"metadata", b"f"]
