@@ -357,8 +357,10 @@ class Recorder:
                 self._operations.setdefault(parent, 0)
 
     def _list_every_name(self) -> None:
-        """List every name of a written workspace file (see `record.links`), with the
-        before-state of a name the run did not touch taken from one it did."""
+        """List every name of a written workspace file (see `record.links`): with `write`
+        when the run wrote through another name, with no operation when another name
+        was only bound or unbound (its link count changed); the before-state of a name
+        the run did not touch taken from one it did."""
         if self._snapshot.preserved_up_front:
             self._inodes_from_snapshot()
         self._links = LinkMap(self._workspace, self._excluded,
@@ -368,13 +370,15 @@ class Recorder:
             if not self.records(name):
                 continue
             group = (*self._links.before(name), *self._links.after(name))
-            if not any(self._rewrote(other) for other in group):
+            if name in self._operations or not group:
                 continue
-            if name not in self._operations:
+            if any(self._rewrote(other) for other in group):
                 self._add(name, Operation.WRITE)
-                hooked = [other for other in self._links.before(name) if other in self._hooked]
-                if hooked:
-                    self._same_before[name] = hooked[0]
+            else:
+                self._operations[name] = 0
+            hooked = [other for other in self._links.before(name) if other in self._hooked]
+            if hooked:
+                self._same_before[name] = hooked[0]
 
     def _inodes_from_snapshot(self) -> None:
         """A snapshot taken up front (btrfs) quiets the hooks of a directory after its
