@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import signal
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cowsnap.errors import RestoreConflictError, RestoreError, RestoreInterruptedError
@@ -25,6 +22,7 @@ from cowsnap.restore.apply import Applier, Failure, Progress
 from cowsnap.restore.arguments import resolve_paths
 from cowsnap.restore.beneath import Roots
 from cowsnap.restore.contents import Contents
+from cowsnap.restore.interrupt import interruptible
 from cowsnap.restore.journal import record_restore
 from cowsnap.restore.leftovers import remove_leftovers
 from cowsnap.restore.observe import observe
@@ -91,34 +89,6 @@ def _open_roots(workspace: str) -> Roots:
                            f"symlinks: {error.strerror}") from None
 
 
-STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-
-def _stop(signal_number: int, _frame: object) -> None:
-    for number in STOPPING_SIGNALS:  # one interruption: the clean-up is not cut short
-        signal.signal(number, signal.SIG_IGN)
-    raise RestoreInterruptedError(f"restore interrupted by {signal.strsignal(signal_number)}",
-                                  signal_number)
-
-
-@contextmanager
-def _interruptible() -> Iterator[None]:
-    """SIGINT, SIGTERM and SIGHUP raise RestoreInterruptedError inside the block, so every
-    temporary is removed before the process exits (only the main thread can catch
-    signals; elsewhere the caller's own handling stays)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {number: signal.getsignal(number) for number in STOPPING_SIGNALS}
-    for number in STOPPING_SIGNALS:
-        signal.signal(number, _stop)
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-
-
 Loader = Callable[[], tuple[Manifest, bool]]
 """Reads what to restore, called under the retention lock: a manifest, and whether this
 user recorded it on this machine (its origin tag verified, cowsnap/origin.py)."""
@@ -160,7 +130,7 @@ def restore_loaded(store: Store, load: Loader, options: RestoreOptions,
     """Restore what `load` reads to its `options.side` state (module docstring)."""
     # Shared from reading the manifest to writing the last content: a prune
     # (exclusive) can neither remove the run nor reclaim what the restore keeps.
-    with _interruptible(), store.retention_lock(exclusive=False):
+    with interruptible(), store.retention_lock(exclusive=False):
         reached("restore-locked")
         confined = _confined(store, load, options)
         manifest = confined.manifest
