@@ -87,18 +87,29 @@ def _read_end(path: Path) -> tuple[bytes, bool]:
         return output.read(), size > READ_OUTPUT
 
 
-def _exec(settings: ServerSettings, command: str, scratch: Path,
+def _directory(settings: ServerSettings, cwd: str | None) -> Path:
+    """`cwd` (relative to the workspace, or absolute) when it is a directory inside it."""
+    chosen = (settings.workspace / (cwd or ".")).resolve()
+    if not (chosen == settings.workspace or settings.workspace in chosen.parents) \
+            or not chosen.is_dir():
+        raise ToolError(f"cwd {cwd!r} is not a directory inside the workspace "
+                        f"{settings.workspace}")
+    return chosen
+
+
+def _exec(settings: ServerSettings, command: str, cwd: Path, scratch: Path,
           timeout_seconds: float) -> Executed:
     """Run `command` under `cowsnap agent exec`, its output into a file in `scratch`."""
     result_file, output_file = scratch / "result.json", scratch / "output"
     argv = [*self_invocation(), "agent", "exec", "--shell", "/bin/sh", "--session",
-            settings.session, "--result-file", str(result_file), "--", command]
+            settings.session, "--workspace", str(settings.workspace), "--result-file",
+            str(result_file), "--", command]
     env = dict(os.environ)
     if settings.store is not None:
         env["COWSNAP_STORE"] = settings.store
     note = None
     with output_file.open("wb") as output:
-        process = subprocess.Popen(argv, cwd=settings.workspace, env=env,
+        process = subprocess.Popen(argv, cwd=cwd, env=env,
                                    stdin=subprocess.DEVNULL, stdout=output,
                                    stderr=subprocess.STDOUT)
         try:
@@ -126,14 +137,17 @@ def build_server(settings: ServerSettings) -> MCPServer:
     root, store = str(settings.workspace), settings.store
 
     @server.tool()
-    def run(command: str, timeout_seconds: float = 600) -> dict[str, Any]:
-        """Run a shell command (sh -c) in the workspace, recorded so it can be undone.
+    def run(command: str, cwd: str | None = None,
+            timeout_seconds: float = 600) -> dict[str, Any]:
+        """Run a shell command (sh -c) in the workspace (or `cwd`, a directory inside it),
+        recorded so it can be undone.
 
         Returns its exit status, the tail of its output (stdout and stderr), and the
         paths it changed (status: + created, - deleted, c content, t type, p mode).
         """
         with tempfile.TemporaryDirectory(prefix="cowsnap-mcp-") as scratch:
-            done = _exec(settings, command, Path(scratch), timeout_seconds)
+            done = _exec(settings, command, _directory(settings, cwd), Path(scratch),
+                         timeout_seconds)
         run_id = done.reported.get("run_id")
         manifest = None
         if run_id:

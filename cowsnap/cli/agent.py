@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from cowsnap import api
-from cowsnap.cli.options import json_option
+from cowsnap.cli.options import json_option, location_options
 
 AGENT_NAMES = ("claude-code", "codex")
 TRUST_NOTE = {"codex": "Codex runs a new hook only once you trust it: open /hooks in Codex"}
@@ -110,9 +110,11 @@ def hook(name: str, explain: bool) -> None:
               help="Write here the directory COMMAND ended in, when it moved.")
 @click.option("--result-file", type=click.Path(dir_okay=False, path_type=str), metavar="FILE",
               help="Write here, as JSON, the run id, exit status and any warning.")
+@location_options
 @click.argument("command")
 def exec_command(session: str | None, shell: str | None, cwd_file: str | None,
-                 result_file: str | None, command: str) -> api.ShellRun:
+                 result_file: str | None, workspace: str | None, store: str | None,
+                 command: str) -> api.ShellRun:
     """Run the shell COMMAND recorded, as a rewritten agent command does.
 
     Exits with COMMAND's status. When cowsnap cannot record, COMMAND still runs,
@@ -120,7 +122,7 @@ def exec_command(session: str | None, shell: str | None, cwd_file: str | None,
     """
     start = os.getcwd()
     outcome = api.run_shell(shell or api.calling_shell(), command, session=session or None,
-                            track_cwd=bool(cwd_file))
+                            track_cwd=bool(cwd_file), workspace=workspace, store=store)
     if outcome.warning is not None:
         click.echo(f"cowsnap: warning: {outcome.warning}", err=True)
     if cwd_file and outcome.final_cwd and outcome.final_cwd != start:

@@ -38,9 +38,11 @@ async def session(cowsnap: Cowsnap, workspace: Path) -> dict[str, Any]:
         tools = await client.list_tools()
         seen["tools"] = sorted(tool.name for tool in tools.tools)
         seen["run"] = await call(client, "run",
-                                 command="rm -r docs notes.txt; echo changed > a.txt; "
+                                 command="rm -r docs/old notes.txt; echo changed > a.txt; "
                                          "echo done; echo warn >&2; exit 4")
         seen["show"] = await call(client, "show")
+        seen["in_sub"] = await call(client, "run", command="pwd; touch made", cwd="docs")
+        seen["outside"] = await client.call_tool("run", {"command": "true", "cwd": "../.."})
         seen["diff"] = await call(client, "diff", run=seen["run"]["run_id"], paths=["a.txt"])
         seen["log"] = await call(client, "log")
         seen["tree_after_run"] = tree(workspace)
@@ -54,8 +56,8 @@ async def session(cowsnap: Cowsnap, workspace: Path) -> dict[str, Any]:
 @pytest.mark.timeout(120)
 def test_an_agent_deletes_files_sees_what_changed_and_rewinds(cowsnap: Cowsnap,
                                                               workspace: Path) -> None:
-    (workspace / "docs").mkdir()
-    (workspace / "docs" / "guide.md").write_text("guide\n")
+    (workspace / "docs" / "old").mkdir(parents=True)
+    (workspace / "docs" / "old" / "guide.md").write_text("guide\n")
     (workspace / "notes.txt").write_text("notes\n")
     (workspace / "a.txt").write_text("original\n")
     before = tree(workspace)
@@ -65,21 +67,27 @@ def test_an_agent_deletes_files_sees_what_changed_and_rewinds(cowsnap: Cowsnap,
     assert run["exit_status"] == 4
     assert run["output_tail"] == "done\nwarn"
     assert {(item["status"], item["path"]) for item in run["changes"]} == {
-        ("-.", "docs"), ("-.", "docs/guide.md"), ("-.", "notes.txt"), ("c.", "a.txt")}
+        ("-.", "docs/old"), ("-.", "docs/old/guide.md"), ("-.", "notes.txt"), ("c.", "a.txt")}
+    assert seen["in_sub"]["output_tail"] == str(workspace / "docs")
+    assert [item["path"] for item in seen["in_sub"]["changes"]] == ["docs/made"]
+    assert seen["outside"].is_error and "inside the workspace" in seen["outside"].content[0].text
     assert seen["show"]["run_id"] == run["run_id"] and seen["show"]["session"] == "agent-7"
     assert "-original" in seen["diff"]["diff"] and "+changed" in seen["diff"]["diff"]
-    assert [item["run_id"] for item in seen["log"]["runs"]] == [run["run_id"]]
-    assert seen["tree_after_run"] == {"a.txt": "changed\n"}
-    assert seen["rewind"]["done"] and seen["rewind"]["runs"] == [run["run_id"]]
+    assert [item["run_id"] for item in seen["log"]["runs"]] == \
+        [seen["in_sub"]["run_id"], run["run_id"]]
+    assert seen["tree_after_run"] == {"a.txt": "changed\n", "docs": None, "docs/made": ""}
+    assert seen["rewind"]["done"]
+    assert seen["rewind"]["runs"] == [seen["in_sub"]["run_id"], run["run_id"]]
     assert seen["tree_after_rewind"] == before
-    assert seen["undo"]["done"] and tree(workspace) == {"a.txt": "changed\n"}
+    assert seen["undo"]["done"]
+    assert tree(workspace) == {"a.txt": "changed\n", "docs": None, "docs/made": ""}
     assert seen["missing"].is_error
     assert "no run matches" in seen["missing"].content[0].text
 
 
 def test_tool_results_are_documented(cowsnap: Cowsnap, workspace: Path) -> None:
     """Every key a tool answers with appears in docs/agents.md's table for that tool."""
-    (workspace / "f").write_text("x")
+    (workspace / "docs").mkdir()
     seen = asyncio.run(session(cowsnap, workspace))
     text = DOCS.read_text()
     for tool in ("run", "show", "log", "diff", "rewind", "restore"):
