@@ -15,10 +15,11 @@ import secrets
 import signal
 import subprocess
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import IO, Any, Literal, TypeVar
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -80,11 +81,28 @@ class Executed:
     note: str | None
 
 
-def _read_end(path: Path) -> tuple[bytes, bool]:
-    with path.open("rb") as output:
-        size = output.seek(0, os.SEEK_END)
-        output.seek(max(0, size - READ_OUTPUT))
-        return output.read(), size > READ_OUTPUT
+class _OutputEnd:
+    """Reads a pipe to its end in a thread, keeping only the last READ_OUTPUT bytes: the
+    output never touches a file (a file would be a path the run records)."""
+
+    def __init__(self, pipe: IO[bytes]) -> None:
+        self._pipe = pipe
+        self._kept = bytearray()
+        self.cut = False
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        while chunk := os.read(self._pipe.fileno(), 65536):
+            self._kept += chunk
+            if len(self._kept) > READ_OUTPUT:
+                del self._kept[:len(self._kept) - READ_OUTPUT]
+                self.cut = True
+
+    def result(self) -> bytes:
+        """What was kept, once the writers are gone (or after a grace period)."""
+        self._thread.join(timeout=STOP_GRACE_SECONDS)
+        return bytes(self._kept)
 
 
 def _directory(settings: ServerSettings, cwd: str | None) -> Path:
@@ -99,8 +117,8 @@ def _directory(settings: ServerSettings, cwd: str | None) -> Path:
 
 def _exec(settings: ServerSettings, command: str, cwd: Path, scratch: Path,
           timeout_seconds: float) -> Executed:
-    """Run `command` under `cowsnap agent exec`, its output into a file in `scratch`."""
-    result_file, output_file = scratch / "result.json", scratch / "output"
+    """Run `command` under `cowsnap agent exec`; its result file goes in `scratch`."""
+    result_file = scratch / "result.json"
     argv = [*self_invocation(), "agent", "exec", "--shell", "/bin/sh", "--session",
             settings.session, "--workspace", str(settings.workspace), "--result-file",
             str(result_file), "--", command]
@@ -108,27 +126,28 @@ def _exec(settings: ServerSettings, command: str, cwd: Path, scratch: Path,
     if settings.store is not None:
         env["COWSNAP_STORE"] = settings.store
     note = None
-    with output_file.open("wb") as output:
-        process = subprocess.Popen(argv, cwd=cwd, env=env,
-                                   stdin=subprocess.DEVNULL, stdout=output,
-                                   stderr=subprocess.STDOUT)
+    process = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert process.stdout is not None
+    output = _OutputEnd(process.stdout)
+    try:
+        status = process.wait(timeout=timeout_seconds)
+    except subprocess.TimeoutExpired:
+        note = f"stopped after {timeout_seconds:g} s (SIGTERM)"
+        process.send_signal(signal.SIGTERM)
         try:
-            status = process.wait(timeout=timeout_seconds)
+            status = process.wait(timeout=STOP_GRACE_SECONDS)
         except subprocess.TimeoutExpired:
-            note = f"stopped after {timeout_seconds:g} s (SIGTERM)"
-            process.send_signal(signal.SIGTERM)
-            try:
-                status = process.wait(timeout=STOP_GRACE_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                status = process.wait()
-                note = f"killed after {timeout_seconds:g} s"
+            process.kill()
+            status = process.wait()
+            note = f"killed after {timeout_seconds:g} s"
+    end = output.result()
+    process.stdout.close()
     try:
         reported: dict[str, Any] = json.loads(result_file.read_text())
     except (OSError, ValueError):
         reported = {}
-    end, cut = _read_end(output_file)
-    return Executed(status, end, cut, reported, note)
+    return Executed(status, end, output.cut, reported, note)
 
 
 def build_server(settings: ServerSettings) -> MCPServer:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
-from cowsnap.agent.mcp_server import READ_OUTPUT, _read_end
+from cowsnap.agent.mcp_server import READ_OUTPUT, _OutputEnd
 from cowsnap.agent.results import OUTPUT_TAIL_LINES, relative, run_result, tail
 
 
@@ -17,10 +17,13 @@ def test_the_tail_keeps_the_last_lines_and_says_what_it_cut() -> None:
     assert tail(b"\xff\xfe bytes") == ("\ufffd\ufffd bytes", False)
 
 
-def test_huge_output_is_read_from_its_end_only(tmp_path: Path) -> None:
-    path = tmp_path / "output"
-    path.write_bytes(b"x" * (3 * READ_OUTPUT) + b"\nlast line\n")
-    end, cut = _read_end(path)
+def test_huge_output_is_kept_from_its_end_only() -> None:
+    read_fd, write_fd = os.pipe()
+    with os.fdopen(read_fd, "rb") as pipe:
+        kept = _OutputEnd(pipe)
+        with os.fdopen(write_fd, "wb") as writer:
+            writer.write(b"x" * (3 * READ_OUTPUT) + b"\nlast line\n")
+        end, cut = kept.result(), kept.cut
     assert cut and len(end) == READ_OUTPUT and end.endswith(b"last line\n")
     result = run_result(None, None, 0, end, None, cut)
     assert result["output_truncated"] and result["output_tail"].endswith("last line")
