@@ -103,12 +103,12 @@ def set_inode_flags(fd: int, flags: int) -> None:
     fcntl.ioctl(fd, FS_IOC_SETFLAGS, array.array("i", [flags]))
 
 
-def openat2(dir_fd: int, path: bytes, flags: int, resolve: int) -> int:
-    """openat2(2) (Linux 5.6+): open `path` beneath `dir_fd` under the RESOLVE_* rules;
-    ENOSYS where the kernel lacks it."""
+def openat2(dir_fd: int, path: bytes, flags: int, resolve: int, mode: int = 0) -> int:
+    """openat2(2) (Linux 5.6+): open `path` beneath `dir_fd` under the RESOLVE_* rules
+    (`mode` for a file O_CREAT makes); ENOSYS where the kernel lacks it."""
     import ctypes
 
-    how = _open_how()(flags, 0, resolve)
+    how = _open_how()(flags, mode if flags & os.O_CREAT else 0, resolve)
     fd = _library().syscall(SYS_OPENAT2, dir_fd, path, ctypes.byref(how), ctypes.sizeof(how))
     if fd < 0:
         _raise_errno(os.fsdecode(path))

@@ -8,6 +8,8 @@ and fails under CI (CI=true), so a broken test bed can never pass as green.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import pty
 import shutil
@@ -21,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from cowsnap.store.keeping import ContentWriter
+from cowsnap.store.runs import CHECKSUMS, MANIFEST
 from cowsnap.store.store import Store
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -204,3 +207,14 @@ def workspace(tmp_path: Path) -> Path:
     path = tmp_path / "workspace"
     path.mkdir()
     return path.resolve()
+
+
+def rewrite_manifest(path: Path, raw: bytes) -> None:
+    """Replace the published manifest at `path` as a tamperer would: with its checksum
+    (checksums.json) updated too, so only the manifest's own validation can object."""
+    checksums_path = path.parent / CHECKSUMS
+    checksums = json.loads(checksums_path.read_bytes())
+    checksums[MANIFEST] = hashlib.sha256(raw).hexdigest()
+    for target, data in ((path, raw), (checksums_path, json.dumps(checksums).encode())):
+        os.chmod(target, 0o600)
+        target.write_bytes(data)

@@ -37,7 +37,13 @@ class ObjectDatabase:
         return self._repository.odb
 
     def read(self, blob: str) -> bytes:
-        _kind, data = self._odb().read(blob)
+        """The object's bytes; ValueError when the database cannot give them (damage)."""
+        import pygit2
+
+        try:
+            _kind, data = self._odb().read(blob)
+        except pygit2.GitError as error:
+            raise ValueError(str(error)) from None
         return bytes(data)
 
 

@@ -43,7 +43,6 @@ from cowsnap.restore.trust import check_manifest
 from cowsnap.store.content import LARGE_CONTENT, blob_id
 from cowsnap.store.keeping import ContentWriter
 from cowsnap.store.runs import RunSummary
-from cowsnap.store.seals import write_seal
 from cowsnap.store.store import Store
 
 SIZE_SLACK = 1024 * 1024
@@ -185,8 +184,8 @@ def _keep_content(store: Store, writer: ContentWriter, repository: GitRepository
     try:
         temp.write_bytes(data)
         if blob.startswith("large-"):
-            store.contents.adopt_large(blob, temp)
-            write_seal(store, blob, oid)
+            with temp.open("rb") as source:
+                store.contents.adopt_large(blob, source.fileno(), oid)
         else:
             with temp.open("rb") as handle:
                 if writer.keep(handle.fileno(), len(data)) != blob:

@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Literal
 
+from cowsnap.beneath import proc_path
 from cowsnap.errors import RemoteError, StoreError
 from cowsnap.gitlib.remote import GitRepository, scratch_repository
 from cowsnap.model import Manifest, dump_manifest
@@ -74,11 +76,13 @@ def _content_blob(store: Store, repository: GitRepository, blob: str,
                   where: tuple[str | None, int | None], max_content: int) -> str | None:
     """The git blob holding content `blob` in `repository`, or None if over the cap."""
     root, size = where
-    large = store.contents.source_path(blob)
-    if large is not None:
-        if large.stat().st_size > max_content:
+    large_size = store.contents.large_size(blob)
+    if large_size is not None:
+        if large_size > max_content:
             return None
-        oid = repository.write_blob_from_file(large)
+        with store.contents.open_large(blob) as large:
+            assert large is not None
+            oid = repository.write_blob_from_file(Path(proc_path(large[0])))
     elif size is not None and size > max_content:
         return None
     elif store.contents.has(blob):
@@ -97,8 +101,8 @@ def _not_pushed_sizes(store: Store, blobs: dict[str, tuple[str | None, int | Non
                       left_out: list[str]) -> dict[str, int]:
     sizes = {}
     for blob in left_out:
-        large = store.contents.source_path(blob)
-        sizes[blob] = large.stat().st_size if large is not None else (blobs[blob][1] or 0)
+        large_size = store.contents.large_size(blob)
+        sizes[blob] = large_size if large_size is not None else (blobs[blob][1] or 0)
     return sizes
 
 

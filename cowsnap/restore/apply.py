@@ -19,10 +19,11 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cowsnap.beneath import proc_path
 from cowsnap.errors import StoreError
 from cowsnap.libc import syncfs
 from cowsnap.model import FileState
-from cowsnap.restore.beneath import Roots, proc_path
+from cowsnap.restore.beneath import Roots
 from cowsnap.restore.contents import Contents
 from cowsnap.restore.leftovers import new_temp_prefix
 from cowsnap.restore.plan import PRIVATE_DIRECTORY, Action, Plan, Step

@@ -1,60 +1,18 @@
-"""Opening the directory that holds a path without ever following a symlink.
+"""The trusted starting points of a restore: the workspace and `/`.
 
 Every change a restore makes is an *at() call on a (directory fd, name) pair,
-the directory having been opened beneath a trusted root with openat2 and
-RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS (Linux 5.6+), or, where openat2 is
-missing, by a walk of O_NOFOLLOW opens one component at a time. So a run that
-replaced a workspace directory with a symlink to /etc cannot make a restore
-write into /etc: the open fails with ELOOP instead.
+the directory opened beneath one of these roots without following symlinks
+(`cowsnap.beneath`), so a run that replaced a workspace directory with a
+symlink to /etc cannot make a restore write into /etc.
 """
 
 from __future__ import annotations
 
-import errno
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from cowsnap.libc import RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS, openat2
-
-DIRECTORY_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-
-def _walk(dir_fd: int, relative: bytes) -> int:
-    """The fallback: one O_NOFOLLOW open per component."""
-    current = os.dup(dir_fd)
-    try:
-        for part in relative.split(b"/"):
-            if part in (b"", b"."):
-                continue
-            if part == b"..":
-                raise OSError(errno.EXDEV, "path escapes its root", os.fsdecode(relative))
-            following = os.open(part, DIRECTORY_FLAGS, dir_fd=current)
-            os.close(current)
-            current = following
-        return current
-    except BaseException:
-        os.close(current)
-        raise
-
-
-_use_openat2 = True
-
-
-def open_directory(root_fd: int, relative: bytes) -> int:
-    """An O_PATH fd of directory `relative` beneath `root_fd`; ELOOP if a symlink is on
-    the way, ENOTDIR if a non-directory is."""
-    global _use_openat2
-    if not relative.strip(b"/"):
-        return os.dup(root_fd)
-    if _use_openat2:
-        try:
-            return openat2(root_fd, relative, DIRECTORY_FLAGS,
-                            RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
-        except OSError as error:
-            if error.errno != errno.ENOSYS:
-                raise
-            _use_openat2 = False
-    return _walk(root_fd, relative)
+from cowsnap.beneath import DIRECTORY_FLAGS, open_directory
 
 
 class Roots:
@@ -112,7 +70,3 @@ class Roots:
         finally:
             os.close(fd)
 
-
-def proc_path(fd: int) -> str:
-    """A name for an O_PATH fd that chmod, chown and utime accept (they refuse the fd)."""
-    return f"/proc/self/fd/{fd}"

@@ -125,7 +125,7 @@ class Contents:
         except StoreError as error:
             raise UntrustedRunError(f"cannot read the content of {os.fsdecode(entry.path)}: "
                                     f"{error}") from None
-        expected = blob if is_hash_id(blob) else read_seal(self._store, blob)
+        expected = blob if is_hash_id(blob) else read_seal(self._store.directory, blob)
         if total != size or expected not in (None, digest.hexdigest()):
             raise self._mismatch(entry, blob)
         self._checked.add(blob)

@@ -5,6 +5,9 @@ and every content its manifest references, including clean tracked files that
 the original store only references by git blob id. Any cowsnap can read it
 with `--store DIR`, on any machine. Its run carries this user's origin tag only if
 the run it copies did (cowsnap/origin.py): exporting never makes a run trusted.
+Every content is verified as it is copied, and each large `large-...` content
+carries its seal (the git blob id of its bytes), so a reader can verify every
+content of a bundle.
 """
 
 from __future__ import annotations
@@ -36,10 +39,11 @@ def export_bundle(store: Store, run_id: str, out_dir: Path) -> Store:
     for blob, repository_root in referenced_contents(store, run_id).items():
         if bundle.contents.has(blob):
             continue
-        large = store.contents.source_path(blob)
-        if large is not None:
-            bundle.contents.adopt_large(blob, large)
-        elif bundle.contents.put_bytes(store.read(blob, repository_root)) != blob:
+        with store.contents.open_large(blob) as large:
+            if large is not None:
+                bundle.contents.adopt_large(blob, *large)
+                continue
+        if bundle.contents.put_bytes(store.read(blob, repository_root)) != blob:
             raise StoreError(f"content {blob} is damaged in the store {store.root}")
     manifest, recorded_here = store.runs.load_with_origin(run_id)
     bundle.runs.begin(run_id).publish(manifest, recorded_here=recorded_here)

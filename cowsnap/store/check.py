@@ -12,17 +12,15 @@ stored are intact). Large `large-...` contents are checked against their seal
 
 from __future__ import annotations
 
-import json
 import os
-import zlib
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 
-from cowsnap.errors import ContentNotFoundError, CowsnapError
+from cowsnap.errors import ContentNotFoundError, CowsnapError, StoreDamagedError
 from cowsnap.model import Manifest
-from cowsnap.store.content import blob_id, check_blob_id, hash_fd
+from cowsnap.store.content import OBJECTS_DIR, blob_id, check_blob_id, loose_blob_id
+from cowsnap.store.git_metadata import git_metadata_problems
 from cowsnap.store.runs import SUMMARY, summarize
-from cowsnap.store.seals import read_seal, write_seal
+from cowsnap.store.seals import UNHASHED, read_seal_record
 from cowsnap.store.store import Store
 
 
@@ -70,10 +68,10 @@ class _Findings:
 def _check_summary(store: Store, manifest: Manifest) -> str | None:
     path = store.runs.published / manifest.run_id / SUMMARY
     try:
-        recorded = json.loads(path.read_bytes())
-    except (OSError, ValueError) as error:
-        return f"its summary {path} cannot be read: {error}"
-    if recorded != asdict(summarize(manifest)):
+        recorded = store.runs.summary(manifest.run_id)
+    except CowsnapError as error:
+        return str(error)
+    if recorded != summarize(manifest):
         return f"its summary {path} disagrees with its manifest"
     return None
 
@@ -85,6 +83,10 @@ def _collect(store: Store, findings: _Findings) -> tuple[int, dict[str, _Referen
         subject = f"run {run_id}"
         try:
             manifest = store.runs.load(run_id)
+            if store.runs.checksums(run_id) is None:
+                findings.warnings.append(Problem(subject, (
+                    "its manifest carries no checksum (recorded by an older cowsnap): "
+                    "bit flips in it cannot be detected")))
         except CowsnapError as error:
             findings.problems.append(Problem(subject, str(error)))
             continue
@@ -111,61 +113,51 @@ def _collect(store: Store, findings: _Findings) -> tuple[int, dict[str, _Referen
     return len(run_ids), references
 
 
-def _inflate_loose(path: Path) -> bytes:
-    """The bytes of a loose git blob; ValueError saying why it is not one."""
+def _verify_large(store: Store, blob: str,
+                  findings: _Findings) -> tuple[str | None, int] | None:
+    """Why a raw large content is damaged (or None) and its size; None if `blob` is not
+    a large content. One cloned here and never hashed is sealed now; one without any
+    seal cannot be verified, so it is never sealed as good."""
+    unhashed = blob.startswith("large-") and (
+        read_seal_record(store.directory, blob) == UNHASHED)
     try:
-        raw = zlib.decompress(path.read_bytes())
-    except zlib.error as error:
-        raise ValueError(f"does not inflate ({error})") from None
-    header, nul, data = raw.partition(b"\x00")
-    kind, _, size = header.partition(b" ")
-    if not nul or kind != b"blob" or not size.isdigit():
-        raise ValueError("is not a git blob")
-    if int(size) != len(data):
-        raise ValueError(f"holds {len(data)} bytes, its header says {int(size)}")
-    return data
+        with store.contents.open_large(blob) as large:
+            if large is None:
+                return None
+            size = os.fstat(large[0]).st_size
+    except StoreDamagedError as error:
+        return str(error), 0
+    if unhashed:
+        findings.sealed += 1
+    return None, size
 
 
-def _verify_large(store: Store, blob: str, path: Path,
-                  findings: _Findings) -> tuple[str | None, int]:
-    """Why a raw large content is damaged (or None), and its size; seals it if new."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+def _verify_loose(store: Store, blob: str) -> tuple[str | None, int] | None:
+    """Why a loose object is damaged (or None) and its size; None if there is none."""
     try:
-        size = os.fstat(fd).st_size
-        digest = hash_fd(fd, size)
+        fd = store.directory.open_file(f"{OBJECTS_DIR}/{blob[:2]}/{blob[2:]}")
+    except FileNotFoundError:
+        return None
+    try:
+        digest, size = loose_blob_id(fd)
+    except ValueError as error:
+        return f"its loose object {error}", 0
     finally:
         os.close(fd)
-    if not blob.startswith("large-"):
-        return (None if digest == blob else f"its bytes hash to {digest}"), size
-    seal = read_seal(store, blob)
-    if seal is None:
-        write_seal(store, blob, digest)
-        findings.sealed += 1
-        return None, size
-    if seal != digest:
-        return "its bytes differ from those sealed by an earlier check", size
-    return None, size
+    return (None if digest == blob else f"its bytes hash to {digest}"), size
 
 
 def _verify_stored(store: Store, blob: str, findings: _Findings) -> tuple[str | None, int]:
     """Why the stored content `blob` is damaged (or None), and its size."""
-    large = store.contents.large / blob
-    loose = store.contents.objects / blob[:2] / blob[2:]
-    damage: str | None
-    if large.exists():
-        damage, size = _verify_large(store, blob, large, findings)
-    else:
-        if loose.exists():
-            try:
-                data = _inflate_loose(loose)
-            except ValueError as error:
-                return f"its loose object {error}", 0
-        else:
+    found = _verify_large(store, blob, findings) or _verify_loose(store, blob)
+    if found is None:
+        try:
             data = store.contents.read(blob)
-        digest, size = blob_id(data), len(data)
-        damage = None if digest == blob else f"its bytes hash to {digest}"
-    findings.verified_bytes += size
-    return damage, size
+        except StoreDamagedError as error:
+            return str(error), 0
+        found = None, len(data)
+    findings.verified_bytes += found[1]
+    return found
 
 
 def _verify_in_repository(store: Store, blob: str, reference: _Reference,
@@ -206,6 +198,8 @@ def _check_content(store: Store, blob: str, reference: _Reference, findings: _Fi
 def check_store(store: Store) -> CheckReport:
     """Verify `store`; the caller holds the shared retention lock (no prune meanwhile)."""
     findings = _Findings()
+    findings.problems.extend(Problem("store", problem)
+                             for problem in git_metadata_problems(store.directory))
     runs, references = _collect(store, findings)
     for blob in sorted(references):
         _check_content(store, blob, references[blob], findings)

@@ -21,14 +21,16 @@ import re
 import secrets
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from cowsnap.errors import ContentNotFoundError, StoreError
+from cowsnap.errors import ContentNotFoundError, StoreDamagedError, StoreError
 from cowsnap.gitlib.objects import ObjectDatabase, init_bare_repository
 from cowsnap.libc import clone_if_possible, syncfs_path
-from cowsnap.store.atomic import atomic_writer, fsync_dir, storage_error
-from cowsnap.store.pack import PackSet, PackWriter, repack
+from cowsnap.store.atomic import storage_error
+from cowsnap.store.pack import PackSet, PackWriter, parse_entry_header, repack
+from cowsnap.store.rooted import StoreRoot
+from cowsnap.store.seals import UNHASHED, read_seal_record, write_seal
 
 LARGE_CONTENT = 32 * 1024 * 1024
 COMPRESSION_LEVEL = 1
@@ -38,6 +40,13 @@ code and compiler output, for a few percent more space."""
 MAX_PACKS = 8
 """Pruning merges the packs into one beyond this many (every lookup searches each)."""
 CHUNK = 1024 * 1024
+KEEP_IN_MEMORY = 8 * 1024 * 1024
+"""A loose object up to this size is inflated once, kept while it is verified."""
+MAX_HEADER = 32
+GIT_DIR = "objects.git"
+OBJECTS_DIR = f"{GIT_DIR}/objects"
+LARGE_DIR = "large"
+SCRATCH_DIR = "tmp"
 _BLOB_ID = re.compile(r"[0-9a-f]{40}|large-[0-9a-f]{32}")
 _NO_FAST_COPY = {errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EBADF}
 
@@ -115,14 +124,20 @@ def clone_or_copy(source_fd: int, target_fd: int, size: int) -> bool:
 
 
 class ContentStore:
-    """Contents by id: write once, read many; concurrent writers of one id are harmless."""
+    """Contents by id: write once, read many; concurrent writers of one id are harmless.
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.git_dir = root / "objects.git"
+    Every file is opened beneath the store's root without symlinks (`rooted.py`), and
+    every content is verified against its id (or its seal) before any byte of it is
+    handed out: nothing damaged or tampered with is ever written, shown or copied.
+    """
+
+    def __init__(self, root: StoreRoot) -> None:
+        self.directory = root
+        self.root = root.path
+        self.git_dir = self.root / GIT_DIR
         self.objects = self.git_dir / "objects"
-        self.large = root / "large"
-        self.scratch = root / "tmp"
+        self.large = self.root / LARGE_DIR
+        self.scratch = self.root / SCRATCH_DIR
         self._packed = ObjectDatabase(self.git_dir)
         self.packs = PackSet(self.objects / "pack")
         self._objects_dir = str(self.objects)
@@ -131,17 +146,17 @@ class ContentStore:
 
     def initialise(self) -> None:
         """Create the object repository and directories (idempotent; caller holds the lock)."""
-        if not (self.git_dir / "HEAD").exists():
+        if not self.directory.exists(f"{GIT_DIR}/HEAD"):
             init_bare_repository(self.git_dir)
-        for directory in (self.large, self.scratch):
-            directory.mkdir(mode=0o700, exist_ok=True)
+        for directory in (LARGE_DIR, SCRATCH_DIR):
+            self.directory.make_directories(directory)
         make_private(self.git_dir)
 
-    def _loose_path(self, blob: str) -> Path:
-        return self.objects / blob[:2] / blob[2:]
+    def _loose_name(self, blob: str) -> str:
+        return f"{OBJECTS_DIR}/{blob[:2]}/{blob[2:]}"
 
-    def _large_path(self, blob: str) -> Path:
-        return self.large / blob
+    def _large_name(self, blob: str) -> str:
+        return f"{LARGE_DIR}/{blob}"
 
     def has(self, blob: str) -> bool:
         check_blob_id(blob)
@@ -154,13 +169,13 @@ class ContentStore:
     def put_bytes(self, data: bytes) -> str:
         """Store `data` as a compressed loose object; return its id."""
         blob = blob_id(data)
-        target = self._loose_path(blob)
-        if target.exists():
+        name = self._loose_name(blob)
+        if self.directory.exists(name):
             return blob
         try:
-            target.parent.mkdir(mode=0o700, exist_ok=True)
+            self.directory.make_directories(os.path.dirname(name))
             compressor = zlib.compressobj(COMPRESSION_LEVEL)
-            with atomic_writer(target, durable=False) as handle:
+            with self.directory.atomic_writer(name, durable=False) as handle:
                 handle.write(compressor.compress(blob_header(len(data))))
                 handle.write(compressor.compress(data))
                 handle.write(compressor.flush())
@@ -236,110 +251,265 @@ class ContentStore:
         return blob
 
     @contextmanager
-    def _scratch_file(self) -> Iterator[tuple[int, Path]]:
-        temp = self.scratch / f"{os.getpid()}.{secrets.token_hex(8)}"
+    def _scratch_file(self) -> Iterator[tuple[int, int, str]]:
+        """(fd to write, fd of `tmp/`, name in it) of a new private scratch file."""
+        name = f"{os.getpid()}.{secrets.token_hex(8)}"
+        scratch = -1
         try:
-            out = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            scratch = self.directory.open_directory(SCRATCH_DIR)
+            out = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+                          | os.O_NOFOLLOW, 0o600, dir_fd=scratch)
             try:
-                yield out, temp
+                yield out, scratch, name
             finally:
                 os.close(out)
         except OSError as error:
             raise storage_error(error, "store a large content") from None
         finally:
-            temp.unlink(missing_ok=True)
+            if scratch >= 0:
+                with suppress(FileNotFoundError):
+                    os.unlink(name, dir_fd=scratch)
+                os.close(scratch)
 
-    def _install(self, out: int, temp: Path, blob: str) -> str:
+    def _install(self, out: int, scratch: int, name: str, blob: str) -> str:
         os.fsync(out)
-        os.rename(temp, self._large_path(blob))
-        fsync_dir(self.large)
+        large = self.directory.open_directory(LARGE_DIR)
+        try:
+            os.rename(name, blob, src_dir_fd=scratch, dst_dir_fd=large)
+            os.fsync(large)
+        finally:
+            os.close(large)
         return blob
 
     def _clone(self, fd: int) -> str | None:
-        with self._scratch_file() as (out, temp):
+        with self._scratch_file() as (out, scratch, name):
             if not clone_if_possible(fd, out):
                 return None
-            return self._install(out, temp, f"large-{secrets.token_hex(16)}")
+            blob = f"large-{secrets.token_hex(16)}"
+            write_seal(self.directory, blob, UNHASHED)
+            return self._install(out, scratch, name, blob)
 
     def _copy_large(self, fd: int, size: int) -> str:
         blob = hash_fd(fd, size)
-        if self._large_path(blob).exists():
+        if self.directory.exists(self._large_name(blob)):
             return blob
-        with self._scratch_file() as (out, temp):
+        with self._scratch_file() as (out, scratch, name):
             clone_or_copy(fd, out, size)
             if os.fstat(out).st_size != size:
                 raise StoreError("a file changed size while it was being stored")
-            return self._install(out, temp, blob)
+            return self._install(out, scratch, name, blob)
 
-    def adopt_large(self, blob: str, source: Path) -> None:
-        """Take in a large content of another store under its own id (for bundles)."""
-        if self._large_path(check_blob_id(blob)).exists():
+    def adopt_large(self, blob: str, source_fd: int, digest: str) -> None:
+        """Take in a large content of another store under its own id (for bundles),
+        read from `source_fd`, whose bytes hash to `digest` (verified by the caller):
+        a `large-` id is sealed with it, so the bundle carries its checksum."""
+        if self.directory.exists(self._large_name(check_blob_id(blob))):
             return
-        with source.open("rb") as reader, self._scratch_file() as (out, temp):
-            clone_or_copy(reader.fileno(), out, os.fstat(reader.fileno()).st_size)
-            self._install(out, temp, blob)
+        if blob.startswith("large-"):
+            write_seal(self.directory, blob, digest)
+        with self._scratch_file() as (out, scratch, name):
+            clone_or_copy(source_fd, out, os.fstat(source_fd).st_size)
+            self._install(out, scratch, name, blob)
 
-    def stream(self, blob: str) -> Iterator[bytes]:
-        """The content of `blob` in chunks; ContentNotFoundError if it is not here."""
-        check_blob_id(blob)
-        large = self._large_path(blob)
-        loose = self._loose_path(blob)
+    def large_size(self, blob: str) -> int | None:
+        """The size of a large content's raw file, None when `blob` is not one."""
         try:
-            if large.exists():
-                yield from _read_chunks(large)
-                return
-            if loose.exists():
-                yield from _inflate_loose(loose)
+            fd = self.directory.open_file(self._large_name(check_blob_id(blob)))
+        except FileNotFoundError:
+            return None
+        try:
+            return os.fstat(fd).st_size
+        finally:
+            os.close(fd)
+
+    @contextmanager
+    def open_large(self, blob: str, size: int | None = None) -> Iterator[tuple[int, str] | None]:
+        """(fd, git blob id of its bytes) of the raw file of a large content, verified
+        against its id or seal, or None when `blob` is not one; StoreError if damaged."""
+        try:
+            fd = self.directory.open_file(self._large_name(check_blob_id(blob)))
+        except FileNotFoundError:
+            yield None
+            return
+        try:
+            yield fd, self._verify_large(blob, fd, size)
+        finally:
+            os.close(fd)
+
+    def _verify_large(self, blob: str, fd: int, size: int | None) -> str:
+        """The git blob id of the large content open at `fd`, checked against its id or
+        seal. A content this store cloned and never hashed (seal UNHASHED) is hashed and
+        sealed now, by its first reader; one with no seal at all cannot be verified."""
+        actual = os.fstat(fd).st_size
+        if size is not None and actual != size:
+            raise _damaged(blob, f"holds {actual} bytes, not {size}")
+        expected = blob
+        if blob.startswith("large-"):
+            seal = read_seal_record(self.directory, blob)
+            if seal is None:
+                raise StoreError(f"content {blob} carries no seal, so it cannot be verified "
+                                 "(a bundle carries one for each large content)")
+            expected = seal
+        digest = hash_fd(fd, actual)
+        if expected == UNHASHED:
+            with suppress(OSError, StoreError):
+                write_seal(self.directory, blob, digest)
+        elif digest != expected:
+            raise _damaged(blob, "it does not match its id or seal")
+        return digest
+
+    def stream(self, blob: str, size: int | None = None) -> Iterator[bytes]:
+        """The content of `blob` in chunks, verified against its id (or seal) before the
+        first chunk; `size`, when known, must match. ContentNotFoundError if it is not
+        here, StoreError if it is damaged."""
+        check_blob_id(blob)
+        try:
+            with self.open_large(blob, size) as large:
+                if large is not None:
+                    yield from _pread_chunks(large[0], os.fstat(large[0]).st_size)
+                    return
+            try:
+                fd = self.directory.open_file(self._loose_name(blob))
+            except FileNotFoundError:
+                fd = -1
+            if fd >= 0:
+                try:
+                    yield from _verified_loose(blob, fd, size)
+                finally:
+                    os.close(fd)
                 return
         except OSError as error:
             raise StoreError(f"cannot read content {blob}: {error.strerror}") from None
-        yield self._read_packed(blob)
+        yield self._read_packed(blob, size)
 
-    def _read_packed(self, blob: str) -> bytes:
-        """A packed content, read from the pack directly (libgit2 only for deltas, which
-        only git itself writes), verified against its id."""
+    def _read_packed(self, blob: str, size: int | None) -> bytes:
         index = None if blob.startswith("large-") else self.packs.find(blob)
         if index is None:
             raise ContentNotFoundError(f"content {blob} is not in the store")
-        data = index.read(blob)
-        if data is None:
-            data = self._packed.read(blob)
+        announced = self._packed_size(blob, index.path.with_suffix(".pack").name,
+                                      index.offset(index.position(blob) or 0))
+        if announced != size and (size is not None or announced >= LARGE_CONTENT):
+            raise _damaged(blob, f"its pack entry announces {announced} bytes")
+        try:
+            data = index.read(blob)
+            if data is None:
+                data = self._packed.read(blob)
+        except (StoreError, ValueError) as error:
+            raise _damaged(blob, str(error)) from None
         if blob_id(data) != blob:
-            raise StoreError(f"content {blob} is damaged: its bytes do not match its id")
+            raise _damaged(blob, "it does not match its id")
         return data
 
-    def read(self, blob: str) -> bytes:
-        return b"".join(self.stream(blob))
+    def _packed_size(self, blob: str, pack: str, offset: int) -> int:
+        """The size a pack entry announces, read before anything is inflated: packs
+        hold contents below LARGE_CONTENT only, so a larger one is damage (or a bomb)."""
+        fd = self.directory.open_file(f"{OBJECTS_DIR}/pack/{pack}")
+        try:
+            _kind, announced, _start = parse_entry_header(os.pread(fd, 16, offset), 0)
+        except (IndexError, ValueError):
+            raise _damaged(blob, "its pack entry is truncated") from None
+        finally:
+            os.close(fd)
+        return announced
 
-    def source_path(self, blob: str) -> Path | None:
-        """The raw file holding a large content (to clone it elsewhere), if it is one."""
-        path = self._large_path(check_blob_id(blob))
-        return path if path.exists() else None
+    def read(self, blob: str, size: int | None = None) -> bytes:
+        return b"".join(self.stream(blob, size))
 
 
-def _read_chunks(path: Path) -> Iterator[bytes]:
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            yield chunk
+def _damaged(blob: str, why: str) -> StoreDamagedError:
+    return StoreDamagedError(f"content {blob} is damaged: {why} (see cowsnap check)")
 
 
-def _inflate_loose(path: Path) -> Iterator[bytes]:
+def _pread_chunks(fd: int, size: int) -> Iterator[bytes]:
+    offset = 0
+    while offset < size:
+        chunk = os.pread(fd, min(CHUNK, size - offset), offset)
+        if not chunk:
+            raise StoreError("a stored content shrank while it was read")
+        offset += len(chunk)
+        yield chunk
+
+
+def inflate_loose(fd: int, size: int | None = None) -> Iterator[bytes]:
+    """The bytes of the loose git blob open at `fd`, inflated CHUNK bytes at a time and
+    never beyond the size its header announces (which must equal `size`, when known):
+    a zlib bomb costs no memory. The first item is the header's size, as bytes of
+    ASCII digits. ValueError saying why it is not a whole blob."""
     decompressor = zlib.decompressobj()
-    header_done = False
+    announced: int | None = None
+    produced = 0
     pending = b""
-    for chunk in _read_chunks(path):
-        data = decompressor.decompress(chunk)
-        if not header_done:
-            pending += data
-            end = pending.find(b"\x00")
-            if end < 0:
-                continue
-            header_done, data = True, pending[end + 1 :]
-        if data:
-            yield data
-    tail = decompressor.flush()
-    if tail:
-        yield tail
+    try:
+        for compressed in _pread_chunks(fd, os.fstat(fd).st_size):
+            data = decompressor.decompress(compressed, CHUNK)
+            while True:
+                if announced is None:
+                    pending += data
+                    end = pending.find(b"\x00")
+                    if end < 0 and len(pending) > MAX_HEADER:
+                        raise ValueError("is not a git blob")
+                    data = b""
+                    if end >= 0:
+                        announced = _blob_size(pending[:end], size)
+                        yield b"%d" % announced
+                        data = pending[end + 1:]
+                if data:
+                    produced += len(data)
+                    if produced > announced:  # type: ignore[operator]
+                        raise ValueError(f"holds more bytes than its header says ({announced})")
+                    yield data
+                if not decompressor.unconsumed_tail:
+                    break
+                data = decompressor.decompress(decompressor.unconsumed_tail, CHUNK)
+    except zlib.error as error:
+        raise ValueError(f"does not inflate ({error})") from None
+    if not decompressor.eof:
+        raise ValueError("is truncated")
+    if announced is None or produced != announced:
+        raise ValueError(f"holds {produced} bytes, its header says {announced}")
+
+
+def _blob_size(header: bytes, expected: int | None) -> int:
+    kind, _, size = header.partition(b" ")
+    if kind != b"blob" or not size.isdigit() or len(size) > 19:
+        raise ValueError("is not a git blob")
+    if expected is not None and int(size) != expected:
+        raise ValueError(f"holds {int(size)} bytes, not {expected}")
+    return int(size)
+
+
+def loose_blob_id(fd: int, size: int | None = None) -> tuple[str, int]:
+    """(git blob id, size) of the loose object open at `fd`; ValueError if it is no blob."""
+    chunks = inflate_loose(fd, size)
+    announced = int(next(chunks))
+    digest = hashlib.sha1(blob_header(announced), usedforsecurity=False)
+    for chunk in chunks:
+        digest.update(chunk)
+    return digest.hexdigest(), announced
+
+
+def _verified_loose(blob: str, fd: int, size: int | None) -> Iterator[bytes]:
+    """A loose object's bytes, verified before any is yielded: kept in memory when
+    small, else inflated twice (once to hash, once to hand out)."""
+    try:
+        chunks = inflate_loose(fd, size)
+        announced = int(next(chunks))
+        digest = hashlib.sha1(blob_header(announced), usedforsecurity=False)
+        kept: list[bytes] = []
+        for chunk in chunks:
+            digest.update(chunk)
+            if announced <= KEEP_IN_MEMORY:
+                kept.append(chunk)
+        if digest.hexdigest() != blob:
+            raise _damaged(blob, "it does not match its id")
+        if announced <= KEEP_IN_MEMORY:
+            yield from kept
+            return
+        again = inflate_loose(fd, size)
+        next(again)
+        yield from again
+    except ValueError as error:
+        raise _damaged(blob, f"its loose object {error}") from None
 
 
 def make_private(top: Path) -> None:

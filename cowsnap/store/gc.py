@@ -23,9 +23,9 @@ from pathlib import Path
 from cowsnap.errors import CorruptManifestError, StoreDamagedError
 from cowsnap.processes import owner_tag, process_start_time
 from cowsnap.stages import reached
-from cowsnap.store.atomic import fsync_dir, storage_error, write_atomic
+from cowsnap.store.atomic import fsync_dir, storage_error
 from cowsnap.store.prune import Policy, PrunePlan, plan_prune
-from cowsnap.store.seals import seal_path, seals_dir
+from cowsnap.store.seals import SEALS, seal_name
 from cowsnap.store.store import Store
 from cowsnap.store.usage import take_inventory
 
@@ -35,16 +35,15 @@ LAST_PRUNE = "last-prune"
 
 def last_pruned(store: Store) -> datetime | None:
     try:
-        return datetime.fromisoformat((store.root / LAST_PRUNE).read_text().strip())
+        raw = store.directory.read_bytes(LAST_PRUNE, limit=256)
+        return datetime.fromisoformat(raw.decode("ascii").strip())
     except (FileNotFoundError, ValueError):
         return None
 
 
 def mark_pruned(store: Store, when: datetime) -> None:
-    try:
-        write_atomic(store.root / LAST_PRUNE, when.isoformat().encode() + b"\n")
-    except OSError as error:
-        raise storage_error(error, "record the time of pruning") from None
+    store.directory.write_atomic(LAST_PRUNE, when.isoformat().encode() + b"\n",
+                                 action="record the time of pruning")
 
 
 @dataclass(frozen=True)
@@ -133,7 +132,7 @@ def collect_garbage(store: Store, referenced: set[str]) -> Reclaimed:
         elif entry.name not in referenced:
             size += delete(entry)
             contents += 1
-            seal_path(store, entry.name).unlink(missing_ok=True)
+            (store.root / seal_name(entry.name)).unlink(missing_ok=True)
     for entry in _entries(store.contents.scratch):
         if not _owner_alive(entry.name):
             if entry.is_dir(follow_symlinks=False):
@@ -141,7 +140,7 @@ def collect_garbage(store: Store, referenced: set[str]) -> Reclaimed:
             else:
                 delete(entry)
             leftovers += 1
-    for entry in _entries(seals_dir(store)):
+    for entry in _entries(store.root / SEALS):
         if entry.name.startswith("."):
             if not _owner_alive(entry.name):
                 delete(entry)

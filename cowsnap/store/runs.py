@@ -8,27 +8,43 @@ run. Incomplete runs whose owner is gone are removed when a store is opened.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
 import shutil
-import stat
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cowsnap.errors import AmbiguousRunError, CorruptManifestError, RunNotFoundError
+from cowsnap.errors import (
+    AmbiguousRunError,
+    CorruptManifestError,
+    RunNotFoundError,
+    StoreError,
+)
 from cowsnap.model import Manifest, Operation, load_manifest, manifest_chunks
 from cowsnap.origin import origin_signer, recorded_here
 from cowsnap.processes import owner_tag, process_start_time
-from cowsnap.store.atomic import atomic_writer, fsync_dir, storage_error, write_atomic
+from cowsnap.store.atomic import storage_error
+from cowsnap.store.rooted import StoreRoot
 
 MANIFEST = "manifest.json"
 SUMMARY = "summary.json"
+CHECKSUMS = "checksums.json"
+"""SHA-256 of the manifest and the summary, so a flipped bit in either is caught."""
+PUBLISHED = "runs"
+INCOMPLETE = "incomplete"
 ORIGIN = "origin"
 """This user's keyed tag of the manifest's bytes (cowsnap/origin.py), when it has a key."""
 ORIGIN_MAX = 128
+MANIFEST_LIMIT = 4 * 1024 * 1024 * 1024
+SUMMARY_LIMIT = 16 * 1024 * 1024
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -76,8 +92,8 @@ class PendingRun:
         self.run_id = run_id
         self._runs = runs
         self._flush = flush
-        owner = owner_tag()
-        self.directory = runs.incomplete / f"{run_id}.{owner}"
+        self.name = f"{run_id}.{owner_tag()}"
+        self.directory = runs.incomplete / self.name
 
     def publish(self, manifest: Manifest, *, recorded_here: bool = True) -> Path:
         """Write the manifest and make the run visible in one rename; return its directory.
@@ -87,21 +103,42 @@ class PendingRun:
             raise ValueError("manifest belongs to another run")
         target = self._runs.published / self.run_id
         self._flush()
+        root = self._runs.root
+        action = f"publish run {self.run_id}"
+        pending = f"{INCOMPLETE}/{self.name}"
+        signer = origin_signer() if recorded_here else None
+        manifest_digest = hashlib.sha256()
         try:
-            signer = origin_signer() if recorded_here else None
-            with atomic_writer(self.directory / MANIFEST) as handle:
+            with root.atomic_writer(f"{pending}/{MANIFEST}") as handle:
                 for chunk in manifest_chunks(manifest):
                     handle.write(chunk)
+                    manifest_digest.update(chunk)
                     if signer is not None:
                         signer.update(chunk)
-            if signer is not None:
-                write_atomic(self.directory / ORIGIN, signer.hexdigest().encode() + b"\n")
-            summary = json.dumps(asdict(summarize(manifest))).encode()
-            write_atomic(self.directory / SUMMARY, summary)
-            os.rename(self.directory, target)
-            fsync_dir(self._runs.published)
         except OSError as error:
-            raise storage_error(error, f"publish run {self.run_id}") from None
+            raise storage_error(error, action) from None
+        if signer is not None:
+            root.write_atomic(f"{pending}/{ORIGIN}", signer.hexdigest().encode() + b"\n",
+                              action=action)
+        summary = json.dumps(asdict(summarize(manifest))).encode()
+        checksums = {MANIFEST: manifest_digest.hexdigest(), SUMMARY: sha256(summary)}
+        root.write_atomic(f"{pending}/{SUMMARY}", summary, action=action)
+        root.write_atomic(f"{pending}/{CHECKSUMS}", json.dumps(checksums).encode() + b"\n",
+                          action=action)
+        try:
+            incomplete = root.open_directory(INCOMPLETE)
+            try:
+                published = root.open_directory(PUBLISHED)
+                try:
+                    os.rename(self.name, self.run_id, src_dir_fd=incomplete,
+                              dst_dir_fd=published)
+                    os.fsync(published)
+                finally:
+                    os.close(published)
+            finally:
+                os.close(incomplete)
+        except OSError as error:
+            raise storage_error(error, action) from None
         return target
 
     def abandon(self) -> None:
@@ -109,22 +146,27 @@ class PendingRun:
 
 
 class RunIndex:
-    def __init__(self, root: Path, flush: Callable[[], None]) -> None:
+    def __init__(self, root: StoreRoot, flush: Callable[[], None]) -> None:
         """`flush` makes contents durable; it runs before each manifest is published."""
-        self.published = root / "runs"
-        self.incomplete = root / "incomplete"
+        self.root = root
+        self.published = root.path / PUBLISHED
+        self.incomplete = root.path / INCOMPLETE
         self._flush = flush
 
     def initialise(self) -> None:
-        for directory in (self.published, self.incomplete):
-            directory.mkdir(mode=0o700, exist_ok=True)
+        for directory in (PUBLISHED, INCOMPLETE):
+            self.root.make_directories(directory)
 
     def begin(self, run_id: str | None = None) -> PendingRun:
         """Reserve a run id and mark it as owned by this process."""
         run_id = run_id or new_run_id()
         pending = PendingRun(self, run_id, self._flush)
         try:
-            pending.directory.mkdir(mode=0o700)
+            incomplete = self.root.open_directory(INCOMPLETE)
+            try:
+                os.mkdir(pending.name, 0o700, dir_fd=incomplete)
+            finally:
+                os.close(incomplete)
         except OSError as error:
             raise storage_error(error, "start a run in the store") from None
         return pending
@@ -160,17 +202,6 @@ class RunIndex:
         found.sort(key=lambda summary: (summary.started_at, summary.run_id), reverse=True)
         return found
 
-    def summary(self, run_id: str) -> RunSummary:
-        """What `log` lists of one run; RunNotFoundError when it is gone,
-        CorruptManifestError when its summary cannot be read."""
-        path = self.published / run_id / SUMMARY
-        try:
-            return RunSummary(**json.loads(path.read_bytes()))
-        except FileNotFoundError:
-            raise RunNotFoundError(f"no run {run_id}") from None
-        except (OSError, ValueError, TypeError) as error:
-            raise CorruptManifestError(f"corrupt run summary {path}: {error}") from None
-
     def resolve(self, reference: str | None, workspace: str | None = None) -> str:
         """The run id that `reference` (an id or unique prefix) names; None means the newest
         run of `workspace`."""
@@ -191,46 +222,79 @@ class RunIndex:
             )
         return matches[0]
 
-    def _read_manifest(self, run_id: str) -> tuple[bytes, Path]:
+    def checksums(self, run_id: str) -> dict[str, str] | None:
+        """The recorded SHA-256 of the run's manifest and summary; None for a run
+        published before runs carried them."""
+        path = self.published / run_id / CHECKSUMS
+        try:
+            raw = self.root.read_bytes(f"{PUBLISHED}/{run_id}/{CHECKSUMS}", limit=4096)
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise CorruptManifestError(f"cannot read {path}: {error.strerror}") from None
+        try:
+            found = json.loads(raw)
+        except ValueError:
+            found = None
+        if (not isinstance(found, dict) or set(found) != {MANIFEST, SUMMARY}
+                or not all(isinstance(value, str) for value in found.values())):
+            raise CorruptManifestError(f"damaged checksums {path}")
+        return found
+
+    def _read_verified(self, run_id: str, name: str, limit: int) -> bytes:
+        """A file of a published run, checked against the run's checksums."""
         if not run_id or "/" in run_id or run_id.startswith("."):
             raise RunNotFoundError(f"no run {run_id!r}")
-        path = self.published / run_id / MANIFEST
+        path = self.published / run_id / name
         try:
-            return path.read_bytes(), path
+            raw = self.root.read_bytes(f"{PUBLISHED}/{run_id}/{name}", limit=limit)
         except FileNotFoundError:
             raise RunNotFoundError(f"no run {run_id!r}") from None
         except OSError as error:
-            raise CorruptManifestError(f"cannot read manifest {path}: {error.strerror}") from None
+            raise CorruptManifestError(f"cannot read {path}: {error.strerror}") from None
+        except StoreError as error:
+            raise CorruptManifestError(str(error)) from None
+        checksums = self.checksums(run_id)
+        if checksums is not None and sha256(raw) != checksums[name]:
+            raise CorruptManifestError(f"{path} is damaged: it does not match its checksum")
+        return raw
+
+    def summary(self, run_id: str) -> RunSummary:
+        """What `log` lists of one run; RunNotFoundError when it is gone,
+        CorruptManifestError when its summary cannot be read or is damaged."""
+        raw = self._read_verified(run_id, SUMMARY, SUMMARY_LIMIT)
+        path = self.published / run_id / SUMMARY
+        try:
+            return RunSummary(**json.loads(raw))
+        except (ValueError, TypeError, RecursionError) as error:
+            raise CorruptManifestError(f"corrupt run summary {path}: {error}") from None
 
     def load(self, run_id: str) -> Manifest:
-        raw, path = self._read_manifest(run_id)
-        return _parse(raw, path, run_id)
+        raw = self._read_verified(run_id, MANIFEST, MANIFEST_LIMIT)
+        return _parse(raw, self.published / run_id / MANIFEST, run_id)
 
     def load_with_origin(self, run_id: str) -> tuple[Manifest, bool]:
         """The manifest, and whether this user recorded it on this machine, unchanged
         (its origin tag verifies against the very bytes parsed)."""
-        raw, path = self._read_manifest(run_id)
-        return _parse(raw, path, run_id), recorded_here(raw, _read_tag(path.parent / ORIGIN))
+        raw = self._read_verified(run_id, MANIFEST, MANIFEST_LIMIT)
+        manifest = _parse(raw, self.published / run_id / MANIFEST, run_id)
+        return manifest, recorded_here(raw, self._read_tag(run_id))
+
+    def _read_tag(self, run_id: str) -> bytes | None:
+        """A run's origin tag: a small regular file inside the store, else None."""
+        try:
+            return self.root.read_bytes(f"{PUBLISHED}/{run_id}/{ORIGIN}", limit=ORIGIN_MAX)
+        except (OSError, StoreError):
+            return None
 
 
 def _parse(raw: bytes, path: Path, run_id: str) -> Manifest:
     """The manifest stored as run `run_id`, which must say it is that run."""
-    manifest = load_manifest(raw, str(path))
+    try:
+        manifest = load_manifest(raw, str(path))
+    except RecursionError:
+        raise CorruptManifestError(f"corrupt manifest {path}: nested too deeply") from None
     if manifest.run_id != run_id:
         raise CorruptManifestError(f"manifest {path} says it is run {manifest.run_id!r}, "
                                    f"which is not the run it is stored as")
     return manifest
-
-
-def _read_tag(path: Path) -> bytes | None:
-    """A run's origin tag: a small regular file, never followed through a symlink."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        return os.read(fd, ORIGIN_MAX) if stat.S_ISREG(os.fstat(fd).st_mode) else None
-    except OSError:
-        return None
-    finally:
-        os.close(fd)

@@ -2,36 +2,50 @@
 
 Those contents are cloned, not hashed, when they are stored (hashing costs ten
 warm reads, docs/store.md), so nothing records what their bytes should be. The
-first `cowsnap check` that reads one seals it: `seals/<id>` receives the git blob
-id of its bytes, and every later check compares against that, so a flipped byte
-after the first check is caught. Contents named by their git blob id need no seal.
+store that clones one writes `seals/<id>` = `unhashed`: produced here, not yet
+hashed. Its first reader (`cowsnap check`, or a restore, `cat`, `diff`, an
+export) hashes it and replaces that with the git blob id of its bytes, and every
+later reader compares against it, so a flipped byte after that is caught. A
+`large-` content with no seal at all (a bundle's, with its seal lost) cannot be
+verified: it is an error, and nothing ever seals it as good. A bundle carries a
+hashed seal for each of its large contents. Contents named by their git blob id
+need no seal.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import re
 
-from cowsnap.store.atomic import write_atomic
-from cowsnap.store.store import Store
+from cowsnap.errors import StoreError
+from cowsnap.store.rooted import StoreRoot
 
 SEALS = "seals"
+UNHASHED = "unhashed"
+_SEAL = re.compile(rb"(?:[0-9a-f]{40}|unhashed)\n?")
 
 
-def seals_dir(store: Store) -> Path:
-    return store.root / SEALS
+def seal_name(blob: str) -> str:
+    return f"{SEALS}/{blob}"
 
 
-def seal_path(store: Store, blob: str) -> Path:
-    return seals_dir(store) / blob
-
-
-def read_seal(store: Store, blob: str) -> str | None:
+def read_seal_record(root: StoreRoot, blob: str) -> str | None:
+    """`seals/<blob>`: a git blob id, UNHASHED, or None when there is none; StoreError
+    when it is damaged."""
     try:
-        return seal_path(store, blob).read_text().strip()
+        raw = root.read_bytes(seal_name(blob), limit=64)
     except FileNotFoundError:
         return None
+    if not _SEAL.fullmatch(raw):
+        raise StoreError(f"the seal of content {blob} is damaged (see cowsnap check)")
+    return raw.decode().strip()
 
 
-def write_seal(store: Store, blob: str, digest: str) -> None:
-    seals_dir(store).mkdir(mode=0o700, exist_ok=True)
-    write_atomic(seal_path(store, blob), digest.encode() + b"\n")
+def read_seal(root: StoreRoot, blob: str) -> str | None:
+    """The git blob id `blob`'s bytes were sealed with, None if not hashed yet."""
+    record = read_seal_record(root, blob)
+    return None if record == UNHASHED else record
+
+
+def write_seal(root: StoreRoot, blob: str, digest: str) -> None:
+    root.make_directories(SEALS)
+    root.write_atomic(seal_name(blob), digest.encode() + b"\n", action=f"seal content {blob}")

@@ -17,9 +17,9 @@ from cowsnap.store.check import check_store
 from cowsnap.store.content import LARGE_CONTENT
 from cowsnap.store.gc import last_pruned, prune_store
 from cowsnap.store.prune import Policy
-from cowsnap.store.seals import seal_path
+from cowsnap.store.seals import seal_name, write_seal
 from cowsnap.store.store import Store
-from tests.conftest import keep_file
+from tests.conftest import keep_file, rewrite_manifest
 from tests.lifecycle.conftest import flip_byte, git_blob_id, loose_path, publish, publish_blobs
 
 NOW = datetime.now(UTC)
@@ -106,9 +106,9 @@ def test_large_contents_and_their_seals_are_reclaimed(store: Store, tmp_path: Pa
     blob = keep_file(store, big)
     old = publish_blobs(store, ws, [(blob, LARGE_CONTENT)], NOW - timedelta(hours=2))
     publish(store, ws, [b"small"], NOW - timedelta(hours=1))
-    seal = seal_path(store, blob)
-    seal.parent.mkdir(exist_ok=True)
-    seal.write_text(blob + "\n")
+    write_seal(store.directory, blob, git_blob_id(big.read_bytes()))
+    seal = store.root / seal_name(blob)
+    assert seal.exists()
     outcome = prune_store(store, Policy(keep_last=1), now=NOW)
     assert [decision.run_id for decision in outcome.plan.removed] == [old]
     assert not (store.contents.large / blob).exists()
@@ -152,8 +152,8 @@ def test_contents_of_versions_are_referenced_too(store: Store, tmp_path: Path) -
     version = Version(number=1, time=manifest.started_at, trigger="close", pid=1, exe=None,
                       comm=None, size=23, blob=blob)
     entry = dataclasses.replace(manifest.files[0], versions=(version,))
-    (store.runs.published / run_id / "manifest.json").write_bytes(
-        dump_manifest(dataclasses.replace(manifest, files=(entry,))))
+    rewrite_manifest(store.runs.published / run_id / "manifest.json",
+                     dump_manifest(dataclasses.replace(manifest, files=(entry,))))
     prune_store(store, Policy(), now=NOW)
     assert store.contents.has(blob)
     assert check_store(store).contents == 2

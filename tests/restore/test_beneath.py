@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from cowsnap.restore import beneath
-from cowsnap.restore.beneath import Roots, open_directory
+from cowsnap import beneath
+from cowsnap.beneath import open_directory
+from cowsnap.restore.beneath import Roots
 
 
 @pytest.fixture(params=["openat2", "walk"])

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cowsnap
+from tests.conftest import Cowsnap, rewrite_manifest
 from tests.restore.conftest import read_tree
 
 SCENARIO = (
@@ -288,8 +288,7 @@ def test_tampered_bundle_manifest_is_refused(cowsnap: Cowsnap, ext4_workspace: P
     else:
         entry["before"]["mode"] = value
     manifest["files"].sort(key=lambda item: item["path"].encode())
-    os.chmod(manifest_path, 0o600)
-    manifest_path.write_text(json.dumps(manifest))
+    rewrite_manifest(manifest_path, json.dumps(manifest).encode())
     result = _bundle_cli(cowsnap, bundle, "--force", cwd=ext4_workspace)
     assert result.returncode == 1
     assert message in result.stderr

@@ -67,13 +67,14 @@ def test_large_contents_are_raw_files_cloned_where_possible(
         assert again != blob
     else:
         assert blob == again == git_hash(data), "copied and hashed in one pass: deduplicated"
-    raw = store.contents.source_path(blob)
-    assert raw is not None and raw.read_bytes() == data
+    assert (store.contents.large / blob).read_bytes() == data
     assert b"".join(store.contents.stream(blob)) == data
     assert store.contents.has(blob)
     assert list((store.root / "tmp").iterdir()) == []
     copy = Store.open(directory / "copy")
-    copy.contents.adopt_large(blob, raw)
+    with store.contents.open_large(blob) as large:
+        assert large is not None and large[1] == git_hash(data)
+        copy.contents.adopt_large(blob, *large)
     assert copy.read(blob) == data
 
 

@@ -116,7 +116,7 @@ def test_large_contents_stay_raw_files(store: Store, tmp_path: Path,
     big.write_bytes(os.urandom(5000))
     with ContentWriter(store.contents) as writer:
         blob = writer.keep_path(os.fsencode(big))
-    assert blob is not None and store.contents.source_path(blob) is not None
+    assert blob is not None and store.contents.large_size(blob) == 5000
     assert store.read(blob) == big.read_bytes()
 
 

@@ -98,6 +98,9 @@ def test_corrupt_manifest_names_its_file(store: Store) -> None:
     record(store, "20261121T093012Z-aaaaaa")
     path = store.root / "runs" / "20261121T093012Z-aaaaaa" / "manifest.json"
     path.write_text('{"schema": "cowsnap.manifest/1"}')
+    with pytest.raises(CorruptManifestError, match=f"{path} is damaged: it does not match"):
+        store.runs.load("20261121T093012Z-aaaaaa")
+    (path.parent / "checksums.json").unlink()
     with pytest.raises(CorruptManifestError, match=f"corrupt manifest {path}: manifest lacks"):
         store.runs.load("20261121T093012Z-aaaaaa")
     with pytest.raises(RunNotFoundError):
