@@ -51,8 +51,9 @@ class AmbiguousRunError(CowsnapError):
 
 
 class StoreDamagedError(StoreError):
-    """`cowsnap check` found damage, or prune met a manifest it cannot read (and so
-    cannot tell which contents are still referenced)."""
+    """`cowsnap check` found damage, prune met a manifest it cannot read (and so
+    cannot tell which contents are still referenced), or a store file is damaged or
+    was tampered with (a content that does not match its id, a symlink in a store)."""
 
 
 class CorruptManifestError(StoreError):

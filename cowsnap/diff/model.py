@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from cowsnap.errors import ContentNotFoundError, StoreError
+from cowsnap.errors import ContentNotFoundError, StoreDamagedError, StoreError
 from cowsnap.gitlib.patch import Hunk, content_patch
 from cowsnap.model import (
     METADATA,
@@ -99,6 +99,8 @@ def file_diff(entry: FileEntry, workspace: bytes, read: ReadContent,
     try:
         old = _content(origin, "before", origin.before, read)
         new = _content(entry, "after", entry.after, read)
+    except StoreDamagedError:
+        raise
     except (ContentNotFoundError, StoreError) as error:
         return dataclasses.replace(base, unavailable=str(error))
     patch = content_patch(old, new)

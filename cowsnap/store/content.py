@@ -347,7 +347,7 @@ class ContentStore:
         if blob.startswith("large-"):
             seal = read_seal_record(self.directory, blob)
             if seal is None:
-                raise StoreError(f"content {blob} carries no seal, so it cannot be verified "
+                raise StoreDamagedError(f"content {blob} carries no seal, so it cannot be verified "
                                  "(a bundle carries one for each large content)")
             expected = seal
         digest = hash_fd(fd, actual)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from cowsnap.beneath import open_beneath
-from cowsnap.errors import StoreError
+from cowsnap.errors import StoreDamagedError, StoreError
 from cowsnap.store.atomic import storage_error
 
 FILE_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY
@@ -88,9 +88,10 @@ class StoreRoot:
             return open_beneath(root, _relative(relative), flags, mode)
 
     def _unsafe(self, relative: str | bytes, error: OSError) -> StoreError:
+        """A tampered path (symlink, `..`, non-directory on the way) is damage."""
         where = os.fsdecode(_relative(relative))
         if error.errno in UNSAFE:
-            return StoreError(f"refusing {self.path / where}: a symlink or a non-directory "
+            return StoreDamagedError(f"refusing {self.path / where}: a symlink or a non-directory "
                               "is on its way (the store was tampered with)")
         return StoreError(f"cannot open {self.path / where}: {error.strerror}")
 
@@ -104,8 +105,8 @@ class StoreRoot:
             why = f"belongs to uid {info.st_uid}, not to the store's owner"
         if why:
             os.close(fd)
-            raise StoreError(f"refusing {self.path / os.fsdecode(_relative(relative))}: "
-                             f"it {why} (the store was tampered with)")
+            raise StoreDamagedError(f"refusing {self.path / os.fsdecode(_relative(relative))}: "
+                                    f"it {why} (the store was tampered with)")
         return fd
 
     def open_file(self, relative: str | bytes) -> int:
@@ -142,7 +143,7 @@ class StoreRoot:
         fd = self.open_file(relative)
         try:
             if os.fstat(fd).st_size > limit:
-                raise StoreError(f"{self.path / os.fsdecode(_relative(relative))} is larger "
+                raise StoreDamagedError(f"{self.path / os.fsdecode(_relative(relative))} is larger "
                                  f"than {limit} bytes: damaged or tampered with")
             with os.fdopen(os.dup(fd), "rb") as handle:
                 data = handle.read(limit + 1)

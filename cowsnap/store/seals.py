@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from cowsnap.errors import StoreError
+from cowsnap.errors import StoreDamagedError
 from cowsnap.store.rooted import StoreRoot
 
 SEALS = "seals"
@@ -36,7 +36,7 @@ def read_seal_record(root: StoreRoot, blob: str) -> str | None:
     except FileNotFoundError:
         return None
     if not _SEAL.fullmatch(raw):
-        raise StoreError(f"the seal of content {blob} is damaged (see cowsnap check)")
+        raise StoreDamagedError(f"the seal of content {blob} is damaged (see cowsnap check)")
     return raw.decode().strip()
 
 
