@@ -1,8 +1,9 @@
 """The configuration file, `$XDG_CONFIG_HOME/cowsnap/config.toml`.
 
 Its `[prune]` table turns on automatic pruning after each run, with the same
-rules as `cowsnap prune`, at most once per `interval` (the store records when it
-was last pruned):
+rules as `cowsnap prune` but one (it never removes the runs of a workspace that
+is absent: it may be an unmounted disk), at most once per `interval` (the store
+records when it was last pruned):
 
     [prune]
     keep_last = 20         # per workspace
@@ -32,7 +33,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -94,7 +95,7 @@ def _prune_settings(table: Any, source: str) -> AutoPrune | None:
         raise ConfigError(f"{source}: [prune] {error}") from None
     if policy == Policy():
         return None
-    return AutoPrune(policy=policy, interval=every)
+    return AutoPrune(policy=replace(policy, remove_missing_workspaces=False), interval=every)
 
 
 def _remote_settings(tables: Any, source: str) -> dict[str, RemoteSettings]:
@@ -126,6 +127,8 @@ def parse_config(text: str, source: str) -> Config:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{source}: {error}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: nested too deeply") from None
     unknown = sorted(set(document) - {"prune", "remote"})
     if unknown:
         raise ConfigError(f"{source}: unknown section [{unknown[0]}]")

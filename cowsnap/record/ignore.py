@@ -57,7 +57,7 @@ def parse_ignores(raw: bytes, source: Path, env: Mapping[str, str]) -> IgnoreRul
     """The rules in an ignore.json's bytes; anything but a list of absolute paths is an error."""
     try:
         entries = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
         raise IgnoreConfigError(f"{source} is not valid JSON: {error}") from None
     if not isinstance(entries, list) or not all(isinstance(item, str) for item in entries):
         raise IgnoreConfigError(f"{source} must be a JSON list of path strings")

@@ -234,7 +234,7 @@ class RunIndex:
             raise CorruptManifestError(f"cannot read {path}: {error.strerror}") from None
         try:
             found = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             found = None
         if (not isinstance(found, dict) or set(found) != {MANIFEST, SUMMARY}
                 or not all(isinstance(value, str) for value in found.values())):

@@ -4,8 +4,10 @@ path outside the workspace restored into stays byte-identical."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import secrets
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -60,12 +62,23 @@ class Scene:
         change(manifest)
         manifest["files"].sort(key=lambda item: item["path"].encode())
         forged = self.base / "forged.json"
-        forged.write_text(json.dumps(manifest))
-        os.chmod(forged, 0o644)
+        forged.write_bytes(json.dumps(manifest).encode())
+        checksums_path = self.manifest_path.parent / "checksums.json"
+        checksums = json.loads(checksums_path.read_bytes())
+        checksums["manifest.json"] = hashlib.sha256(forged.read_bytes()).hexdigest()
+        forged_checksums = self.base / "forged-checksums.json"
+        forged_checksums.write_text(json.dumps(checksums))
+        for path in (forged, forged_checksums):
+            os.chmod(path, 0o644)
         self.attacker("cp", forged, self.manifest_path)
+        self.attacker("cp", forged_checksums, checksums_path)
 
     def restore(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
-        return self.cowsnap("restore", "--store", str(self.bundle), self.run_id, *args,
+        """Root restores the attacker's bundle the one way cowsnap takes another user's
+        store: from root's own copy (`cp -r`: symlinks stay symlinks, and are refused)."""
+        copy = self.base / f"bundle-copy-{secrets.token_hex(4)}"
+        subprocess.run(["cp", "-r", str(self.bundle), str(copy)], check=True, timeout=60)
+        return self.cowsnap("restore", "--store", str(copy), self.run_id, *args,
                             cwd=cwd or self.workspace, check=False)
 
     def victim_untouched(self) -> bool:
@@ -139,8 +152,7 @@ def test_a_system_workspace_is_refused(scene: Scene, workspace: str, message: by
 
 def test_a_workspace_holding_the_store_is_refused(scene: Scene) -> None:
     scene.tamper(lambda manifest: manifest.update(warnings=["tampered"]))
-    result = scene.cowsnap("restore", "--store", str(scene.bundle), scene.run_id,
-                           "--workspace", str(scene.base), cwd=scene.base, check=False)
+    result = scene.restore("--workspace", str(scene.base), cwd=scene.base)
     assert result.returncode == 1
     assert b"its target workspace" in result.stderr and b"holds the store" in result.stderr
 

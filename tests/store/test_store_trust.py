@@ -262,3 +262,17 @@ def test_a_damaged_seal_is_a_store_error(store: Store) -> None:
     (store.root / "seals" / blob).write_bytes(b"\xff\xfe not a seal")
     with pytest.raises(StoreError, match=f"the seal of content {blob} is damaged"):
         read_seal_record(store.directory, blob)
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("config.toml", "a = " + "[" * 100_000 + "]" * 100_000),
+    ("ignore.json", "[" * 100_000 + "]" * 100_000),
+])
+def test_deeply_nested_configuration_is_one_line(cowsnap: Cowsnap, tmp_path: Path,
+                                                 name: str, text: str) -> None:
+    config = cowsnap.home / ".config" / "cowsnap"
+    config.mkdir(parents=True)
+    (config / name).write_text(text)
+    result = cowsnap("run", "--", "true", cwd=tmp_path, check=False)
+    assert result.returncode != 0
+    assert result.stderr.count(b"\n") == 1 and b"Traceback" not in result.stderr, result
