@@ -309,7 +309,8 @@ def _auto_prune(store: Store, config: Config, manifest: Manifest | None,
         if not prune_needed(guess, config.cap):
             return None, None
         policy = Policy(max_size=config.cap,
-                        protect_since=_session_start(store, manifest, session))
+                        protect_since=_session_start(store, manifest, session),
+                        remove_missing_workspaces=False)
         outcome = prune_store(store, policy, now=now, wait=False)
         record_measured(store, outcome.plan.size_after)
         return outcome, None

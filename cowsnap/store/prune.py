@@ -3,7 +3,9 @@
 A pure function over run records, like restic's `forget` policy, so every rule
 is unit-tested without a store:
 
-1. a run whose workspace no longer exists is removed, whatever else applies;
+1. a run whose workspace no longer exists is removed, whatever else applies
+   (automatic pruning, `remove_missing_workspaces=False`, keeps every run of an
+   absent workspace instead, whatever else applies: it may be merely unmounted);
 2. with `keep_last` and/or `keep_within`, a run is kept when at least one of them
    keeps it (the newest `keep_last` of its workspace; started within
    `keep_within` of now), otherwise removed; with neither, every run is kept;
@@ -49,6 +51,9 @@ class Policy:
     only_workspace: str | None = None
     """When set, every run of another workspace is kept, whatever the rules above say
     (`cowsnap prune` without --all)."""
+    remove_missing_workspaces: bool = True
+    """False for automatic pruning: a workspace that is merely absent (an unmounted
+    disk) keeps all its runs; only an explicit `cowsnap prune` removes them."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,11 @@ def plan_prune(runs: Sequence[RunRecord], content_sizes: Mapping[str, int], poli
         if _out_of_scope(run, policy):
             keep[run.run_id] = True
             reasons[run.run_id] = ["another workspace (prune --all considers every one)"]
+        elif not run.workspace_exists and not policy.remove_missing_workspaces:
+            keep[run.run_id] = True
+            protected.add(run.run_id)
+            reasons[run.run_id] = [f"its workspace {run.workspace} is absent (perhaps not "
+                                   f"mounted): only an explicit prune removes its runs"]
         elif not run.workspace_exists:
             keep[run.run_id] = False
             reasons[run.run_id] = [f"its workspace {run.workspace} no longer exists"]

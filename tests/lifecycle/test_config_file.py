@@ -19,13 +19,15 @@ def test_a_full_prune_table() -> None:
     config = parse_config('[prune]\nkeep_last = 3\nkeep_within = "7d"\nmax_size = "1G"\n'
                           'interval = "12h"\n', "config.toml")
     assert config == Config(AutoPrune(
-        Policy(keep_last=3, keep_within=timedelta(days=7), max_size=1024**3),
+        Policy(keep_last=3, keep_within=timedelta(days=7), max_size=1024**3,
+               remove_missing_workspaces=False),
         interval=timedelta(hours=12)), cap=1024**3)
 
 
 def test_interval_defaults_to_a_day_and_no_rules_means_no_pruning() -> None:
     config = parse_config("[prune]\nmax_size = 1000\n", "c")
-    assert config.auto_prune == AutoPrune(Policy(max_size=1000), timedelta(days=1))
+    assert config.auto_prune == AutoPrune(
+        Policy(max_size=1000, remove_missing_workspaces=False), timedelta(days=1))
     assert parse_config('[prune]\ninterval = "1h"\n', "c").auto_prune is None
     assert parse_config("", "c") == Config()
 
@@ -102,6 +104,27 @@ def test_runs_prune_automatically_at_most_once_per_interval(cowsnap: Cowsnap,
         cowsnap("run", "--", "sh", "-c", f"echo {number} > f", cwd=ext4_dir)
     assert len(_log(cowsnap, ext4_dir)) == 3, "pruned less than an hour ago: not again"
     assert cowsnap("check", cwd=ext4_dir).returncode == 0
+
+
+def test_automatic_pruning_keeps_the_runs_of_an_absent_workspace(cowsnap: Cowsnap,
+                                                                  ext4_dir: Path) -> None:
+    """An unmounted disk looks like a missing workspace: only `cowsnap prune` may
+    remove its runs, never the pruning that follows another workspace's run."""
+    away, here = ext4_dir / "away", ext4_dir / "here"
+    away.mkdir()
+    here.mkdir()
+    cowsnap("run", "--", "sh", "-c", "echo 1 > f", cwd=away)
+    away.rename(ext4_dir / "unmounted")
+    config = cowsnap.home / ".config" / "cowsnap"
+    config.mkdir(parents=True)
+    (config / "config.toml").write_text('[prune]\nkeep_last = 1\nmax_size = 1\ninterval = "0s"\n')
+    for number in range(2):
+        cowsnap("run", "--", "sh", "-c", f"echo {number} > f", cwd=here)
+    workspaces = sorted(json.loads((run / "summary.json").read_bytes())["workspace"]
+                        for run in (cowsnap.store / "runs").iterdir())
+    assert workspaces == [str(away), str(here)]
+    cowsnap("prune", cwd=here)
+    assert len(list((cowsnap.store / "runs").iterdir())) == 1
 
 
 def test_a_malformed_configuration_stops_run_before_the_command(cowsnap: Cowsnap,

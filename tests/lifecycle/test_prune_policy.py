@@ -65,6 +65,13 @@ CASES = {
     "runs of a missing workspace do not count for keep-last": Case(
         [run("gone", "/a", 1, exists=False), run("a0", "/a", 2), run("a1", "/a", 3)],
         Policy(keep_last=1), {"a0"}),
+    "automatic pruning keeps every run of an absent workspace": Case(
+        [run("gone1", "/gone", 100, exists=False, contents="ab"),
+         run("gone2", "/gone", 90, exists=False, contents="c"),
+         run("a1", "/a", 10, contents="d"), run("a2", "/a", 1, contents="e")],
+        Policy(keep_last=1, keep_within=timedelta(hours=2), max_size=0,
+               remove_missing_workspaces=False), {"gone1", "gone2", "a2"},
+        {"gone1": "is absent (perhaps not mounted): only an explicit prune removes"}),
     "max-size drops the oldest across workspaces first": Case(
         [run("a1", "/a", 10, contents="a"), run("b1", "/b", 9, contents="b"),
          run("a2", "/a", 8, contents="c"), run("b2", "/b", 7, contents="d")],
