@@ -50,6 +50,7 @@ from cowsnap.record.policy import (
     content_choice,
     decide,
 )
+from cowsnap.record.setid import lost_privileges
 from cowsnap.record.state import MISSING, PathState, read_state
 from cowsnap.record.version_capture import VersionKeeper
 from cowsnap.record.versions import VersionGlobs
@@ -137,6 +138,7 @@ class Recorder:
         self._linked: set[bytes] = set()
         self._same_before: dict[bytes, bytes] = {}
         self._links: LinkMap | None = None
+        self._executed: set[bytes] = set()
         self._writer = ContentWriter(store.contents)
         self._versions = VersionKeeper(versions, self._writer, settings.max_file_size,
                                        self.records) if versions else None
@@ -168,6 +170,8 @@ class Recorder:
         return self.in_workspace(path) or not self._ignores.covers(path)
 
     def on_event(self, event: Event) -> None:
+        if isinstance(event, PathEvent) and event.operation == Operation.EXEC:
+            self._check_set_id(event.path)
         if isinstance(event, TraceWarning):
             self._warnings.append(f"pid {event.pid}: {event.message}")
         elif isinstance(event, PathEvent) and self.records(event.path):
@@ -187,6 +191,14 @@ class Recorder:
                         self._renamed_from[event.related_path] = event.path
         if self._versions is not None:
             self._versions.on_event(event)
+
+    def _check_set_id(self, path: bytes) -> None:
+        """Warn once per program that ran without its set-id privileges (setid.py)."""
+        if path not in self._executed:
+            self._executed.add(path)
+            warning = lost_privileges(path, self._uid, os.getegid())
+            if warning:
+                self._warnings.append(warning)
 
     def before_mutation(self, event: PathEvent) -> None:
         """Preserve the before-state of the path(s) `event` is about to mutate, and tell
