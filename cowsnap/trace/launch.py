@@ -84,11 +84,17 @@ def _child(
     seccomp: native.PreparedFilter,
     dispositions: Dispositions,
     error_pipe: int,
+    parent: int,
 ) -> None:
-    """Runs in the forked child; never returns."""
+    """Runs in the forked child; never returns. Until the parent has seized it, the
+    child dies with the parent (PR_SET_PDEATHSIG): a cowsnap killed meanwhile must not
+    leave it stopped forever, holding cowsnap's stdout and stderr open."""
     unprivileged = os.geteuid() != 0
     stage = b"chdir"
     try:
+        native.set_parent_death_signal(signal.SIGKILL)
+        if os.getppid() != parent:
+            os._exit(127)
         for number, disposition in dispositions.items():
             signal.signal(number, disposition)
         if cwd is not None:
@@ -96,6 +102,7 @@ def _child(
         stage = b"seccomp"
         native.install_seccomp_filter(seccomp, no_new_privs=unprivileged)
         os.kill(os.getpid(), signal.SIGSTOP)
+        native.set_parent_death_signal(0)
         stage = b"exec"
         os.execve(executable, list(argv), env)
     except OSError as error:
@@ -115,10 +122,11 @@ def start(
     """Fork the command, seize it with `options`, and let it run into its first exec."""
     executable = find_executable(argv[0], env)
     read_end, write_end = os.pipe2(os.O_CLOEXEC)
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:
         os.close(read_end)
-        _child(executable, argv, env, cwd, seccomp, dispositions, write_end)
+        _child(executable, argv, env, cwd, seccomp, dispositions, write_end, parent)
     os.close(write_end)
     _, status = os.waitpid(pid, os.WUNTRACED)
     if not os.WIFSTOPPED(status):

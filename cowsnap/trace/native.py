@@ -46,6 +46,7 @@ PTRACE_EVENT_STOP = 128
 
 AUDIT_ARCH_I386 = 0x40000003
 
+PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
@@ -232,6 +233,14 @@ class PreparedFilter:
         self._instructions = (_SockFilter * len(program))(*(_SockFilter(*i) for i in program))
         self._fprog = _SockFprog(len(program), self._instructions)
         self.address = ctypes.addressof(self._fprog)
+
+
+def set_parent_death_signal(number: int) -> None:
+    """Have the kernel send signal `number` to the calling process when the thread that
+    forked it dies (0: no longer)."""
+    if _prctl(PR_SET_PDEATHSIG, number, None, 0, 0) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, os.strerror(error))
 
 
 def install_seccomp_filter(prepared: PreparedFilter, no_new_privs: bool) -> None:

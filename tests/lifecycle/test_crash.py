@@ -119,10 +119,14 @@ def test_run_killed_while_tracing_takes_the_command_along(
 def test_run_killed_at_random_moments(backend_workspace: tuple[str, Path], cowsnap: Cowsnap,
                                       tmp_path: Path, background: list[Background]) -> None:
     """A command writing 150 files, killed anywhere from before the snapshot to after
-    the run is published; every time, the store recovers and the command is dead."""
+    the run is published; every time, the store recovers and the command is dead.
+    The store exists beforehand (a kill before a new store exists leaves nothing to
+    check), and a kill before the tracer seized the command kills the command too
+    (it must not stay stopped, holding cowsnap's pipes open)."""
     backend, workspace = backend_workspace
     chooser = random.Random(20261121)
     script = 'echo $$ > "$PIDFILE"; for i in $(seq 150); do echo $i > f$i; done'
+    cowsnap("run", "--backend", backend, "--", "true", cwd=workspace)
     for attempt in range(5):
         pidfile = tmp_path / f"command{attempt}.pid"
         job = Background(cowsnap, ["run", "--backend", backend, "--", "env",
