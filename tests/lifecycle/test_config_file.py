@@ -116,7 +116,7 @@ def test_automatic_pruning_keeps_the_runs_of_an_absent_workspace(cowsnap: Cowsna
     cowsnap("run", "--", "sh", "-c", "echo 1 > f", cwd=away)
     away.rename(ext4_dir / "unmounted")
     config = cowsnap.home / ".config" / "cowsnap"
-    config.mkdir(parents=True)
+    config.mkdir(parents=True, exist_ok=True)
     (config / "config.toml").write_text('[prune]\nkeep_last = 1\nmax_size = 1\ninterval = "0s"\n')
     for number in range(2):
         cowsnap("run", "--", "sh", "-c", f"echo {number} > f", cwd=here)

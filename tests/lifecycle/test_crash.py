@@ -121,11 +121,13 @@ def test_run_killed_at_random_moments(backend_workspace: tuple[str, Path], cowsn
     """A command writing 150 files, killed anywhere from before the snapshot to after
     the run is published; every time, the store recovers and the command is dead.
     The store exists beforehand (a kill before a new store exists leaves nothing to
-    check), and a kill before the tracer seized the command kills the command too
-    (it must not stay stopped, holding cowsnap's pipes open)."""
+    check), a kill before the tracer seized the command kills the command too
+    (it must not stay stopped, holding cowsnap's pipes open), and the command's pid
+    file appears whole or not at all."""
     backend, workspace = backend_workspace
     chooser = random.Random(20261121)
-    script = 'echo $$ > "$PIDFILE"; for i in $(seq 150); do echo $i > f$i; done'
+    script = ('echo $$ > "$PIDFILE.new" && mv "$PIDFILE.new" "$PIDFILE"; '
+              'for i in $(seq 150); do echo $i > f$i; done')
     cowsnap("run", "--backend", backend, "--", "true", cwd=workspace)
     for attempt in range(5):
         pidfile = tmp_path / f"command{attempt}.pid"
