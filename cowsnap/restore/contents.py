@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 from collections.abc import Iterable, Iterator
 from types import TracebackType
 
 from cowsnap.errors import ContentNotFoundError, StoreError, UntrustedRunError
 from cowsnap.model import FileEntry, FileState, is_hash_id
-from cowsnap.restore.beneath import open_directory
 from cowsnap.restore.plan import Action, Step
-from cowsnap.restore.sparse import blob_id_of, copy_content
+from cowsnap.restore.sparse import copy_content
 from cowsnap.store.content import blob_header
 from cowsnap.store.seals import read_seal
 from cowsnap.store.store import Store
@@ -59,46 +57,29 @@ class Contents:
             f"and size: the store or bundle is damaged or was tampered with")
 
     def _open_large(self, entry: FileEntry, state: FileState) -> int | None:
-        """The file holding a large content, opened once, beneath the store's root and
-        never through a symlink (a bundle's `large/` may be one, to /etc)."""
+        """The file holding a large content, opened once beneath the store (never
+        through a symlink, a regular file of the store's owner)."""
         if state.blob is None or state.blob_source == "git":
             return None
-        path = self._store.contents.source_path(state.blob)
-        if path is None:
-            return None
         try:
-            root = os.open(self._store.root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-            try:
-                directory = open_directory(root, os.fsencode(path.parent.name))
-            finally:
-                os.close(root)
-            try:
-                fd = os.open(path.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
-                             | os.O_CLOEXEC, dir_fd=directory)
-            finally:
-                os.close(directory)
-        except OSError as error:
+            return self._store.contents.open_large_file(state.blob)
+        except StoreError as error:
             raise UntrustedRunError(f"cannot read the content of {os.fsdecode(entry.path)}: "
-                                    f"{error.strerror}") from None
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise self._mismatch(entry, state.blob)
-        return fd
+                                    f"{error}") from None
 
     def _check_large(self, entry: FileEntry, state: FileState, fd: int) -> None:
+        """Checked against its id or seal (`ContentStore.verify_large`) and its size."""
         blob = state.blob
         assert blob is not None
         try:
-            size = os.fstat(fd).st_size
-            expected = blob if is_hash_id(blob) else read_seal(self._store, blob)
-            actual = None if expected is None or size != state.size else blob_id_of(fd, size)
+            self._store.contents.verify_large(blob, fd, state.size)
+        except StoreError:
+            os.close(fd)
+            raise self._mismatch(entry, blob) from None
         except OSError as error:
             os.close(fd)
             raise UntrustedRunError(f"cannot read the content of {os.fsdecode(entry.path)}: "
                                     f"{error.strerror}") from None
-        if size != state.size or actual != expected:
-            os.close(fd)
-            raise self._mismatch(entry, blob)
         self._large[blob] = fd
         self._checked.add(blob)
 

@@ -322,21 +322,29 @@ class ContentStore:
         finally:
             os.close(fd)
 
+    def open_large_file(self, blob: str) -> int | None:
+        """A read-only fd of the raw file of a large content, opened beneath the store
+        (no symlink, a regular file of the store's owner), not yet verified: see
+        `verify_large`. None when `blob` is not a raw large content here."""
+        try:
+            return self.directory.open_file(self._large_name(check_blob_id(blob)))
+        except FileNotFoundError:
+            return None
+
     @contextmanager
     def open_large(self, blob: str, size: int | None = None) -> Iterator[tuple[int, str] | None]:
         """(fd, git blob id of its bytes) of the raw file of a large content, verified
         against its id or seal, or None when `blob` is not one; StoreError if damaged."""
-        try:
-            fd = self.directory.open_file(self._large_name(check_blob_id(blob)))
-        except FileNotFoundError:
+        fd = self.open_large_file(blob)
+        if fd is None:
             yield None
             return
         try:
-            yield fd, self._verify_large(blob, fd, size)
+            yield fd, self.verify_large(blob, fd, size)
         finally:
             os.close(fd)
 
-    def _verify_large(self, blob: str, fd: int, size: int | None) -> str:
+    def verify_large(self, blob: str, fd: int, size: int | None) -> str:
         """The git blob id of the large content open at `fd`, checked against its id or
         seal. A content this store cloned and never hashed (seal UNHASHED) is hashed and
         sealed now, by its first reader; one with no seal at all cannot be verified."""

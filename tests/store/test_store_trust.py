@@ -166,7 +166,7 @@ def test_check_never_seals_a_bundles_large_content_as_good(
     assert result.returncode == 1 and b"does not match its id or seal" in result.stdout
     restored = cowsnap("restore", "--force", "--store", str(bundle), cwd=workspace,
                        check=False)
-    assert "does not match its id or seal" in one_line_error(restored)
+    assert "does not match its id" in one_line_error(restored)
     seal.unlink()
     result = cowsnap("check", "--store", str(bundle), cwd=workspace, check=False)
     assert result.returncode == 1 and b"carries no seal" in result.stdout
