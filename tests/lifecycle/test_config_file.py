@@ -123,7 +123,7 @@ def test_automatic_pruning_keeps_the_runs_of_an_absent_workspace(cowsnap: Cowsna
     workspaces = sorted(json.loads((run / "summary.json").read_bytes())["workspace"]
                         for run in (cowsnap.store / "runs").iterdir())
     assert workspaces == [str(away), str(here)]
-    cowsnap("prune", cwd=here)
+    cowsnap("prune", "--all", cwd=here)
     assert len(list((cowsnap.store / "runs").iterdir())) == 1
 
 
