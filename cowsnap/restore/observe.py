@@ -6,8 +6,9 @@ import errno
 import hashlib
 import os
 
+from cowsnap.beneath import proc_path
 from cowsnap.model import ABSENT, FileState, Xattrs, file_type, is_hash_id
-from cowsnap.restore.beneath import Roots, proc_path
+from cowsnap.restore.beneath import Roots
 from cowsnap.restore.leftovers import is_abandoned
 from cowsnap.restore.plan import Current, Target
 from cowsnap.store.content import CHUNK, blob_header
