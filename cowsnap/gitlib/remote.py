@@ -132,9 +132,6 @@ class GitRepository:
     def write_blob_from_file(self, path: Path) -> str:
         return str(self._repository.create_blob_fromdisk(str(path)))
 
-    def has(self, oid: str) -> bool:
-        return oid in self._repository.odb
-
     def write_tree(self, files: Mapping[str, str]) -> str:
         """A tree holding each `path` ("a/b/c") -> blob id of `files`."""
         return self._tree(sorted((path.split("/"), oid) for path, oid in files.items()))
@@ -161,10 +158,6 @@ class GitRepository:
 
     def set_ref(self, name: str, oid: str) -> None:
         self._repository.references.create(name, pygit2.Oid(hex=oid), force=True)
-
-    def ref_target(self, name: str) -> str | None:
-        reference = self._repository.references.get(name)
-        return None if reference is None else str(reference.target)
 
     def commit(self, oid: str) -> tuple[str, list[str]]:
         """The tree and parents of commit `oid`; RemoteError if it is not a commit here."""

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from cowsnap.beneath import proc_path
-from cowsnap.errors import RemoteError, StoreError
+from cowsnap.errors import StoreError
 from cowsnap.gitlib.remote import GitRepository, scratch_repository
 from cowsnap.model import Manifest, dump_manifest
 from cowsnap.remote.layout import (
@@ -174,10 +174,3 @@ def push_runs(store: Store, url: str, run_ids: Sequence[str] | None,
     return PushReport(url=url, runs=tuple(results),
                       sent_bytes=outcome.sent_bytes if outcome else 0)
 
-
-def require_pushed(report: PushReport) -> None:
-    """RemoteError naming the runs the server refused, if any."""
-    if report.rejected:
-        first = report.rejected[0]
-        raise RemoteError(f"{report.url} refused {len(report.rejected)} of "
-                          f"{len(report.runs)} runs (first: {first.run_id}: {first.reason})")
