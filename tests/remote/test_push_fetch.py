@@ -159,10 +159,11 @@ def test_clean_tracked_files_travel_with_the_run(cowsnap: Cowsnap, tmp_path: Pat
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "tracked.txt"], check=True)
     subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
-    run_id = _record(cowsnap, workspace, "echo changed > tracked.txt")
+    (workspace / "tracked.txt").write_bytes(b"edited\n")
+    run_id = _record(cowsnap, workspace, "printf 'as committed\\n' > tracked.txt")
     manifest = json.loads(cowsnap("show", run_id, "--json", cwd=workspace).stdout)
-    sources = {entry["before"].get("blob_source") for entry in manifest["files"]
-               if entry["path"].endswith("/tracked.txt")}
+    sources = {entry["after"].get("blob_source") for entry in manifest["files"]
+               if entry["path"].endswith("tracked.txt")}
     assert sources == {"git"}
     remote = tmp_path / "runs.git"
     subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
@@ -171,5 +172,5 @@ def test_clean_tracked_files_travel_with_the_run(cowsnap: Cowsnap, tmp_path: Pat
     laptop = Cowsnap(home=tmp_path / "laptop", store=tmp_path / "laptop-store")
     laptop.home.mkdir()
     laptop("fetch", str(remote), cwd=tmp_path)
-    before = laptop("cat", "--before", run_id, str(workspace / "tracked.txt"), cwd=tmp_path)
-    assert before.stdout == b"as committed\n"
+    after = laptop("cat", run_id, str(workspace / "tracked.txt"), cwd=tmp_path)
+    assert after.stdout == b"as committed\n"
