@@ -254,8 +254,9 @@ class Recorder:
     def inherited(self, path: bytes) -> None:
         """`path` is a regular file the command inherits open for writing (its stdout
         redirected into the workspace, say): the tracer never sees those writes, so
-        take its before-state now, before launch, and count it as written."""
-        if not self.records(path):
+        take its before-state now, before launch, and count it as written. Only in the
+        workspace: a caller capturing the command's output elsewhere keeps it."""
+        if not self.in_workspace(path) or not self.records(path):
             return
         self.before_mutation(PathEvent(pid=0, tid=0, syscall="inherited",
                                        operation=Operation.WRITE, path=path, result=0))
