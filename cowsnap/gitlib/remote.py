@@ -169,14 +169,8 @@ class GitRepository:
     def blob_at(self, tree: str, path: str) -> str | None:
         """The blob at `path` ("a/b/c") in tree `tree`, looked up directly (a hostile
         tree is never walked whole); None if there is no blob there."""
-        found = self._get(tree)
-        if not isinstance(found, pygit2.Tree):
-            raise RemoteError(f"object {tree} is not a tree")
-        try:
-            entry = found[path]
-        except (KeyError, ValueError, pygit2.GitError):
-            return None
-        return str(entry.id) if entry.type_str == "blob" else None
+        entry = self._entry_at(tree, path)
+        return str(entry.id) if entry is not None and entry.type_str == "blob" else None
 
     def blobs_under(self, tree: str, directories: Mapping[str, int]) -> dict[str, str]:
         """Blob id by path of every blob exactly `depth` levels below each of the
@@ -202,15 +196,20 @@ class GitRepository:
         return found
 
     def _tree_at(self, tree: str, path: str) -> pygit2.Tree | None:
+        entry = self._entry_at(tree, path)
+        child = self._get(str(entry.id)) if entry is not None and entry.type_str == "tree" else None
+        return child if isinstance(child, pygit2.Tree) else None
+
+    def _entry_at(self, tree: str, path: str) -> pygit2.Object | None:
+        """The entry at `path` in tree `tree`, looked up directly; None if there is none.
+        RemoteError if `tree` is not a tree."""
         found = self._get(tree)
         if not isinstance(found, pygit2.Tree):
             raise RemoteError(f"object {tree} is not a tree")
         try:
-            entry = found[path]
+            return found[path]
         except (KeyError, ValueError, pygit2.GitError):
             return None
-        child = self._get(str(entry.id)) if entry.type_str == "tree" else None
-        return child if isinstance(child, pygit2.Tree) else None
 
     def blob_size(self, oid: str) -> int:
         """The size of blob `oid`, from its header (its bytes are not inflated)."""
