@@ -70,6 +70,19 @@ def _guarded(call: Callable[[], T]) -> T:
         raise ToolError(str(error)) from None
 
 
+def _restoring(call: Callable[[], T], root: str,
+               answer: Callable[[T], dict[str, Any]]) -> dict[str, Any]:
+    """The answer of a restore or rewind; when paths changed since, the conflicts instead
+    (nothing was changed), so the agent can look and decide whether to force."""
+    try:
+        result = call()
+    except RestoreConflictError as error:
+        return results.conflict_result(error.conflicts, root)
+    except CowsnapError as error:
+        raise ToolError(str(error)) from None
+    return answer(result)
+
+
 @dataclass(frozen=True)
 class Executed:
     status: int
@@ -204,15 +217,11 @@ def build_server(settings: ServerSettings) -> MCPServer:
         """Undo one run (to="before", the default) or redo it (to="after"), whole or
         only `paths`. Refuses, changing nothing, when a path changed since the run,
         unless `force`; the answer then lists the conflicts."""
-        try:
-            result = api.restore(run, paths or (), side=to, force=force, dry_run=dry_run,
-                                 cwd=settings.workspace, command=["cowsnap", "mcp", "restore"],
-                                 workspace=root, store=store)
-        except RestoreConflictError as error:
-            return results.conflict_result(error.conflicts, root)
-        except CowsnapError as error:
-            raise ToolError(str(error)) from None
-        return results.restore_result(result, root)
+        return _restoring(
+            lambda: api.restore(run, paths or (), side=to, force=force, dry_run=dry_run,
+                                cwd=settings.workspace, command=["cowsnap", "mcp", "restore"],
+                                workspace=root, store=store),
+            root, lambda result: results.restore_result(result, root))
 
     @server.tool()
     def rewind(run: str | None = None, session: str | None = None, dry_run: bool = False,
@@ -220,14 +229,10 @@ def build_server(settings: ServerSettings) -> MCPServer:
         """Undo a run (default: the newest) and every later run of the workspace at once,
         or with `session`, everything since that session's first run. Refuses,
         changing nothing, when a path changed since, unless `force`."""
-        try:
-            result = api.rewind(run, session=session, force=force, dry_run=dry_run,
-                                cwd=settings.workspace, command=["cowsnap", "mcp", "rewind"],
-                                workspace=root, store=store)
-        except RestoreConflictError as error:
-            return results.conflict_result(error.conflicts, root)
-        except CowsnapError as error:
-            raise ToolError(str(error)) from None
-        return results.restore_result(result.restore, root, result.runs)
+        return _restoring(
+            lambda: api.rewind(run, session=session, force=force, dry_run=dry_run,
+                               cwd=settings.workspace, command=["cowsnap", "mcp", "rewind"],
+                               workspace=root, store=store),
+            root, lambda result: results.restore_result(result.restore, root, result.runs))
 
     return server
