@@ -36,6 +36,17 @@ def _left_out(sizes: dict[str, int]) -> str:
             f"{format_size(sum(sizes.values()))})")
 
 
+def _echo_runs(runs: list[tuple[str, str, str | None, dict[str, int]]], width: int, done: str,
+               where: str) -> None:
+    """One line per run of a push or fetch (status, id, why, what was left out), then
+    how many of them were `done`."""
+    for status, run_id, why, not_pushed in runs:
+        reason = f": {why}" if why else ""
+        click.echo(f"{status:<{width}} {run_id}{reason}{_left_out(not_pushed)}")
+    count = sum(1 for status, *_ in runs if status == done)
+    click.echo(f"{done} {count} of {len(runs)} runs {where}")
+
+
 @click.command("push")
 @click.argument("arguments", nargs=-1, metavar="[REMOTE] [RUN...]")
 @click.option("--max-content", metavar="SIZE",
@@ -59,12 +70,8 @@ def push(arguments: tuple[str, ...], max_content: str | None, workspace: str | N
     if as_json:
         click.echo(json.dumps(push_document(report), indent=2))
     else:
-        for run in report.runs:
-            reason = f": {run.reason}" if run.reason else ""
-            click.echo(f"{run.status:<10} {run.run_id}{reason}{_left_out(run.not_pushed)}")
-        pushed = sum(1 for run in report.runs if run.status == "pushed")
-        click.echo(f"pushed {pushed} of {len(report.runs)} runs to {report.url}"
-                   f" ({format_size(report.sent_bytes)} sent)")
+        _echo_runs([(run.status, run.run_id, run.reason, run.not_pushed) for run in report.runs],
+                   10, "pushed", f"to {report.url} ({format_size(report.sent_bytes)} sent)")
     if report.rejected:
         first = report.rejected[0]
         raise RemoteError(f"{report.url} refused {len(report.rejected)} of "
@@ -96,12 +103,9 @@ def fetch(remote: str, runs: tuple[str, ...], store: str | None, as_json: bool) 
     if as_json:
         click.echo(json.dumps(fetch_document(report), indent=2))
     else:
-        for run in report.runs:
-            problem = f": {run.problem}" if run.problem else ""
-            click.echo(f"{run.status:<12} {run.run_id}{problem}{_left_out(run.not_pushed)}")
-        fetched = sum(1 for run in report.runs if run.status == "fetched")
-        click.echo(f"fetched {fetched} of {len(report.runs)} runs from {report.url}"
-                   f" ({format_size(report.received_bytes)} received)")
+        _echo_runs([(run.status, run.run_id, run.problem, run.not_pushed) for run in report.runs],
+                   12, "fetched",
+                   f"from {report.url} ({format_size(report.received_bytes)} received)")
     if report.failed:
         first = report.failed[0]
         raise RemoteError(f"{len(report.failed)} runs from {report.url} failed their checks "
