@@ -51,6 +51,18 @@ static char *path_join(const char *base, const char *name) {
     return str_cat3(base, ends_with(base, "/") ? "" : "/", name);
 }
 
+/* The next name in `*p` after any slashes (length in `*part`, 0 at the end); `*p` moves
+   past it. */
+static const char *next_name(const char **p, size_t *part) {
+    const char *q = *p;
+    while (*q == '/') q++;
+    const char *start = q;
+    while (*q && *q != '/') q++;
+    *part = (size_t)(q - start);
+    *p = q;
+    return start;
+}
+
 static char *normalise(const char *path) {
     size_t n = strlen(path);
     char *out = malloc(n + 2);
@@ -58,10 +70,8 @@ static char *normalise(const char *path) {
     size_t length = 0;
     const char *p = path;
     while (*p) {
-        while (*p == '/') p++;
-        const char *start = p;
-        while (*p && *p != '/') p++;
-        size_t part = (size_t)(p - start);
+        size_t part;
+        const char *start = next_name(&p, &part);
         if (part == 0 || (part == 1 && start[0] == '.')) continue;
         if (part == 2 && start[0] == '.' && start[1] == '.') {
             while (length > 0 && out[length - 1] != '/') length--;
@@ -108,10 +118,8 @@ static int open_any_length(const char *path, int flags) {
     int fd = AT_FDCWD, result = -1;
     const char *p = path;
     while (*p) {
-        while (*p == '/') p++;
-        const char *start = p;
-        while (*p && *p != '/') p++;
-        size_t part = (size_t)(p - start);
+        size_t part;
+        const char *start = next_name(&p, &part);
         if (!part) continue;
         size_t extra = (plen && piece[plen - 1] != '/') ? 1 : 0;
         if (plen + extra + part >= CS_PATH_MAX) {
