@@ -371,7 +371,8 @@ class Recorder:
 
     def _list_every_name(self) -> None:
         """List every name of a written workspace file (see `record.links`): with `write`
-        when the run wrote through another name, with no operation when another name
+        when the run wrote through another name (even a name it only looked at, or
+        linked from), with no operation when another name
         was only bound or unbound (its link count changed); the before-state of a name
         the run did not touch taken from one it did."""
         if self._snapshot.preserved_up_front:
@@ -383,12 +384,16 @@ class Recorder:
             if not self.records(name):
                 continue
             group = (*self._links.before(name), *self._links.after(name))
-            if name in self._operations or not group:
+            if not group:
                 continue
             if any(self._rewrote(other) for other in group):
                 self._add(name, Operation.WRITE)
+            elif name in self._operations:
+                continue
             else:
                 self._operations[name] = 0
+            if name in self._hooked:
+                continue
             hooked = [other for other in self._links.before(name) if other in self._hooked]
             if hooked:
                 self._same_before[name] = hooked[0]
