@@ -54,6 +54,17 @@ def test_links_made_and_removed_come_back_as_links(cowsnap: Cowsnap,
     _round_trip(cowsnap, backend, workspace, "ln a.txt c.txt && rm gone.txt")
 
 
+def test_a_file_written_through_a_link_the_run_made(cowsnap: Cowsnap,
+                                                   backend_workspace: tuple[str, Path]) -> None:
+    """The old name was only linked from, never written by name: it changed all the same
+    (found by the restore property test on the lazy backends)."""
+    backend, workspace = backend_workspace
+    (workspace / "b.txt").write_text("")
+    _round_trip(cowsnap, backend, workspace, "ln b.txt a.txt && printf x > a.txt")
+    data = manifest(cowsnap, workspace, runs(cowsnap, workspace)[2])
+    assert "write" in entry(data, workspace / "b.txt")["operations"]
+
+
 def test_content_survives_the_run_pruning_git(cowsnap: Cowsnap,
                                               backend_workspace: tuple[str, Path]) -> None:
     backend, workspace = backend_workspace
