@@ -105,12 +105,15 @@ class VersionNotFoundError(CowsnapError):
 class RestoreConflictError(CowsnapError):
     """Paths a restore would overwrite changed since the run; nothing was restored.
 
-    `conflicts` lists them as (path, why) so the CLI can show each one.
+    `conflicts` lists them as (path, why) so the CLI can show each one, relative to
+    `workspace` when it is known.
     """
 
-    def __init__(self, message: str, conflicts: list[tuple[bytes, str]]) -> None:
+    def __init__(self, message: str, conflicts: list[tuple[bytes, str]],
+                 workspace: str = "") -> None:
         super().__init__(message)
         self.conflicts = conflicts
+        self.workspace = workspace
 
 
 class UntrustedRunError(CowsnapError):

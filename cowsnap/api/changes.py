@@ -16,7 +16,7 @@ from pathlib import Path
 from cowsnap.api.common import PathArg, load_run, require_store, resolve_run, workspace_key
 from cowsnap.api.reading import find_entry, pick_version
 from cowsnap.diff.model import RunDiff, file_diff, run_diff
-from cowsnap.errors import EXIT_ERROR
+from cowsnap.errors import EXIT_ERROR, RestoreConflictError
 from cowsnap.model import Aspect, FileEntry, FileState, Manifest
 from cowsnap.paths import within
 from cowsnap.record.state import read_state
@@ -215,6 +215,9 @@ def restore(run: str | None = None, paths: Sequence[str | bytes] = (), *,
     options = RestoreOptions(side=side, paths=tuple(paths), force=force, dry_run=dry_run,
                              command=recorded, cwd=str(here), workspace=os.fsencode(key),
                              outside=outside, same_owner=same_owner)
-    result = restore_run(opened, run_id, options, progress)
+    try:
+        result = restore_run(opened, run_id, options, progress)
+    except RestoreConflictError as error:
+        raise RestoreConflictError(str(error), error.conflicts, workspace=key) from None
     return Restored(**{field.name: getattr(result, field.name) for field in fields(result)},
                     workspace=key)

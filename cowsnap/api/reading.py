@@ -171,6 +171,8 @@ class Versions:
     path: bytes
     globs: tuple[str, ...]
     versions: tuple[Version, ...]
+    workspace: str = ""
+    """The run's workspace, so the path can be shown relative to it."""
 
 
 def versions(path: str | bytes, run: str | None = None, workspace: PathArg = None,
@@ -181,7 +183,7 @@ def versions(path: str | bytes, run: str | None = None, workspace: PathArg = Non
         raise VersionNotFoundError(f"run {manifest.run_id} was not recorded with --versions")
     entry = find_entry(manifest, path, cwd)
     return Versions(run_id=manifest.run_id, path=entry.path, globs=manifest.version_globs,
-                    versions=entry.versions)
+                    versions=entry.versions, workspace=manifest.workspace)
 
 
 def pick_version(manifest: Manifest, entry: FileEntry, number: int) -> Version:

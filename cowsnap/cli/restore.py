@@ -58,24 +58,23 @@ def restore_document(result: api.Restored) -> dict[str, Any]:
     }
 
 
-def _name(result: api.Restored, path: bytes) -> str:
+def _name(workspace: str, path: bytes) -> str:
     """A path as every command names it: relative to the workspace."""
-    return display_path(relative_name(path, result.workspace)) if result.workspace \
-        else display_path(path)
+    return display_path(relative_name(path, workspace)) if workspace else display_path(path)
 
 
 def _report(result: api.Restored) -> None:
     if result.dry_run:
         for step in result.plan.steps:
             click.echo(f"{VERBS[step.action.value]:<9} "
-                       f"{_name(result, step.path)}")
+                       f"{_name(result.workspace, step.path)}")
         for path, why in result.failures:
-            click.echo(f"cannot    {_name(result, path)}: {why}")
+            click.echo(f"cannot    {_name(result.workspace, path)}: {why}")
         for path, why in result.skipped:
-            click.echo(f"skip      {_name(result, path)}: {why}")
+            click.echo(f"skip      {_name(result.workspace, path)}: {why}")
         return
     for path, why in result.skipped:
-        click.echo(f"cowsnap: left alone: {_name(result, path)}: {why}", err=True)
+        click.echo(f"cowsnap: left alone: {_name(result.workspace, path)}: {why}", err=True)
     failed = {path for path, _why in result.failures}
     touched = len([target for target in result.plan.touched() if target.path not in failed])
     state = "before" if result.side == "before" else "after"
@@ -88,7 +87,7 @@ def _report(result: api.Restored) -> None:
     if result.undo_run is not None:
         click.echo(f"cowsnap: undo this with: cowsnap restore {result.undo_run}", err=True)
     for path, why in result.failures:
-        click.echo(f"cowsnap: not restored: {_name(result, path)}: {why}", err=True)
+        click.echo(f"cowsnap: not restored: {_name(result.workspace, path)}: {why}", err=True)
 
 
 @click.command("restore")
@@ -130,7 +129,7 @@ def restore(arguments: tuple[str, ...], side: str, dry_run: bool, force: bool,
                              progress=progress, outside=outside, same_owner=same_owner)
     except RestoreConflictError as error:
         for path, why in error.conflicts:
-            click.echo(f"cowsnap: conflict: {display_path(path)}: {why}", err=True)
+            click.echo(f"cowsnap: conflict: {_name(error.workspace, path)}: {why}", err=True)
         raise
     finally:
         progress.close()

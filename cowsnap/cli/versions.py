@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from cowsnap import api
-from cowsnap.cli.format import count, display_path, format_size, json_text
+from cowsnap.cli.format import count, display_path, format_size, json_text, relative_name
 from cowsnap.cli.options import complete_runs, json_option, location_options
 
 
@@ -37,7 +37,8 @@ def version_line(version: api.Version, previous: api.Version | None = None) -> s
 
 
 def versions_text(found: api.Versions) -> str:
-    path = display_path(found.path)
+    path = display_path(relative_name(found.path, found.workspace) if found.workspace
+                        else found.path)
     lines = [f"run {found.run_id}: {count(len(found.versions), 'version')} of {path}"]
     previous: api.Version | None = None
     for version in found.versions:
