@@ -86,7 +86,8 @@ def diff(arguments: tuple[str, ...], as_stat: bool, as_name_status: bool, nul: b
     if as_json:
         click.echo(json.dumps(api.diff_json(changes), indent=2))
     elif as_stat:
-        emit((line.encode() for line in stat(changes.files, _terminal_width())),
+        emit((line.encode() for line in stat(changes.files, _terminal_width(),
+                                             getattr(changes, "renames", None))),
              no_pager=no_pager)
     elif as_name_status:
         emit(name_status(changes.files, getattr(changes, "renames", None), nul=nul),
