@@ -225,6 +225,7 @@ def main() -> None:
     if missing:
         raise SystemExit(f"missing tools: {' '.join(missing)} (apt-get install them)")
     print("load:", os.getloadavg(), "(uptime; rerun on a quiet machine)")
+    cache.mkdir(parents=True, exist_ok=True)
     tree = source_tree(cache)
     scratch = subvolume(MOUNTS["btrfs"], f"rep-bench-{os.getpid()}")
     store = MOUNTS["ext4"] / f"rep-bench-store-{os.getpid()}" / "store"
