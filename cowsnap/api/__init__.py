@@ -85,6 +85,7 @@ if TYPE_CHECKING:
     from cowsnap.model import FileEntry as FileEntry
     from cowsnap.model import Manifest as Manifest
     from cowsnap.model import Version as Version
+    from cowsnap.model import effect_counts as effect_counts
     from cowsnap.model import entry_change as entry_change
     from cowsnap.model import manifest_to_dict as manifest_to_dict
     from cowsnap.model import status_code as status_code
@@ -135,6 +136,7 @@ HOMES = {
     "diff_json": "cowsnap.diff.text",
     "diff_now": "changes",
     "diff_runs": "changes",
+    "effect_counts": "cowsnap.model",
     "entry_change": "cowsnap.model",
     "fetch": "remotes",
     "find_entry": "reading",

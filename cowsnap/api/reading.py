@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -99,8 +99,20 @@ def log(workspace: PathArg = None, store: PathArg = None, cwd: Path | None = Non
                 (session is None or summary.session == session):
             runs.append(summary)
     runs.sort(key=lambda summary: (summary.started_at, summary.run_id), reverse=True)
-    return Log(runs=tuple(runs[:limit] if limit is not None else runs),
-               unreadable=tuple(unreadable), workspace=key)
+    listed = [_with_effects(opened, summary) for summary in
+              (runs[:limit] if limit is not None else runs)]
+    return Log(runs=tuple(listed), unreadable=tuple(unreadable), workspace=key)
+
+
+def _with_effects(opened: Store, summary: RunSummary) -> RunSummary:
+    """A summary written before summaries counted effects gets them from its manifest
+    (the stored summary stays as it is, so `check` still matches it)."""
+    if summary.effects is not None:
+        return summary
+    try:
+        return replace(summary, effects=summarize(opened.runs.load(summary.run_id)).effects)
+    except CowsnapError:
+        return summary
 
 
 def show(run: str | None = None, workspace: PathArg = None, store: PathArg = None,

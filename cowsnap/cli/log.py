@@ -15,14 +15,23 @@ from cowsnap.cli.terminal import colour_wanted, emit, paint
 
 def log_line(summary: api.RunSummary, *, every_workspace: bool = False,
              colour: bool = False) -> bytes:
-    """One run on one line: id, local start time, exit status, counts, command."""
+    """One run on one line: id, local start time, exit status, paths created, modified,
+    deleted and read (as `show` counts them), command."""
     status = f"exit {summary.exit_status:<3}"
     where = f"  {summary.workspace}" if every_workspace else ""
-    line = (f"{local_time(summary.started_at)}  {status}  {summary.written:>4} written "
-            f"{summary.deleted:>4} deleted {summary.read:>5} read{where}  "
+    line = (f"{local_time(summary.started_at)}  {status}  {_counts(summary)}{where}  "
             f"{command_line(summary.command)}")
     return paint(summary.run_id.encode(), "yellow", colour) + b"  " + line.encode(
         "utf-8", "backslashreplace")
+
+
+def _counts(summary: api.RunSummary) -> str:
+    if summary.effects is None:  # an old summary whose manifest could not be read
+        return (f"{summary.written:>4} written {summary.deleted:>4} deleted "
+                f"{summary.read:>5} read")
+    widths = {"created": 4, "modified": 4, "deleted": 4, "read": 5}
+    return " ".join(f"{summary.effects.get(name, 0):>{width}} {name}"
+                    for name, width in widths.items())
 
 
 @click.command("log")

@@ -40,12 +40,6 @@ def was_read(entry: api.FileEntry) -> bool:
 
 def tally(entries: Iterable[api.FileEntry]) -> str:
     """`2 created, 1 modified, 0 deleted, 14 read` over the entries shown (a type
-    change counts as modified)."""
-    created = modified = deleted = read = 0
-    for entry in entries:
-        found = effect(entry)
-        created += found is CREATED
-        modified += found in (MODIFIED, TYPE_CHANGED)
-        deleted += found is DELETED
-        read += was_read(entry)
-    return f"{created} created, {modified} modified, {deleted} deleted, {read} read"
+    change counts as modified), as `log` counts a whole run."""
+    counts = api.effect_counts(entries)
+    return ", ".join(f"{number} {name}" for name, number in counts.items())

@@ -121,6 +121,22 @@ def status_code(entry: FileEntry) -> str:
     return status_letters(entry_change(entry))
 
 
+def effect_counts(entries: Iterable[FileEntry]) -> dict[str, int]:
+    """How many of `entries` the run created, modified (content, type or permissions),
+    deleted and read: the counts `run`'s summary, `show` and `log` print."""
+    counts = {"created": 0, "modified": 0, "deleted": 0, "read": 0}
+    for entry in entries:
+        status = status_code(entry)
+        if status[0] == "+":
+            counts["created"] += 1
+        elif status[0] == "-":
+            counts["deleted"] += 1
+        elif status != "..":
+            counts["modified"] += 1
+        counts["read"] += Operation.READ in entry.operations
+    return counts
+
+
 def explain(change: Change, have: FileState, expected: FileState) -> str | None:
     """The first way `have` differs from `expected`, in words (`change` is
     `compare(expected, have)`); None when it does not."""

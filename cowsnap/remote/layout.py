@@ -76,7 +76,9 @@ _SUMMARY_TYPES: dict[str, Any] = {
     "started_at": str, "finished_at": str, "files": int, "written": int, "deleted": int,
     "read": int,
 }
-"""Fields every summary has; the others (added later, with defaults) are strings or null."""
+"""Fields every summary has; the others (added later, with defaults) are strings or null,
+except `effects`: null or counts by name (EFFECTS)."""
+EFFECTS = {"created", "modified", "deleted", "read"}
 
 
 def parse_summary(raw: bytes, run_id: str) -> RunSummary:
@@ -91,8 +93,13 @@ def parse_summary(raw: bytes, run_id: str) -> RunSummary:
         raise RemoteError(f"{where} has the wrong fields")
     for name, value in data.items():
         kind = _SUMMARY_TYPES.get(name)
-        valid = (isinstance(value, kind) and not isinstance(value, bool) if kind
-                 else value is None or isinstance(value, str))
+        if name == "effects":
+            valid = value is None or (isinstance(value, dict) and set(value) == EFFECTS and all(
+                isinstance(number, int) and not isinstance(number, bool)
+                for number in value.values()))
+        else:
+            valid = (isinstance(value, kind) and not isinstance(value, bool) if kind
+                     else value is None or isinstance(value, str))
         if not valid:
             raise RemoteError(f"{where}: {name} is malformed")
     if not all(isinstance(word, str) for word in data["command"]):

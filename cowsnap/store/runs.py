@@ -24,7 +24,7 @@ from cowsnap.errors import (
     RunNotFoundError,
     StoreError,
 )
-from cowsnap.model import Manifest, Operation, load_manifest, manifest_chunks
+from cowsnap.model import Manifest, Operation, effect_counts, load_manifest, manifest_chunks
 from cowsnap.origin import origin_signer, recorded_here
 from cowsnap.processes import owner_tag, process_start_time
 from cowsnap.store.atomic import storage_error
@@ -69,6 +69,9 @@ class RunSummary:
     deleted: int
     read: int
     session: str | None = None
+    effects: dict[str, int] | None = None
+    """Paths created, modified, deleted and read (model.effect_counts), as `show` counts
+    them; None in a summary written before it was recorded."""
 
 
 def summarize(manifest: Manifest) -> RunSummary:
@@ -82,6 +85,7 @@ def summarize(manifest: Manifest) -> RunSummary:
         files=len(manifest.files),
         written=count(Operation.WRITE, Operation.CREATE, Operation.RENAME, Operation.MKDIR),
         deleted=count(Operation.DELETE), read=count(Operation.READ), session=manifest.session,
+        effects=effect_counts(manifest.files),
     )
 
 

@@ -3,13 +3,20 @@ in --stat and the patch like git, log counting by effect."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import re
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 
 from cowsnap.cli import main
 from cowsnap.cli.diffstat import rename_name
+from cowsnap.errors import RemoteError
+from cowsnap.remote.layout import parse_summary
+from cowsnap.store.runs import CHECKSUMS, SUMMARY
 from tests.conftest import Cowsnap
 
 
@@ -71,3 +78,65 @@ def test_stat_names_a_rename_as_git_does() -> None:
     assert rename_name("src/x/a.c", "src/x/b.c") == "src/x/{a.c => b.c}"
     assert rename_name("src/a.c", "lib/a.c") == "src/a.c => lib/a.c"
     assert rename_name("a/b", "a/b/c") == "a/{b => b/c}"
+
+
+def _log_counts(cowsnap: Cowsnap, workspace: Path) -> str:
+    result = invoke(cowsnap, workspace, "log", "--no-pager")
+    assert result.exit_code == 0, result.output
+    line = result.output.splitlines()[0]
+    return " ".join(line.split("exit 0")[1].split("sh -c")[0].split())
+
+
+def test_log_counts_paths_by_effect_like_show(cowsnap: Cowsnap, workspace: Path) -> None:
+    (workspace / "old.txt").write_text("old\n")
+    (workspace / "gone.txt").write_text("gone\n")
+    ran = cowsnap("run", "--", "sh", "-c", "echo t > tmp.o; rm tmp.o; echo new > new.txt; "
+                  "echo more >> old.txt; rm gone.txt; cat old.txt > /dev/null", cwd=workspace)
+    summary = re.search(rb"\): (\d+) created, (\d+) modified, (\d+) deleted, (\d+) read;",
+                        ran.stderr)
+    assert summary is not None and summary.group(1, 2, 3) == (b"1", b"1", b"1")
+    read = int(summary.group(4))
+    assert read > 1  # old.txt and the shell's libraries
+    assert _log_counts(cowsnap, workspace) == f"1 created 1 modified 1 deleted {read} read"
+    everything = invoke(cowsnap, workspace, "show", "--all").output
+    assert f"listed: 1 created, 1 modified, 1 deleted, {read} read" in everything
+
+
+def test_a_summary_written_before_effects_were_counted_still_checks_and_lists(
+        cowsnap: Cowsnap, workspace: Path) -> None:
+    cowsnap("run", "--", "sh", "-c", "echo new > new.txt", cwd=workspace)
+    (run,) = (cowsnap.store / "runs").iterdir()
+    summary = json.loads((run / SUMMARY).read_bytes())
+    del summary["effects"]
+    raw = json.dumps(summary).encode()
+    checksums = json.loads((run / CHECKSUMS).read_bytes())
+    checksums[SUMMARY] = hashlib.sha256(raw).hexdigest()
+    for target, data in ((run / SUMMARY, raw), (run / CHECKSUMS, json.dumps(checksums).encode())):
+        os.chmod(target, 0o600)
+        target.write_bytes(data)
+    checked = invoke(cowsnap, workspace, "check")
+    assert checked.exit_code == 0, checked.output
+    listed = json.loads(invoke(cowsnap, workspace, "log", "--json").output)
+    effects = listed[0]["effects"]
+    assert effects == {"created": 1, "modified": 0, "deleted": 0, "read": effects["read"]}
+    expected = f"1 created 0 modified 0 deleted {effects['read']} read"
+    assert _log_counts(cowsnap, workspace) == expected
+    summary["effects"] = {**effects, "created": 5}
+    raw = json.dumps(summary).encode()
+    checksums[SUMMARY] = hashlib.sha256(raw).hexdigest()
+    (run / SUMMARY).write_bytes(raw)
+    (run / CHECKSUMS).write_bytes(json.dumps(checksums).encode())
+    assert invoke(cowsnap, workspace, "check").exit_code != 0
+
+
+def test_a_remote_summary_with_effects_is_parsed_and_a_malformed_one_refused() -> None:
+    fields = {"run_id": "r", "workspace": "/w", "command": ["true"], "exit_status": 0,
+              "backend": "copy", "started_at": "t", "finished_at": "t", "files": 1,
+              "written": 1, "deleted": 0, "read": 0}
+    effects = {"created": 1, "modified": 0, "deleted": 0, "read": 0}
+    assert parse_summary(json.dumps({**fields, "effects": effects}).encode(), "r").effects \
+        == effects
+    assert parse_summary(json.dumps(fields).encode(), "r").effects is None
+    for bad in ({**effects, "read": "0"}, {**effects, "extra": 1}, [1, 0, 0, 0]):
+        with pytest.raises(RemoteError, match="effects is malformed"):
+            parse_summary(json.dumps({**fields, "effects": bad}).encode(), "r")
