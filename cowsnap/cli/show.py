@@ -152,6 +152,11 @@ def show(arguments: Sequence[str], changed: bool, written: bool, read_: bool, de
     unchanged. The kind filters add up (--written --deleted lists both). A
     PATHSPEC is a glob over the whole name ('*.txt' at any depth) or a directory.
     --json prints the full manifest.
+
+    Without a kind filter it lists what the run changed and what it read in the
+    workspace (its inputs), on a terminal as in a pipe: `show | grep` sees the
+    lines you saw, and the noise (libraries, existence checks) is already left
+    out. --changed narrows it to the changes.
     """
     run, specs = api.split_run_argument(arguments, store, workspace)
     manifest = api.show(run, workspace=workspace, store=store)

@@ -6,7 +6,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pty
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -140,3 +143,38 @@ def test_a_remote_summary_with_effects_is_parsed_and_a_malformed_one_refused() -
     for bad in ({**effects, "read": "0"}, {**effects, "extra": 1}, [1, 0, 0, 0]):
         with pytest.raises(RemoteError, match="effects is malformed"):
             parse_summary(json.dumps({**fields, "effects": bad}).encode(), "r")
+
+
+def _on_a_terminal(cowsnap: Cowsnap, workspace: Path, *args: str) -> bytes:
+    """`cowsnap ARGS`'s output with a pseudo-terminal as its stdout."""
+    leader, follower = pty.openpty()
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "cowsnap", *args], cwd=workspace,
+                                   env=cowsnap.env(), stdout=follower,
+                                   stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        os.close(follower)
+        output = b""
+        while chunk := _read(leader):
+            output += chunk
+        assert process.wait(timeout=60) == 0
+    finally:
+        os.close(leader)
+    return output.replace(b"\r\n", b"\n")
+
+
+def _read(fd: int) -> bytes:
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # EIO: the terminal's other side closed
+        return b""
+
+
+def test_show_lists_the_same_paths_on_a_terminal_and_in_a_pipe(
+        cowsnap: Cowsnap, workspace: Path) -> None:
+    (workspace / "input.txt").write_text("in\n")
+    cowsnap("run", "--", "sh", "-c", "cat input.txt > output.txt", cwd=workspace)
+    piped = cowsnap("show", cwd=workspace).stdout
+    assert b" input.txt  [read]" in piped and b" output.txt  [" in piped
+    assert _on_a_terminal(cowsnap, workspace, "show", "--no-pager", "--color=never") == piped
+    changed = invoke(cowsnap, workspace, "show", "--changed").output
+    assert " output.txt  [" in changed and " input.txt  [" not in changed
