@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from cowsnap.errors import ContentNotFoundError, CowsnapError, StoreDamagedError
 from cowsnap.model import Manifest
-from cowsnap.store.content import OBJECTS_DIR, blob_id, check_blob_id, loose_blob_id
+from cowsnap.store.content import blob_id, check_blob_id, loose_blob_id
 from cowsnap.store.git_metadata import git_metadata_problems
 from cowsnap.store.runs import SUMMARY, summarize
 from cowsnap.store.seals import UNHASHED, read_seal_record
@@ -137,9 +137,8 @@ def _verify_large(store: Store, blob: str,
 
 def _verify_loose(store: Store, blob: str) -> tuple[str | None, int] | None:
     """Why a loose object is damaged (or None) and its size; None if there is none."""
-    try:
-        fd = store.directory.open_file(f"{OBJECTS_DIR}/{blob[:2]}/{blob[2:]}")
-    except FileNotFoundError:
+    fd = store.contents.open_loose_file(blob)
+    if fd is None:
         return None
     try:
         digest, size = loose_blob_id(fd)

@@ -331,6 +331,14 @@ class ContentStore:
         except FileNotFoundError:
             return None
 
+    def open_loose_file(self, blob: str) -> int | None:
+        """A read-only fd of the loose object of `blob`, opened beneath the store, not
+        yet verified: see `loose_blob_id`. None when `blob` has no loose object here."""
+        try:
+            return self.directory.open_file(self._loose_name(check_blob_id(blob)))
+        except FileNotFoundError:
+            return None
+
     @contextmanager
     def open_large(self, blob: str, size: int | None = None) -> Iterator[tuple[int, str] | None]:
         """(fd, git blob id of its bytes) of the raw file of a large content, verified
@@ -376,11 +384,8 @@ class ContentStore:
                 if large is not None:
                     yield from _pread_chunks(large[0], os.fstat(large[0]).st_size)
                     return
-            try:
-                fd = self.directory.open_file(self._loose_name(blob))
-            except FileNotFoundError:
-                fd = -1
-            if fd >= 0:
+            fd = self.open_loose_file(blob)
+            if fd is not None:
                 try:
                     yield from _verified_loose(blob, fd, size)
                 finally:
