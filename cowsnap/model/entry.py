@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -87,6 +87,16 @@ class GitRepository:
 
 
 @dataclass(frozen=True, slots=True)
+class ContentReference:
+    """One state's reference to a content: its id, the size recorded with it, and the
+    git repository holding it when it is a clean tracked file referenced by id."""
+
+    blob: str
+    size: int | None
+    repository: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Manifest:
     run_id: str
     tool_version: str
@@ -109,6 +119,15 @@ class Manifest:
     session: str | None = None
     """The agent session (or COWSNAP_SESSION) the run belongs to, if any."""
     schema: str = SCHEMA
+
+    def content_references(self) -> Iterator[ContentReference]:
+        """Every content the run refers to (before, after, each version), once per state
+        that refers to it: the one walk that bundles, check and prune share."""
+        for entry in self.files:
+            for state in entry.content_states():
+                if state.blob is not None:
+                    repository = entry.git.root if state.blob_source == "git" else None
+                    yield ContentReference(state.blob, state.size, repository)
 
     def entry(self, path: bytes) -> FileEntry | None:
         for candidate in self.files:

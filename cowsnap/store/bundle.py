@@ -21,13 +21,9 @@ from cowsnap.store.store import Store
 def referenced_contents(store: Store, run_id: str) -> dict[str, str | None]:
     """Each content id the run's manifest references (intermediate versions included),
     with the repository root to fall back to for ids that point into a git repository."""
-    manifest = store.runs.load(run_id)
     found: dict[str, str | None] = {}
-    for entry in manifest.files:
-        for state in entry.content_states():
-            if state.blob is not None:
-                fallback = entry.git.root if state.blob_source == "git" else None
-                found.setdefault(state.blob, fallback)
+    for reference in store.runs.load(run_id).content_references():
+        found.setdefault(reference.blob, reference.repository)
     return found
 
 

@@ -98,21 +98,18 @@ def _collect(store: Store, findings: _Findings) -> tuple[int, dict[str, _Referen
         summary_problem = _check_summary(store, manifest)
         if summary_problem:
             findings.problems.append(Problem(subject, summary_problem))
-        for entry in manifest.files:
-            for state in entry.content_states():
-                if state.blob is None:
-                    continue
-                try:
-                    check_blob_id(state.blob)
-                except CowsnapError as error:
-                    findings.problems.append(Problem(subject, str(error)))
-                    continue
-                reference = references.setdefault(state.blob, _Reference())
-                reference.runs.add(run_id)
-                if state.size is not None:
-                    reference.sizes.add(state.size)
-                if state.blob_source == "git" and entry.git.root:
-                    reference.repositories.add(entry.git.root)
+        for content in manifest.content_references():
+            try:
+                check_blob_id(content.blob)
+            except CowsnapError as error:
+                findings.problems.append(Problem(subject, str(error)))
+                continue
+            reference = references.setdefault(content.blob, _Reference())
+            reference.runs.add(run_id)
+            if content.size is not None:
+                reference.sizes.add(content.size)
+            if content.repository:
+                reference.repositories.add(content.repository)
     return len(run_ids), references
 
 

@@ -28,8 +28,7 @@ class Inventory:
 def referenced_blobs(manifest: Manifest) -> set[str]:
     """Every content id the manifest references (before, after, each version), wherever
     it is kept."""
-    return {state.blob for entry in manifest.files for state in entry.content_states()
-            if state.blob is not None}
+    return {reference.blob for reference in manifest.content_references()}
 
 
 def stored_size(store: Store, blob: str) -> int | None:
