@@ -152,11 +152,31 @@ class ContentStore:
             self.directory.make_directories(directory)
         make_private(self.git_dir)
 
-    def _loose_name(self, blob: str) -> str:
+    def loose_name(self, blob: str) -> str:
+        """Where the loose object of `blob` is, relative to the store's root (the one
+        place that says so; open it through `directory`, beneath the root)."""
         return f"{OBJECTS_DIR}/{blob[:2]}/{blob[2:]}"
 
-    def _large_name(self, blob: str) -> str:
+    def large_name(self, blob: str) -> str:
+        """Where the raw file of a large content is, relative to the store's root."""
         return f"{LARGE_DIR}/{blob}"
+
+    def loose_files(self) -> Iterator[tuple[str | None, os.DirEntry[str]]]:
+        """Each file among the loose objects with the content id it holds (None for a
+        writer's temporary file, named `.<...>`); the caller may delete each as it goes:
+        a fan-out directory left empty is removed once its files are handed out."""
+        for fan_out in _entries(self._objects_dir):
+            if len(fan_out.name) != 2 or not fan_out.is_dir(follow_symlinks=False):
+                continue
+            for entry in _entries(fan_out.path):
+                yield (None if entry.name.startswith(".") else fan_out.name + entry.name), entry
+            if not any(_entries(fan_out.path)):
+                os.rmdir(fan_out.path)
+
+    def large_files(self) -> Iterator[tuple[str | None, os.DirEntry[str]]]:
+        """Each raw file of a large content with its id (None for a temporary file)."""
+        for entry in _entries(self._large_dir):
+            yield (None if entry.name.startswith(".") else entry.name), entry
 
     def has(self, blob: str) -> bool:
         check_blob_id(blob)
@@ -169,7 +189,7 @@ class ContentStore:
     def put_bytes(self, data: bytes) -> str:
         """Store `data` as a compressed loose object; return its id."""
         blob = blob_id(data)
-        name = self._loose_name(blob)
+        name = self.loose_name(blob)
         if self.directory.exists(name):
             return blob
         try:
@@ -291,7 +311,7 @@ class ContentStore:
 
     def _copy_large(self, fd: int, size: int) -> str:
         blob = hash_fd(fd, size)
-        if self.directory.exists(self._large_name(blob)):
+        if self.directory.exists(self.large_name(blob)):
             return blob
         with self._scratch_file() as (out, scratch, name):
             clone_or_copy(fd, out, size)
@@ -303,7 +323,7 @@ class ContentStore:
         """Take in a large content of another store under its own id (for bundles),
         read from `source_fd`, whose bytes hash to `digest` (verified by the caller):
         a `large-` id is sealed with it, so the bundle carries its checksum."""
-        if self.directory.exists(self._large_name(check_blob_id(blob))):
+        if self.directory.exists(self.large_name(check_blob_id(blob))):
             return
         if blob.startswith("large-"):
             write_seal(self.directory, blob, digest)
@@ -314,7 +334,7 @@ class ContentStore:
     def large_size(self, blob: str) -> int | None:
         """The size of a large content's raw file, None when `blob` is not one."""
         try:
-            fd = self.directory.open_file(self._large_name(check_blob_id(blob)))
+            fd = self.directory.open_file(self.large_name(check_blob_id(blob)))
         except FileNotFoundError:
             return None
         try:
@@ -327,7 +347,7 @@ class ContentStore:
         (no symlink, a regular file of the store's owner), not yet verified: see
         `verify_large`. None when `blob` is not a raw large content here."""
         try:
-            return self.directory.open_file(self._large_name(check_blob_id(blob)))
+            return self.directory.open_file(self.large_name(check_blob_id(blob)))
         except FileNotFoundError:
             return None
 
@@ -335,7 +355,7 @@ class ContentStore:
         """A read-only fd of the loose object of `blob`, opened beneath the store, not
         yet verified: see `loose_blob_id`. None when `blob` has no loose object here."""
         try:
-            return self.directory.open_file(self._loose_name(check_blob_id(blob)))
+            return self.directory.open_file(self.loose_name(check_blob_id(blob)))
         except FileNotFoundError:
             return None
 
@@ -431,6 +451,14 @@ class ContentStore:
 
 def _damaged(blob: str, why: str) -> StoreDamagedError:
     return StoreDamagedError(f"content {blob} is damaged: {why} (see cowsnap check)")
+
+
+def _entries(directory: str) -> Iterator[os.DirEntry[str]]:
+    try:
+        with os.scandir(directory) as found:
+            yield from found
+    except FileNotFoundError:
+        return
 
 
 def _pread_chunks(fd: int, size: int) -> Iterator[bytes]:

@@ -107,32 +107,27 @@ def collect_garbage(store: Store, referenced: set[str]) -> Reclaimed:
         os.unlink(entry.path)
         return freed
 
-    for fan_out in _entries(store.contents.objects):
-        if len(fan_out.name) != 2 or not fan_out.is_dir(follow_symlinks=False):
-            continue
-        for entry in _entries(Path(fan_out.path)):
-            if entry.name.startswith("."):
-                if not _owner_alive(entry.name):
-                    delete(entry)
-                    leftovers += 1
-            elif fan_out.name + entry.name not in referenced:
-                reached("prune-reclaiming")
-                size += delete(entry)
-                contents += 1
-        if not any(_entries(Path(fan_out.path))):
-            os.rmdir(fan_out.path)
-    packed, packed_size = store.contents.reclaim_packed(referenced)
-    contents += packed
-    size += packed_size
-    for entry in _entries(store.contents.large):
-        if entry.name.startswith("."):
+    for blob, entry in store.contents.loose_files():
+        if blob is None:
             if not _owner_alive(entry.name):
                 delete(entry)
                 leftovers += 1
-        elif entry.name not in referenced:
+        elif blob not in referenced:
+            reached("prune-reclaiming")
             size += delete(entry)
             contents += 1
-            (store.root / seal_name(entry.name)).unlink(missing_ok=True)
+    packed, packed_size = store.contents.reclaim_packed(referenced)
+    contents += packed
+    size += packed_size
+    for blob, entry in store.contents.large_files():
+        if blob is None:
+            if not _owner_alive(entry.name):
+                delete(entry)
+                leftovers += 1
+        elif blob not in referenced:
+            size += delete(entry)
+            contents += 1
+            (store.root / seal_name(blob)).unlink(missing_ok=True)
     for entry in _entries(store.contents.scratch):
         if not _owner_alive(entry.name):
             if entry.is_dir(follow_symlinks=False):
@@ -145,7 +140,7 @@ def collect_garbage(store: Store, referenced: set[str]) -> Reclaimed:
             if not _owner_alive(entry.name):
                 delete(entry)
                 leftovers += 1
-        elif not (store.contents.large / entry.name).exists():
+        elif not (store.root / store.contents.large_name(entry.name)).exists():
             delete(entry)
     return Reclaimed(contents=contents, size=size, leftovers=leftovers)
 

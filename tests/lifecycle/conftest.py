@@ -53,7 +53,7 @@ def publish_blobs(store: Store, workspace: Path, blobs: list[tuple[str, int]],
 
 
 def loose_path(store: Store, blob: str) -> Path:
-    return store.contents.objects / blob[:2] / blob[2:]
+    return store.root / store.contents.loose_name(blob)
 
 
 def git_blob_id(data: bytes) -> str:

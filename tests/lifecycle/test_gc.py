@@ -111,7 +111,7 @@ def test_large_contents_and_their_seals_are_reclaimed(store: Store, tmp_path: Pa
     assert seal.exists()
     outcome = prune_store(store, Policy(keep_last=1), now=NOW)
     assert [decision.run_id for decision in outcome.plan.removed] == [old]
-    assert not (store.contents.large / blob).exists()
+    assert not (store.root / store.contents.large_name(blob)).exists()
     assert not seal.exists()
     assert outcome.reclaimed is not None and outcome.reclaimed.size >= LARGE_CONTENT
 

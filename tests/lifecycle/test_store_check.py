@@ -54,7 +54,7 @@ def test_a_flipped_byte_in_a_large_raw_content_is_caught(store: Store, tmp_path:
     assert blob == git_blob_id((tmp_path / "big").read_bytes())
     publish_blobs(store, tmp_path, [(blob, LARGE_CONTENT)])
     assert check_store(store).ok
-    flip_byte(store.contents.large / blob, LARGE_CONTENT // 2)
+    flip_byte(store.root / store.contents.large_name(blob), LARGE_CONTENT // 2)
     [problem] = check_store(store).problems
     assert "does not match its id" in problem.problem
 
@@ -69,7 +69,7 @@ def test_a_cloned_large_content_is_sealed_then_verified(xfs_dir: Path) -> None:
     assert read_seal(store.directory, blob) == git_blob_id((xfs_dir / "big").read_bytes())
     second = check_store(store)
     assert second.ok and second.sealed == 0
-    flip_byte(store.contents.large / blob, 0)
+    flip_byte(store.root / store.contents.large_name(blob), 0)
     [problem] = check_store(store).problems
     assert "does not match its id or seal" in problem.problem
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from cowsnap.cli import main
 from cowsnap.store.store import Store
 from cowsnap.store.usage import store_usage, take_inventory
-from tests.lifecycle.conftest import git_blob_id, publish
+from tests.lifecycle.conftest import git_blob_id, loose_path, publish
 
 SHARED = b"the same content, written in two workspaces" * 100
 
@@ -26,7 +26,7 @@ def test_usage_counts_shared_contents_once(store: Store, tmp_path: Path) -> None
     publish(store, one, [SHARED])
     publish(store, two, [SHARED])
     usage = store_usage(store, take_inventory(store))
-    shared_size = (store.contents.objects / _fan_out(SHARED)).stat().st_size
+    shared_size = loose_path(store, git_blob_id(SHARED)).stat().st_size
     assert usage.runs == 3 and usage.contents == 2
     assert usage.dedup_saved == 2 * shared_size
     assert usage.referenced_size == usage.contents_size + 2 * shared_size
@@ -34,11 +34,6 @@ def test_usage_counts_shared_contents_once(store: Store, tmp_path: Path) -> None
         (str(one), 2, True), (str(two), 1, True)]
     assert usage.size >= usage.contents_size + sum(
         path.stat().st_size for path in (store.root / "runs").rglob("*") if path.is_file())
-
-
-def _fan_out(data: bytes) -> str:
-    blob = git_blob_id(data)
-    return f"{blob[:2]}/{blob[2:]}"
 
 
 @pytest.mark.usefixtures("isolated_home")

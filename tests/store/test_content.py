@@ -44,7 +44,8 @@ def test_same_content_is_stored_once_and_compressed(store: Store, tmp_path: Path
     before = files_under(store.contents.objects)
     assert keep_file(store, source) == blob
     assert files_under(store.contents.objects) == before
-    [stored] = [path for path in before if path.parent.name == blob[:2]]
+    stored = store.root / store.contents.loose_name(blob)
+    assert stored in before
     assert stored.stat().st_size < len(data) / 50
     assert b"".join(store.contents.stream(blob)) == data
 
@@ -67,7 +68,7 @@ def test_large_contents_are_raw_files_cloned_where_possible(
         assert again != blob
     else:
         assert blob == again == git_hash(data), "copied and hashed in one pass: deduplicated"
-    assert (store.contents.large / blob).read_bytes() == data
+    assert (store.root / store.contents.large_name(blob)).read_bytes() == data
     assert b"".join(store.contents.stream(blob)) == data
     assert store.contents.has(blob)
     assert list((store.root / "tmp").iterdir()) == []

@@ -34,7 +34,7 @@ def test_check_finds_a_damaged_version(run_versions: Runner, workspace: Path) ->
     run = run_versions(WRITER, ["out.txt"])
     first = run.entry(workspace / "out.txt").versions[0].blob
     assert first is not None
-    loose = run.store.contents.objects / first[:2] / first[2:]
+    loose = run.store.root / run.store.contents.loose_name(first)
     os.chmod(loose, 0o600)
     loose.write_bytes(zlib.compress(b"blob 3\x00ONE"))
     problems = api.check(store=run.store.root, workspace=workspace,
