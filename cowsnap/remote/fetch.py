@@ -145,12 +145,11 @@ def read_run(repository: GitRepository, run_id: str, commit: str) -> RemoteRun:
     not_pushed = (parse_not_pushed(repository.read_blob(listed), run_id)
                   if listed is not None else {})
     recorded: dict[str, int | None] = {}
-    for entry in manifest.files:
-        for state in entry.content_states():
-            if state.blob is not None and state.blob not in not_pushed:
-                known = recorded.get(state.blob)
-                recorded[state.blob] = (state.size if known is None or state.size is None
-                                        else max(known, state.size))
+    for reference in manifest.content_references():
+        if reference.blob not in not_pushed:
+            known = recorded.get(reference.blob)
+            recorded[reference.blob] = (reference.size if known is None or reference.size is None
+                                        else max(known, reference.size))
     held_blobs = repository.blobs_under(run_tree, CONTENT_DIRECTORIES)
     contents: dict[str, str] = {}
     for blob, size in recorded.items():

@@ -64,11 +64,8 @@ class PushReport:
 def _contents(manifest: Manifest) -> dict[str, tuple[str | None, int | None]]:
     """Content id -> (repository holding it if it is a clean tracked file, its size)."""
     found: dict[str, tuple[str | None, int | None]] = {}
-    for entry in manifest.files:
-        for state in entry.content_states():
-            if state.blob is not None and state.blob not in found:
-                root = entry.git.root if state.blob_source == "git" else None
-                found[state.blob] = (root, state.size)
+    for reference in manifest.content_references():
+        found.setdefault(reference.blob, (reference.repository, reference.size))
     return found
 
 
