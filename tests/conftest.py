@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
+from cowsnap.cli import main
 from cowsnap.store.keeping import ContentWriter
 from cowsnap.store.runs import CHECKSUMS, MANIFEST
 from cowsnap.store.store import Store
@@ -150,6 +152,17 @@ class Cowsnap:
             raise AssertionError(
                 f"cowsnap {args!r} exited {result.returncode}: {result.stderr.decode()}")
         return result
+
+
+def invoke(cowsnap: Cowsnap, workspace: Path, *args: str) -> Result:
+    """The CLI in-process, on `cowsnap`'s store, from `workspace`."""
+    here = os.getcwd()
+    os.chdir(workspace)
+    try:
+        return CliRunner().invoke(main, list(args), env=cowsnap.env(), catch_exceptions=False,
+                                  prog_name="cowsnap")
+    finally:
+        os.chdir(here)
 
 
 @pytest.fixture

@@ -4,26 +4,12 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from cowsnap.cli import main
-from tests.conftest import Cowsnap
-
-
-def invoke(cowsnap: Cowsnap, workspace: Path, *args: str) -> Result:
-    """The CLI in-process, on `cowsnap`'s store, from `workspace`."""
-    here = os.getcwd()
-    os.chdir(workspace)
-    try:
-        return CliRunner().invoke(main, list(args), env=cowsnap.env(), catch_exceptions=False,
-                                  prog_name="cowsnap")
-    finally:
-        os.chdir(here)
+from tests.conftest import Cowsnap, invoke
 
 
 @pytest.fixture

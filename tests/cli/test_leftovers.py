@@ -13,25 +13,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from cowsnap.cli import main
 from cowsnap.cli.diffstat import rename_name
 from cowsnap.errors import RemoteError
 from cowsnap.remote.layout import parse_summary
 from cowsnap.store.runs import CHECKSUMS, SUMMARY
-from tests.conftest import Cowsnap
-
-
-def invoke(cowsnap: Cowsnap, workspace: Path, *args: str) -> Result:
-    """The CLI in-process, on `cowsnap`'s store, from `workspace`."""
-    here = os.getcwd()
-    os.chdir(workspace)
-    try:
-        return CliRunner().invoke(main, list(args), env=cowsnap.env(), catch_exceptions=False,
-                                  prog_name="cowsnap")
-    finally:
-        os.chdir(here)
+from tests.conftest import Cowsnap, invoke
 
 
 def test_restore_conflicts_name_paths_relative_to_the_workspace(
