@@ -135,8 +135,9 @@ class VersionKeeper:
             size = info.st_size
             fits = self._max_file_size is None or size <= self._max_file_size
             if fits and size < CLONE_FROM:
-                return Kept(size, self._writer.keep(fd, size))
-            blob = self._writer.keep(fd, size, clone_only=True)
+                kept = self._writer.keep(fd, size)
+                return Kept(kept.size, kept.blob)
+            blob = self._writer.keep(fd, size, clone_only=True).blob
             if blob is None and fits:
                 blob = self._set_aside(fd, size)
             return Kept(size, blob, None if blob is not None else TOO_LARGE)

@@ -187,7 +187,7 @@ def _keep_content(store: Store, writer: ContentWriter, repository: GitRepository
                 store.contents.adopt_large(blob, source.fileno(), oid)
         else:
             with temp.open("rb") as handle:
-                if writer.keep(handle.fileno(), len(data)) != blob:
+                if writer.keep(handle.fileno(), len(data)).blob != blob:
                     raise UntrustedRunError(
                         f"content {blob} from the remote does not match its id")
     finally:

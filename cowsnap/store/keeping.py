@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from cowsnap.errors import UnreadableFileError
 from cowsnap.store import content
@@ -44,6 +44,15 @@ and zlib and SHA-1 release the GIL."""
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+class KeptFile(NamedTuple):
+    """What `ContentWriter.keep` kept: its id (None: not kept) and its size, which is
+    the size of the bytes read, not the size when opened (a writer may append
+    meanwhile)."""
+
+    blob: str | None
+    size: int
 
 
 class ContentWriter:
@@ -81,18 +90,19 @@ class ContentWriter:
         else:
             self.abandon()
 
-    def keep(self, fd: int, size: int, *, clone_only: bool = False) -> str | None:
-        """Keep the regular file open at `fd` (`size`: its size when opened); its id.
-        With `clone_only`, only if the filesystem can clone it (None if it cannot)."""
+    def keep(self, fd: int, size: int, *, clone_only: bool = False) -> KeptFile:
+        """Keep the regular file open at `fd` (`size`: its size when opened).
+        With `clone_only`, only if the filesystem can clone it (blob None if it cannot)."""
         if clone_only or size >= content.LARGE_CONTENT:
-            return self._contents.keep_large(fd, size, clone_only=clone_only)
+            return KeptFile(self._contents.keep_large(fd, size, clone_only=clone_only), size)
         try:
             data = read_whole(fd, size)
         except OSError as error:
             raise storage_error(error, "read a file to store it") from None
         if len(data) >= content.LARGE_CONTENT:
-            return self._contents.keep_large(fd, len(data), clone_only=False)
-        return self.keep_bytes(data)
+            return KeptFile(self._contents.keep_large(fd, len(data), clone_only=False),
+                            len(data))
+        return KeptFile(self.keep_bytes(data), len(data))
 
     def keep_path(self, path: bytes, *, clone_only: bool = False) -> str | None:
         """`keep` the regular file at `path`, never following a final symlink nor
@@ -106,7 +116,7 @@ class ContentWriter:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
                 raise UnreadableFileError(f"cannot read {os.fsdecode(path)}: not a file")
-            return self.keep(fd, info.st_size, clone_only=clone_only)
+            return self.keep(fd, info.st_size, clone_only=clone_only).blob
         finally:
             os.close(fd)
 
