@@ -27,16 +27,13 @@ from pathlib import Path
 from cowsnap.errors import ContentNotFoundError, StoreDamagedError, StoreError
 from cowsnap.gitlib.objects import ObjectDatabase, init_bare_repository
 from cowsnap.libc import clone_if_possible, syncfs_path
+from cowsnap.store import deflate
 from cowsnap.store.atomic import storage_error
 from cowsnap.store.pack import PackSet, PackWriter, parse_entry_header, repack
 from cowsnap.store.rooted import StoreRoot
 from cowsnap.store.seals import UNHASHED, read_seal_record, write_seal
 
 LARGE_CONTENT = 32 * 1024 * 1024
-COMPRESSION_LEVEL = 1
-PACK_LEVEL = 1
-"""zlib level of packed contents: level 1 costs half of git's default (6) for source
-code and compiler output, for a few percent more space."""
 MAX_PACKS = 8
 """Pruning merges the packs into one beyond this many (every lookup searches each)."""
 CHUNK = 1024 * 1024
@@ -194,7 +191,7 @@ class ContentStore:
             return blob
         try:
             self.directory.make_directories(os.path.dirname(name))
-            compressor = zlib.compressobj(COMPRESSION_LEVEL)
+            compressor = deflate.compressor()
             with self.directory.atomic_writer(name, durable=False) as handle:
                 handle.write(compressor.compress(blob_header(len(data))))
                 handle.write(compressor.compress(data))
@@ -226,7 +223,7 @@ class ContentStore:
         pack_dir = self.objects / "pack"
         if not pack_dir.is_dir():
             return 0, 0
-        writer = PackWriter(self.scratch, pack_dir, PACK_LEVEL)
+        writer = PackWriter(self.scratch, pack_dir)
         try:
             return repack(self.packs, keep, writer, self._packed.read, most=MAX_PACKS)
         except BaseException:

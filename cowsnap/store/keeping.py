@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 from cowsnap.errors import UnreadableFileError
 from cowsnap.store import content
 from cowsnap.store.atomic import storage_error
-from cowsnap.store.content import PACK_LEVEL, ContentStore, blob_id, read_whole
+from cowsnap.store.content import ContentStore, blob_id, read_whole
 from cowsnap.store.pack import PackWriter
 
 if TYPE_CHECKING:
@@ -147,7 +147,7 @@ class ContentWriter:
         try:
             pack_dir = self._contents.objects / "pack"
             pack_dir.mkdir(mode=0o700, exist_ok=True)
-            self._pack = PackWriter(self._contents.scratch, pack_dir, PACK_LEVEL)
+            self._pack = PackWriter(self._contents.scratch, pack_dir)
         except OSError as error:
             raise storage_error(error, "store a content") from None
         return self._pack

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cowsnap.errors import StoreError
+from cowsnap.store.deflate import checksum, deflate
 
 BLOB_TYPE = 3
 DELTA_TYPES = (6, 7)
@@ -80,10 +81,9 @@ class PackWriter:
     into `pack_dir`. `add` may be called from several threads: compression runs
     outside the lock (zlib releases the GIL), only the append is serialised."""
 
-    def __init__(self, scratch: Path, pack_dir: Path, level: int) -> None:
+    def __init__(self, scratch: Path, pack_dir: Path) -> None:
         self._scratch = scratch
         self._pack_dir = pack_dir
-        self._level = level
         self._temp = scratch / f"{os.getpid()}.{secrets.token_hex(8)}.pack"
         self._fd = os.open(self._temp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         self._lock = threading.Lock()
@@ -99,7 +99,7 @@ class PackWriter:
 
     def add(self, blob: str, data: bytes | memoryview) -> None:
         """Append `data` under its git blob id `blob` (the caller hashed it)."""
-        packed = entry_header(BLOB_TYPE, len(data)) + zlib.compress(data, self._level)
+        packed = entry_header(BLOB_TYPE, len(data)) + deflate(data)
         self.add_raw(bytes.fromhex(blob), packed)
 
     def add_raw(self, name: bytes, packed: bytes) -> None:
@@ -110,7 +110,7 @@ class PackWriter:
             offset = self._size
             _write_all(self._fd, packed, offset)
             self._size += len(packed)
-            self._entries[name] = _Entry(offset, zlib.crc32(packed))
+            self._entries[name] = _Entry(offset, checksum(packed))
 
     def install(self) -> Path | None:
         """Finish the pack and its index and move both into `pack_dir` (the pack
