@@ -2,9 +2,12 @@
 
 Runs `cowsnap run -- true` RUNS times in an empty workspace (its store already
 made, so the first run's creation is not counted) and prints the median wall
-and CPU time (target: 100 ms), then the modules with the largest self import
-time (`python -X importtime`, median over the runs), and whether libgit2
-(pygit2) was loaded (it must not be: the run touches no repository).
+and CPU time (target: 100 ms), where it goes (the interpreter's own start, the
+imports, the four phases of the run's `time:` line, and the rest: store, config,
+locks, report, exit), then the modules with the largest self import time
+(`python -X importtime`, median over the runs), and whether libgit2 (pygit2) or
+python-ptrace were loaded (neither may be: the run touches no repository, and
+the native tracer needs no python-ptrace).
 
 Run: .venv/bin/python bench/startup.py [RUNS]
 """
@@ -23,6 +26,8 @@ from pathlib import Path
 
 TOP = 25
 _LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)")
+_PHASE = re.compile(r"(preparing|tracing|recording|releasing) (\d+) ms")
+PHASES = ("preparing", "tracing", "recording", "releasing")
 
 
 def timed_run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, str]:
@@ -50,15 +55,18 @@ def main() -> None:
         cowsnap = [sys.executable, "-m", "cowsnap", "run", "--", "true"]
         timed_run(cowsnap, workspace, env)
         walls, cpus = [], []
+        phases: dict[str, list[int]] = defaultdict(list)
         for _ in range(runs):
-            wall, cpu, _ = timed_run(cowsnap, workspace, env)
+            wall, cpu, stderr = timed_run(cowsnap, workspace, env)
             walls.append(wall)
             cpus.append(cpu)
+            for name, milliseconds in _PHASE.findall(stderr):
+                phases[name].append(int(milliseconds))
         interpreter = [timed_run([sys.executable, "-c", "pass"], workspace, env)[0]
                        for _ in range(runs)]
         self_times: dict[str, list[int]] = defaultdict(list)
         totals = []
-        loaded_pygit2 = False
+        loaded_pygit2 = loaded_ptrace = False
         for _ in range(min(runs, 5)):
             _, _, stderr = timed_run([sys.executable, "-X", "importtime", *cowsnap[1:]],
                                      workspace, env)
@@ -69,11 +77,21 @@ def main() -> None:
                     total += int(cumulative)
             totals.append(total)
             loaded_pygit2 |= "pygit2" in self_times
+            loaded_ptrace |= "ptrace" in self_times
     print(f"cowsnap run -- true: {statistics.median(walls) * 1000:.0f} ms wall, "
           f"{statistics.median(cpus) * 1000:.0f} ms CPU (median of {runs}); "
           f"python -c pass: {statistics.median(interpreter) * 1000:.0f} ms")
     print(f"imports: {statistics.median(totals) / 1000:.0f} ms in all "
-          f"({len(self_times)} modules); pygit2 loaded: {loaded_pygit2}")
+          f"({len(self_times)} modules); pygit2 loaded: {loaded_pygit2}; "
+          f"python-ptrace loaded: {loaded_ptrace}")
+    wall_ms = statistics.median(walls) * 1000
+    split = {"interpreter": statistics.median(interpreter) * 1000,
+             "imports": statistics.median(totals) / 1000,
+             **{name: statistics.median(phases[name]) for name in PHASES if phases[name]}}
+    split["rest"] = wall_ms - sum(split.values())
+    print("where the wall time goes (medians; imports measured under -X importtime): "
+          + ", ".join(f"{name} {value:.0f} ms ({value / wall_ms:.0%})"
+                      for name, value in split.items()))
     ranked = sorted(self_times.items(), key=lambda item: -statistics.median(item[1]))
     for module, values in ranked[:TOP]:
         print(f"  {statistics.median(values) / 1000:6.1f} ms  {module}")

@@ -31,17 +31,18 @@ malformed one is an error before the command runs, never a surprise afterwards.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cowsnap.errors import ConfigError, CowsnapError
 from cowsnap.store.location import config_dir
-from cowsnap.store.prune import Policy
 from cowsnap.units import parse_duration, parse_size
+
+if TYPE_CHECKING:
+    from cowsnap.store.prune import Policy
 
 CONFIG_FILE = "config.toml"
 DEFAULT_INTERVAL = timedelta(days=1)
@@ -79,6 +80,8 @@ def _prune_settings(table: Any, source: str) -> AutoPrune | None:
     if unknown:
         raise ConfigError(f"{source}: unknown [prune] setting {unknown[0]!r} "
                           f"(known: {', '.join(sorted(PRUNE_KEYS))})")
+    from cowsnap.store.prune import Policy  # only with a [prune] table: most runs have none
+
     try:
         keep_last = table.get("keep_last")
         if keep_last is not None and (type(keep_last) is not int or keep_last < 1):
@@ -123,6 +126,8 @@ def _remote_settings(tables: Any, source: str) -> dict[str, RemoteSettings]:
 
 def parse_config(text: str, source: str) -> Config:
     """The configuration in `text` (TOML); `source` names it in errors."""
+    import tomllib  # only when there is a config file: most runs have none
+
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

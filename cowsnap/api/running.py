@@ -8,9 +8,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cowsnap.api.common import PathArg, as_path, newest_runs, open_store
-from cowsnap.config import DEFAULT_CAP, Config, load_config, prune_due
+from cowsnap.config import DEFAULT_CAP, AutoPrune, Config, load_config, prune_due
 from cowsnap.errors import CowsnapError, StoreError, UsageError
 from cowsnap.model import Manifest
 from cowsnap.record.ignore import load_ignores
@@ -19,7 +20,6 @@ from cowsnap.record.policy import CaptureSettings
 from cowsnap.record.recorder import Recorder, RunFacts
 from cowsnap.record.versions import VersionGlobs
 from cowsnap.snapshot.base import Availability
-from cowsnap.snapshot.kept import keep, kept_snapshots
 from cowsnap.snapshot.registry import (
     AUTO,
     availabilities,
@@ -27,7 +27,6 @@ from cowsnap.snapshot.registry import (
     first_available,
 )
 from cowsnap.stages import reached
-from cowsnap.store.bundle import export_bundle
 from cowsnap.store.cap import (
     Estimate,
     estimate,
@@ -36,16 +35,18 @@ from cowsnap.store.cap import (
     record_measured,
     run_growth,
 )
-from cowsnap.store.gc import PruneOutcome, last_pruned, prune_store
 from cowsnap.store.location import resolve_store_dir
-from cowsnap.store.prune import Policy
 from cowsnap.store.runs import RunSummary, new_run_id, summarize
 from cowsnap.store.store import Store
-from cowsnap.store.usage import Usage, store_usage, take_inventory
 from cowsnap.trace import trace
 from cowsnap.trace.choice import TracerChoice
 from cowsnap.trace.choice import choose as choose_tracer
 from cowsnap.workspace import detect_workspace
+
+if TYPE_CHECKING:
+    from cowsnap.store.gc import PruneOutcome
+    from cowsnap.store.prune import Policy
+    from cowsnap.store.usage import Usage
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,9 @@ class Status:
 def status(workspace: PathArg = None, store: PathArg = None, cwd: Path | None = None) -> Status:
     """The workspace and store in effect, every backend's availability for it, and what
     the store holds (size, runs per workspace, space saved by deduplication)."""
+    from cowsnap.snapshot.kept import kept_snapshots
+    from cowsnap.store.usage import store_usage, take_inventory
+
     root = detect_workspace(as_path(workspace), cwd)
     found = availabilities(root)
     usage, usage_error = None, None
@@ -264,6 +268,8 @@ def run(request: RunRequest) -> RunResult:
 def _keep(location: Path, backend: str, run_id: str) -> Path:
     """The snapshot renamed after its run; where it was, if that fails (it is then
     removed as a stale snapshot later: the command's status must survive)."""
+    from cowsnap.snapshot.kept import keep
+
     try:
         return keep(location, backend, run_id)
     except CowsnapError:
@@ -275,6 +281,8 @@ def _export(store: Store, run_id: str,
     """Write the published run as a bundle at `output`; the error, if that fails."""
     if output is None:
         return None, None
+    from cowsnap.store.bundle import export_bundle
+
     try:
         export_bundle(store, run_id, output)
     except CowsnapError as error:
@@ -289,37 +297,64 @@ def _auto_prune(store: Store, config: Config, manifest: Manifest | None,
     """Prune after a run when config.toml asks and its interval has passed, or when the
     store may have grown past its cap (cowsnap.store.cap). Never waits for runs in
     progress (the next run prunes instead) and never raises: the command has run, its
-    status must survive."""
+    status must survive. A run that leaves the store under its cap does not even
+    import the pruning modules (start-up: docs/tracer.md)."""
     settings = config.auto_prune
     now = datetime.now(UTC)
     try:
         if manifest is not None:
             note_growth(store, run_growth(store, manifest))
-        if settings is not None and prune_due(last_pruned(store), now, settings.interval):
-            outcome = prune_store(store, settings.policy, now=now, wait=False)
-            record_measured(store, outcome.plan.size_after)
-            return outcome, None
+        if settings is not None and _interval_passed(store, settings, now):
+            return _prune(store, settings.policy, now), None
         if config.cap is None:
             return None, None
         guess = estimate(store)
         if guess is None:
-            measured = prune_store(store, Policy(), now=now, dry_run=True, wait=False)
-            record_measured(store, measured.plan.size_before)
-            guess = Estimate(measured.plan.size_before, measured.plan.size_before)
+            guess = _measure(store, now)
         if not prune_needed(guess, config.cap):
             return None, None
-        policy = Policy(max_size=config.cap,
-                        protect_since=_session_start(store, manifest, session),
-                        remove_missing_workspaces=False)
-        outcome = prune_store(store, policy, now=now, wait=False)
-        record_measured(store, outcome.plan.size_after)
-        return outcome, None
+        return _prune_to_cap(store, config.cap, manifest, session, now), None
     except BlockingIOError:
         return None, None
     except CowsnapError as error:
         return None, error
     except OSError as error:
         return None, StoreError(f"cannot keep the store under its size cap: {error}")
+
+
+def _interval_passed(store: Store, settings: AutoPrune, now: datetime) -> bool:
+    from cowsnap.store.gc import last_pruned
+
+    return prune_due(last_pruned(store), now, settings.interval)
+
+
+def _prune(store: Store, policy: Policy, now: datetime) -> PruneOutcome:
+    """Prune by `policy` now, noting the size left for the next run's estimate."""
+    from cowsnap.store.gc import prune_store
+
+    outcome = prune_store(store, policy, now=now, wait=False)
+    record_measured(store, outcome.plan.size_after)
+    return outcome
+
+
+def _measure(store: Store, now: datetime) -> Estimate:
+    """The store's size measured (a dry run of pruning), when there is no estimate yet."""
+    from cowsnap.store.gc import prune_store
+    from cowsnap.store.prune import Policy
+
+    measured = prune_store(store, Policy(), now=now, dry_run=True, wait=False)
+    record_measured(store, measured.plan.size_before)
+    return Estimate(measured.plan.size_before, measured.plan.size_before)
+
+
+def _prune_to_cap(store: Store, cap: int, manifest: Manifest | None, session: str | None,
+                  now: datetime) -> PruneOutcome:
+    """Prune down to the cap, sparing the current session's runs."""
+    from cowsnap.store.prune import Policy
+
+    policy = Policy(max_size=cap, protect_since=_session_start(store, manifest, session),
+                    remove_missing_workspaces=False)
+    return _prune(store, policy, now)
 
 
 def _session_start(store: Store, manifest: Manifest | None,

@@ -6,10 +6,14 @@ dataclasses directly.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cowsnap.errors import UsageError
 from cowsnap.record.policy import CaptureReads, CaptureSettings
-from cowsnap.store.prune import Policy
 from cowsnap.units import parse_duration, parse_size
+
+if TYPE_CHECKING:
+    from cowsnap.store.prune import Policy
 
 CAPTURE_READS: tuple[CaptureReads, ...] = ("uncommitted", "all", "none")
 
@@ -28,7 +32,10 @@ def parse_capture(capture_reads: str = "uncommitted",
 def parse_policy(keep_last: int | None = None, keep_within: str | None = None,
                  max_size: str | None = None, only_workspace: str | None = None) -> Policy:
     """A retention Policy from `--keep-last`, `--keep-within` and `--max-size`; with
-    `only_workspace`, other workspaces' runs are all kept."""
+    `only_workspace`, other workspaces' runs are all kept. (Imported here: `cowsnap run`
+    parses its settings with this module and never prunes by policy.)"""
+    from cowsnap.store.prune import Policy
+
     if keep_last is not None and keep_last < 1:
         raise UsageError("--keep-last must be at least 1")
     return Policy(keep_last=keep_last,

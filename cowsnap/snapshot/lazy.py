@@ -8,7 +8,8 @@ difference between the reflink and copy backends.
 Releasing costs the user nothing: the snapshot directory is renamed to a name
 owned by a detached process, which deletes it after `cowsnap run` has exited.
 Should that process die, its directory is stale (its owner is gone) and the next
-run removes it, as any leftover of a killed run.
+run removes it, as any leftover of a killed run. A snapshot that kept nothing (the
+command changed nothing in the workspace) is just removed: two empty directories.
 """
 
 from __future__ import annotations
@@ -196,8 +197,20 @@ class LazySnapshot(Snapshot):
         if self._released:
             return
         self._released = True
+        if self._removed_if_empty():
+            return
         if self._location.exists():
             remove_in_background(self._location, self.backend, remove_lazy_tree)
+
+    def _removed_if_empty(self) -> bool:
+        """Remove the snapshot here if it is still two empty directories (the command
+        changed nothing): two rmdirs cost less than handing it to a detached process."""
+        try:
+            os.rmdir(self._tree)
+            os.rmdir(self._location)
+        except OSError:
+            return False
+        return True
 
 
 @contextmanager

@@ -14,14 +14,17 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cowsnap.errors import TraceError
 from cowsnap.model import Operation
 from cowsnap.trace import _core, launch
 from cowsnap.trace.events import Event, PathEvent, ProcessEvent, TraceWarning
-from cowsnap.trace.fds import CloseHook
 from cowsnap.trace.scope import HookScope
 from cowsnap.trace.syscalls import I386_TABLE, SPECS, X32_TABLE, X86_64_TABLE, Spec
+
+if TYPE_CHECKING:
+    from cowsnap.trace.fds import CloseHook
 
 _BEFORE, _CLOSE, _STOP_WITH = 5, 6, 7
 _core.configure(

@@ -15,9 +15,9 @@ import os
 import signal
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import NamedTuple
 
 from cowsnap.errors import CommandNotFoundError, TraceError
 from cowsnap.trace import native
@@ -70,8 +70,7 @@ def find_executable(command: bytes, env: Mapping[bytes, bytes]) -> bytes:
     raise CommandNotFoundError(f"cannot execute '{_display(command)}': {os.strerror(errno.ENOENT)}")
 
 
-@dataclass(frozen=True, slots=True)
-class Child:
+class Child(NamedTuple):
     pid: int
     error_pipe: int
 

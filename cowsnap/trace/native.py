@@ -1,10 +1,11 @@
 """The kernel interfaces python-ptrace lacks, reached through ctypes.
 
-python-ptrace supplies the ptrace() call itself; this module adds what it does
-not know: PTRACE_SEIZE/LISTEN and PTRACE_GET_SYSCALL_INFO (one call yields the
-syscall number, arguments, architecture and seccomp data, instead of a full
-register dump), process_vm_readv (a path in one copy instead of word by word),
-and the prctl calls that install a seccomp filter.
+PTRACE_SEIZE and PTRACE_GET_SYSCALL_INFO (one call yields the syscall number,
+arguments, architecture and seccomp data, instead of a full register dump),
+process_vm_readv (a path in one copy instead of word by word), and the prctl
+calls that install a seccomp filter. Both tracers start their command with
+these; the requests only the Python tracer makes, through python-ptrace, are in
+`requests.py`, so the native core never loads python-ptrace.
 """
 
 from __future__ import annotations
@@ -14,17 +15,9 @@ import errno
 import os
 from collections.abc import Sequence
 
-from ptrace.binding import func as ptrace_func
-from ptrace.binding import ptrace_getregs
-from ptrace.error import PtraceError
-
 from cowsnap.paths import PATH_MAX
 
-PTRACE_SYSCALL = 24
-PTRACE_CONT = 7
-PTRACE_GETEVENTMSG = 0x4201
 PTRACE_SEIZE = 0x4206
-PTRACE_LISTEN = 0x4208
 PTRACE_GET_SYSCALL_INFO = 0x420E
 
 PTRACE_O_TRACESYSGOOD = 0x1
@@ -93,53 +86,11 @@ class TraceeGone(Exception):
     """The thread died under us (SIGKILL strikes even a stopped tracee); its exit report follows."""
 
 
-def _failed(error_number: int | None, message: str, tid: int) -> Exception:
+def failed(error_number: int | None, message: str, tid: int) -> Exception:
+    """A failed ptrace request as raised: TraceeGone when the thread is gone, else OSError."""
     if error_number == errno.ESRCH:
         return TraceeGone(tid)
     return OSError(error_number, message)
-
-
-def ptrace(request: int, tid: int, address: int = 0, data: int = 0) -> int:
-    """One ptrace request through python-ptrace, its failures raised as OSError or TraceeGone."""
-    try:
-        return int(ptrace_func.ptrace(request, tid, address, data))
-    except PtraceError as error:
-        raise _failed(error.errno, str(error), tid) from None
-
-
-def clone_registers(tid: int) -> tuple[int, int, int]:
-    """(orig_rax, rdi, rbx) of a thread stopped at a fork event: the syscall and its flags."""
-    try:
-        regs = ptrace_getregs(tid)
-    except PtraceError as error:
-        raise _failed(error.errno, str(error), tid) from None
-    return int(regs.orig_rax), int(regs.rdi), int(regs.rbx)
-
-
-def seize(tid: int, options: int) -> None:
-    ptrace(PTRACE_SEIZE, tid, 0, options)
-
-
-def resume(tid: int, signal: int = 0) -> None:
-    ptrace(PTRACE_CONT, tid, 0, signal)
-
-
-def resume_to_exit(tid: int, signal: int = 0) -> None:
-    """Continue, stopping again at the exit of the current syscall."""
-    ptrace(PTRACE_SYSCALL, tid, 0, signal)
-
-
-def listen(tid: int) -> None:
-    """Leave a group-stopped tracee stopped, yet let it report SIGCONT (PTRACE_SEIZE only)."""
-    ptrace(PTRACE_LISTEN, tid, 0, 0)
-
-
-_event_message = ctypes.c_ulong()
-
-
-def event_message(tid: int) -> int:
-    ptrace(PTRACE_GETEVENTMSG, tid, 0, ctypes.addressof(_event_message))
-    return _event_message.value
 
 
 class SyscallInfo(ctypes.Structure):
@@ -174,8 +125,16 @@ def syscall_info(tid: int) -> SyscallInfo:
     """
     if _raw_ptrace(PTRACE_GET_SYSCALL_INFO, tid, _info_size, _info_address) < 0:
         error = ctypes.get_errno()
-        raise _failed(error, os.strerror(error), tid)
+        raise failed(error, os.strerror(error), tid)
     return _info
+
+
+def seize(tid: int, options: int) -> None:
+    """Attach to `tid` with `options`, without stopping it (group-stops then report as
+    PTRACE_EVENT_STOP and can be left with PTRACE_LISTEN)."""
+    if _raw_ptrace(PTRACE_SEIZE, tid, 0, options) < 0:
+        error = ctypes.get_errno()
+        raise failed(error, os.strerror(error), tid)
 
 
 def syscall_result(tid: int) -> int:

@@ -1,6 +1,6 @@
 """The ptrace loop: one waitpid(-1, __WALL) for the whole tree, every stop handled and resumed.
 
-python-ptrace supplies the ptrace calls; the loop is our own because its
+python-ptrace supplies the ptrace calls (`requests.py`); the loop is our own because its
 debugger polls with sleeps and knows neither seccomp stops nor PTRACE_SEIZE
 group-stops. Stops are dispatched on their kind: seccomp (a traced syscall's
 entry), syscall-exit (only requested when the result matters), fork/clone/exec
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TypeVar, cast
 
 from cowsnap.errors import TraceError
-from cowsnap.trace import launch, native
+from cowsnap.trace import launch, native, requests
 from cowsnap.trace.decoder import Decoder, EventSink
 from cowsnap.trace.events import Event, PathEvent, ProcessEvent, TraceWarning
 from cowsnap.trace.fds import CloseHook
@@ -161,7 +161,7 @@ class Tracer:
         gone, its exit report follows; if it was already resumed, this fails harmlessly)."""
         task.pending = None
         with contextlib.suppress(OSError, native.TraceeGone):
-            native.resume(task.tid)
+            requests.resume(task.tid)
 
     def _dispatch(self, task: Task, status: int) -> None:
         event = status >> 16
@@ -181,7 +181,7 @@ class Tracer:
             self._decoder.exiting(task, self.tasks.values())
             self._resume(task)
         elif event == native.PTRACE_EVENT_STOP and stop_signal in _STOP_SIGNALS:
-            native.listen(task.tid)
+            requests.listen(task.tid)
             if task.tid == self.root and stop_signal in _JOB_CONTROL_SIGNALS:
                 launch.stop_with_the_command()
         else:
@@ -189,9 +189,9 @@ class Tracer:
 
     def _resume(self, task: Task, stop_signal: int = 0) -> None:
         if task.pending is None:
-            native.resume(task.tid, stop_signal)
+            requests.resume(task.tid, stop_signal)
         else:
-            native.resume_to_exit(task.tid, stop_signal)
+            requests.resume_to_exit(task.tid, stop_signal)
 
     def _syscall_entry(self, task: Task) -> None:
         info = native.syscall_info(task.tid)
@@ -234,7 +234,7 @@ class Tracer:
         self._resume(task)
 
     def _clone_flags(self, tid: int) -> int:
-        number, rdi, rbx = native.clone_registers(tid)
+        number, rdi, rbx = requests.clone_registers(tid)
         if number == _X86_64_CLONE:
             return rdi
         if number == _CLONE3:
@@ -247,7 +247,7 @@ class Tracer:
 
     def _spawned(self, task: Task) -> None:
         try:
-            child_tid = native.event_message(task.tid)
+            child_tid = requests.event_message(task.tid)
             flags = self._clone_flags(task.tid)
         except native.TraceeGone:
             self._adopt_orphans()
@@ -267,7 +267,7 @@ class Tracer:
 
     def _executed(self, task: Task) -> None:
         tid = task.tid
-        former = native.event_message(tid)
+        former = requests.event_message(tid)
         if former != tid:
             moved = self.tasks.pop(former, None)
             if moved is not None:

@@ -1,4 +1,6 @@
-"""What `cowsnap run` loads: libgit2 only when the run touches a repository."""
+"""What `cowsnap run` loads: libgit2 only when the run touches a repository, and
+nothing the run does not use (start-up time: bench/startup.py). Checked by the
+modules loaded, never by timings."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cowsnap.trace.choice import choose as choose_tracer
 from tests.conftest import Cowsnap
 
 LIST_MODULES = """
@@ -34,6 +37,25 @@ def test_a_run_outside_any_repository_loads_no_libgit2(cowsnap: Cowsnap,
     loaded = modules_loaded(cowsnap, workspace, "sh", "-c", "echo x > new.txt; cat new.txt")
     assert "cowsnap.gitlib.context" in loaded
     assert "pygit2" not in loaded
+
+
+NOT_FOR_A_RUN_UNDER_ITS_CAP = (
+    "mcp", "cowsnap.agent.mcp_server", "concurrent.futures", "jsonschema", "tomllib",
+    "cowsnap.store.gc", "cowsnap.store.usage", "cowsnap.store.prune", "cowsnap.store.bundle",
+    "cowsnap.snapshot.kept", "cowsnap.cli.diff", "cowsnap.cli.restore", "cowsnap.restore",
+)
+
+
+def test_a_run_that_keeps_nothing_loads_no_pruning_nor_other_commands(
+        cowsnap: Cowsnap, tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    modules_loaded(cowsnap, workspace, "true")
+    loaded = modules_loaded(cowsnap, workspace, "true")
+    assert "cowsnap.trace" in loaded
+    assert not loaded & set(NOT_FOR_A_RUN_UNDER_ITS_CAP)
+    if choose_tracer().name == "native":
+        assert not {name for name in loaded if name.split(".")[0] == "ptrace"}
 
 
 def test_a_run_writing_in_a_repository_loads_it(cowsnap: Cowsnap, tmp_path: Path) -> None:
