@@ -11,7 +11,6 @@ is the one copied), and are cloned or copied with their holes (`sparse`).
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable, Iterator
 from types import TracebackType
@@ -20,8 +19,7 @@ from cowsnap.errors import ContentNotFoundError, StoreError, UntrustedRunError
 from cowsnap.model import FileEntry, FileState, is_hash_id
 from cowsnap.restore.plan import Action, Step
 from cowsnap.restore.sparse import copy_content
-from cowsnap.store.content import blob_header
-from cowsnap.store.seals import read_seal
+from cowsnap.store.batch import read_packed
 from cowsnap.store.store import Store
 
 MEMORY_BUDGET = 256 * 1024 * 1024
@@ -83,7 +81,14 @@ class Contents:
         self._large[blob] = fd
         self._checked.add(blob)
 
+    def _keep(self, blob: str, data: bytes) -> None:
+        if len(data) < KEEP_BELOW and self._kept_size + len(data) <= MEMORY_BUDGET:
+            self._kept[blob] = data
+            self._kept_size += len(data)
+
     def _check(self, entry: FileEntry, state: FileState) -> None:
+        """Read the content once: the store verifies it against its id (or seal) before
+        handing out its first byte, and here its size is checked against the manifest."""
         blob = state.blob
         assert blob is not None
         large = self._open_large(entry, state)
@@ -91,37 +96,55 @@ class Contents:
             self._check_large(entry, state, large)
             return
         size = state.size or 0
-        digest = hashlib.sha1(blob_header(size), usedforsecurity=False)
-        keep = size < KEEP_BELOW and self._kept_size + size <= MEMORY_BUDGET
         chunks = []
         total = 0
         try:
             for chunk in self._stream(entry, state):
-                digest.update(chunk)
                 total += len(chunk)
-                if keep:
+                if total <= KEEP_BELOW:
                     chunks.append(chunk)
         except ContentNotFoundError:
             raise
         except StoreError as error:
             raise UntrustedRunError(f"cannot read the content of {os.fsdecode(entry.path)}: "
                                     f"{error}") from None
-        expected = blob if is_hash_id(blob) else read_seal(self._store.directory, blob)
-        if total != size or expected not in (None, digest.hexdigest()):
+        if total != size:
             raise self._mismatch(entry, blob)
         self._checked.add(blob)
-        if keep:
-            self._kept[blob] = b"".join(chunks)
-            self._kept_size += size
+        if total < KEEP_BELOW:
+            self._keep(blob, b"".join(chunks))
+
+    def _check_packed(self, wanted: dict[str, FileState],
+                      entries: dict[str, FileEntry]) -> None:
+        """Read and verify, in one pass over each pack, the wanted contents held in packs."""
+        try:
+            for blob, data in read_packed(self._store.contents, {
+                    blob: state.size for blob, state in wanted.items()}):
+                if len(data) != (wanted[blob].size or 0):
+                    raise self._mismatch(entries[blob], blob)
+                self._checked.add(blob)
+                self._keep(blob, data)
+        except StoreError as error:
+            raise UntrustedRunError(f"cannot read a content to restore: {error}") from None
 
     def verify(self, steps: Iterable[Step]) -> dict[bytes, str]:
         """Read and check every content the steps write; UntrustedRunError on the first
         mismatch. A content that is simply not there (a git blob pruned since) fails
         only its path: returned, path to why, for the restore to list and skip."""
-        missing: dict[bytes, str] = {}
-        for step in steps:
+        writes = [step for step in steps if step.action == Action.WRITE]
+        wanted: dict[str, FileState] = {}
+        entries: dict[str, FileEntry] = {}
+        for step in writes:
             state = step.target.want
-            if step.action == Action.WRITE and state.blob not in self._checked:
+            if (state.blob is not None and state.blob_source != "git"
+                    and is_hash_id(state.blob) and state.blob not in self._checked):
+                wanted.setdefault(state.blob, state)
+                entries.setdefault(state.blob, step.target.entry)
+        self._check_packed(wanted, entries)
+        missing: dict[bytes, str] = {}
+        for step in writes:
+            state = step.target.want
+            if state.blob not in self._checked:
                 try:
                     self._check(step.target.entry, state)
                 except ContentNotFoundError as error:

@@ -375,7 +375,7 @@ class ContentStore:
         sealed now, by its first reader; one with no seal at all cannot be verified."""
         actual = os.fstat(fd).st_size
         if size is not None and actual != size:
-            raise _damaged(blob, f"holds {actual} bytes, not {size}")
+            raise damaged(blob, f"holds {actual} bytes, not {size}")
         expected = blob
         if blob.startswith("large-"):
             seal = read_seal_record(self.directory, blob)
@@ -388,7 +388,7 @@ class ContentStore:
             with suppress(OSError, StoreError):
                 write_seal(self.directory, blob, digest)
         elif digest != expected:
-            raise _damaged(blob, "it does not match its id or seal")
+            raise damaged(blob, "it does not match its id or seal")
         return digest
 
     def stream(self, blob: str, size: int | None = None) -> Iterator[bytes]:
@@ -419,16 +419,23 @@ class ContentStore:
         announced = self._packed_size(blob, index.path.with_suffix(".pack").name,
                                       index.offset(index.position(blob) or 0))
         if announced != size and (size is not None or announced >= LARGE_CONTENT):
-            raise _damaged(blob, f"its pack entry announces {announced} bytes")
+            raise damaged(blob, f"its pack entry announces {announced} bytes")
         try:
             data = index.read(blob)
             if data is None:
                 data = self._packed.read(blob)
         except (StoreError, ValueError) as error:
-            raise _damaged(blob, str(error)) from None
+            raise damaged(blob, str(error)) from None
         if blob_id(data) != blob:
-            raise _damaged(blob, "it does not match its id")
+            raise damaged(blob, "it does not match its id")
         return data
+
+    def read_delta(self, blob: str) -> bytes:
+        """A packed content stored as a delta (only libgit2 resolves those), not verified."""
+        try:
+            return self._packed.read(blob)
+        except ValueError as error:
+            raise damaged(blob, str(error)) from None
 
     def _packed_size(self, blob: str, pack: str, offset: int) -> int:
         """The size a pack entry announces, read before anything is inflated: packs
@@ -437,7 +444,7 @@ class ContentStore:
         try:
             _kind, announced, _start = parse_entry_header(os.pread(fd, 16, offset), 0)
         except (IndexError, ValueError):
-            raise _damaged(blob, "its pack entry is truncated") from None
+            raise damaged(blob, "its pack entry is truncated") from None
         finally:
             os.close(fd)
         return announced
@@ -446,7 +453,7 @@ class ContentStore:
         return b"".join(self.stream(blob, size))
 
 
-def _damaged(blob: str, why: str) -> StoreDamagedError:
+def damaged(blob: str, why: str) -> StoreDamagedError:
     return StoreDamagedError(f"content {blob} is damaged: {why} (see cowsnap check)")
 
 
@@ -539,7 +546,7 @@ def _verified_loose(blob: str, fd: int, size: int | None) -> Iterator[bytes]:
             if announced <= KEEP_IN_MEMORY:
                 kept.append(chunk)
         if digest.hexdigest() != blob:
-            raise _damaged(blob, "it does not match its id")
+            raise damaged(blob, "it does not match its id")
         if announced <= KEEP_IN_MEMORY:
             yield from kept
             return
@@ -547,7 +554,7 @@ def _verified_loose(blob: str, fd: int, size: int | None) -> Iterator[bytes]:
         next(again)
         yield from again
     except ValueError as error:
-        raise _damaged(blob, f"its loose object {error}") from None
+        raise damaged(blob, f"its loose object {error}") from None
 
 
 def make_private(top: Path) -> None:

@@ -1,0 +1,70 @@
+"""Reading many packed contents at once (what restore does): every one verified against its
+id and size, ids no pack holds left to the caller, damage refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from cowsnap.errors import StoreDamagedError
+from cowsnap.store import batch
+from cowsnap.store.batch import read_packed
+from cowsnap.store.content import blob_id
+from cowsnap.store.keeping import ContentWriter
+from cowsnap.store.store import Store
+from tests.store.test_pack import contents, git, packs
+
+
+def keep_in_a_pack(store: Store, data: list[bytes]) -> list[str]:
+    with ContentWriter(store.contents) as writer:
+        return [writer.keep_bytes(content) for content in data]
+
+
+@pytest.mark.parametrize("gap, read_ahead", [(64 * 1024, 16 * 1024 * 1024), (0, 1), (10, 300)])
+def test_packed_contents_are_read_from_every_pack(store: Store, monkeypatch: pytest.MonkeyPatch,
+                                                  gap: int, read_ahead: int) -> None:
+    monkeypatch.setattr(batch, "GAP", gap)
+    monkeypatch.setattr(batch, "READ_AHEAD", read_ahead)
+    first = contents(60, salt=b"first")
+    second = contents(40, salt=b"second")
+    ids = keep_in_a_pack(store, first) + keep_in_a_pack(store, second)
+    assert len(packs(store)) == 2
+    loose = store.contents.put_bytes(b"a loose object\n")
+    absent = blob_id(b"never stored\n")
+    wanted = {blob: len(content) for blob, content in zip(ids, first + second, strict=True)
+              if int(blob, 16) % 3}
+    found = dict(read_packed(store.contents, {**wanted, loose: 15, absent: 13,
+                                              "large-" + "0" * 32: None}))
+    assert set(found) == set(wanted)
+    assert all(blob_id(data) == blob and len(data) == wanted[blob]
+               for blob, data in found.items())
+
+
+def test_a_flipped_byte_in_a_pack_is_refused(store: Store) -> None:
+    data = contents(40)
+    ids = keep_in_a_pack(store, data)
+    [pack] = packs(store)
+    raw = bytearray(pack.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    pack.chmod(0o600)
+    pack.write_bytes(bytes(raw))
+    with pytest.raises(StoreDamagedError, match="is damaged"):
+        dict(read_packed(store.contents, {blob: len(content)
+                                          for blob, content in zip(ids, data, strict=True)}))
+
+
+def test_a_size_other_than_the_recorded_one_is_refused(store: Store) -> None:
+    blob, *_others = keep_in_a_pack(store, [b"twelve bytes", *contents(20)])
+    with pytest.raises(StoreDamagedError, match="announces 12 bytes"):
+        dict(read_packed(store.contents, {blob: 13}))
+    assert dict(read_packed(store.contents, {blob: None})) == {blob: b"twelve bytes"}
+
+
+def test_contents_git_stored_as_deltas_are_read(store: Store) -> None:
+    base = b"".join(b"line %d of a long file\n" % number for number in range(2000))
+    versions = [base + b"change %d\n" % number for number in range(20)]
+    ids = keep_in_a_pack(store, versions)
+    for blob in ids:
+        git(store, "update-ref", f"refs/keep/{blob}", blob)
+    git(store, "repack", "-a", "-d", "-f", "-q")
+    found = dict(read_packed(store.contents, {blob: None for blob in ids}))
+    assert [found[blob] for blob in ids] == versions
