@@ -25,6 +25,7 @@ from cowsnap.model.schema import (
     REPOSITORY_KEYS,
     STATE_KEYS,
     VERSION_KEYS,
+    ObjectCheck,
     check_object,
 )
 from cowsnap.model.state import FileState, Xattrs
@@ -54,6 +55,8 @@ def _xattrs_to_json(xattrs: Xattrs) -> dict[str, str]:
 def _xattrs_from_json(data: Any) -> Xattrs | None:
     if data is None:
         return None
+    if not data:
+        return ()
     if not all(isinstance(value, str) for value in data.values()):
         raise ValueError("file state key 'xattrs' must map names to base64 values")
     return tuple(sorted((str(name), base64.b64decode(value, validate=True))
@@ -122,8 +125,17 @@ def version_to_dict(version: Version) -> dict[str, Any]:
     return out
 
 
+_check_version = ObjectCheck(VERSION_KEYS, "version")
+_check_state = ObjectCheck(STATE_KEYS, "file state")
+_check_link = ObjectCheck(LINK_KEYS, "link")
+_check_entry = ObjectCheck(ENTRY_KEYS, "file entry")
+_check_git = ObjectCheck(GIT_KEYS, "git context")
+MAX_SHARED = 1024
+"""Distinct operation lists and git contexts shared between the entries of one load."""
+
+
 def _version_from_json(data: Mapping[str, Any]) -> Version:
-    check_object(data, VERSION_KEYS, "version")
+    _check_version(data)
     return Version(number=data["number"], time=data["time"], trigger=data["trigger"],
                    pid=data["pid"], exe=data["exe"], comm=data["comm"], size=data["size"],
                    blob=data["blob"], not_captured=data.get("not_captured"))
@@ -190,16 +202,17 @@ def manifest_chunks(manifest: Manifest) -> Iterator[bytes]:
 
 
 def _state_from_json(data: Mapping[str, Any]) -> FileState:
-    check_object(data, STATE_KEYS, "file state")
+    _check_state(data)
     if not data["exists"]:
         return FileState(exists=False, tombstone=bool(data.get("tombstone", False)),
                          not_captured=data.get("not_captured"))
+    links = data.get("links")
     return FileState(
         exists=True, type=data["type"], mode=data["mode"], size=data["size"],
         mtime_ns=data["mtime_ns"], uid=data.get("uid"), gid=data.get("gid"),
         blob=data["blob"], blob_source=data.get("blob_source"),
         target=decode_bytes(data, "target"), xattrs=_xattrs_from_json(data.get("xattrs")),
-        links=tuple(_link_from_json(link) for link in data.get("links", ())),
+        links=tuple(_link_from_json(link) for link in links) if links else (),
         not_captured=data.get("not_captured"),
     )
 
@@ -212,25 +225,44 @@ def _absolute(data: Mapping[str, Any], key: str) -> bytes | None:
 
 
 def _link_from_json(data: Any) -> bytes:
-    check_object(data, LINK_KEYS, "link")
+    _check_link(data)
     path = _absolute(data, "path")
     assert path is not None
     return path
 
 
-def _entry_from_json(data: Mapping[str, Any]) -> FileEntry:
-    check_object(data, ENTRY_KEYS, "file entry")
-    check_object(data["git"], GIT_KEYS, "git context")
+def _shared(cache: dict[tuple[Any, ...], Any], key: tuple[Any, ...], make: Any) -> Any:
+    """`make()`, or the equal value made for `key` before (they are immutable)."""
+    try:
+        return cache[key]
+    except KeyError:
+        value = cache[key] = make()
+    except TypeError:  # an unhashable value: `make` says what is wrong with it
+        return make()
+    if len(cache) > MAX_SHARED:
+        cache.clear()
+    return value
+
+
+def _entry_from_json(data: Mapping[str, Any], operations: dict[tuple[Any, ...], Any],
+                     contexts: dict[tuple[Any, ...], Any]) -> FileEntry:
+    _check_entry(data)
+    git = data["git"]
+    _check_git(git)
     path = _absolute(data, "path")
     assert path is not None
+    names = data["operations"]
+    versions = data.get("versions")
     return FileEntry(
         path=path,
-        operations=tuple(Operation(op) for op in data["operations"]),
+        operations=_shared(operations, tuple(names),
+                           lambda: tuple(Operation(op) for op in names)),
         before=_state_from_json(data["before"]),
         after=_state_from_json(data["after"]),
-        git=GitInfo(**{key: data["git"][key] for key in GIT_KEYS}),
+        git=_shared(contexts, tuple(git[key] for key in GIT_KEYS),
+                    lambda: GitInfo(**{key: git[key] for key in GIT_KEYS})),
         in_workspace=data["in_workspace"],
-        versions=_versions_from_json(data.get("versions", ())),
+        versions=_versions_from_json(versions) if versions else (),
         renamed_from=_absolute(data, "renamed_from"),
         renamed_to=_absolute(data, "renamed_to"),
     )
@@ -252,7 +284,9 @@ def manifest_from_dict(data: Mapping[str, Any]) -> Manifest:
     for repository in data["git_repositories"]:
         check_object(repository, REPOSITORY_KEYS, "git repository")
         repositories.append(GitRepository(**{key: repository[key] for key in REPOSITORY_KEYS}))
-    files = tuple(_entry_from_json(entry) for entry in data["files"])
+    operations: dict[tuple[Any, ...], Any] = {}
+    contexts: dict[tuple[Any, ...], Any] = {}
+    files = tuple(_entry_from_json(entry, operations, contexts) for entry in data["files"])
     if [entry.path for entry in files] != sorted(entry.path for entry in files):
         raise ValueError("files are not sorted by path")
     return Manifest(

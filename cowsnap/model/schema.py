@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+MAX_SHAPES = 1024
+"""Shapes an `ObjectCheck` remembers: a manifest has a handful; a hostile one, no more."""
+
 
 @dataclass(frozen=True)
 class Key:
@@ -142,5 +145,37 @@ def check_object(data: Any, keys: Mapping[str, Key], what: str) -> None:
             raise ValueError(f"{what} key {name!r} has the wrong type")
         if key.choices and value not in key.choices:
             raise ValueError(f"{what} key {name!r} has unknown value {value!r}")
+    _type_when_exists(data, keys, what)
+
+
+def _type_when_exists(data: Mapping[str, Any], keys: Mapping[str, Key], what: str) -> None:
     if keys is STATE_KEYS and data["exists"] and "type" not in data:
         raise ValueError(f"{what} exists but has no 'type'")
+
+
+class ObjectCheck:
+    """`check_object` for one kind of object, fast for the thousands of one manifest: the
+    shapes (key names and value types, in order) it accepted are remembered, so another
+    object of a known shape needs only its values with choices checked."""
+
+    def __init__(self, keys: Mapping[str, Key], what: str) -> None:
+        self._keys = keys
+        self._what = what
+        self._choices = tuple((name, key.choices) for name, key in keys.items() if key.choices)
+        self._shapes: set[tuple[tuple[str, ...], tuple[type, ...]]] = set()
+
+    def __call__(self, data: Any) -> None:
+        """Raise ValueError as `check_object` does."""
+        if type(data) is not dict:
+            check_object(data, self._keys, self._what)
+            return
+        shape = (tuple(data), tuple(map(type, data.values())))
+        if shape not in self._shapes:
+            check_object(data, self._keys, self._what)
+            if len(self._shapes) < MAX_SHAPES:
+                self._shapes.add(shape)
+            return
+        for name, choices in self._choices:
+            if name in data and data[name] not in choices:
+                raise ValueError(f"{self._what} key {name!r} has unknown value {data[name]!r}")
+        _type_when_exists(data, self._keys, self._what)
