@@ -42,6 +42,12 @@ def timed_run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float
     return wall, cpu, done.stderr.decode(errors="replace")
 
 
+def _top_level_total(stderr: str) -> int:
+    """µs spent in top-level imports, from `-X importtime` output."""
+    return sum(int(cumulative) for _own, cumulative, indent, _module in _LINE.findall(stderr)
+               if len(indent) == 1)
+
+
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 10
     print("load:", os.getloadavg(), "(rerun on a quiet machine)")
@@ -65,28 +71,29 @@ def main() -> None:
         interpreter = [timed_run([sys.executable, "-c", "pass"], workspace, env)[0]
                        for _ in range(runs)]
         self_times: dict[str, list[int]] = defaultdict(list)
-        totals = []
+        totals, own_totals = [], []
         loaded_pygit2 = loaded_ptrace = False
         for _ in range(min(runs, 5)):
+            _, _, stderr = timed_run([sys.executable, "-X", "importtime", "-c", "pass"],
+                                     workspace, env)
+            own_totals.append(_top_level_total(stderr))
             _, _, stderr = timed_run([sys.executable, "-X", "importtime", *cowsnap[1:]],
                                      workspace, env)
-            total = 0
-            for own, cumulative, indent, module in _LINE.findall(stderr):
+            for own, _cumulative, _indent, module in _LINE.findall(stderr):
                 self_times[module].append(int(own))
-                if len(indent) == 1:
-                    total += int(cumulative)
-            totals.append(total)
+            totals.append(_top_level_total(stderr))
             loaded_pygit2 |= "pygit2" in self_times
             loaded_ptrace |= "ptrace" in self_times
     print(f"cowsnap run -- true: {statistics.median(walls) * 1000:.0f} ms wall, "
           f"{statistics.median(cpus) * 1000:.0f} ms CPU (median of {runs}); "
           f"python -c pass: {statistics.median(interpreter) * 1000:.0f} ms")
-    print(f"imports: {statistics.median(totals) / 1000:.0f} ms in all "
+    imports = (statistics.median(totals) - statistics.median(own_totals)) / 1000
+    print(f"imports: {imports:.0f} ms beyond the interpreter's own "
           f"({len(self_times)} modules); pygit2 loaded: {loaded_pygit2}; "
           f"python-ptrace loaded: {loaded_ptrace}")
     wall_ms = statistics.median(walls) * 1000
     split = {"interpreter": statistics.median(interpreter) * 1000,
-             "imports": statistics.median(totals) / 1000,
+             "imports": imports,
              **{name: statistics.median(phases[name]) for name in PHASES if phases[name]}}
     split["rest"] = wall_ms - sum(split.values())
     print("where the wall time goes (medians; imports measured under -X importtime): "

@@ -1,3 +1,3 @@
-from cowsnap.cli import main
+from cowsnap.cli import entry
 
-main()
+entry()

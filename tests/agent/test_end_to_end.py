@@ -94,8 +94,9 @@ def test_when_cowsnap_cannot_record_the_command_still_runs_once(cowsnap: Cowsnap
 def test_hook_is_fast_enough_to_run_before_every_command(cowsnap: Cowsnap,
                                                          workspace: Path) -> None:
     """Not a timing: the hook must not import the tracer, the store or the recorder."""
-    code = ("import sys, runpy; sys.argv = ['cowsnap', 'agent', 'hook', '--agent', 'codex'];\n"
-            "try:\n    runpy.run_module('cowsnap', run_name='__main__')\n"
+    code = ("import sys; sys.argv = ['cowsnap', 'agent', 'hook', '--agent', 'codex'];\n"
+            "from cowsnap.cli import main\n"
+            "try:\n    main()\n"
             "except SystemExit:\n    pass\n"
             "heavy = [m for m in sys.modules if m.startswith(('cowsnap.trace', "
             "'cowsnap.store', 'cowsnap.record', 'cowsnap.snapshot', 'pygit2', 'mcp'))]\n"
