@@ -23,6 +23,7 @@ from cowsnap.beneath import proc_path
 from cowsnap.errors import StoreError
 from cowsnap.libc import syncfs
 from cowsnap.model import FileState
+from cowsnap.paths import within
 from cowsnap.restore.beneath import Roots
 from cowsnap.restore.contents import Contents
 from cowsnap.restore.leftovers import new_temp_prefix
@@ -139,8 +140,8 @@ class Applier:
     def _parent(self, path: bytes) -> tuple[int, bytes]:
         """The directory holding `path` (opened safely, kept open) and the final name.
 
-        Valid until something is removed: a removal may take a kept directory away,
-        so `_remove` forgets them all first."""
+        Valid until that directory is removed: `_remove` forgets it, and every kept
+        directory beneath it, first."""
         parent, name = os.path.split(path)
         fd = self._parents.get(parent)
         if fd is None:
@@ -151,10 +152,11 @@ class Applier:
             self._note_filesystem(fd)
         return fd, name
 
-    def _forget_parents(self) -> None:
-        for fd in self._parents.values():
-            os.close(fd)
-        self._parents.clear()
+    def _forget_parents(self, beneath: bytes | None = None) -> None:
+        """Close the kept directories (those at or beneath `beneath`, when given)."""
+        for directory in list(self._parents):
+            if beneath is None or within(directory, beneath):
+                os.close(self._parents.pop(directory))
 
     def _temp_name(self) -> bytes:
         """Unique within this restore (a random prefix); O_EXCL guards the rest."""
@@ -204,14 +206,13 @@ class Applier:
             self._flush()
 
     def _remove(self, step: Step) -> None:
-        self._forget_parents()
-        with self._roots.parent(step.path) as (dir_fd, name):
-            info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-            if stat.S_ISDIR(info.st_mode):
-                os.rmdir(name, dir_fd=dir_fd)
-            else:
-                os.unlink(name, dir_fd=dir_fd)
-            self._note_filesystem(dir_fd)
+        dir_fd, name = self._parent(step.path)
+        info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        if stat.S_ISDIR(info.st_mode):
+            self._forget_parents(beneath=step.path)
+            os.rmdir(name, dir_fd=dir_fd)
+        else:
+            os.unlink(name, dir_fd=dir_fd)
 
     def _mkdir(self, step: Step) -> None:
         """Created private and writable; its own mode and times come last."""

@@ -70,3 +70,38 @@ class Roots:
         finally:
             os.close(fd)
 
+
+
+KEEP_OPEN = 256
+
+
+class OpenParents:
+    """Directories opened beneath `roots` and kept open, so the paths of one directory
+    resolve it once (at most KEEP_OPEN at a time). For looking, not for removing: a
+    kept directory is not re-resolved."""
+
+    def __init__(self, roots: Roots) -> None:
+        self._roots = roots
+        self._open: dict[bytes, int] = {}
+
+    def get(self, path: bytes) -> tuple[int, bytes]:
+        """(fd of the directory holding `path`, its final name); valid until `close`."""
+        parent, name = os.path.split(path)
+        fd = self._open.get(parent)
+        if fd is None:
+            if len(self._open) >= KEEP_OPEN:
+                self.close()
+            fd, name = self._roots.open_parent(path)
+            self._open[parent] = fd
+        return fd, name
+
+    def close(self) -> None:
+        for fd in self._open.values():
+            os.close(fd)
+        self._open.clear()
+
+    def __enter__(self) -> OpenParents:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

@@ -25,7 +25,7 @@ from cowsnap.model import (
     is_hash_id,
     sort_operations,
 )
-from cowsnap.restore.beneath import Roots
+from cowsnap.restore.beneath import OpenParents, Roots
 from cowsnap.restore.plan import Current, Plan, Target
 from cowsnap.store.store import Store
 
@@ -50,24 +50,26 @@ def restore_operations(current: FileState, want: FileState) -> tuple[Operation, 
     return sort_operations(found)
 
 
-def _keep_current(store: Store, roots: Roots, target: Target, state: FileState) -> FileState:
+def _keep_current(store: Store, parents: OpenParents, target: Target, state: FileState,
+                  held: set[str]) -> FileState:
     """`state` with its content in the store: usually there already (the run's own
     content it replaces), known by the id computed when the path was examined. Its
-    presence is checked, never assumed: a prune before this restore took the retention
-    lock may have reclaimed it, and the restore is about to delete the file."""
+    presence is checked (`held`: the ids the store holds), never assumed: a prune before
+    this restore took the retention lock may have reclaimed it, and the restore is about
+    to delete the file."""
     if state.type != "file":
         return state
-    if is_hash_id(state.blob) and store.contents.has(state.blob or ""):
+    if state.blob in held:
         return dataclasses.replace(state, blob_source="store")
     path = target.path
     try:
-        with roots.parent(path) as (dir_fd, name):
-            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
-                         dir_fd=dir_fd)
-            try:
-                blob = store.contents.put_fd(fd)
-            finally:
-                os.close(fd)
+        dir_fd, name = parents.get(path)
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                     dir_fd=dir_fd)
+        try:
+            blob = store.contents.put_fd(fd)
+        finally:
+            os.close(fd)
     except OSError as error:
         raise RestoreError(f"cannot keep the current content of {os.fsdecode(path)} "
                            f"({error.strerror}); nothing was restored") from None
@@ -90,9 +92,14 @@ def record_restore(store: Store, source: Manifest, plan: Plan, current: Mapping[
     started_at = _now()
     pending = store.runs.begin()
     try:
-        entries = [_entry(target, _keep_current(store, roots, target,
-                                                current[target.path].state))
-                   for target in plan.touched()]
+        touched = plan.touched()
+        held = store.contents.held(
+            blob for target in touched
+            if is_hash_id(blob := current[target.path].state.blob) and blob is not None)
+        with OpenParents(roots) as parents:
+            entries = [_entry(target, _keep_current(store, parents, target,
+                                                    current[target.path].state, held))
+                       for target in touched]
         manifest = Manifest(
             run_id=pending.run_id, tool_version=__version__, command=tuple(command),
             exit_status=0, start_cwd=cwd, workspace=source.workspace, backend=BACKEND,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+from collections.abc import Iterable
 
 from cowsnap.beneath import proc_path
 from cowsnap.model import ABSENT, FileState, Xattrs, file_type, is_hash_id
-from cowsnap.restore.beneath import Roots
+from cowsnap.restore.beneath import OpenParents, Roots
 from cowsnap.restore.leftovers import is_abandoned
 from cowsnap.restore.plan import Current, Target
 from cowsnap.store.content import CHUNK, blob_header
@@ -59,43 +60,47 @@ def _children(dir_fd: int, name: bytes) -> frozenset[bytes]:
 
 
 def _xattrs(dir_fd: int, name: bytes, target: Target) -> Xattrs | None:
-    """The attributes cowsnap restores, read only when the run recorded them."""
+    """The attributes cowsnap restores, read only when the run recorded them: of `name`
+    itself in the directory open at `dir_fd` (through its /proc name, not following a
+    symlink at `name`)."""
     if target.want.xattrs is None and target.replaces.xattrs is None:
         return None
-    fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
-    try:
-        return read_xattrs(proc_path(fd), follow=True)
-    finally:
-        os.close(fd)
+    return read_xattrs(b"%s/%s" % (os.fsencode(proc_path(dir_fd)), name))
 
 
-def observe(roots: Roots, target: Target) -> Current:
+def observe_all(roots: Roots, targets: Iterable[Target]) -> dict[bytes, Current]:
+    """The current state of each target's path (`observe`), each directory opened once."""
+    with OpenParents(roots) as parents:
+        return {target.path: observe(parents, target) for target in targets}
+
+
+def observe(parents: OpenParents, target: Target) -> Current:
     """The current state of `target`'s path; file contents are hashed only when the run's
     states carry hash ids to compare them with, directories listed only when they may
     have to go."""
     try:
-        with roots.parent(target.path) as (dir_fd, name):
-            try:
-                info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-            except FileNotFoundError:
-                return Current(ABSENT)
-            kind = file_type(info.st_mode)
-            blob = None
-            if kind == "file":
-                blob = recorded_content(info, target)
-                if blob is None and (is_hash_id(target.want.blob)
-                                     or is_hash_id(target.replaces.blob)):
-                    blob = content_id(dir_fd, name, info.st_size)
-            children = frozenset[bytes]()
-            if kind == "directory" and target.want.type != "directory":
-                children = _children(dir_fd, name)
-            state = FileState(
-                exists=True, type=kind, mode=info.st_mode,
-                size=info.st_size if kind in ("file", "symlink") else None,
-                mtime_ns=info.st_mtime_ns, uid=info.st_uid, gid=info.st_gid, blob=blob,
-                xattrs=_xattrs(dir_fd, name, target) if kind != "symlink" else None,
-                target=os.readlink(name, dir_fd=dir_fd) if kind == "symlink" else None)
-            return Current(state, children)
+        dir_fd, name = parents.get(target.path)
+        try:
+            info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return Current(ABSENT)
+        kind = file_type(info.st_mode)
+        blob = None
+        if kind == "file":
+            blob = recorded_content(info, target)
+            if blob is None and (is_hash_id(target.want.blob)
+                                 or is_hash_id(target.replaces.blob)):
+                blob = content_id(dir_fd, name, info.st_size)
+        children = frozenset[bytes]()
+        if kind == "directory" and target.want.type != "directory":
+            children = _children(dir_fd, name)
+        state = FileState(
+            exists=True, type=kind, mode=info.st_mode,
+            size=info.st_size if kind in ("file", "symlink") else None,
+            mtime_ns=info.st_mtime_ns, uid=info.st_uid, gid=info.st_gid, blob=blob,
+            xattrs=_xattrs(dir_fd, name, target) if kind != "symlink" else None,
+            target=os.readlink(name, dir_fd=dir_fd) if kind == "symlink" else None)
+        return Current(state, children)
     except OSError as error:
         if error.errno in _NOT_THERE:
             return Current(ABSENT)

@@ -25,7 +25,7 @@ from cowsnap.restore.contents import Contents
 from cowsnap.restore.interrupt import interruptible
 from cowsnap.restore.journal import record_restore
 from cowsnap.restore.leftovers import remove_leftovers
-from cowsnap.restore.observe import observe
+from cowsnap.restore.observe import observe_all
 from cowsnap.restore.plan import Plan, Side, Target, make_plan, select
 from cowsnap.restore.trust import Confined, TrustOptions, confine
 from cowsnap.stages import reached
@@ -140,7 +140,7 @@ def restore_loaded(store: Store, load: Loader, options: RestoreOptions,
         with _open_roots(manifest.workspace) as roots:
             if not options.dry_run:
                 remove_leftovers(roots, _leftover_directories(targets))
-            current = {target.path: observe(roots, target) for target in targets}
+            current = observe_all(roots, targets)
             plan = make_plan(targets, current, as_root=as_root)
             if plan.conflicts and not options.force:
                 raise _conflict_error(plan)

@@ -20,7 +20,7 @@ import os
 import re
 import secrets
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -182,6 +182,19 @@ class ContentStore:
         if os.path.exists(os.path.join(self._objects_dir, blob[:2], blob[2:])):
             return True
         return os.path.exists(os.path.join(self._large_dir, blob)) or blob in self.packs
+
+    def held(self, blobs: Iterable[str]) -> set[str]:
+        """Which of `blobs` the store holds (`has` for many: the packs are asked first,
+        their indexes already in memory, the directories only for the rest)."""
+        indexes = self.packs.indexes()
+        found = set()
+        for blob in set(blobs):
+            check_blob_id(blob)
+            if (not blob.startswith("large-") and any(index.position(blob) is not None
+                                                       for index in indexes)) \
+                    or self.has(blob):
+                found.add(blob)
+        return found
 
     def put_bytes(self, data: bytes) -> str:
         """Store `data` as a compressed loose object; return its id."""
