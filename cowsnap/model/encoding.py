@@ -183,6 +183,9 @@ def dump_manifest(manifest: Manifest) -> bytes:
     return b"".join(manifest_chunks(manifest))
 
 
+_ENTRY_ENCODER = json.JSONEncoder(separators=(", ", ": "))
+
+
 def manifest_chunks(manifest: Manifest) -> Iterator[bytes]:
     """`dump_manifest` in pieces, one file entry each, so that writing the manifest of
     a large run never holds it whole (nor every entry's dict) in memory."""
@@ -194,9 +197,9 @@ def manifest_chunks(manifest: Manifest) -> Iterator[bytes]:
         return
     yield f'{head}, "files": [\n'.encode("ascii")
     separator = ""
+    encode = _ENTRY_ENCODER.encode  # json.dumps would make an encoder per entry
     for entry in sorted(manifest.files, key=lambda e: e.path):
-        yield (separator + json.dumps(_entry_to_json(entry), separators=(", ", ": "))
-               ).encode("ascii")
+        yield (separator + encode(_entry_to_json(entry))).encode("ascii")
         separator = ",\n"
     yield b"\n]}\n"
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 
 from cowsnap import __version__
@@ -60,11 +62,23 @@ from cowsnap.store.store import Store
 from cowsnap.trace.events import Event, PathEvent, TraceWarning
 from cowsnap.trace.scope import HookScope
 
+DRAFTS_AT_ONCE = 512
+"""Paths drafted, then stored, then made entries at a time: a large run's drafts are
+never all held at once, and one batch's contents are stored while the next is drafted."""
+KEEP_HERE_BELOW = 16 * 1024
+"""Contents smaller than this are kept by the recorder's own thread, not the pool."""
 OPERATION_BITS = {operation: 1 << index for index, operation in enumerate(Operation)}
 
 
+@cache
 def operations_in(mask: int) -> frozenset[Operation]:
+    """The operations of a mask (one set per distinct mask: a run has a few)."""
     return frozenset(operation for operation, bit in OPERATION_BITS.items() if mask & bit)
+
+
+@cache
+def _in_order(operations: frozenset[Operation]) -> tuple[Operation, ...]:
+    return sort_operations(operations)
 
 
 @dataclass(frozen=True)
@@ -117,6 +131,7 @@ class Recorder:
         versions: VersionGlobs | None = None,
     ) -> None:
         self._workspace = os.fsencode(os.path.realpath(workspace))
+        self._beneath_workspace = self._workspace.rstrip(b"/") + b"/"
         self._snapshot = snapshot
         self._store = store
         self._settings = settings
@@ -161,7 +176,7 @@ class Recorder:
             self.hook_scope.quiet_close(path)
 
     def in_workspace(self, path: bytes) -> bool:
-        return within(path, self._workspace)
+        return path.startswith(self._beneath_workspace) or path == self._workspace
 
     def records(self, path: bytes) -> bool:
         """Whether `path` belongs in the manifest at all."""
@@ -268,7 +283,7 @@ class Recorder:
         state = read_state(path, xattrs=True)
         git = self._git_before.describe(path)
         facts = SideFacts(state, git[1], self._uid, referable=False)
-        planned = _plan(content_choice(facts, self._settings), path)
+        planned = _plan(content_choice(facts, self._settings), path, state)
         outcome = self._keep(planned) if isinstance(planned, ToStore) else planned
         return Before(state, path, git, kept=outcome)
 
@@ -300,17 +315,18 @@ class Recorder:
         self._list_parents()
         git_after = GitContext()
         unreferable = self._rewritten_repositories()
-        drafts = [self._draft(path, git_after, unreferable) for path in sorted(self._operations)]
+        paths = sorted(self._operations)
+        entries: list[FileEntry] = []
+        storing: deque[tuple[list[Draft], Callable[[], Mapping[ToStore, Outcome]]]] = deque()
+        for start in range(0, len(paths), DRAFTS_AT_ONCE):
+            drafts = [self._draft(path, git_after, unreferable)
+                      for path in paths[start:start + DRAFTS_AT_ONCE]]
+            storing.append((drafts, self._store_soon(drafts)))
+            if len(storing) > 1:
+                entries.extend(_entries(*storing.popleft()))
+        while storing:
+            entries.extend(_entries(*storing.popleft()))
         self._operations.clear()
-        stored = self._store_all({
-            planned for draft in drafts for planned in (draft.before, draft.after)
-            if isinstance(planned, ToStore)
-        })
-        drafts.reverse()
-        entries = []
-        while drafts:  # each draft goes as its entry comes: a large run is held once
-            entries.append(drafts.pop().entry(stored))
-        del stored
         if self._versions is not None:
             keeper = self._versions
             keeper.finish()
@@ -331,11 +347,23 @@ class Recorder:
             version_globs=self._versions.globs.globs if self._versions else (),
         )
 
-    def _store_all(self, wanted: set[ToStore]) -> dict[ToStore, Outcome]:
-        """Store files in parallel: hashing and compression release the GIL, and a
-        changed large file needs both its before- and after-content hashed."""
-        ordered = sorted(wanted, key=lambda planned: planned.location)
-        return dict(zip(ordered, self._writer.map(self._keep, ordered), strict=True))
+    def _store_soon(self, drafts: list[Draft]) -> Callable[[], Mapping[ToStore, Outcome]]:
+        """Start keeping the contents `drafts` want: small ones here and now (mostly
+        Python: a thread would only contend for the GIL), the others in the pool
+        while the next drafts are made (reading, hashing and compressing release it).
+        The call returned waits for them all."""
+        wanted = sorted({planned for draft in drafts for planned in (draft.before, draft.after)
+                         if isinstance(planned, ToStore)}, key=lambda planned: planned.location)
+        pooled = [planned for planned in wanted if planned.size >= KEEP_HERE_BELOW]
+        waiting = self._writer.start(self._keep, pooled)
+        kept = {planned: self._keep(planned) for planned in wanted
+                if planned.size < KEEP_HERE_BELOW}
+
+        def done() -> Mapping[ToStore, Outcome]:
+            kept.update(zip(pooled, waiting(), strict=True))
+            return kept
+
+        return done
 
     def _repository(self, after: GitRepository) -> GitRepository:
         before = self._git_before.known(os.fsencode(after.root))
@@ -430,7 +458,7 @@ class Recorder:
         source = self._same_before.get(path, path)
         location = self._locate(source)
         state = MISSING if location is None else read_state(
-            location, xattrs=bool(operations & MUTATING_OPERATIONS))
+            location, xattrs=bool(operations & MUTATING_OPERATIONS), writable=False)
         git = self._git_before.describe_if_examined(path) or after_git
         return Before(state, location, git)
 
@@ -478,7 +506,7 @@ class Recorder:
         operations = self._operations_of(path)
         in_workspace = self.in_workspace(path)
         mutated = bool(operations & MUTATING_OPERATIONS)
-        after_state = read_state(path, xattrs=mutated)
+        after_state = read_state(path, xattrs=mutated, writable=not in_workspace)
         probed_only = not in_workspace and operations <= PROBES
         after_git = (NOT_IN_REPO, None) if probed_only else git_after.describe(path)
         before = self._before(path, operations, after_state, after_git)
@@ -495,11 +523,12 @@ class Recorder:
         if before.kept is not None and isinstance(decision.before, Keep):
             planned_before = before.kept
         else:
-            planned_before = _plan(decision.before, before.location)
-        planned_after = _plan(decision.after, path) if mutated else planned_before
+            planned_before = _plan(decision.before, before.location, before.state)
+        planned_after = _plan(decision.after, path, after_state) if mutated else planned_before
         links = self._links or LinkMap(self._workspace, (), {}, {})
         return Draft(
-            path=path, operations=operations, in_workspace=in_workspace, git=after_git[0],
+            path=path, operations=_in_order(operations), in_workspace=in_workspace,
+            git=after_git[0],
             before_state=before.state, after_state=after_state, before=planned_before,
             after=planned_after, before_unknown=before.unknown,
             renamed_from=self._renamed_from.get(path), renamed_to=self._renamed_to.get(path),
@@ -513,26 +542,35 @@ class ToStore:
     for contents too large to copy, kept only if the filesystem can clone them."""
 
     location: bytes
+    size: int
+    """Its size when its state was read (to choose who keeps it)."""
     clone_only: bool = False
 
 
 Planned = Outcome | ToStore
 
 
-def _plan(choice: Choice, location: bytes | None) -> Planned:
+def _plan(choice: Choice, location: bytes | None, state: PathState) -> Planned:
     if isinstance(choice, Keep):
-        return Skip(UNREADABLE) if location is None else ToStore(location)
+        return Skip(UNREADABLE) if location is None else ToStore(location, state.size or 0)
     if choice == Skip(TOO_LARGE) and location is not None:
-        return ToStore(location, clone_only=True)
+        return ToStore(location, state.size or 0, clone_only=True)
     return choice
 
 
-@dataclass(frozen=True)
+def _entries(drafts: list[Draft], stored: Callable[[], Mapping[ToStore, Outcome]]
+             ) -> Iterator[FileEntry]:
+    """The entries of `drafts`, once their contents are stored."""
+    outcomes = stored()
+    return (draft.entry(outcomes) for draft in drafts)
+
+
+@dataclass(frozen=True, slots=True)
 class Draft:
     """One entry with its states read and its contents decided, not yet stored."""
 
     path: bytes
-    operations: frozenset[Operation]
+    operations: tuple[Operation, ...]
     in_workspace: bool
     git: GitInfo
     before_state: PathState
@@ -555,7 +593,7 @@ class Draft:
             after = FileState(exists=False, tombstone=True)
         if self.before_unknown:
             before = FileState(exists=False, not_captured=UNKNOWN_BEFORE)
-        return FileEntry(path=self.path, operations=sort_operations(self.operations),
+        return FileEntry(path=self.path, operations=self.operations,
                          before=before, after=after, git=self.git,
                          in_workspace=self.in_workspace, renamed_from=self.renamed_from,
                          renamed_to=self.renamed_to)

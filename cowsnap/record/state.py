@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 
 from cowsnap.model import FileType, Xattrs, file_type
-from cowsnap.paths import reachable
+from cowsnap.paths import PATH_MAX, reachable
 from cowsnap.xattrs import read_xattrs
 
 
@@ -35,17 +35,21 @@ MISSING = PathState(exists=False)
 _UNRESOLVABLE = {errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.ENAMETOOLONG}
 
 
-def read_state(path: bytes, *, xattrs: bool = False) -> PathState:
+def read_state(path: bytes, *, xattrs: bool = False, writable: bool = True) -> PathState:
     """The state of `path` now, without following a final symlink; its extended
-    attributes too when `xattrs` (they cost a syscall or more).
+    attributes too when `xattrs` (they cost a syscall or more); whether this process
+    may write it only when `writable` (else reported as not: the capture policy asks
+    only outside the workspace).
 
     A path whose parent is missing, not a directory or a symlink loop simply
     does not exist; one we may not stat is reported as existing with unknown
     metadata. Paths longer than PATH_MAX are reached through their parent.
     """
     try:
+        if len(path) < PATH_MAX:  # the common case, without a context manager
+            return _state(None, path, xattrs, writable)
         with reachable(path) as (directory, name):
-            return _state(directory, name, xattrs)
+            return _state(directory, name, xattrs, writable)
     except PermissionError:
         return PathState(exists=True, type="other")
     except OSError as error:
@@ -64,7 +68,7 @@ def _xattrs(directory: int | None, name: bytes) -> Xattrs | None:
         os.close(fd)
 
 
-def _state(directory: int | None, name: bytes, xattrs: bool) -> PathState:
+def _state(directory: int | None, name: bytes, xattrs: bool, writable: bool) -> PathState:
     info = os.lstat(name, dir_fd=directory)
     kind = file_type(info.st_mode)
     target = os.readlink(name, dir_fd=directory) if kind == "symlink" else None
@@ -77,7 +81,7 @@ def _state(directory: int | None, name: bytes, xattrs: bool) -> PathState:
         uid=info.st_uid,
         gid=info.st_gid,
         target=target,
-        writable=kind != "symlink" and os.access(name, os.W_OK, dir_fd=directory),
+        writable=writable and kind != "symlink" and os.access(name, os.W_OK, dir_fd=directory),
         xattrs=_xattrs(directory, name) if xattrs and kind != "symlink" else None,
         inode=(info.st_dev, info.st_ino),
         links=info.st_nlink,

@@ -196,6 +196,10 @@ class ContentStore:
                 found.add(blob)
         return found
 
+    def has_loose(self, blob: str) -> bool:
+        """Whether `blob` is a loose object (one stat; `blob` a well-formed hash id)."""
+        return os.path.exists(os.path.join(self._objects_dir, blob[:2], blob[2:]))
+
     def put_bytes(self, data: bytes) -> str:
         """Store `data` as a compressed loose object; return its id."""
         blob = blob_id(data)

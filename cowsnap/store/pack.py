@@ -304,9 +304,10 @@ class PackSet:
         self._indexes: dict[str, PackIndex] = {}
         self._lock = threading.Lock()
 
-    def _current(self) -> list[PackIndex]:
+    def _current(self, fresh: bool = True) -> list[PackIndex]:
         with self._lock:
-            self._refresh()
+            if fresh or self._seen is None:
+                self._refresh()
             return list(self._indexes.values())
 
     def _refresh(self) -> None:
@@ -328,8 +329,10 @@ class PackSet:
             except (OSError, ValueError):
                 continue
 
-    def find(self, blob: str) -> PackIndex | None:
-        for index in self._current():
+    def find(self, blob: str, *, fresh: bool = True) -> PackIndex | None:
+        """The index of a pack holding `blob`. Not `fresh`: among the packs seen when
+        the directory was last listed (no stat; a run's writer asks per content)."""
+        for index in self._current(fresh):
             if blob in index:
                 return index
         return None
