@@ -140,6 +140,8 @@ def effect_counts(entries: Iterable[FileEntry]) -> dict[str, int]:
 def explain(change: Change, have: FileState, expected: FileState) -> str | None:
     """The first way `have` differs from `expected`, in words (`change` is
     `compare(expected, have)`); None when it does not."""
+    if not change:
+        return None
     words = {
         Aspect.CREATED: "exists now", Aspect.DELETED: "no longer exists",
         Aspect.TYPE: f"is now a {have.type}, was a {expected.type}",

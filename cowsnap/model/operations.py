@@ -33,7 +33,10 @@ PROBES = frozenset({Operation.EXISTENCE, Operation.DIRECTORY})
 """Operations that use no content."""
 
 
+_ORDER = tuple(Operation)
+
+
 def sort_operations(operations: Iterable[Operation]) -> tuple[Operation, ...]:
     """Operations in vocabulary order, so equal runs give equal manifests."""
     present = set(operations)
-    return tuple(op for op in Operation if op in present)
+    return tuple(op for op in _ORDER if op in present)

@@ -27,6 +27,7 @@ from cowsnap.model import (
     MUTATING_OPERATIONS,
     UNKNOWN_BEFORE,
     Aspect,
+    Change,
     FileEntry,
     FileState,
     Manifest,
@@ -155,6 +156,8 @@ CONFLICTS = frozenset({Aspect.CREATED, Aspect.DELETED, Aspect.TYPE, Aspect.TARGE
                        Aspect.CONTENT, Aspect.MODE})
 """What someone else may have changed at a path since the run; owners and times don't
 count (a checkout or a build touches them)."""
+OWNERS = frozenset({Aspect.OWNER, Aspect.GROUP})
+"""What only root may set."""
 
 
 def _times_of(state: FileState) -> FileState:
@@ -190,13 +193,15 @@ PRIVATE_DIRECTORY = 0o700
 """The mode restore creates directories with, until their own comes last."""
 
 
-def _conflict(target: Target, current: FileState) -> str | None:
+def _conflict(target: Target, current: FileState, change: Change) -> str | None:
+    """`change`: compare(target.want, current)."""
     if current.type == "directory" and current.mode is not None \
             and stat.S_IMODE(current.mode) == PRIVATE_DIRECTORY:
         # An interrupted restore's directory (or one made private since): its
         # permissions alone never stop finishing or undoing that restore.
         current = dataclasses.replace(current, mode=None)
-    if not compare(target.want, current) & CONFLICTS:
+        change = compare(target.want, current)
+    if not change & CONFLICTS:
         return None
     why = explain(compare(target.replaces, current) & CONFLICTS, current, target.replaces)
     return None if why is None else f"changed since the run: {why}"
@@ -226,10 +231,11 @@ def _content_kept(target: Target, current: FileState) -> bool:
     return untouched and same_content(current, target.replaces)
 
 
-def _steps_for(target: Target, current: FileState, as_root: bool) -> list[Action]:
+def _steps_for(target: Target, current: FileState, change: Change,
+               as_root: bool) -> list[Action]:
+    """`change`: compare(target.want, current)."""
     want = target.want
-    unsettable = frozenset() if as_root else frozenset({Aspect.OWNER, Aspect.GROUP})
-    if not compare(want, current) - unsettable:
+    if not (change if as_root else change - OWNERS):
         return []
     if not want.exists:
         return [Action.REMOVE] if current.exists else []
@@ -281,14 +287,15 @@ def make_plan(targets: Sequence[Target], current: Mapping[bytes, Current], *,
         if seen.problem is not None:
             failures.append((target.path, seen.problem))
             continue
-        conflict = _conflict(target, seen.state)
+        change = compare(target.want, seen.state)
+        conflict = _conflict(target, seen.state, change)
         if conflict is not None:
             conflicts.append((target.path, conflict))
         failure = _failure(target, seen.state)
         if failure is not None:
             failures.append((target.path, failure))
             continue
-        actions = _steps_for(target, seen.state, as_root)
+        actions = _steps_for(target, seen.state, change, as_root)
         if Action.CLEAR in actions:
             cleared.add(target.path)
         if Action.CLEAR in actions or Action.REMOVE in actions:

@@ -3,10 +3,13 @@
 Read one at a time (`ContentStore.stream`), each content costs a search of the
 store's directories, an open of its pack and a read of its entry: about 60 µs,
 more than the write it feeds. Here the ids are looked up in the pack indexes
-only, each pack is opened once beneath the store's root, and its wanted entries
-are read in the order they lie in it, neighbours coalesced into one read. Every
-content is verified against its id and its recorded size, as `stream` does,
-before it is handed out.
+only (a binary search each: nothing proportional to the size of the packs), each
+pack is opened once beneath the store's root, and its wanted entries are read in
+the order they lie in it, neighbours coalesced into one read. An entry's length
+is not in the index: it is guessed from the size the run recorded (what deflate
+can take at most, with room to spare), and an entry found longer is read again
+alone. Every content is verified against its id and its recorded size, as
+`stream` does, before it is handed out.
 """
 
 from __future__ import annotations
@@ -18,20 +21,32 @@ from dataclasses import dataclass
 
 from cowsnap.errors import StoreDamagedError
 from cowsnap.store.content import LARGE_CONTENT, OBJECTS_DIR, ContentStore, blob_id, damaged
-from cowsnap.store.pack import BLOB_TYPE, DELTA_TYPES, PackIndex, parse_entry_header
+from cowsnap.store.pack import BLOB_TYPE, DELTA_TYPES, TRAILER, PackIndex, parse_entry_header
 
 READ_AHEAD = 16 * 1024 * 1024
 """Most bytes of a pack read at once."""
 GAP = 64 * 1024
 """Entries closer than this share a read (the bytes between are read and skipped)."""
+UNKNOWN_LENGTH = 64 * 1024
+"""What is read first of an entry whose size the run did not record."""
 
 
 @dataclass(frozen=True, slots=True)
 class _Wanted:
     offset: int
-    length: int
     blob: str
     size: int | None
+
+    @property
+    def length(self) -> int:
+        """Bytes that surely hold the entry (its header and zlib stream), unless damaged."""
+        return UNKNOWN_LENGTH if self.size is None else _most(self.size)
+
+
+def _most(size: int) -> int:
+    """More than the header and zlib stream of `size` bytes take: deflate's stored blocks
+    add 5 bytes in 65,535, its fixed codes at most one bit in eight."""
+    return 1024 + size + (size >> 2)
 
 
 def _locate(indexes: list[PackIndex], wanted: Mapping[str, int | None]
@@ -42,13 +57,9 @@ def _locate(indexes: list[PackIndex], wanted: Mapping[str, int | None]
             continue
         for index in indexes:
             position = index.position(blob)
-            if position is None:
-                continue
-            length = index.stored_size(blob)
-            if length is not None:
-                found.setdefault(index, []).append(
-                    _Wanted(index.offset(position), length, blob, size))
-            break
+            if position is not None:
+                found.setdefault(index, []).append(_Wanted(index.offset(position), blob, size))
+                break
     return found
 
 
@@ -65,30 +76,73 @@ def _runs(entries: list[_Wanted]) -> Iterator[list[_Wanted]]:
         yield group
 
 
-def _inflate(entry: _Wanted, chunk: bytes, at: int, store: ContentStore) -> bytes:
-    """The verified bytes of one pack entry, found at `at` in `chunk`."""
-    end = at + entry.length
+def _header(entry: _Wanted, chunk: bytes, at: int) -> tuple[int, int, int]:
+    """(type, announced size, where its zlib stream starts in `chunk`) of the entry at
+    `at`; a size other than the recorded one (or beyond what packs hold) is damage."""
     try:
         kind, announced, start = parse_entry_header(chunk, at)
-        if start > end:
-            raise ValueError("header beyond the entry")
     except (IndexError, ValueError):
         raise damaged(entry.blob, "its pack entry is truncated") from None
     if announced != entry.size and (entry.size is not None or announced >= LARGE_CONTENT):
         raise damaged(entry.blob, f"its pack entry announces {announced} bytes")
+    return kind, announced, start
+
+
+def _inflated(entry: _Wanted, chunk: bytes, at: int) -> bytes | None:
+    """The bytes of the whole-blob entry at `at` in `chunk`, None when `chunk` ends before
+    its zlib stream does; StoreDamagedError when it is not what its header says."""
+    kind, announced, start = _header(entry, chunk, at)
     if kind in DELTA_TYPES:
-        data = store.read_delta(entry.blob)
-    else:
-        inflater = zlib.decompressobj()
-        try:
-            data = inflater.decompress(memoryview(chunk)[start:end], announced + 1)
-        except zlib.error as error:
-            raise damaged(entry.blob, f"it does not inflate ({error})") from None
-        if kind != BLOB_TYPE or len(data) != announced or not inflater.eof:
-            raise damaged(entry.blob, "its pack entry is not what its header says")
-    if blob_id(data) != entry.blob:
-        raise damaged(entry.blob, "it does not match its id")
+        raise damaged(entry.blob, "its pack entry changed while it was read")
+    inflater = zlib.decompressobj()
+    try:
+        data = inflater.decompress(memoryview(chunk)[start:], announced + 1)
+    except zlib.error as error:
+        raise damaged(entry.blob, f"it does not inflate ({error})") from None
+    if not inflater.eof and len(data) <= announced:
+        return None
+    if kind != BLOB_TYPE or len(data) != announced or not inflater.eof:
+        raise damaged(entry.blob, "its pack entry is not what its header says")
     return data
+
+
+class _Pack:
+    """One pack file, open beneath the store's root, read in coalesced pieces."""
+
+    def __init__(self, store: ContentStore, index: PackIndex) -> None:
+        self._store = store
+        self.name = index.path.name
+        self.fd = store.directory.open_file(f"{OBJECTS_DIR}/pack/{index.path.stem}.pack")
+        self.end = os.fstat(self.fd).st_size - TRAILER
+
+    def read(self, offset: int, length: int) -> bytes:
+        """Up to `length` bytes at `offset`, fewer only at the end of the pack's entries."""
+        length = min(length, self.end - offset)
+        chunk = os.pread(self.fd, length, offset) if length > 0 else b""
+        if len(chunk) != max(length, 0):
+            raise StoreDamagedError(f"pack {self.name} is truncated")
+        return chunk
+
+    def content(self, entry: _Wanted, chunk: bytes, at: int) -> bytes:
+        """The verified content of `entry`, found at `at` in `chunk` (read again alone,
+        in longer pieces, when the chunk ends before it does)."""
+        kind, announced, _start = _header(entry, chunk, at)
+        data = self._store.read_delta(entry.blob) if kind in DELTA_TYPES else \
+            self._whole(entry, announced, chunk, at)
+        if blob_id(data) != entry.blob:
+            raise damaged(entry.blob, "it does not match its id")
+        return data
+
+
+    def _whole(self, entry: _Wanted, announced: int, chunk: bytes, at: int) -> bytes:
+        data = _inflated(entry, chunk, at)
+        length = len(chunk) - at
+        while data is None:
+            if entry.offset + length >= self.end or length > _most(announced):
+                raise damaged(entry.blob, "its pack entry is truncated")
+            length = max(2 * length, UNKNOWN_LENGTH)
+            data = _inflated(entry, self.read(entry.offset, length), 0)
+        return data
 
 
 def read_packed(store: ContentStore, wanted: Mapping[str, int | None]
@@ -98,15 +152,12 @@ def read_packed(store: ContentStore, wanted: Mapping[str, int | None]
     StoreDamagedError on the first damaged one."""
     for index, entries in _locate(store.packs.indexes(), wanted).items():
         entries.sort(key=lambda entry: entry.offset)
-        fd = store.directory.open_file(f"{OBJECTS_DIR}/pack/{index.path.stem}.pack")
+        pack = _Pack(store, index)
         try:
             for group in _runs(entries):
                 start = group[0].offset
-                length = group[-1].offset + group[-1].length - start
-                chunk = os.pread(fd, length, start)
-                if len(chunk) != length:
-                    raise StoreDamagedError(f"pack {index.path.name} is truncated")
+                chunk = pack.read(start, group[-1].offset + group[-1].length - start)
                 for entry in group:
-                    yield entry.blob, _inflate(entry, chunk, entry.offset - start, store)
+                    yield entry.blob, pack.content(entry, chunk, entry.offset - start)
         finally:
-            os.close(fd)
+            os.close(pack.fd)

@@ -3,6 +3,8 @@ id and size, ids no pack holds left to the caller, damage refused."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from cowsnap.errors import StoreDamagedError
@@ -50,6 +52,27 @@ def test_a_flipped_byte_in_a_pack_is_refused(store: Store) -> None:
     with pytest.raises(StoreDamagedError, match="is damaged"):
         dict(read_packed(store.contents, {blob: len(content)
                                           for blob, content in zip(ids, data, strict=True)}))
+
+
+@pytest.mark.parametrize("unknown_length", [16, 64 * 1024])
+def test_contents_of_unrecorded_size_are_read_whole(store: Store, monkeypatch: pytest.MonkeyPatch,
+                                                   unknown_length: int) -> None:
+    monkeypatch.setattr(batch, "UNKNOWN_LENGTH", unknown_length)
+    data = [os.urandom(number * 37) for number in range(30)] + [os.urandom(200_000)]
+    ids = keep_in_a_pack(store, data)
+    found = dict(read_packed(store.contents, dict.fromkeys(ids)))
+    assert [found[blob] for blob in ids] == data
+
+
+def test_a_truncated_pack_is_refused(store: Store) -> None:
+    data = [os.urandom(5000) for _ in range(20)]
+    ids = keep_in_a_pack(store, data)
+    [pack] = packs(store)
+    raw = pack.read_bytes()
+    pack.chmod(0o600)
+    pack.write_bytes(raw[:len(raw) // 2])
+    with pytest.raises(StoreDamagedError):
+        dict(read_packed(store.contents, {blob: 5000 for blob in ids}))
 
 
 def test_a_size_other_than_the_recorded_one_is_refused(store: Store) -> None:
