@@ -72,9 +72,14 @@ class RepositoryStatus:
     changes: dict[str, int]
     repository: pygit2.Repository
     index: pygit2.Index
+    root_text: str = ""
+    """`root` as the manifest spells it (os.fsdecode), made once."""
+
+    def __post_init__(self) -> None:
+        self.root_text = os.fsdecode(self.root)
 
     def summary(self) -> GitRepository:
-        return GitRepository(root=os.fsdecode(self.root), head=self.head, dirty=self.dirty)
+        return GitRepository(root=self.root_text, head=self.head, dirty=self.dirty)
 
     def facts(self, relative: str) -> GitFacts:
         from pygit2.enums import FileStatus
@@ -192,16 +197,17 @@ class GitContext:
         status = self.status_for(path)
         if status is None:
             return NOT_IN_REPO, None
-        relative_bytes = os.path.relpath(path, status.root)
+        # status_for saw `path` beneath the root (both normalised): no relpath needed
+        relative_bytes = path[len(status.root.rstrip(b"/")) + 1:] or b"."
         try:
             relative = relative_bytes.decode("utf-8")
         except UnicodeDecodeError:
-            info = GitInfo(in_repo=True, root=os.fsdecode(status.root), head=status.head,
+            info = GitInfo(in_repo=True, root=status.root_text, head=status.head,
                            relative_path=None)
             return info, GitFacts(tracked=False, dirty=False, ignored=False, blob=None)
         facts = status.facts(relative)
         info = GitInfo(
-            in_repo=True, root=os.fsdecode(status.root), head=status.head,
+            in_repo=True, root=status.root_text, head=status.head,
             relative_path=relative, tracked=facts.tracked, dirty=facts.dirty,
             ignored=facts.ignored,
         )

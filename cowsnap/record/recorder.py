@@ -456,11 +456,17 @@ class Recorder:
             return Before(after, path, after_git,
                           unknown=bool(operations & MUTATING_OPERATIONS))
         source = self._same_before.get(path, path)
-        location = self._locate(source)
-        state = MISSING if location is None else read_state(
-            location, xattrs=bool(operations & MUTATING_OPERATIONS), writable=False)
+        location = self._located[source] if source in self._located \
+            else self._snapshot.where(source)
+        if location is None:
+            state = MISSING
+        elif location == path:  # left untouched by the run: its state now is its before
+            state = after
+        else:
+            state = read_state(location, xattrs=bool(operations & MUTATING_OPERATIONS),
+                               writable=False)
         git = self._git_before.describe_if_examined(path) or after_git
-        return Before(state, location, git)
+        return Before(state, location if state.exists else None, git)
 
     def _expand_renamed_directories(self) -> None:
         """A renamed workspace directory moves everything beneath it: list those too,

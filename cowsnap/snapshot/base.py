@@ -15,6 +15,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import ClassVar
 
+from cowsnap.paths import lexists
+
 
 @dataclass(frozen=True)
 class Availability:
@@ -46,9 +48,16 @@ class Snapshot(ABC):
         """
 
     @abstractmethod
+    def where(self, path: bytes) -> bytes | None:
+        """Where the before-state of absolute workspace path `path` would be (None:
+        nowhere), without looking whether anything is there: the recorder reads that
+        place's state anyway. The path itself when the run left it untouched."""
+
     def locate(self, path: bytes) -> bytes | None:
         """Where the before-state of absolute workspace path `path` can be read
         (lstat, open, readlink), or None when it did not exist before."""
+        where = self.where(path)
+        return where if where is not None and lexists(where) else None
 
     @abstractmethod
     def release(self) -> None:

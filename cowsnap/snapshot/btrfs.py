@@ -12,7 +12,6 @@ from pathlib import Path
 from types import ModuleType
 
 from cowsnap.errors import BackendUnavailableError, SnapshotError
-from cowsnap.paths import lexists
 from cowsnap.snapshot.base import Availability, Backend, Snapshot
 from cowsnap.snapshot.mounts import Mount, mount_of
 from cowsnap.snapshot.owner import current_owner, mark
@@ -83,15 +82,13 @@ class BtrfsSnapshot(Snapshot):
     def capture(self, path: bytes, *, subtree: bool = False) -> None:
         """Everything was preserved up front."""
 
-    def locate(self, path: bytes) -> bytes | None:
+    def where(self, path: bytes) -> bytes | None:
         path = os.path.normpath(path)
         if path == self._root:
-            where = self._snapshot
-        elif path.startswith(self._root.rstrip(b"/") + b"/"):
-            where = os.path.join(self._snapshot, path[len(self._root.rstrip(b"/")) + 1:])
-        else:
-            return None
-        return where if lexists(where) else None
+            return self._snapshot
+        if path.startswith(self._root.rstrip(b"/") + b"/"):
+            return os.path.join(self._snapshot, path[len(self._root.rstrip(b"/")) + 1:])
+        return None
 
     def release(self) -> None:
         if not self._released:

@@ -75,15 +75,14 @@ class LazySnapshot(Snapshot):
     def _kept(self, relative: bytes) -> bytes:
         return os.path.join(self._tree, relative) if relative else self._tree
 
-    def locate(self, path: bytes) -> bytes | None:
+    def where(self, path: bytes) -> bytes | None:
         relative = self._relative(path)
         if relative is None:
             return None
         verdict = self._ledger.verdict(relative)
         if verdict is Verdict.ABSENT:
             return None
-        where = self._live(relative) if verdict is Verdict.LIVE else self._kept(relative)
-        return where if os.path.lexists(where) else None
+        return self._live(relative) if verdict is Verdict.LIVE else self._kept(relative)
 
     def capture(self, path: bytes, *, subtree: bool = False) -> None:
         """Also captures the parent directory: the mutation will change its listing and mtime."""

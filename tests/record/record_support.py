@@ -32,10 +32,9 @@ class CopiedSnapshot(Snapshot):
     def capture(self, path: bytes, *, subtree: bool = False) -> None:
         self.captured.append((path, subtree))
 
-    def locate(self, path: bytes) -> bytes | None:
+    def where(self, path: bytes) -> bytes | None:
         relative = os.path.relpath(path, os.fsencode(self.workspace))
-        located = os.path.join(os.fsencode(self._copy), relative)
-        return located if os.path.lexists(located) else None
+        return os.path.join(os.fsencode(self._copy), relative)
 
     def release(self) -> None:
         shutil.rmtree(self._copy, ignore_errors=True)
