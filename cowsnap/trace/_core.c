@@ -545,20 +545,41 @@ static void single(Core *core, task *t, int spec_index, int op, located where, l
     free(where.path);
 }
 
+/* Whether fd is still the file its own open created (see _new_file_metadata in decoder.py). */
+static int made_here(task *t, long fd, const char *path) {
+    fd_entry *e = table_get(t->files, fd);
+    return e != NULL && e->created && e->path != NULL && strcmp(e->path, path) == 0;
+}
+
+/* A metadata call on an fd whose own open created the file is reported at its entry,
+ * result 0, without a stop at its exit (decoder.py, _new_file_metadata says why). */
+static int metadata_at_entry(Core *core, task *t, int si, long fd, located where, long long flags) {
+    if (core->specs[si].operation != OP_METADATA || !made_here(t, fd, where.path)) return 0;
+    item event = path_item(t->tgid, t->tid, si, OP_METADATA, where.path, 0, flags, NULL);
+    announce(core, &event, 1);
+    emit(core, event);
+    free(where.path);
+    return 1;
+}
+
 static int decode_path(Core *core, task *t, int si, const uint64_t *args, int *error) {
     const spec *s = &core->specs[si];
     long long flags = s->flags < 0 ? 0 : as_int(args[s->flags]);
     located where = path_argument(core, t, s, args, flags, error);
-    if (where.path != NULL) single(core, t, si, s->operation, where, flags);
+    if (where.path == NULL) return 0;
+    long fd = args[s->path] == 0 && s->dirfd >= 0 ? (long)as_int(args[s->dirfd]) : -1;
+    if (fd < 0 || !metadata_at_entry(core, t, si, fd, where, flags))
+        single(core, t, si, s->operation, where, flags);
     return 0;
 }
 
 static int decode_fd(Core *core, task *t, int si, const uint64_t *args, int *error) {
     const spec *s = &core->specs[si];
-    char *path = fd_path(t, (long)as_int(args[s->fd]), error);
+    long fd = (long)as_int(args[s->fd]);
+    char *path = fd_path(t, fd, error);
     if (path != NULL) {
         located where = {path, 1, 0};
-        single(core, t, si, s->operation, where, 0);
+        if (!metadata_at_entry(core, t, si, fd, where, 0)) single(core, t, si, s->operation, where, 0);
     }
     return 0;
 }
@@ -842,7 +863,9 @@ static void complete(Core *core, task *t, pending *pd, long long result) {
         break;
     case PD_OPEN:
         if (result >= 0) {
-            table_set(pd->files, (long)result, entry_new(pd->events[0].path, pd->writable));
+            fd_entry *e = entry_new(pd->events[0].path, pd->writable);
+            e->created = pd->events[0].op == OP_CREATE;
+            table_set(pd->files, (long)result, e);
         } else {
             pd->events[0].op = OP_EXISTENCE;
         }

@@ -10,6 +10,7 @@ typedef struct {
     int refs;
     char *path; /* NULL: an unnamed O_TMPFILE */
     int writable;
+    int created; /* the open that made this fd created its file */
 } fd_entry;
 
 typedef struct {

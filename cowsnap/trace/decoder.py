@@ -290,15 +290,39 @@ class Decoder:
     def _path(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
         flags = 0 if spec.flags is None else signed(args[spec.flags])
         located = self._path_argument(task, spec, args, flags)
-        if located is not None:
-            assert spec.operation is not None
-            self._single(task, spec, spec.operation, located, flags)
+        if located is None:
+            return
+        assert spec.path is not None and spec.operation is not None
+        if (args[spec.path] == 0 and spec.dirfd is not None
+                and self._new_file_metadata(task, spec, signed(args[spec.dirfd]), located.path,
+                                            flags)):
+            return
+        self._single(task, spec, spec.operation, located, flags)
 
     def _fd(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
         assert spec.fd is not None and spec.operation is not None
-        path = self.fd_path(task, signed(args[spec.fd]))
-        if path is not None:
+        fd = signed(args[spec.fd])
+        path = self.fd_path(task, fd)
+        if path is not None and not self._new_file_metadata(task, spec, fd, path, 0):
             self._single(task, spec, spec.operation, Located(path, True), 0)
+
+    def _new_file_metadata(self, task: Task, spec: Spec, fd: int, path: bytes,
+                           flags: int) -> bool:
+        """A metadata call (fchmod, fchown, futimens...) on an fd whose own open created
+        the file is reported now, with result 0, and does not stop at its exit: the
+        creator setting up its new file (tar x does three such calls per file) changes
+        nothing a run reports beyond the create, so its result is not worth a second
+        stop. The table entry must still name `path` (closes are not always traced, so
+        the fd may have been reused since). Returns whether it was reported."""
+        if spec.operation is not Operation.METADATA:
+            return False
+        entry = task.files.entries.get(fd)
+        if entry is None or not entry.created or entry.path != path:
+            return False
+        event = self._event(task, spec, Operation.METADATA, path, 0, flags)
+        self._announce([event])
+        self._emit(event)
+        return True
 
     def _open(self, task: Task, spec: Spec, args: Sequence[int]) -> None:
         if spec.name == "creat":
@@ -334,7 +358,8 @@ class Decoder:
 
         def opened(result: int) -> None:
             if result >= 0:
-                files.entries[result] = FdEntry(path, writable)
+                files.entries[result] = FdEntry(path, writable,
+                                                created=operation is Operation.CREATE)
                 emit(self._event(task, spec, operation, path, result, flags))
             else:
                 emit(self._event(task, spec, Operation.EXISTENCE, path, result, flags))

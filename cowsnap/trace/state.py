@@ -20,6 +20,8 @@ class FdEntry:
 
     path: bytes | None
     writable: bool
+    created: bool = False
+    """The open that made this fd created its file (decoder.new_file_metadata)."""
 
 
 @dataclass(slots=True)

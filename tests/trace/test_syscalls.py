@@ -27,6 +27,28 @@ def test_dirfd_operations(ops: Runner) -> None:
     ]
 
 
+def test_metadata_calls_on_a_new_files_own_fd_are_reported_at_entry(ops: Runner) -> None:
+    """tar x's futimens, fchown, fchmod on the fd that created the file: one stop each,
+    reported at entry with result 0 (even fsetxattr that fails); on another fd to the
+    same file, the real result at exit."""
+    traced = ops("new-file-meta")
+    assert traced.status == 0
+    assert traced.touched() == [
+        ("openat", "create", b"made"),
+        ("utimensat", "metadata", b"made"),
+        ("fchown", "metadata", b"made"),
+        ("fchmod", "metadata", b"made"),
+        ("fsetxattr", "metadata", b"made"),
+        ("openat", "write", b"made"),
+        ("fchmod", "metadata", b"made"),
+        ("fsetxattr", "metadata", b"made"),
+    ]
+    made = bytes(traced.root / "made")
+    results = [event.result for event in traced.path_events() if event.path == made]
+    assert results[1:5] == [0, 0, 0, 0]
+    assert results[6:] == [0, -errno.EOPNOTSUPP]
+
+
 def test_tmpfile_then_linkat(ops: Runner, work: Path, root_required: None) -> None:
     closed: list[bytes] = []
     traced = ops("tmpfile", on_written_close=lambda pid, path: closed.append(path))
