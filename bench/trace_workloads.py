@@ -8,9 +8,11 @@ trace=%file -o /dev/null`, and `cowsnap run` with the native core and with the
 Python tracer, for which both the trace phase (cowsnap's own "tracing" timing) and
 the whole run (snapshot, trace, record) are reported, each as a ratio to the
 untraced command and to strace. Medians of RUNS (5) interleaved runs after a
-warm-up; everything pinned to one CPU (taskset -c 0) and spread over the CPUs.
+warm-up; everything pinned to one CPU (taskset -c 0) and spread over the CPUs,
+printed side by side.
 
-Run (as root, for btrfs): .venv/bin/python bench/trace_workloads.py [RUNS]
+Run (as root, for btrfs): .venv/bin/python bench/trace_workloads.py [RUNS [WORKLOAD...]]
+(workloads: compileall processes make tar rm; all by default)
 """
 
 from __future__ import annotations
@@ -196,15 +198,26 @@ def measure(workload: Workload, workspace: Path, scratch: Path, runs: int,
     }
 
 
-def report(name: str, placement: str, found: dict[str, Timing]) -> None:
-    base, strace = found["untraced"].whole, found["strace"].whole
-    print(f"\n{name}, {placement}: untraced {base:.2f} s; strace x{strace / base:.2f}")
+def report(name: str, placements: dict[str, dict[str, Timing]]) -> None:
+    """One block per workload, pinned and spread side by side: strace's ratio to the
+    untraced command, then each tracer's trace phase and whole run, as ratios to the
+    untraced command and to strace."""
+    bases = {placement: found["untraced"].whole for placement, found in placements.items()}
+    print(f"\n{name}: untraced " + ", ".join(f"{base:.2f} s {placement}"
+                                             for placement, base in bases.items()))
+    print(f"  {'':22}" + "".join(f"{placement:>34}" for placement in placements))
+    cells = [f"x{found['strace'].whole / bases[placement]:.2f}"
+             for placement, found in placements.items()]
+    print(f"  {'strace':22}" + "".join(f"{cell:>34}" for cell in cells))
     for mode in ("native", "python"):
-        timing = found[mode]
-        tracing = timing.tracing or 0.0
-        print(f"  cowsnap {mode:6}  trace phase x{tracing / base:.2f} untraced, "
-              f"x{tracing / strace:.2f} strace;  whole run x{timing.whole / base:.2f} "
-              f"untraced, x{timing.whole / strace:.2f} strace")
+        for label, pick in (("trace phase", lambda t: t.tracing or 0.0),
+                            ("whole run", lambda t: t.whole)):
+            cells = []
+            for placement, found in placements.items():
+                value = pick(found[mode])
+                cells.append(f"x{value / bases[placement]:.2f} untraced, "
+                             f"x{value / found['strace'].whole:.2f} strace")
+            print(f"  {mode + ' ' + label:22}" + "".join(f"{cell:>34}" for cell in cells))
 
 
 def main() -> None:
@@ -216,19 +229,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cowsnap-workloads-") as temporary:
         scratch = Path(temporary)
         (scratch / "home").mkdir()
-        builders: list[Callable[[Path], Workload]] = [
-            compileall, processes, make,
-            lambda workspace: tar_x(workspace, scratch),
-            lambda workspace: rm_rf(workspace, scratch),
-        ]
-        for index, build in enumerate(builders):
+        builders: dict[str, Callable[[Path], Workload]] = {
+            "compileall": compileall, "processes": processes, "make": make,
+            "tar": lambda workspace: tar_x(workspace, scratch),
+            "rm": lambda workspace: rm_rf(workspace, scratch),
+        }
+        chosen = sys.argv[2:] or list(builders)
+        unknown = sorted(set(chosen) - set(builders))
+        if unknown:
+            raise SystemExit(f"trace_workloads: no workload {unknown[0]!r} "
+                             f"(choose from {', '.join(builders)})")
+        for index, build in enumerate(builders[name] for name in chosen):
             workspace = _btrfs_workspace(scratch, f"w{index}")
             try:
                 workload = build(workspace)
-                for pinned in (True, False):
-                    placement = "pinned (taskset -c 0)" if pinned else "spread"
-                    report(workload.name, placement,
-                           measure(workload, workspace, scratch, runs, pinned))
+                report(workload.name, {
+                    "pinned (taskset -c 0)": measure(workload, workspace, scratch, runs, True),
+                    "spread": measure(workload, workspace, scratch, runs, False),
+                })
             finally:
                 _drop(workspace)
     one, five, fifteen = os.getloadavg()
