@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import importlib
 import os
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 VARIABLE = "COWSNAP_TRACER"
 
 
-@dataclass(frozen=True, slots=True)
-class TracerChoice:
+class TracerChoice(NamedTuple):
     name: Literal["native", "python"]
     reason: str
 

@@ -9,7 +9,7 @@ itself, so read-only opens never stop the tracee.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from cowsnap.trace.syscalls import (
     F_DUPFD,
@@ -43,8 +43,7 @@ def _argument_offset(index: int) -> int:
     return 16 + 8 * index
 
 
-@dataclass(frozen=True, slots=True)
-class _Op:
+class _Op(NamedTuple):
     code: int
     k: int
     true: str | int = 0

@@ -6,8 +6,8 @@ tracer dispatches on it, so adding a syscall is one line here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 from cowsnap.model import MUTATING_OPERATIONS, Operation
 
@@ -62,8 +62,7 @@ class Kind(Enum):
     UNSHARE = "unshare"
 
 
-@dataclass(frozen=True, slots=True)
-class Spec:
+class Spec(NamedTuple):
     """One syscall's decoding: argument indices (None: absent) and its operation.
 
     `follow` is whether the last path component is followed by default; `flags`
