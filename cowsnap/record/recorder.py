@@ -374,8 +374,15 @@ class Recorder:
     def _locate(self, path: bytes) -> bytes | None:
         """Where the workspace path's before-state is (the snapshot asked once)."""
         if path not in self._located:
-            self._located[path] = self._snapshot.locate(path)
+            self._located[path] = None if self._parent_was_absent(path) \
+                else self._snapshot.locate(path)
         return self._located[path]
+
+    def _parent_was_absent(self, path: bytes) -> bool:
+        """Whether `path`'s directory is known not to have existed before the run (so
+        neither did `path`: no need to look; a run creating 100,000 files in new
+        directories looks at the directories only)."""
+        return self._located.get(os.path.dirname(path), path) is None
 
     def _rewritten_repositories(self) -> frozenset[str]:
         """Roots of the repositories whose objects the run wrote or deleted (git gc,
@@ -456,8 +463,10 @@ class Recorder:
             return Before(after, path, after_git,
                           unknown=bool(operations & MUTATING_OPERATIONS))
         source = self._same_before.get(path, path)
-        location = self._located[source] if source in self._located \
-            else self._snapshot.where(source)
+        if source in self._located:
+            location = self._located[source]
+        else:
+            location = None if self._parent_was_absent(source) else self._snapshot.where(source)
         if location is None:
             state = MISSING
         elif location == path:  # left untouched by the run: its state now is its before
@@ -596,19 +605,29 @@ class Draft:
         before = _file_state(self.before_state, outcome(self.before), self.before_links)
         after = _file_state(self.after_state, outcome(self.after), self.after_links)
         if self.before_state.exists and not self.after_state.exists:
-            after = FileState(exists=False, tombstone=True)
+            after = TOMBSTONE
         if self.before_unknown:
-            before = FileState(exists=False, not_captured=UNKNOWN_BEFORE)
+            before = _absent(UNKNOWN_BEFORE)
         return FileEntry(path=self.path, operations=self.operations,
                          before=before, after=after, git=self.git,
                          in_workspace=self.in_workspace, renamed_from=self.renamed_from,
                          renamed_to=self.renamed_to)
 
 
+TOMBSTONE = FileState(exists=False, tombstone=True)
+
+
+@cache
+def _absent(reason: str | None) -> FileState:
+    """The state of a path that did not exist: one object per reason (a run creating
+    100,000 files holds 100,000 of them otherwise)."""
+    return FileState(exists=False, not_captured=reason)
+
+
 def _file_state(state: PathState, outcome: Outcome, links: tuple[bytes, ...]) -> FileState:
     reason = outcome.reason if isinstance(outcome, Skip) else None
     if not state.exists:
-        return FileState(exists=False, not_captured=reason)
+        return _absent(reason)
     blob: str | None = None
     source: BlobSource | None = None
     if isinstance(outcome, Stored):

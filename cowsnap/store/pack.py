@@ -40,6 +40,9 @@ IDX_HEADER = 8 + 256 * 4
 ID_BYTES = 20
 TRAILER = 20
 COPY_CHUNK = 1 << 20
+WRITE_FROM = 1 << 20
+"""Appends are gathered up to this many bytes before one write (a run's contents are
+mostly small: a write each cost a system call each)."""
 
 
 def entry_header(kind: int, size: int) -> bytes:
@@ -89,6 +92,9 @@ class PackWriter:
         self._lock = threading.Lock()
         self._entries: dict[bytes, _Entry] = {}
         self._size = 12
+        self._gathered: list[bytes] = []
+        self._written = 12
+        """Bytes in the file; the rest of `_size` is gathered, not yet written."""
         os.pwrite(self._fd, b"PACK" + struct.pack(">II", 2, 0), 0)
 
     def __len__(self) -> int:
@@ -108,9 +114,16 @@ class PackWriter:
             if name in self._entries:
                 return
             offset = self._size
-            _write_all(self._fd, packed, offset)
+            self._gathered.append(packed)
             self._size += len(packed)
             self._entries[name] = _Entry(offset, checksum(packed))
+            if self._size - self._written >= WRITE_FROM:
+                self._write_gathered()
+
+    def _write_gathered(self) -> None:
+        _write_all(self._fd, b"".join(self._gathered), self._written)
+        self._gathered.clear()
+        self._written = self._size
 
     def install(self) -> Path | None:
         """Finish the pack and its index and move both into `pack_dir` (the pack
@@ -120,6 +133,7 @@ class PackWriter:
             try:
                 if not self._entries:
                     return None
+                self._write_gathered()
                 os.pwrite(self._fd, struct.pack(">I", len(self._entries)), 8)
                 checksum = _hash_fd(self._fd, self._size)
                 _write_all(self._fd, checksum, self._size)
@@ -138,6 +152,7 @@ class PackWriter:
             self._close()
 
     def _close(self) -> None:
+        self._gathered.clear()
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
