@@ -33,7 +33,7 @@ from cowsnap.xattrs import read_xattrs, write_xattrs
 
 OPEN_PARENTS = 256
 """Directories kept open between steps, so files in one directory resolve it once."""
-BATCH_FILES = 8192
+BATCH_FILES = 65536
 BATCH_BYTES = 256 * 1024 * 1024
 """Temporaries written before the next sync and rename: few syncs, bounded extra space."""
 Failure = tuple[bytes, str]
