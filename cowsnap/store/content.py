@@ -200,6 +200,15 @@ class ContentStore:
         """Whether `blob` is a loose object (one stat; `blob` a well-formed hash id)."""
         return os.path.exists(os.path.join(self._objects_dir, blob[:2], blob[2:]))
 
+    def loose_fanout(self) -> frozenset[str]:
+        """The two-digit directories of loose objects there are now: a blob whose
+        first two digits name none is not loose (no stat needed to know)."""
+        try:
+            names = os.listdir(self._objects_dir)
+        except FileNotFoundError:
+            return frozenset()
+        return frozenset(name for name in names if len(name) == 2)
+
     def put_bytes(self, data: bytes) -> str:
         """Store `data` as a compressed loose object; return its id."""
         blob = blob_id(data)

@@ -69,6 +69,7 @@ class ContentWriter:
         self._pending_bytes = 0
         self._pack: PackWriter | None = None
         self._pool: ThreadPoolExecutor | None = None
+        self._fanout: frozenset[str] | None = None
 
     @property
     def scratch(self) -> Path:
@@ -123,15 +124,18 @@ class ContentWriter:
             os.close(fd)
 
     def _already_kept(self, blob: str) -> bool:
-        """`has`, cheaper for the many small contents of a run: the store's packs as
-        listed when the writer first looked (a pack another run installs meanwhile
-        costs at most a duplicate), its loose objects, and not `large/`, where a
+        """`has`, cheaper for the many small contents of a run: the store's packs and
+        loose object directories as listed when the writer first looked (what another
+        run adds meanwhile costs at most a duplicate), and not `large/`, where a
         content smaller than LARGE_CONTENT is never kept by its id."""
         with self._lock:
             if blob in self._pending or (self._pack is not None and blob in self._pack):
                 return True
+            if self._fanout is None:
+                self._fanout = self._contents.loose_fanout()
+            fanout = self._fanout
         return (self._contents.packs.find(blob, fresh=False) is not None
-                or self._contents.has_loose(blob))
+                or (blob[:2] in fanout and self._contents.has_loose(blob)))
 
     def keep_bytes(self, data: bytes) -> str:
         """Keep `data`; its id."""
