@@ -28,7 +28,7 @@ from cowsnap.model.schema import (
     ObjectCheck,
     check_object,
 )
-from cowsnap.model.state import FileState, Xattrs
+from cowsnap.model.state import ABSENT, FileState, Xattrs
 
 
 def encode_bytes(value: bytes, key: str, out: dict[str, Any]) -> None:
@@ -207,8 +207,10 @@ def manifest_chunks(manifest: Manifest) -> Iterator[bytes]:
 def _state_from_json(data: Mapping[str, Any]) -> FileState:
     _check_state(data)
     if not data["exists"]:
-        return FileState(exists=False, tombstone=bool(data.get("tombstone", False)),
-                         not_captured=data.get("not_captured"))
+        tombstone, not_captured = bool(data.get("tombstone", False)), data.get("not_captured")
+        if not tombstone and not_captured is None:
+            return ABSENT
+        return FileState(exists=False, tombstone=tombstone, not_captured=not_captured)
     links = data.get("links")
     return FileState(
         exists=True, type=data["type"], mode=data["mode"], size=data["size"],

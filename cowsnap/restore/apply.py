@@ -254,7 +254,7 @@ class Applier:
         try:
             try:
                 self._contents.write(step.target.entry, want, fd)
-                self._set_metadata(fd, want, self._euid)
+                self._set_metadata(fd, want, self._euid, group=os.fstat(fd).st_gid)
             finally:
                 os.close(fd)
         except BaseException:
@@ -331,13 +331,14 @@ class Applier:
                                        f"changed")
 
     def _set_metadata(self, fd: int, want: FileState, owner: int | None, *,
-                      through_proc: bool = False) -> None:
+                      group: int | None = None, through_proc: bool = False) -> None:
         """Owner (as root, when not `owner` already) and group (as root, or one of
-        ours), then mode (chown clears set-id bits), then the recorded extended
-        attributes, then times."""
+        ours; when not `group` already, which only a file restore created itself
+        tells: on another, chown also clears set-id bits), then mode (chown clears
+        set-id bits), then the recorded extended attributes, then times."""
         where: int | str = proc_path(fd) if through_proc else fd
         uid = want.uid if self._as_root and want.uid is not None and want.uid != owner else -1
-        gid = want.gid if want.gid is not None and (
+        gid = want.gid if want.gid is not None and want.gid != group and (
             self._as_root or want.gid in self._groups) else -1
         if uid != -1 or gid != -1:
             os.chown(where, uid, gid)

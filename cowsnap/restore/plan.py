@@ -175,7 +175,7 @@ def select(manifest: Manifest, side: Side, paths: Sequence[bytes] | None = None)
     for entry in seen_entries(manifest):
         if paths is not None and not any(within(entry.path, path) for path in paths):
             continue
-        if not set(entry.operations) & MUTATING_OPERATIONS or entry.path == workspace:
+        if MUTATING_OPERATIONS.isdisjoint(entry.operations) or entry.path == workspace:
             if Aspect.TIMES in compare(entry.before, entry.after) \
                     and entry.before.type == entry.after.type == "directory":
                 parents.append(entry)
