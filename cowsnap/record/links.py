@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from cowsnap.model import CHANGES_CONTENT, Operation
 from cowsnap.paths import within
@@ -22,22 +22,13 @@ BINDS = frozenset({Operation.CREATE, Operation.DELETE, Operation.RENAME, Operati
 """Operations that may change which inode a name refers to (and its directory's time)."""
 
 
-Lstat = Callable[[bytes], os.stat_result | None]
-
-
-def lstat_or_none(path: bytes) -> os.stat_result | None:
+def inode_of(path: bytes) -> tuple[Inode, int] | None:
+    """(device, inode) and link count of a regular file, None for anything else."""
     try:
-        return os.lstat(path)
+        info = os.lstat(path)
     except OSError:
         return None
-
-
-def inode_of(path: bytes, lstat: Lstat = lstat_or_none) -> tuple[Inode, int] | None:
-    """(device, inode) and link count of a regular file, None for anything else."""
-    info = lstat(path)
-    if info is None or not stat.S_ISREG(info.st_mode):
-        return None
-    return (info.st_dev, info.st_ino), info.st_nlink
+    return ((info.st_dev, info.st_ino), info.st_nlink) if stat.S_ISREG(info.st_mode) else None
 
 
 def names_by_inode(root: bytes, wanted: set[Inode], skip: Iterable[bytes]) -> dict[Inode,
@@ -65,12 +56,12 @@ class LinkMap:
 
     def __init__(self, workspace: bytes, skip: Iterable[bytes],
                  operations: Mapping[bytes, frozenset[Operation]],
-                 hooked: Mapping[bytes, tuple[Inode, int]], lstat: Lstat = lstat_or_none) -> None:
+                 hooked: Mapping[bytes, tuple[Inode, int]]) -> None:
         self._after: dict[bytes, tuple[bytes, ...]] = {}
         self._before: dict[bytes, tuple[bytes, ...]] = {}
         written = [path for path, ops in operations.items()
                    if ops & CHANGES_CONTENT and within(path, workspace)]
-        live = {path: inode_of(path, lstat) for path in written}
+        live = {path: inode_of(path) for path in written}
         wanted_after = {found[0] for found in live.values() if found and found[1] > 1}
         wanted_before = {found[0] for path, found in hooked.items()
                          if found[1] > 1 and path in operations}

@@ -40,7 +40,7 @@ from cowsnap.model import (
 )
 from cowsnap.paths import within
 from cowsnap.record.ignore import IgnoreRules
-from cowsnap.record.links import BINDS, Inode, LinkMap, inode_of, lstat_or_none
+from cowsnap.record.links import BINDS, Inode, LinkMap, inode_of
 from cowsnap.record.policy import (
     CaptureSettings,
     Choice,
@@ -145,8 +145,6 @@ class Recorder:
         self._outside: dict[bytes, Before] = {}
         self._hooked: dict[bytes, tuple[Inode, int]] = {}
         self._located: dict[bytes, bytes | None] = {}
-        self._after_stats: dict[bytes, os.stat_result] = {}
-        """Written paths lstat'ed after the run (for their links), until drafted."""
         self._git_before = GitContext()
         self._warnings: list[str] = []
         self._renamed: set[bytes] = set()
@@ -329,6 +327,7 @@ class Recorder:
         while storing:
             entries.extend(_entries(*storing.popleft()))
         self._operations.clear()
+        self._located.clear()
         if self._versions is not None:
             keeper = self._versions
             keeper.finish()
@@ -416,8 +415,7 @@ class Recorder:
             self._inodes_from_snapshot()
         self._links = LinkMap(self._workspace, self._excluded,
                               {path: operations_in(mask)
-                               for path, mask in self._operations.items()}, self._hooked,
-                              self._lstat_after)
+                               for path, mask in self._operations.items()}, self._hooked)
         for name in sorted(self._links.names()):
             if not self.records(name):
                 continue
@@ -435,13 +433,6 @@ class Recorder:
             hooked = [other for other in self._links.before(name) if other in self._hooked]
             if hooked:
                 self._same_before[name] = hooked[0]
-
-    def _lstat_after(self, path: bytes) -> os.stat_result | None:
-        """lstat of `path` after the run, kept for its draft (read once, not twice)."""
-        info = lstat_or_none(path)
-        if info is not None:
-            self._after_stats[path] = info
-        return info
 
     def _inodes_from_snapshot(self) -> None:
         """A snapshot taken up front (btrfs) quiets the hooks of a directory after its
@@ -531,8 +522,7 @@ class Recorder:
         operations = self._operations_of(path)
         in_workspace = self.in_workspace(path)
         mutated = bool(operations & MUTATING_OPERATIONS)
-        after_state = read_state(path, xattrs=mutated, writable=not in_workspace,
-                                 known=self._after_stats.pop(path, None))
+        after_state = read_state(path, xattrs=mutated, writable=not in_workspace)
         probed_only = not in_workspace and operations <= PROBES
         after_git = (NOT_IN_REPO, None) if probed_only else git_after.describe(path)
         before = self._before(path, operations, after_state, after_git)

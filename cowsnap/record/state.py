@@ -35,12 +35,11 @@ MISSING = PathState(exists=False)
 _UNRESOLVABLE = {errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.ENAMETOOLONG}
 
 
-def read_state(path: bytes, *, xattrs: bool = False, writable: bool = True,
-               known: os.stat_result | None = None) -> PathState:
+def read_state(path: bytes, *, xattrs: bool = False, writable: bool = True) -> PathState:
     """The state of `path` now, without following a final symlink; its extended
     attributes too when `xattrs` (they cost a syscall or more); whether this process
     may write it only when `writable` (else reported as not: the capture policy asks
-    only outside the workspace). `known`: its lstat, when the caller just made it.
+    only outside the workspace).
 
     A path whose parent is missing, not a directory or a symlink loop simply
     does not exist; one we may not stat is reported as existing with unknown
@@ -48,9 +47,9 @@ def read_state(path: bytes, *, xattrs: bool = False, writable: bool = True,
     """
     try:
         if len(path) < PATH_MAX:  # the common case, without a context manager
-            return _state(None, path, xattrs, writable, known)
+            return _state(None, path, xattrs, writable)
         with reachable(path) as (directory, name):
-            return _state(directory, name, xattrs, writable, known)
+            return _state(directory, name, xattrs, writable)
     except PermissionError:
         return PathState(exists=True, type="other")
     except OSError as error:
@@ -69,9 +68,8 @@ def _xattrs(directory: int | None, name: bytes) -> Xattrs | None:
         os.close(fd)
 
 
-def _state(directory: int | None, name: bytes, xattrs: bool, writable: bool,
-           known: os.stat_result | None) -> PathState:
-    info = known or os.lstat(name, dir_fd=directory)
+def _state(directory: int | None, name: bytes, xattrs: bool, writable: bool) -> PathState:
+    info = os.lstat(name, dir_fd=directory)
     kind = file_type(info.st_mode)
     target = os.readlink(name, dir_fd=directory) if kind == "symlink" else None
     return PathState(

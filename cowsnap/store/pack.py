@@ -24,10 +24,11 @@ import mmap
 import os
 import secrets
 import struct
+import sys
 import threading
 import zlib
+from array import array
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from cowsnap.errors import StoreError
@@ -73,11 +74,6 @@ def parse_entry_header(data: bytes | mmap.mmap, offset: int) -> tuple[int, int, 
     return kind, size, offset
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    offset: int
-    crc: int
-
 
 class PackWriter:
     """Appends blobs to a new pack in `scratch`; `install` moves it (and its index)
@@ -90,7 +86,12 @@ class PackWriter:
         self._temp = scratch / f"{os.getpid()}.{secrets.token_hex(8)}.pack"
         self._fd = os.open(self._temp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         self._lock = threading.Lock()
-        self._entries: dict[bytes, _Entry] = {}
+        self._names: set[bytes] = set()
+        self._order: list[bytes] = []
+        self._offsets = array("Q")
+        self._crcs = array("I")
+        """Each entry's id, offset and CRC-32, in the order appended (arrays: a run of
+        100,000 contents would hold 100,000 objects of each)."""
         self._size = 12
         self._gathered: list[bytes] = []
         self._written = 12
@@ -98,10 +99,10 @@ class PackWriter:
         os.pwrite(self._fd, b"PACK" + struct.pack(">II", 2, 0), 0)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._order)
 
     def __contains__(self, blob: str) -> bool:
-        return bytes.fromhex(blob) in self._entries
+        return bytes.fromhex(blob) in self._names
 
     def add(self, blob: str, data: bytes | memoryview) -> None:
         """Append `data` under its git blob id `blob` (the caller hashed it)."""
@@ -111,12 +112,14 @@ class PackWriter:
     def add_raw(self, name: bytes, packed: bytes) -> None:
         """Append an entry already in pack form (header and zlib stream)."""
         with self._lock:
-            if name in self._entries:
+            if name in self._names:
                 return
-            offset = self._size
+            self._names.add(name)
+            self._order.append(name)
+            self._offsets.append(self._size)
+            self._crcs.append(checksum(packed))
             self._gathered.append(packed)
             self._size += len(packed)
-            self._entries[name] = _Entry(offset, checksum(packed))
             if self._size - self._written >= WRITE_FROM:
                 self._write_gathered()
 
@@ -131,15 +134,15 @@ class PackWriter:
         Durability is the caller's (one syncfs before a manifest refers to it)."""
         with self._lock:
             try:
-                if not self._entries:
+                if not self._order:
                     return None
                 self._write_gathered()
-                os.pwrite(self._fd, struct.pack(">I", len(self._entries)), 8)
+                os.pwrite(self._fd, struct.pack(">I", len(self._order)), 8)
                 checksum = _hash_fd(self._fd, self._size)
                 _write_all(self._fd, checksum, self._size)
                 name = f"pack-{checksum.hex()}"
                 index = self._scratch / f"{self._temp.name[:-5]}.idx"
-                index.write_bytes(_index(self._entries, checksum))
+                index.write_bytes(_index(self._order, self._offsets, self._crcs, checksum))
                 os.chmod(index, 0o600)
                 os.rename(self._temp, self._pack_dir / f"{name}.pack")
                 os.rename(index, self._pack_dir / f"{name}.idx")
@@ -178,29 +181,37 @@ def _hash_fd(fd: int, size: int) -> bytes:
     return digest.digest()
 
 
-def _index(entries: dict[bytes, _Entry], pack_checksum: bytes) -> bytes:
-    names = sorted(entries)
-    fanout = [0] * 256
+def _big_endian(values: array[int]) -> bytes:
+    if sys.byteorder == "little":
+        values.byteswap()
+    return values.tobytes()
+
+
+def _index(names: list[bytes], offsets: array[int], crcs: array[int],
+           pack_checksum: bytes) -> bytes:
+    """The index of entries `names` at `offsets` with `crcs` (in the order appended)."""
+    order = sorted(range(len(names)), key=names.__getitem__)
+    fanout = array("I", [0] * 256)
     for name in names:
         fanout[name[0]] += 1
     total = 0
     for byte in range(256):
         total += fanout[byte]
         fanout[byte] = total
-    small: list[int] = []
-    large: list[int] = []
-    for name in names:
-        offset = entries[name].offset
+    small = array("I")
+    large = array("Q")
+    for position in order:
+        offset = offsets[position]
         if offset < 0x80000000:
             small.append(offset)
         else:
             small.append(0x80000000 | len(large))
             large.append(offset)
     body = b"".join([
-        IDX_MAGIC, struct.pack(">I", 2), struct.pack(">256I", *fanout), *names,
-        struct.pack(f">{len(names)}I", *(entries[name].crc for name in names)),
-        struct.pack(f">{len(small)}I", *small), struct.pack(f">{len(large)}Q", *large),
-        pack_checksum,
+        IDX_MAGIC, struct.pack(">I", 2), _big_endian(fanout),
+        b"".join(names[position] for position in order),
+        _big_endian(array("I", (crcs[position] for position in order))),
+        _big_endian(small), _big_endian(large), pack_checksum,
     ])
     return body + hashlib.sha1(body, usedforsecurity=False).digest()
 
