@@ -164,18 +164,29 @@ def _times_of(state: FileState) -> FileState:
     return dataclasses.replace(state, mode=None, uid=None, gid=None, xattrs=None)
 
 
+def _changed_through_a_link(entry: FileEntry, mutated: set[bytes]) -> bool:
+    """Whether the run changed `entry`'s file through another of its names (a chmod
+    of a hard link): its own name was only looked at."""
+    return any(link in mutated for link in (*entry.before.links, *entry.after.links))
+
+
 def select(manifest: Manifest, side: Side, paths: Sequence[bytes] | None = None) -> list[Target]:
-    """The paths a restore to `side` must change: mutated by the run, different between
-    the two sides, and under one of `paths` (all when None). The workspace root itself
+    """The paths a restore to `side` must change: mutated by the run (by name, or
+    through another name of the same file), different between the two sides, and
+    under one of `paths` (all when None). The workspace root itself
     is never replaced, only what is inside it (and its time)."""
     workspace = os.fsencode(manifest.workspace)
     replaced = other_side(side)
     targets = []
     parents: list[FileEntry] = []
-    for entry in seen_entries(manifest):
+    entries = seen_entries(manifest)
+    mutated = {entry.path for entry in entries
+               if not MUTATING_OPERATIONS.isdisjoint(entry.operations)}
+    for entry in entries:
         if paths is not None and not any(within(entry.path, path) for path in paths):
             continue
-        if MUTATING_OPERATIONS.isdisjoint(entry.operations) or entry.path == workspace:
+        if not (entry.path in mutated or _changed_through_a_link(entry, mutated)) \
+                or entry.path == workspace:
             if Aspect.TIMES in compare(entry.before, entry.after) \
                     and entry.before.type == entry.after.type == "directory":
                 parents.append(entry)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 
 from cowsnap.model import ABSENT, UNKNOWN_BEFORE, FileEntry, FileState, Manifest, Operation
@@ -36,6 +37,17 @@ def test_unchanged_and_read_only_paths_are_left_alone() -> None:
     run = manifest(entry("read", file(), file(), [Operation.READ]),
                    entry("same", file(), file()))
     assert select(run, "before") == []
+
+
+def test_a_file_changed_through_another_of_its_names_is_restored() -> None:
+    linked = dataclasses.replace(file(mode=0o100600), links=(WS + b"/b",))
+    run = manifest(entry("a", file(), linked, [Operation.EXISTENCE]),
+                   entry("b", ABSENT, dataclasses.replace(linked, links=(WS + b"/a",)),
+                         [Operation.CREATE, Operation.METADATA]),
+                   entry("c", file(), file(mode=0o100600), [Operation.EXISTENCE]))
+    plan = plan_for(run, {"a": file(mode=0o100600), "b": file(mode=0o100600),
+                          "c": file(mode=0o100600)})
+    assert actions(plan) == [("metadata", "a"), ("remove", "b")]
 
 
 def test_undo_orders_clear_create_remove_then_directory_metadata() -> None:
