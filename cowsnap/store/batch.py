@@ -112,7 +112,11 @@ class _Pack:
     def __init__(self, store: ContentStore, index: PackIndex) -> None:
         self._store = store
         self.name = index.path.name
-        self.fd = store.directory.open_file(f"{OBJECTS_DIR}/pack/{index.path.stem}.pack")
+        try:
+            self.fd = store.directory.open_file(f"{OBJECTS_DIR}/pack/{index.path.stem}.pack")
+        except OSError as error:
+            raise StoreDamagedError(f"cannot open the pack of {self.name}: "
+                                    f"{error.strerror}") from None
         self.end = os.fstat(self.fd).st_size - TRAILER
 
     def read(self, offset: int, length: int) -> bytes:

@@ -91,3 +91,14 @@ def test_contents_git_stored_as_deltas_are_read(store: Store) -> None:
     git(store, "repack", "-a", "-d", "-f", "-q")
     found = dict(read_packed(store.contents, {blob: None for blob in ids}))
     assert [found[blob] for blob in ids] == versions
+
+
+def test_a_pack_gone_after_its_index_was_read_is_a_store_error(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = keep_in_a_pack(store, contents(20))
+    [pack] = packs(store)
+    indexes = store.contents.packs.indexes()
+    monkeypatch.setattr(store.contents.packs, "indexes", lambda: indexes)
+    pack.unlink()
+    with pytest.raises(StoreDamagedError, match="cannot open the pack"):
+        dict(read_packed(store.contents, dict.fromkeys(ids)))
