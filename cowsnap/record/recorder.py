@@ -355,10 +355,15 @@ class Recorder:
         The call returned waits for them all."""
         wanted = sorted({planned for draft in drafts for planned in (draft.before, draft.after)
                          if isinstance(planned, ToStore)}, key=lambda planned: planned.location)
-        pooled = [planned for planned in wanted if planned.size >= KEEP_HERE_BELOW]
+        pooled = [planned for planned in wanted
+                  if planned.size >= KEEP_HERE_BELOW or planned.clone_only]
+        here = [planned for planned in wanted
+                if planned.size < KEEP_HERE_BELOW and not planned.clone_only]
         waiting = self._writer.start(self._keep, pooled)
-        kept = {planned: self._keep(planned) for planned in wanted
-                if planned.size < KEEP_HERE_BELOW}
+        blobs = self._writer.keep_paths([planned.location for planned in here])
+        kept: dict[ToStore, Outcome] = {
+            planned: Skip(UNREADABLE) if blob is None else Stored(blob)
+            for planned, blob in zip(here, blobs, strict=True)}
 
         def done() -> Mapping[ToStore, Outcome]:
             kept.update(zip(pooled, waiting(), strict=True))

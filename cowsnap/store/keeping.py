@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import stat
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
@@ -43,6 +43,8 @@ PACK_FROM_BYTES = 8 * 1024 * 1024
 its contents become loose objects."""
 WORKERS = min(8, os.cpu_count() or 2)
 """Threads keeping contents after the command exited: one per core (see above)."""
+READ_AHEAD = 64
+"""Files `keep_paths` opens and asks the kernel to read before reading the first."""
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -55,6 +57,22 @@ class KeptFile(NamedTuple):
 
     blob: str | None
     size: int
+
+
+def _open_regular(path: bytes) -> tuple[int, int]:
+    """(fd, size) of `path` opened for reading, never following a final symlink nor
+    blocking on a fifo; UnreadableFileError when it cannot be opened or is not a
+    regular file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError as error:
+        raise UnreadableFileError(
+            f"cannot read {os.fsdecode(path)}: {error.strerror}") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise UnreadableFileError(f"cannot read {os.fsdecode(path)}: not a file")
+    return fd, info.st_size
 
 
 class ContentWriter:
@@ -110,18 +128,34 @@ class ContentWriter:
     def keep_path(self, path: bytes, *, clone_only: bool = False) -> str | None:
         """`keep` the regular file at `path`, never following a final symlink nor
         blocking on a fifo; UnreadableFileError when it cannot be opened."""
+        fd, size = _open_regular(path)
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
-        except OSError as error:
-            raise UnreadableFileError(
-                f"cannot read {os.fsdecode(path)}: {error.strerror}") from None
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise UnreadableFileError(f"cannot read {os.fsdecode(path)}: not a file")
-            return self.keep(fd, info.st_size, clone_only=clone_only).blob
+            return self.keep(fd, size, clone_only=clone_only).blob
         finally:
             os.close(fd)
+
+    def keep_paths(self, paths: Sequence[bytes]) -> list[str | None]:
+        """`keep_path` of each of `paths` (None: it could not be opened), the kernel
+        asked to read READ_AHEAD files ahead: a small file's read otherwise waits for
+        the disk alone (a reflinked copy shares extents, not cached pages)."""
+        kept: list[str | None] = []
+        for start in range(0, len(paths), READ_AHEAD):
+            opened: list[tuple[int, int] | None] = []
+            try:
+                for path in paths[start:start + READ_AHEAD]:
+                    try:
+                        fd, size = _open_regular(path)
+                    except UnreadableFileError:
+                        opened.append(None)
+                        continue
+                    opened.append((fd, size))
+                    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+                kept += [None if file is None else self.keep(*file).blob for file in opened]
+            finally:
+                for file in opened:
+                    if file is not None:
+                        os.close(file[0])
+        return kept
 
     def _already_kept(self, blob: str) -> bool:
         """`has`, cheaper for the many small contents of a run: the store's packs and

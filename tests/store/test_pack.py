@@ -172,3 +172,25 @@ def test_a_damaged_packed_content_is_refused(store: Store) -> None:
         except StoreError:
             damaged += 1
     assert damaged == 1
+
+
+def test_keep_paths_keeps_each_readable_file_in_order(store: Store, tmp_path: Path) -> None:
+    data = contents(150, salt=b"ahead ")
+    paths = []
+    for number, content in enumerate(data):
+        paths.append(tmp_path / f"f{number}")
+        paths[-1].write_bytes(content)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    link = tmp_path / "link"
+    link.symlink_to(paths[0])
+    odd = [tmp_path / "missing", fifo, link, tmp_path]
+    mixed = [*paths[:70], *odd, *paths[70:]]
+    open_before = set(os.listdir("/proc/self/fd"))
+    with ContentWriter(store.contents) as writer:
+        kept = writer.keep_paths([os.fsencode(path) for path in mixed])
+    assert set(os.listdir("/proc/self/fd")) <= open_before  # none left open
+    expected = [blob_id(content) for content in data]
+    assert kept == [*expected[:70], None, None, None, None, *expected[70:]]
+    git(store, "verify-pack", str(packs(store)[0].with_suffix(".idx")))
+    assert git(store, "cat-file", "-p", expected[100]) == data[100]
