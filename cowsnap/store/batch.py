@@ -78,12 +78,13 @@ def _runs(entries: list[_Wanted]) -> Iterator[list[_Wanted]]:
 
 def _header(entry: _Wanted, chunk: bytes, at: int) -> tuple[int, int, int]:
     """(type, announced size, where its zlib stream starts in `chunk`) of the entry at
-    `at`; a size other than the recorded one (or beyond what packs hold) is damage."""
+    `at`; a size beyond what packs hold (whatever the manifest says: a hostile one may
+    agree with a deflate bomb) or other than the recorded one is damage."""
     try:
         kind, announced, start = parse_entry_header(chunk, at)
     except (IndexError, ValueError):
         raise damaged(entry.blob, "its pack entry is truncated") from None
-    if announced != entry.size and (entry.size is not None or announced >= LARGE_CONTENT):
+    if announced >= LARGE_CONTENT or (entry.size is not None and announced != entry.size):
         raise damaged(entry.blob, f"its pack entry announces {announced} bytes")
     return kind, announced, start
 

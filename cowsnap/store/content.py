@@ -444,7 +444,7 @@ class ContentStore:
             raise ContentNotFoundError(f"content {blob} is not in the store")
         announced = self._packed_size(blob, index.path.with_suffix(".pack").name,
                                       index.offset(index.position(blob) or 0))
-        if announced != size and (size is not None or announced >= LARGE_CONTENT):
+        if announced >= LARGE_CONTENT or (size is not None and announced != size):
             raise damaged(blob, f"its pack entry announces {announced} bytes")
         try:
             data = index.read(blob)

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from cowsnap.errors import StoreDamagedError
-from cowsnap.store import batch
+from cowsnap.store import batch, content
 from cowsnap.store.batch import read_packed
 from cowsnap.store.content import blob_id
 from cowsnap.store.keeping import ContentWriter
@@ -102,3 +102,18 @@ def test_a_pack_gone_after_its_index_was_read_is_a_store_error(
     pack.unlink()
     with pytest.raises(StoreDamagedError, match="cannot open the pack"):
         dict(read_packed(store.contents, dict.fromkeys(ids)))
+
+
+def test_a_pack_entry_beyond_what_packs_hold_is_refused_even_when_the_manifest_agrees(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hostile bundle's manifest may record the size of a deflate bomb: a few MB of pack
+    inflating to GBs in memory. Packs never hold a content of LARGE_CONTENT or more, so such
+    an entry is refused before anything is inflated, whatever the recorded size."""
+    bomb = bytes(4000)
+    blob, *_others = keep_in_a_pack(store, [bomb, *contents(20)])
+    monkeypatch.setattr(batch, "LARGE_CONTENT", 1000)
+    monkeypatch.setattr(content, "LARGE_CONTENT", 1000)
+    with pytest.raises(StoreDamagedError, match="announces 4000 bytes"):
+        dict(read_packed(store.contents, {blob: 4000}))
+    with pytest.raises(StoreDamagedError, match="announces 4000 bytes"):
+        b"".join(store.contents.stream(blob, 4000))
