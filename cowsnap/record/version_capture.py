@@ -137,9 +137,10 @@ class VersionKeeper:
             if fits and size < CLONE_FROM:
                 kept = self._writer.keep(fd, size)
                 return Kept(kept.size, kept.blob)
-            blob = self._writer.keep(fd, size, clone_only=True).blob
-            if blob is None and fits:
-                blob = self._set_aside(fd, size)
+            cloned = self._writer.keep(fd, size, clone_only=True)
+            if cloned.blob is not None:
+                return Kept(cloned.size, cloned.blob)
+            blob = self._set_aside(fd, size) if fits else None
             return Kept(size, blob, None if blob is not None else TOO_LARGE)
         except UnreadableFileError:
             return Kept(size, None, UNREADABLE)

@@ -281,17 +281,18 @@ class ContentStore:
                 raise storage_error(error, "read a file to store it") from None
             if len(data) < LARGE_CONTENT:
                 return self.put_bytes(data)
-        blob = self.keep_large(fd, size, clone_only=False)
+        blob, _kept = self.keep_large(fd, size, clone_only=False)
         assert blob is not None
         return blob
 
-    def keep_large(self, fd: int, size: int, *, clone_only: bool) -> str | None:
+    def keep_large(self, fd: int, size: int, *, clone_only: bool) -> tuple[str | None, int]:
         """Keep the file open at `fd` as a raw file: cloned where the filesystem can
-        (no data copied), else (unless `clone_only`: None) hashed and copied."""
-        blob = self._clone(fd)
-        if blob is None and not clone_only:
-            blob = self._copy_large(fd, size)
-        return blob
+        (no data copied), else (unless `clone_only`: None) hashed and copied. With the
+        size kept: a clone takes the file as it is then, whatever `size` said."""
+        cloned = self._clone(fd)
+        if cloned is not None or clone_only:
+            return cloned or (None, size)
+        return self._copy_large(fd, size), size
 
     @contextmanager
     def _scratch_file(self) -> Iterator[tuple[int, int, str]]:
@@ -324,13 +325,13 @@ class ContentStore:
             os.close(large)
         return blob
 
-    def _clone(self, fd: int) -> str | None:
+    def _clone(self, fd: int) -> tuple[str, int] | None:
         with self._scratch_file() as (out, scratch, name):
             if not clone_if_possible(fd, out):
                 return None
             blob = f"large-{secrets.token_hex(16)}"
             write_seal(self.directory, blob, UNHASHED)
-            return self._install(out, scratch, name, blob)
+            return self._install(out, scratch, name, blob), os.fstat(out).st_size
 
     def _copy_large(self, fd: int, size: int) -> str:
         blob = hash_fd(fd, size)

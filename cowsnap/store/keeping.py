@@ -115,14 +115,13 @@ class ContentWriter:
         """Keep the regular file open at `fd` (`size`: its size when opened).
         With `clone_only`, only if the filesystem can clone it (blob None if it cannot)."""
         if clone_only or size >= content.LARGE_CONTENT:
-            return KeptFile(self._contents.keep_large(fd, size, clone_only=clone_only), size)
+            return KeptFile(*self._contents.keep_large(fd, size, clone_only=clone_only))
         try:
             data = read_whole(fd, size)
         except OSError as error:
             raise storage_error(error, "read a file to store it") from None
         if len(data) >= content.LARGE_CONTENT:
-            return KeptFile(self._contents.keep_large(fd, len(data), clone_only=False),
-                            len(data))
+            return KeptFile(*self._contents.keep_large(fd, len(data), clone_only=False))
         return KeptFile(self.keep_bytes(data), len(data))
 
     def keep_path(self, path: bytes, *, clone_only: bool = False) -> str | None:
