@@ -41,7 +41,9 @@ def content_id(dir_fd: int, name: bytes, size: int) -> str | None:
 
 def recorded_content(info: os.stat_result, target: Target) -> str | None:
     """git's stat rule: a file with the size and modification time (to the nanosecond)
-    that the run recorded holds the content recorded with them; not read again."""
+    that the run recorded holds the content recorded with them; not read again. Only for
+    a run this user recorded here: anyone writing a bundle can name a file's size and
+    time, to pass another content for it."""
     for state in (target.replaces, target.want):
         if (state.type == "file" and is_hash_id(state.blob) and state.size == info.st_size
                 and state.mtime_ns == info.st_mtime_ns):
@@ -68,16 +70,30 @@ def _xattrs(dir_fd: int, name: bytes, target: Target) -> Xattrs | None:
     return read_xattrs(b"%s/%s" % (os.fsencode(proc_path(dir_fd)), name))
 
 
-def observe_all(roots: Roots, targets: Iterable[Target]) -> dict[bytes, Current]:
+def observe_all(roots: Roots, targets: Iterable[Target], *,
+                recorded_here: bool) -> dict[bytes, Current]:
     """The current state of each target's path (`observe`), each directory opened once."""
     with OpenParents(roots) as parents:
-        return {target.path: observe(parents, target) for target in targets}
+        return {target.path: observe(parents, target, recorded_here=recorded_here)
+                for target in targets}
 
 
-def observe(parents: OpenParents, target: Target) -> Current:
-    """The current state of `target`'s path; file contents are hashed only when the run's
-    states carry hash ids to compare them with, directories listed only when they may
-    have to go."""
+def _file_content(dir_fd: int, name: bytes, info: os.stat_result, target: Target,
+                  recorded_here: bool) -> str | None:
+    """The id of a regular file's content: by the stat rule, or hashed when the run's
+    states carry hash ids to compare it with; always hashed for a run not recorded here
+    (then the restore's undo run keeps the real content, not the one the run names)."""
+    if recorded_here:
+        blob = recorded_content(info, target)
+        if blob is not None or not (is_hash_id(target.want.blob)
+                                    or is_hash_id(target.replaces.blob)):
+            return blob
+    return content_id(dir_fd, name, info.st_size)
+
+
+def observe(parents: OpenParents, target: Target, *, recorded_here: bool) -> Current:
+    """The current state of `target`'s path (file contents: `_file_content`);
+    directories listed only when they may have to go."""
     try:
         dir_fd, name = parents.get(target.path)
         try:
@@ -87,10 +103,7 @@ def observe(parents: OpenParents, target: Target) -> Current:
         kind = file_type(info.st_mode)
         blob = None
         if kind == "file":
-            blob = recorded_content(info, target)
-            if blob is None and (is_hash_id(target.want.blob)
-                                 or is_hash_id(target.replaces.blob)):
-                blob = content_id(dir_fd, name, info.st_size)
+            blob = _file_content(dir_fd, name, info, target, recorded_here)
         children = frozenset[bytes]()
         if kind == "directory" and target.want.type != "directory":
             children = _children(dir_fd, name)

@@ -140,7 +140,7 @@ def restore_loaded(store: Store, load: Loader, options: RestoreOptions,
         with _open_roots(manifest.workspace) as roots:
             if not options.dry_run:
                 remove_leftovers(roots, _leftover_directories(targets))
-            current = observe_all(roots, targets)
+            current = observe_all(roots, targets, recorded_here=confined.recorded_here)
             plan = make_plan(targets, current, as_root=as_root)
             if plan.conflicts and not options.force:
                 raise _conflict_error(plan)

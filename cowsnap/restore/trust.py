@@ -166,6 +166,9 @@ class Confined:
     """Paths left alone, with why (recorded outside the workspace, without --outside)."""
     owners: bool
     """Whether recorded owners may be restored (chown): the user's own run, or asked."""
+    recorded_here: bool
+    """Whether this user recorded the run on this machine: only then are its recorded
+    sizes and times trusted to stand for contents (the stat rule, restore/observe.py)."""
 
 
 @dataclass(frozen=True)
@@ -227,4 +230,5 @@ def confine(manifest: Manifest, options: TrustOptions) -> Confined:
                                    files=tuple(sorted(entries, key=lambda entry: entry.path)))
     if (confined.workspace, confined.files) != (manifest.workspace, manifest.files):
         check_manifest(confined)  # what was checked above is what restore uses otherwise
-    return Confined(confined, tuple(skipped), owners=privileged)
+    return Confined(confined, tuple(skipped), owners=privileged,
+                    recorded_here=options.recorded_here)

@@ -362,3 +362,25 @@ def test_a_directory_of_another_owner_comes_back_with_its_owner(
     assert result.returncode == 0, result.stderr
     info = os.lstat(ext4_workspace / "theirs")
     assert (info.st_uid, info.st_mode & 0o777) == (1234, 0o750)
+
+
+def test_a_bundle_naming_a_files_size_and_time_cannot_hide_its_content(scene: Scene) -> None:
+    """The stat rule (same size and mtime: same content) holds only for runs recorded
+    here: a bundle recording the size and time the workspace's file has now neither
+    skips the conflict check nor makes the restore's undo run forget that content."""
+    mine = scene.workspace / "f.txt"
+    mine.write_text("secret!\n")  # the size of the bundle's `changed\n`
+    now = os.lstat(mine).st_mtime_ns
+    scene.tamper(lambda manifest: scene.entry(manifest, "f.txt")["after"].update(mtime_ns=now))
+    refused = scene.restore()
+    assert refused.returncode == 1
+    assert b"f.txt: changed since the run: content differs" in refused.stderr
+    assert mine.read_text() == "secret!\n"
+    copy = scene.base / "root-copy"
+    subprocess.run(["cp", "-r", str(scene.bundle), str(copy)], check=True, timeout=60)
+    forced = scene.cowsnap("restore", "--store", str(copy), scene.run_id, "--force", "--json",
+                           cwd=scene.workspace)
+    assert mine.read_text() == "original\n"
+    undo_run = json.loads(forced.stdout)["undo_run"]
+    scene.cowsnap("restore", "--store", str(copy), undo_run, cwd=scene.workspace)
+    assert mine.read_text() == "secret!\n"
