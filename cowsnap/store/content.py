@@ -260,15 +260,18 @@ class ContentStore:
         """Something was written that `flush` must make durable (a pack)."""
         self._unsynced = True
 
-    def flush(self) -> None:
+    def flush(self) -> bool:
         """Make every content written since the last flush durable (before a manifest
-        that refers to them is published)."""
-        if self._unsynced:
-            try:
-                syncfs_path(self.root)
-            except OSError as error:
-                raise storage_error(error, "flush the store to disk") from None
-            self._unsynced = False
+        that refers to them is published). With `syncfs`, so whatever else was written
+        in the store is durable too: True; False when nothing needed it (no call)."""
+        if not self._unsynced:
+            return False
+        try:
+            syncfs_path(self.root)
+        except OSError as error:
+            raise storage_error(error, "flush the store to disk") from None
+        self._unsynced = False
+        return True
 
     def put_fd(self, fd: int) -> str:
         """Store the regular file open at `fd` (read from its start); return its id.

@@ -13,7 +13,7 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,7 +92,7 @@ def summarize(manifest: Manifest) -> RunSummary:
 class PendingRun:
     """A run being recorded: invisible until `publish`."""
 
-    def __init__(self, runs: RunIndex, run_id: str, flush: Callable[[], None]) -> None:
+    def __init__(self, runs: RunIndex, run_id: str, flush: Callable[[], bool]) -> None:
         self.run_id = run_id
         self._runs = runs
         self._flush = flush
@@ -100,62 +100,80 @@ class PendingRun:
         self.directory = runs.incomplete / self.name
 
     def publish(self, manifest: Manifest, *, recorded_here: bool = True) -> Path:
-        """Write the manifest and make the run visible in one rename; return its directory.
+        """Write the run's files and make the run visible in one rename; return its directory.
         A run not recorded here (fetched from a remote) gets no origin tag, so restore
-        treats it as untrusted."""
+        treats it as untrusted.
+
+        The files go straight into the run's own incomplete directory (nobody reads it,
+        and a crash leaves it to be removed: no temporary names needed). They are made
+        durable together with the run's contents by the store's one `flush`, or, when
+        the run kept no content to flush, by one fsync each and one of the directory;
+        only then is the directory renamed into `runs/` (and that fsynced): a crash
+        leaves no run or a whole one."""
         if manifest.run_id != self.run_id:
             raise ValueError("manifest belongs to another run")
-        target = self._runs.published / self.run_id
-        self._flush()
-        root = self._runs.root
         action = f"publish run {self.run_id}"
-        pending = f"{INCOMPLETE}/{self.name}"
         signer = origin_signer() if recorded_here else None
         manifest_digest = hashlib.sha256()
+
+        def manifest_bytes() -> Iterator[bytes]:
+            for chunk in manifest_chunks(manifest):
+                manifest_digest.update(chunk)
+                if signer is not None:
+                    signer.update(chunk)
+                yield chunk
+
+        written: list[int] = []
         try:
-            with root.atomic_writer(f"{pending}/{MANIFEST}") as handle:
-                for chunk in manifest_chunks(manifest):
-                    handle.write(chunk)
-                    manifest_digest.update(chunk)
-                    if signer is not None:
-                        signer.update(chunk)
-        except OSError as error:
-            raise storage_error(error, action) from None
-        if signer is not None:
-            root.write_atomic(f"{pending}/{ORIGIN}", signer.hexdigest().encode() + b"\n",
-                              action=action)
-        summary = json.dumps(asdict(summarize(manifest))).encode()
-        checksums = {MANIFEST: manifest_digest.hexdigest(), SUMMARY: sha256(summary)}
-        root.write_atomic(f"{pending}/{SUMMARY}", summary, action=action)
-        root.write_atomic(f"{pending}/{CHECKSUMS}", json.dumps(checksums).encode() + b"\n",
-                          action=action)
-        try:
-            incomplete = root.open_directory(INCOMPLETE)
+            staging = self._runs.root.open_directory(f"{INCOMPLETE}/{self.name}")
             try:
-                published = root.open_directory(PUBLISHED)
-                try:
-                    os.rename(self.name, self.run_id, src_dir_fd=incomplete,
-                              dst_dir_fd=published)
-                    os.fsync(published)
-                finally:
-                    os.close(published)
+                written.append(_write_new(staging, MANIFEST, manifest_bytes()))
+                summary = json.dumps(asdict(summarize(manifest))).encode()
+                written.append(_write_new(staging, SUMMARY, [summary]))
+                checksums = {MANIFEST: manifest_digest.hexdigest(), SUMMARY: sha256(summary)}
+                written.append(_write_new(staging, CHECKSUMS,
+                                          [json.dumps(checksums).encode() + b"\n"]))
+                if signer is not None:
+                    written.append(_write_new(staging, ORIGIN,
+                                              [signer.hexdigest().encode() + b"\n"]))
+                if not self._flush():
+                    for fd in written:
+                        os.fsync(fd)
+                    os.fsync(staging)
             finally:
-                os.close(incomplete)
+                for fd in written:
+                    os.close(fd)
+                os.close(staging)
+            self._runs.rename_published(self.name, self.run_id)
         except OSError as error:
             raise storage_error(error, action) from None
-        return target
+        return self._runs.published / self.run_id
 
     def abandon(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
 class RunIndex:
-    def __init__(self, root: StoreRoot, flush: Callable[[], None]) -> None:
-        """`flush` makes contents durable; it runs before each manifest is published."""
+    def __init__(self, root: StoreRoot, flush: Callable[[], bool]) -> None:
+        """`flush` makes contents durable; it runs before each run is published, and says
+        whether it flushed the store's whole filesystem (so the run's files too)."""
         self.root = root
         self.published = root.path / PUBLISHED
         self.incomplete = root.path / INCOMPLETE
         self._flush = flush
+
+    def rename_published(self, pending: str, run_id: str) -> None:
+        """Rename `incomplete/<pending>` to `runs/<run_id>` and make that durable."""
+        incomplete = self.root.open_directory(INCOMPLETE)
+        try:
+            published = self.root.open_directory(PUBLISHED)
+            try:
+                os.rename(pending, run_id, src_dir_fd=incomplete, dst_dir_fd=published)
+                os.fsync(published)
+            finally:
+                os.close(published)
+        finally:
+            os.close(incomplete)
 
     def initialise(self) -> None:
         for directory in (PUBLISHED, INCOMPLETE):
@@ -290,6 +308,21 @@ class RunIndex:
             return self.root.read_bytes(f"{PUBLISHED}/{run_id}/{ORIGIN}", limit=ORIGIN_MAX)
         except (OSError, StoreError):
             return None
+
+
+def _write_new(directory: int, name: str, chunks: Iterable[bytes]) -> int:
+    """Create `name` (0600) in the open `directory`, write `chunks` to it; its fd, open
+    for the caller to fsync and close."""
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                 0o600, dir_fd=directory)
+    try:
+        with open(fd, "wb", closefd=False) as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _parse(raw: bytes, path: Path, run_id: str) -> Manifest:
