@@ -418,6 +418,8 @@ class Recorder:
         the run did not touch taken from one it did."""
         if self._snapshot.preserved_up_front:
             self._inodes_from_snapshot()
+        else:
+            self._share_first_capture()
         self._links = LinkMap(self._workspace, self._excluded,
                               {path: operations_in(mask)
                                for path, mask in self._operations.items()}, self._hooked)
@@ -437,7 +439,18 @@ class Recorder:
                 continue
             hooked = [other for other in self._links.before(name) if other in self._hooked]
             if hooked:
-                self._same_before[name] = hooked[0]
+                self._same_before[name] = self._same_before.get(hooked[0], hooked[0])
+
+    def _share_first_capture(self) -> None:
+        """A snapshot taken path by path preserves each name of a file at its own first
+        mutation: a name that existed before the run, hooked after another name of the
+        same file had been (and maybe written through), takes its before-state from the
+        first, preserved before the run changed the file through any of its names."""
+        first: dict[Inode, bytes] = {}
+        for path, (inode, count) in self._hooked.items():
+            if count > 1 and (earliest := first.setdefault(inode, path)) != path \
+                    and self._locate(path) is not None:
+                self._same_before[path] = earliest
 
     def _inodes_from_snapshot(self) -> None:
         """A snapshot taken up front (btrfs) quiets the hooks of a directory after its

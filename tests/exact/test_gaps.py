@@ -46,6 +46,28 @@ def test_every_name_of_a_written_file(cowsnap: Cowsnap,
     assert [link["path"] for link in first["before"]["links"]] == [str(workspace / "b.txt")]
 
 
+@pytest.mark.parametrize("script", ["echo x >> old/f1; echo y >> old/link1",
+                                    "echo y >> old/link1; echo x >> old/f1"])
+def test_a_file_written_through_each_of_its_names(cowsnap: Cowsnap,
+                                                 backend_workspace: tuple[str, Path],
+                                                 script: str) -> None:
+    """Undo and redo bring the content back under both names, still one file, whichever
+    name was written first. (Times are not compared: a restore inside `old` leaves `old`
+    with the restore's time.)"""
+    backend, workspace = backend_workspace
+    (workspace / "old").mkdir()
+    (workspace / "old" / "f1").write_text("one\n")
+    os.link(workspace / "old" / "f1", workspace / "old" / "link1")
+    before = walk(workspace, times=False)
+    _run(cowsnap, backend, workspace, script)
+    after = walk(workspace, times=False)
+    undo(cowsnap, workspace)
+    assert differences(before, walk(workspace, times=False)) == []
+    redo(cowsnap, workspace)
+    assert differences(after, walk(workspace, times=False)) == []
+    assert os.lstat(workspace / "old" / "f1").st_nlink == 2
+
+
 def test_links_made_and_removed_come_back_as_links(cowsnap: Cowsnap,
                                                    backend_workspace: tuple[str, Path]) -> None:
     backend, workspace = backend_workspace
