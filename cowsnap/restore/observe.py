@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import hashlib
 import os
@@ -74,8 +75,28 @@ def observe_all(roots: Roots, targets: Iterable[Target], *,
                 recorded_here: bool) -> dict[bytes, Current]:
     """The current state of each target's path (`observe`), each directory opened once."""
     with OpenParents(roots) as parents:
-        return {target.path: observe(parents, target, recorded_here=recorded_here)
-                for target in targets}
+        found = {target.path: observe(parents, target, recorded_here=recorded_here)
+                 for target in targets}
+    return with_links(found)
+
+
+def with_links(found: dict[bytes, Current]) -> dict[bytes, Current]:
+    """`found` with each workspace file's other names among the paths examined in its
+    state: the restore's own run records them, so undoing the restore brings the names
+    back as one file."""
+    names: dict[tuple[int, int], list[bytes]] = {}
+    for path, current in found.items():
+        if current.inode is not None:
+            names.setdefault(current.inode, []).append(path)
+    for group in names.values():
+        if len(group) < 2:
+            continue
+        for path in group:
+            current = found[path]
+            links = tuple(sorted(name for name in group if name != path))
+            found[path] = dataclasses.replace(
+                current, state=dataclasses.replace(current.state, links=links))
+    return found
 
 
 def _file_content(dir_fd: int, name: bytes, info: os.stat_result, target: Target,
@@ -107,13 +128,14 @@ def observe(parents: OpenParents, target: Target, *, recorded_here: bool) -> Cur
         children = frozenset[bytes]()
         if kind == "directory" and target.want.type != "directory":
             children = _children(dir_fd, name)
+        linked = kind == "file" and info.st_nlink > 1 and target.entry.in_workspace
         state = FileState(
             exists=True, type=kind, mode=info.st_mode,
             size=info.st_size if kind in ("file", "symlink") else None,
             mtime_ns=info.st_mtime_ns, uid=info.st_uid, gid=info.st_gid, blob=blob,
             xattrs=_xattrs(dir_fd, name, target) if kind != "symlink" else None,
             target=os.readlink(name, dir_fd=dir_fd) if kind == "symlink" else None)
-        return Current(state, children)
+        return Current(state, children, inode=(info.st_dev, info.st_ino) if linked else None)
     except OSError as error:
         if error.errno in _NOT_THERE:
             return Current(ABSENT)

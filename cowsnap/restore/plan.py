@@ -70,6 +70,9 @@ class Current:
     """Names inside, for a directory the restore would remove."""
     problem: str | None = None
     """Why the path could not be examined, if it could not."""
+    inode: tuple[int, int] | None = None
+    """(device, inode) of a regular file with more than one name, to tell which of the
+    paths examined are names of one file."""
 
 
 class Action(StrEnum):

@@ -51,9 +51,9 @@ def test_every_name_of_a_written_file(cowsnap: Cowsnap,
 def test_a_file_written_through_each_of_its_names(cowsnap: Cowsnap,
                                                  backend_workspace: tuple[str, Path],
                                                  script: str) -> None:
-    """Undo and redo bring the content back under both names, still one file, whichever
-    name was written first. (Times are not compared: a restore inside `old` leaves `old`
-    with the restore's time.)"""
+    """Undo, redo and undoing the redo bring the content back under both names, still
+    one file, whichever name was written first. (Times are not compared: a restore
+    inside `old` leaves `old` with the restore's time.)"""
     backend, workspace = backend_workspace
     (workspace / "old").mkdir()
     (workspace / "old" / "f1").write_text("one\n")
@@ -65,6 +65,8 @@ def test_a_file_written_through_each_of_its_names(cowsnap: Cowsnap,
     assert differences(before, walk(workspace, times=False)) == []
     redo(cowsnap, workspace)
     assert differences(after, walk(workspace, times=False)) == []
+    undo(cowsnap, workspace)  # the redo, by its own run: it too keeps the names linked
+    assert differences(before, walk(workspace, times=False)) == []
     assert os.lstat(workspace / "old" / "f1").st_nlink == 2
 
 
