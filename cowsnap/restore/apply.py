@@ -8,6 +8,10 @@ files of a batch are flushed with one syncfs per filesystem before they are
 renamed, and the renames with one more syncfs before anything is deleted; the
 guarantee is the same (no rename is durable before its content), at a fraction
 of the cost (docs/restore.md has the figures).
+
+Those temporaries, renames and removals change their directory's time; a
+workspace directory whose time the plan does not set (the run never changed
+it) gets back the time it had before the restore, after the writes.
 """
 
 from __future__ import annotations
@@ -90,6 +94,10 @@ class Applier:
         self._groups = frozenset({os.getegid(), *os.getgroups()})
         self._made: dict[bytes, bytes | None] = {}
         """Files this restore wrote: their temporary name until renamed, then None."""
+        self._found: dict[bytes, os.stat_result] = {}
+        """Workspace directories as this restore first opened them, before it wrote in them."""
+        self._written_in: set[bytes] = set()
+        """Directories this restore created, renamed or removed entries in."""
         self._handlers: dict[Action, Callable[[Step], None]] = {
             Action.CLEAR: self._remove, Action.REMOVE: self._remove,
             Action.MKDIR: self._mkdir, Action.WRITE: self._write,
@@ -119,6 +127,7 @@ class Applier:
                 if self._progress is not None:
                     self._progress(done, len(plan.steps))
             self._flush()
+            self._put_times_back(plan)
         except BaseException:
             for written in self._pending:  # interrupted: no temporary is left behind
                 self._discard(written)
@@ -149,8 +158,41 @@ class Applier:
                 self._forget_parents()
             fd, name = self._roots.open_parent(path)
             self._parents[parent] = fd
-            self._note_filesystem(fd)
+            info = os.fstat(fd)
+            self._note_filesystem(fd, info.st_dev)
+            if parent not in self._found \
+                    and self._roots.split(path)[0] == self._roots.workspace_fd:
+                self._found[parent] = info
         return fd, name
+
+    def _parent_to_write(self, path: bytes) -> tuple[int, bytes]:
+        """`_parent`, for a step that changes the directory's entries (and so its time)."""
+        self._written_in.add(os.path.dirname(path))
+        return self._parent(path)
+
+    def _put_times_back(self, plan: Plan) -> None:
+        """The workspace directories this restore wrote in, but whose times the plan does
+        not set, get back the times they had before it: the run never changed them
+        (opened beneath the workspace again, and only if still the same directory)."""
+        timed = {step.path for step in plan.steps
+                 if step.action == Action.DIR_METADATA and step.target.want.mtime_ns is not None}
+        for directory in sorted(self._written_in - timed):
+            found = self._found.get(directory)
+            if found is None:
+                continue
+            try:
+                fd = self._roots.open_dir(directory)
+            except OSError:
+                continue  # removed (or replaced by a symlink) since: nothing to put back
+            try:
+                now = os.fstat(fd)
+                if (now.st_dev, now.st_ino) == (found.st_dev, found.st_ino):
+                    os.utime(proc_path(fd), ns=(found.st_atime_ns, found.st_mtime_ns))
+            except OSError as error:
+                self.failures.append((directory, f"its time was not put back: "
+                                                 f"{_describe(error)}"))
+            finally:
+                os.close(fd)
 
     def _forget_parents(self, beneath: bytes | None = None) -> None:
         """Close the kept directories (those at or beneath `beneath`, when given)."""
@@ -163,8 +205,7 @@ class Applier:
         self._temps += 1
         return self._temp_prefix + str(self._temps).encode()
 
-    def _note_filesystem(self, dir_fd: int) -> None:
-        device = os.fstat(dir_fd).st_dev
+    def _note_filesystem(self, dir_fd: int, device: int) -> None:
         if device not in self._filesystems:
             self._filesystems[device] = os.open(
                 ".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=dir_fd)
@@ -206,7 +247,7 @@ class Applier:
             self._flush()
 
     def _remove(self, step: Step) -> None:
-        dir_fd, name = self._parent(step.path)
+        dir_fd, name = self._parent_to_write(step.path)
         info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
         if stat.S_ISDIR(info.st_mode):
             self._forget_parents(beneath=step.path)
@@ -216,7 +257,7 @@ class Applier:
 
     def _mkdir(self, step: Step) -> None:
         """Created private and writable; its own mode and times come last."""
-        dir_fd, name = self._parent(step.path)
+        dir_fd, name = self._parent_to_write(step.path)
         os.mkdir(name, PRIVATE_DIRECTORY, dir_fd=dir_fd)
 
     def _link_source(self, step: Step) -> tuple[int, bytes] | None:
@@ -240,7 +281,7 @@ class Applier:
     def _write(self, step: Step) -> None:
         want = step.target.want
         source = self._link_source(step) if want.links else None
-        dir_fd, _name = self._parent(step.path)
+        dir_fd, _name = self._parent_to_write(step.path)
         temp = self._temp_name()
         if source is not None:
             os.link(source[1], temp, src_dir_fd=source[0], dst_dir_fd=dir_fd,
@@ -265,7 +306,7 @@ class Applier:
 
     def _mkfifo(self, step: Step) -> None:
         want = step.target.want
-        dir_fd, _name = self._parent(step.path)
+        dir_fd, _name = self._parent_to_write(step.path)
         temp = self._temp_name()
         os.mkfifo(temp, 0o600, dir_fd=dir_fd)
         written = _Written(step.path, temp)
@@ -283,7 +324,7 @@ class Applier:
     def _symlink(self, step: Step) -> None:
         want = step.target.want
         assert want.target is not None
-        dir_fd, _name = self._parent(step.path)
+        dir_fd, _name = self._parent_to_write(step.path)
         temp = self._temp_name()
         os.symlink(want.target, temp, dir_fd=dir_fd)
         written = _Written(step.path, temp)

@@ -140,8 +140,8 @@ def test_real_programs_are_recorded_undone_and_redone_exactly(
         program: str) -> None:
     backend, workspace = backend_workspace
     script = PROGRAMS[program](workspace, tmp_path)
-    # Known gap: after undoing git's reflog rewrite on the lazy backends, .git/logs keeps
-    # the restore's time; every other time comes back exactly.
+    # Known gap: on the lazy backends the run records .git/logs's before-time after git's
+    # first lock file in it, so undo gives it that time; every other time comes back exactly.
     times = program != "git"
     before = walk(workspace, times=times)
     cowsnap("run", "--backend", backend, "--", "sh", "-c", script, cwd=workspace,
