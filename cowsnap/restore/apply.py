@@ -178,8 +178,8 @@ class Applier:
                  if step.action == Action.DIR_METADATA and step.target.want.mtime_ns is not None}
         for directory in sorted(self._written_in - timed):
             found = self._found.get(directory)
-            if found is None:
-                continue
+            if found is None or os.geteuid() not in (0, found.st_uid):
+                continue  # only its owner may set its times; others leave them as writing did
             try:
                 fd = self._roots.open_dir(directory)
             except OSError:
