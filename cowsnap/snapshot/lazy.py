@@ -141,7 +141,8 @@ class LazySnapshot(Snapshot):
                 self._capture_node(child, subtree=True)
 
     def _make_parents(self, relative: bytes) -> None:
-        """Scaffolding directories down to `relative`'s parent, through preserved ones too."""
+        """Scaffolding directories down to `relative`'s parent, through preserved ones too
+        (whose times the new entry bumped go back to what was preserved)."""
         parent = os.path.dirname(relative)
         made = b""
         for name in parent.split(b"/") if parent else []:
@@ -149,6 +150,7 @@ class LazySnapshot(Snapshot):
             if not os.path.isdir(self._kept(made)):
                 with _opened_up(self._kept(outer)):
                     os.mkdir(self._kept(made), 0o700)
+                self._restore_parent_times(made)
 
     def _copy_node(self, live: bytes, kept: bytes, status: os.stat_result) -> None:
         if stat.S_ISREG(status.st_mode):

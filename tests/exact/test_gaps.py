@@ -101,6 +101,21 @@ def test_directories_a_restore_writes_in_keep_their_times(
     assert _directory_times(workspace) == times_before
 
 
+def test_a_directory_keeps_its_time_when_a_deeper_path_changes_after_it(
+        cowsnap: Cowsnap, backend_workspace: tuple[str, Path]) -> None:
+    """d is preserved at its first mutation (a new entry), then d/a/b/f at its own: on
+    the lazy backends the kept d gained d/a then, and with it the time of that capture
+    (as .git/logs did in git runs: a lock file in it, then logs/refs/heads/x)."""
+    backend, workspace = backend_workspace
+    (workspace / "d" / "a" / "b").mkdir(parents=True)
+    (workspace / "d" / "a" / "b" / "f").write_text("old\n")
+    for path in (workspace / "d" / "a" / "b", workspace / "d" / "a", workspace / "d"):
+        os.utime(path, ns=(10**18, 10**18))
+    _round_trip(cowsnap, backend, workspace, "touch d/new && echo new > d/a/b/f")
+    data = manifest(cowsnap, workspace, runs(cowsnap, workspace)[2])
+    assert entry(data, workspace / "d")["before"]["mtime_ns"] == 10**18
+
+
 def test_links_made_and_removed_come_back_as_links(cowsnap: Cowsnap,
                                                    backend_workspace: tuple[str, Path]) -> None:
     backend, workspace = backend_workspace
@@ -132,18 +147,16 @@ def test_content_survives_the_run_pruning_git(cowsnap: Cowsnap,
     script = ("git rm -q f.txt && git commit -q -m gone && "
               "git reset -q --hard HEAD && git reflog expire --expire=now --all && "
               "git gc -q --prune=now && git checkout -q -b other")
-    # Times not compared: on the lazy backends the run records .git/logs's before-time
-    # after git's first lock file in it (a recording gap; restore sets what was recorded).
-    before = walk(workspace, times=False)
+    before = walk(workspace)
     subprocess.run([sys.executable, "-m", "cowsnap", "run", "--backend", backend, "--",
                     "sh", "-c", script], cwd=workspace, env=env, check=True, timeout=120)
-    after = walk(workspace, times=False)
+    after = walk(workspace)
     assert not (workspace / "f.txt").exists()
     assert cowsnap("cat", "--before", "f.txt", cwd=workspace).stdout == b"committed\n"
     undo(cowsnap, workspace)
-    assert differences(before, walk(workspace, times=False)) == []
+    assert differences(before, walk(workspace)) == []
     redo(cowsnap, workspace)
-    assert differences(after, walk(workspace, times=False)) == []
+    assert differences(after, walk(workspace)) == []
 
 
 def test_directories_renamed_across_the_workspace_boundary(

@@ -140,13 +140,10 @@ def test_real_programs_are_recorded_undone_and_redone_exactly(
         program: str) -> None:
     backend, workspace = backend_workspace
     script = PROGRAMS[program](workspace, tmp_path)
-    # Known gap: on the lazy backends the run records .git/logs's before-time after git's
-    # first lock file in it, so undo gives it that time; every other time comes back exactly.
-    times = program != "git"
-    before = walk(workspace, times=times)
+    before = walk(workspace)
     cowsnap("run", "--backend", backend, "--", "sh", "-c", script, cwd=workspace,
             timeout=300)
-    after = walk(workspace, times=times)
+    after = walk(workspace)
     assert before != after, "the program changed nothing"
     recorded = {os.fsencode(item["path"]): item for item in manifest(cowsnap, workspace)["files"]}
     root = os.fsencode(workspace)
@@ -159,6 +156,6 @@ def test_real_programs_are_recorded_undone_and_redone_exactly(
         _check_state(entry["before"], before.get(relative), Path(os.fsdecode(path)), "before")
         _check_state(entry["after"], after.get(relative), Path(os.fsdecode(path)), "after")
     undo(cowsnap, workspace)
-    assert differences(before, walk(workspace, times=times)) == []
+    assert differences(before, walk(workspace)) == []
     redo(cowsnap, workspace)
-    assert differences(after, walk(workspace, times=times)) == []
+    assert differences(after, walk(workspace)) == []
