@@ -43,9 +43,9 @@ def _xattrs(path: bytes) -> tuple[tuple[str, bytes], ...]:
     return tuple((name, os.getxattr(path, name, follow_symlinks=False)) for name in kept)
 
 
-def walk(root: Path, *, skip: tuple[bytes, ...] = (), times: bool = True) -> dict[bytes, Node]:
+def walk(root: Path, *, skip: tuple[bytes, ...] = ()) -> dict[bytes, Node]:
     """Every path beneath `root` (relative, bytes), not the root itself; `skip` prunes
-    relative paths (and what is beneath them). `times`: compare modification times."""
+    relative paths (and what is beneath them)."""
     top = os.fsencode(root)
     found: dict[bytes, tuple[os.stat_result, bytes]] = {}
     for directory, subdirs, files in os.walk(top):
@@ -70,7 +70,7 @@ def walk(root: Path, *, skip: tuple[bytes, ...] = (), times: bool = True) -> dic
             size=info.st_size if kind in ("file", "symlink") else None, sha256=digest,
             target=os.readlink(path) if kind == "symlink" else None,
             nlink=info.st_nlink if kind != "directory" else 0,
-            mtime_ns=info.st_mtime_ns if times and kind != "symlink" else None,
+            mtime_ns=info.st_mtime_ns if kind != "symlink" else None,
             xattrs=_xattrs(path) if kind != "symlink" else (),
             names=tuple(sorted(by_inode.get((info.st_dev, info.st_ino), [relative])))
             if kind == "file" else (relative,),
