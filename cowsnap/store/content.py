@@ -320,12 +320,7 @@ class ContentStore:
 
     def _install(self, out: int, scratch: int, name: str, blob: str) -> str:
         os.fsync(out)
-        large = self.directory.open_directory(LARGE_DIR)
-        try:
-            os.rename(name, blob, src_dir_fd=scratch, dst_dir_fd=large)
-            os.fsync(large)
-        finally:
-            os.close(large)
+        self.directory.move_into(scratch, name, LARGE_DIR, blob)
         return blob
 
     def _clone(self, fd: int) -> tuple[str, int] | None:

@@ -130,6 +130,17 @@ class StoreRoot:
             raise self._unsafe(relative, error) from None
         return self._checked(fd, relative, directory=True)
 
+    def move_into(self, source_dir: int, name: str, directory: str | bytes,
+                  new_name: str) -> None:
+        """Rename `name` (in the open `source_dir`) to `directory/new_name` beneath the
+        root, durably: the target directory is synced after the rename."""
+        target = self.open_directory(directory)
+        try:
+            os.rename(name, new_name, src_dir_fd=source_dir, dst_dir_fd=target)
+            os.fsync(target)
+        finally:
+            os.close(target)
+
     def exists(self, relative: str | bytes) -> bool:
         """Whether the regular file `relative` is there (StoreError if it is unsafe)."""
         try:

@@ -166,12 +166,7 @@ class RunIndex:
         """Rename `incomplete/<pending>` to `runs/<run_id>` and make that durable."""
         incomplete = self.root.open_directory(INCOMPLETE)
         try:
-            published = self.root.open_directory(PUBLISHED)
-            try:
-                os.rename(pending, run_id, src_dir_fd=incomplete, dst_dir_fd=published)
-                os.fsync(published)
-            finally:
-                os.close(published)
+            self.root.move_into(incomplete, pending, PUBLISHED, run_id)
         finally:
             os.close(incomplete)
 
