@@ -20,7 +20,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from cowsnap.errors import StoreDamagedError
-from cowsnap.store.content import LARGE_CONTENT, OBJECTS_DIR, ContentStore, blob_id, damaged
+from cowsnap.store.content import (
+    OBJECTS_DIR,
+    ContentStore,
+    blob_id,
+    check_announced,
+    damaged,
+)
 from cowsnap.store.pack import BLOB_TYPE, DELTA_TYPES, TRAILER, PackIndex, parse_entry_header
 
 READ_AHEAD = 16 * 1024 * 1024
@@ -78,14 +84,12 @@ def _runs(entries: list[_Wanted]) -> Iterator[list[_Wanted]]:
 
 def _header(entry: _Wanted, chunk: bytes, at: int) -> tuple[int, int, int]:
     """(type, announced size, where its zlib stream starts in `chunk`) of the entry at
-    `at`; a size beyond what packs hold (whatever the manifest says: a hostile one may
-    agree with a deflate bomb) or other than the recorded one is damage."""
+    `at`, its announced size checked (`check_announced`) before anything is inflated."""
     try:
         kind, announced, start = parse_entry_header(chunk, at)
     except (IndexError, ValueError):
         raise damaged(entry.blob, "its pack entry is truncated") from None
-    if announced >= LARGE_CONTENT or (entry.size is not None and announced != entry.size):
-        raise damaged(entry.blob, f"its pack entry announces {announced} bytes")
+    check_announced(entry.blob, announced, entry.size)
     return kind, announced, start
 
 

@@ -443,8 +443,7 @@ class ContentStore:
             raise ContentNotFoundError(f"content {blob} is not in the store")
         announced = self._packed_size(blob, index.path.with_suffix(".pack").name,
                                       index.offset(index.position(blob) or 0))
-        if announced >= LARGE_CONTENT or (size is not None and announced != size):
-            raise damaged(blob, f"its pack entry announces {announced} bytes")
+        check_announced(blob, announced, size)
         try:
             data = index.read(blob)
             if data is None:
@@ -480,6 +479,14 @@ class ContentStore:
 
 def damaged(blob: str, why: str) -> StoreDamagedError:
     return StoreDamagedError(f"content {blob} is damaged: {why} (see cowsnap check)")
+
+
+def check_announced(blob: str, announced: int, size: int | None) -> None:
+    """Refuse a pack entry announcing a size beyond what packs hold (whatever the
+    manifest says: a hostile one may agree with a deflate bomb) or other than the
+    recorded `size`, before anything is inflated."""
+    if announced >= LARGE_CONTENT or (size is not None and announced != size):
+        raise damaged(blob, f"its pack entry announces {announced} bytes")
 
 
 def _entries(directory: str) -> Iterator[os.DirEntry[str]]:

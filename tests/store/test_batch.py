@@ -111,7 +111,6 @@ def test_a_pack_entry_beyond_what_packs_hold_is_refused_even_when_the_manifest_a
     an entry is refused before anything is inflated, whatever the recorded size."""
     bomb = bytes(4000)
     blob, *_others = keep_in_a_pack(store, [bomb, *contents(20)])
-    monkeypatch.setattr(batch, "LARGE_CONTENT", 1000)
     monkeypatch.setattr(content, "LARGE_CONTENT", 1000)
     with pytest.raises(StoreDamagedError, match="announces 4000 bytes"):
         dict(read_packed(store.contents, {blob: 4000}))
