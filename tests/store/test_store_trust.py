@@ -51,6 +51,18 @@ def _bundle(cowsnap: Cowsnap, workspace: Path, bundle: Path, content: bytes) -> 
     return run
 
 
+def _attackers_bundle(cowsnap: Cowsnap, base: Path, content: bytes) -> tuple[Path, Path, Path]:
+    """(area, workspace, bundle): a bundle as `_bundle` makes it, in an area under `base`
+    handed whole to the attacker afterwards."""
+    area = attacker_area(base)
+    workspace = area / "ws"
+    workspace.mkdir()
+    bundle = area / "bundle"
+    _bundle(cowsnap, workspace, bundle, content)
+    give_to_attacker(area)
+    return area, workspace, bundle
+
+
 def _large_of(bundle: Path) -> Path:
     [large] = [path for path in (bundle / "large").iterdir() if not path.name.startswith(".")]
     return large
@@ -58,12 +70,7 @@ def _large_of(bundle: Path) -> Path:
 
 def test_a_store_of_another_user_is_refused(cowsnap: Cowsnap, ext4_dir: Path,
                                             root_required: None) -> None:
-    area = attacker_area(ext4_dir)
-    workspace = area / "ws"
-    workspace.mkdir()
-    bundle = area / "bundle"
-    _bundle(cowsnap, workspace, bundle, b"small\n")
-    give_to_attacker(area)
+    area, workspace, bundle = _attackers_bundle(cowsnap, ext4_dir, b"small\n")
     before = tree_digest(area)
     for command in (["log"], ["check"], ["restore", "--force"], ["cat", "big"]):
         result = cowsnap(command[0], "--store", str(bundle), *command[1:], cwd=workspace,
@@ -84,13 +91,9 @@ def test_a_large_content_symlinked_to_a_secret_is_never_read(
         cowsnap: Cowsnap, ext4_dir: Path, victim: Path) -> None:
     """The attacker swaps the bundle's raw large content for a symlink to a root-only
     file of the same size; root copies the bundle (as told to) and restores from it."""
-    area = attacker_area(ext4_dir)
-    workspace = area / "ws"
-    workspace.mkdir()
-    bundle = area / "bundle"
     secret = victim / "shadow"
-    _bundle(cowsnap, workspace, bundle, os.urandom(secret.stat().st_size))
-    give_to_attacker(area)
+    _area, workspace, bundle = _attackers_bundle(cowsnap, ext4_dir,
+                                                 os.urandom(secret.stat().st_size))
     large = _large_of(bundle)
     as_attacker(f"rm {large.name} && ln -s {secret} {large.name}", cwd=large.parent)
     copy = ext4_dir / "copy"
@@ -110,12 +113,7 @@ def test_a_large_content_symlinked_to_a_secret_is_never_read(
 def test_a_large_directory_symlinked_elsewhere_is_refused(
         cowsnap: Cowsnap, ext4_dir: Path, victim: Path) -> None:
     """`large/` a symlink to a root-owned directory: nothing is ever written there."""
-    area = attacker_area(ext4_dir)
-    workspace = area / "ws"
-    workspace.mkdir()
-    bundle = area / "bundle"
-    _bundle(cowsnap, workspace, bundle, b"small\n")
-    give_to_attacker(area)
+    _area, workspace, bundle = _attackers_bundle(cowsnap, ext4_dir, b"small\n")
     as_attacker(f"rm -r large && ln -s {victim / 'cron.d'} large", cwd=bundle)
     copy = ext4_dir / "copy"
     subprocess.run(["cp", "-r", str(bundle), str(copy)], check=True)
