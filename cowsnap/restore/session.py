@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from cowsnap.errors import RestoreConflictError, RestoreError, RestoreInterruptedError
 from cowsnap.model import Manifest
+from cowsnap.origin import state_dir
 from cowsnap.restore.apply import Applier, Failure, Progress
 from cowsnap.restore.arguments import resolve_paths
 from cowsnap.restore.beneath import Roots
@@ -105,7 +106,8 @@ def _confined(store: Store, load: Loader, options: RestoreOptions) -> Confined:
     manifest, recorded_here = load()
     return confine(manifest, TrustOptions(
         recorded_here=recorded_here, workspace=options.workspace,
-        store_root=os.fsencode(os.path.realpath(store.root)), outside=options.outside,
+        store_root=os.fsencode(os.path.realpath(store.root)),
+        key_dir=os.fsencode(os.path.realpath(state_dir())), outside=options.outside,
         same_owner=options.same_owner))
 
 

@@ -11,8 +11,10 @@ A run this user did not record on this machine (a bundle, a fetched run,
 another user's store: its origin tag does not verify, cowsnap/origin.py) is
 then confined (`confine`): its paths are remapped from its recorded workspace
 into the workspace restored into, paths it recorded outside its workspace are
-left alone unless asked for, and a workspace that is `/`, holds the store or
-a system directory, or lies inside one, is refused. Set-id bits and owners
+left alone unless asked for, and a workspace that is `/`, holds the store, this
+user's origin key (cowsnap/origin.py: a run that could replace it could make the
+next one pass as recorded here) or a system directory, or lies inside one, is
+refused. Set-id bits and owners
 come back only from the restoring user's own runs, or when asked for.
 """
 
@@ -121,7 +123,7 @@ def check_manifest(manifest: Manifest) -> None:
                                     f"{problem}")
 
 
-def workspace_problem(workspace: bytes, store_root: bytes) -> str | None:
+def workspace_problem(workspace: bytes, store_root: bytes, key_dir: bytes = b"") -> str | None:
     """Why an untrusted run may not be restored into (or recorded in) `workspace`."""
     if workspace == b"/":
         return "is /"
@@ -130,6 +132,8 @@ def workspace_problem(workspace: bytes, store_root: bytes) -> str | None:
             return f"is or lies inside the system directory {os.fsdecode(system)}"
     if within(store_root, workspace):
         return f"holds the store {os.fsdecode(store_root)}"
+    if key_dir and within(key_dir, workspace):
+        return f"holds cowsnap's origin key directory {os.fsdecode(key_dir)}"
     for system in SYSTEM_DIRECTORIES:
         if within(system, workspace):
             return f"holds the system directory {os.fsdecode(system)}"
@@ -178,6 +182,8 @@ class TrustOptions:
     workspace: bytes | None = None
     """Where an untrusted run is restored into (absolute, resolved)."""
     store_root: bytes = b""
+    key_dir: bytes = b""
+    """Where this user's origin key lives (resolved): never written by such a run."""
     outside: bool = False
     """Restore an untrusted run's paths recorded outside its workspace too."""
     same_owner: bool = False
@@ -190,7 +196,7 @@ def _confined_workspace(manifest: Manifest, options: TrustOptions) -> bytes:
         raise UntrustedRunError(f"run {manifest.run_id} was not recorded here by this user: "
                                 f"name the workspace to restore it into")
     for role, workspace in (("recorded", recorded), ("target", options.workspace)):
-        why = workspace_problem(workspace, options.store_root)
+        why = workspace_problem(workspace, options.store_root, options.key_dir)
         if why is not None:
             shown = os.fsdecode(workspace)
             raise UntrustedRunError(
@@ -220,6 +226,10 @@ def confine(manifest: Manifest, options: TrustOptions) -> Confined:
             moved = _moved(entry, recorded, workspace)
             if options.store_root and within(moved.path, options.store_root):
                 skipped.append((moved.path, "lies inside the store: never restored"))
+                continue
+            if options.key_dir and within(moved.path, options.key_dir):
+                skipped.append((moved.path, "lies inside cowsnap's origin key directory: "
+                                            "never restored"))
                 continue
             entries.append(moved)
     if not privileged:

@@ -157,6 +157,32 @@ def test_a_workspace_holding_the_store_is_refused(scene: Scene) -> None:
     assert b"its target workspace" in result.stderr and b"holds the store" in result.stderr
 
 
+def _key_entry(scene: Scene, manifest: Manifest, path: str, in_workspace: bool) -> Manifest:
+    """An entry whose undo writes the bundle's `original` as a private file at `path`:
+    as an origin key, it would make the attacker's next bundle pass as recorded here."""
+    model = scene.entry(manifest, "f.txt")
+    return {**model, "path": path, "operations": ["delete"], "in_workspace": in_workspace,
+            "before": {**model["before"], "mode": 0o100600}, "after": {"exists": False}}
+
+
+def test_the_origin_key_is_never_written(scene: Scene) -> None:
+    """Neither into a workspace holding the restoring user's origin key directory, nor
+    at the key's own path with --outside."""
+    state = scene.cowsnap.home / ".local" / "state"
+    key = state / "cowsnap" / "origin-key"
+    scene.cowsnap("run", "--", "true", cwd=scene.workspace)  # makes the key
+    known = key.read_bytes()
+    scene.tamper(lambda manifest: manifest["files"].extend([
+        _key_entry(scene, manifest, f"{scene.workspace}/cowsnap/origin-key", True),
+        _key_entry(scene, manifest, str(key), False)]))
+    refused = scene.restore("--force", "--workspace", str(state))
+    assert refused.returncode == 1
+    assert b"holds cowsnap's origin key directory" in refused.stderr
+    outside = scene.restore("--force", "--outside")
+    assert b"origin-key: lies inside cowsnap's origin key directory" in outside.stderr
+    assert key.read_bytes() == known
+
+
 def test_paths_are_remapped_into_the_workspace_restored_into(scene: Scene) -> None:
     elsewhere = "/srv/cowsnap-test-elsewhere/project"
 

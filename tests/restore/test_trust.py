@@ -135,6 +135,13 @@ def test_workspaces_an_untrusted_run_may_not_use(workspace: bytes, problem: str 
     assert workspace_problem(workspace, b"/home/me/.local/share/cowsnap") == problem
 
 
+def test_a_workspace_holding_the_origin_key_is_refused() -> None:
+    assert workspace_problem(b"/home/me", b"/srv/store", b"/home/me/.local/state/cowsnap") \
+        == "holds cowsnap's origin key directory /home/me/.local/state/cowsnap"
+    assert workspace_problem(b"/home/me/ws", b"/srv/store",
+                             b"/home/me/.local/state/cowsnap") is None
+
+
 def test_values_that_would_overflow_a_syscall_are_refused() -> None:
     assert state_problem(file(mtime=10**30)) == f"has an impossible mtime_ns {10**30}"
     assert state_problem(dataclasses.replace(file(), uid=-5)) == "has an impossible uid -5"
