@@ -102,6 +102,8 @@ class ShellRun:
     final_cwd: str | None
     """The directory the shell ended in, when asked to track it and it said."""
     warning: str | None
+    exit_signal: int | None = None
+    """The signal that killed the shell, if one did (`exit_status` is then 128+N)."""
 
     @property
     def exit_code(self) -> int:
@@ -145,10 +147,6 @@ def _report_pipe() -> tuple[int, int | None]:
     return read_fd, None
 
 
-def _status(returncode: int) -> int:
-    return 128 - returncode if returncode < 0 else returncode
-
-
 def run_shell(shell: str, command: str, arguments: Sequence[str] = (), *,
               session: str | None = None, track_cwd: bool = False, workspace: PathArg = None,
               store: PathArg = None, cwd: Path | None = None) -> ShellRun:
@@ -161,6 +159,7 @@ def run_shell(shell: str, command: str, arguments: Sequence[str] = (), *,
                          workspace=workspace, store=store, cwd=cwd)
     run_id: str | None = None
     warning: str | None = None
+    killed_by: int | None = None
     try:
         try:
             result = run(request)
@@ -169,9 +168,11 @@ def run_shell(shell: str, command: str, arguments: Sequence[str] = (), *,
                 raise
             fallback = subprocess.run([shell, "-c", script, *arguments], pass_fds=(write_fd,),
                                       cwd=cwd, check=False)
-            status, warning = _status(fallback.returncode), f"not recorded: {error}"
+            killed_by = -fallback.returncode if fallback.returncode < 0 else None
+            status = fallback.returncode if killed_by is None else 128 + killed_by
+            warning = f"not recorded: {error}"
         else:
-            status, run_id = result.exit_status, result.run_id
+            status, run_id, killed_by = result.exit_status, result.run_id, result.exit_signal
             if result.recording_error is not None:
                 run_id, warning = None, f"not recorded: {result.recording_error}"
             elif result.auto_prune_error is not None:
@@ -186,4 +187,5 @@ def run_shell(shell: str, command: str, arguments: Sequence[str] = (), *,
             os.close(write_fd)
     final = report[len(STARTED):] if report.startswith(STARTED) else ""
     return ShellRun(exit_status=status, run_id=run_id,
-                    final_cwd=final if track_cwd and final else None, warning=warning)
+                    final_cwd=final if track_cwd and final else None, warning=warning,
+                    exit_signal=killed_by)

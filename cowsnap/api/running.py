@@ -136,6 +136,8 @@ class RunResult:
     auto_prune_error: CowsnapError | None = None
     bundle_error: CowsnapError | None = None
     """Why `--output` was not written, when the run was recorded but its bundle failed."""
+    exit_signal: int | None = None
+    """The signal that killed the command, if one did (`exit_status` is then 128+N)."""
 
     @property
     def exit_code(self) -> int:
@@ -190,6 +192,7 @@ def run(request: RunRequest) -> RunResult:
     run_id = new_run_id()
     timings: dict[str, float] = {}
     kept: Path | None = None
+    killed_by: list[int] = []
     with store.retention_lock(exclusive=False):
         pending = store.runs.begin(run_id)
         clock = time.monotonic()
@@ -214,7 +217,8 @@ def run(request: RunRequest) -> RunResult:
                                     before_mutation=recorder.before_mutation,
                                     on_written_close=recorder.close_hook,
                                     only_writes=request.only_writes,
-                                    hook_scope=recorder.hook_scope)
+                                    hook_scope=recorder.hook_scope,
+                                    on_root_signal=killed_by.append)
             except BaseException:
                 recorder.abandon()
                 pending.abandon()
@@ -262,6 +266,7 @@ def run(request: RunRequest) -> RunResult:
         ignore_file_created=ignores.path if ignores.created else None,
         kept_snapshot=kept, bundle=bundle, recording_error=recording_error,
         auto_prune=pruned, auto_prune_error=prune_error, bundle_error=bundle_error,
+        exit_signal=killed_by[0] if killed_by else None,
     )
 
 

@@ -163,6 +163,7 @@ typedef struct {
     PyObject_HEAD
     long root;
     int root_status; /* -1: not yet */
+    int root_signal; /* the signal that killed the root; 0: none */
     intmap tasks;
     intmap early; /* tid -> (void *)(intptr_t)(status + 1) */
     intmap warned;
@@ -1123,7 +1124,10 @@ static void exited(Core *core, long tid, task *t, int status) {
     intmap_pop(&core->tasks, tid);
     int code = exit_code(status);
     emit_process(core, I_EXIT, t->tgid, tid, -1, NULL, code);
-    if (tid == core->root) core->root_status = code;
+    if (tid == core->root) {
+        core->root_status = code;
+        core->root_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    }
     task_free(t);
     if (core->early.count) adopt_orphans(core);
 }
@@ -1477,6 +1481,12 @@ static PyObject *Core_root_status(Core *core, void *closure) {
     return PyLong_FromLong(core->root_status);
 }
 
+static PyObject *Core_root_signal(Core *core, void *closure) {
+    (void)closure;
+    if (core->root_signal == 0) Py_RETURN_NONE;
+    return PyLong_FromLong(core->root_signal);
+}
+
 static int parse_kind(PyObject *name) {
     const char *text = PyUnicode_AsUTF8(name);
     if (text == NULL) return -1;
@@ -1560,6 +1570,7 @@ static int Core_init(Core *core, PyObject *args, PyObject *kwargs) {
         return -1;
     core->root = root;
     core->root_status = -1;
+    core->root_signal = 0;
     core->hook_mutations = hook_mutations;
     core->hook_closes = hook_closes;
     core->sync_renames = sync_renames;
@@ -1617,6 +1628,8 @@ static PyMethodDef Core_methods[] = {
 
 static PyGetSetDef Core_getset[] = {
     {"root_status", (getter)Core_root_status, NULL, "The root's exit status, once it has exited.",
+     NULL},
+    {"root_signal", (getter)Core_root_signal, NULL, "The signal that killed the root, if one did.",
      NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };

@@ -10,6 +10,7 @@ def configure(
 
 class Core:
     root_status: int | None
+    root_signal: int | None
     def __init__(
         self,
         root: int,

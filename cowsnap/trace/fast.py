@@ -65,6 +65,7 @@ def trace(
     on_written_close: CloseHook | None = None,
     only_writes: bool = False,
     hook_scope: HookScope | None = None,
+    on_root_signal: Callable[[int], None] | None = None,
 ) -> int:
     """Run `argv` traced by the native core; the contract of docs/tracer.md."""
     scope = hook_scope or HookScope()
@@ -94,4 +95,6 @@ def trace(
         status: int | None = core.root_status
         if status is None:
             raise TraceError("the traced command vanished without an exit status")
+        if core.root_signal is not None and on_root_signal is not None:
+            on_root_signal(core.root_signal)
         return status

@@ -101,6 +101,8 @@ class Tracer:
     def __init__(self, root: int, emit: EventSink, decoder: Decoder) -> None:
         self.root = root
         self.root_status: int | None = None
+        self.root_signal: int | None = None
+        """The signal that killed the root, if one did (root_status is then 128+N)."""
         self._emit = emit
         self._decoder = decoder
         self.tasks: dict[int, Task] = {root: Task(root, root, FdTable(), FsState())}
@@ -300,6 +302,7 @@ class Tracer:
         self._emit(ProcessEvent("exit", task.tgid, tid, status=code))
         if tid == self.root:
             self.root_status = code
+            self.root_signal = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
         if self._early:
             self._adopt_orphans()
 
@@ -327,9 +330,11 @@ def trace(
     on_written_close: CloseHook | None = None,
     only_writes: bool = False,
     hook_scope: HookScope | None = None,
+    on_root_signal: Callable[[int], None] | None = None,
 ) -> int:
     """Run `argv` traced by the Python tracer until its whole process tree is gone;
-    return the root's exit status. See docs/tracer.md."""
+    return the root's exit status (128+N when signal N killed it, and then
+    `on_root_signal(N)` is called). See docs/tracer.md."""
     on_event = _guarded(on_event)
     decoder = Decoder(
         on_event,
@@ -340,7 +345,7 @@ def trace(
     with launch.command_started(argv, cwd, env, only_writes, on_written_close is not None) as child:
         tracer = Tracer(child.pid, on_event, decoder)
         try:
-            return tracer.run()
+            status = tracer.run()
         except HookFailed as failed:
             tracer.kill_all()
             raise failed.error from None
@@ -349,3 +354,6 @@ def trace(
             raise
         finally:
             decoder.memory.close()
+    if tracer.root_signal is not None and on_root_signal is not None:
+        on_root_signal(tracer.root_signal)
+    return status

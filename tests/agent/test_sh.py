@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import Cowsnap
 
@@ -36,6 +39,42 @@ def test_a_command_killed_by_a_signal_gives_the_status_sh_reports(cowsnap: Cowsn
     plain, recorded = both(cowsnap, workspace, "-c", "sh -c 'kill -TERM $$'; echo $?")
     assert plain.stdout == recorded.stdout == b"143\n"
     assert recorded.returncode == 0
+
+
+@pytest.mark.parametrize("arguments", [
+    ["-c", "echo before; kill -TERM $$; echo after"],
+    ["-c", "kill -KILL $$"],
+    ["-c", "kill -PIPE $$"],
+    ["-c", "exec sh -c 'kill -INT $$'"],
+    ["script.sh"],
+])
+def test_a_shell_killed_by_a_signal_kills_cowsnap_sh_with_it(cowsnap: Cowsnap, workspace: Path,
+                                                              arguments: list[str]) -> None:
+    """The caller sees the wait status sh gives: killed by the signal, not exit 128+N."""
+    (workspace / "script.sh").write_text("echo in script; kill -HUP $$\n")
+    plain, recorded = both(cowsnap, workspace, *arguments)
+    assert plain.returncode < 0
+    assert recorded.returncode == plain.returncode
+    assert recorded.stdout == plain.stdout
+    assert len(json.loads(cowsnap("log", "--json", cwd=workspace).stdout)) == 1
+
+
+def test_exit_128_plus_n_is_an_exit_not_a_signal(cowsnap: Cowsnap, workspace: Path) -> None:
+    plain, recorded = both(cowsnap, workspace, "-c", "exit 143")
+    assert plain.returncode == recorded.returncode == 143
+
+
+def test_unrecorded_the_shell_still_dies_of_its_signal(cowsnap: Cowsnap, workspace: Path,
+                                                       tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    env = {**cowsnap.env(), "COWSNAP_STORE": str(blocker / "store")}
+    result = subprocess.run([sys.executable, "-m", "cowsnap", "sh", "-c",
+                             "echo ran >> ran.txt; kill -TERM $$"],
+                            cwd=workspace, env=env, capture_output=True, timeout=60)
+    assert result.returncode == -signal.SIGTERM
+    assert b"cowsnap: warning: not recorded:" in result.stderr
+    assert (workspace / "ran.txt").read_text() == "ran\n"
 
 
 def test_the_run_is_recorded_in_the_session(cowsnap: Cowsnap, workspace: Path) -> None:
@@ -96,3 +135,11 @@ def test_dash_reads_the_report_pipe_whatever_fds_are_open(cowsnap: Cowsnap,
                             env=cowsnap.env(), capture_output=True, check=True, timeout=60)
     assert result.stdout.decode().splitlines() == [f"0 True {workspace}/sub", "0 True None"]
     assert (workspace / "sub" / "log").read_text() == "x\ny\n"
+
+
+def test_the_python_tracer_reports_the_signal_too(cowsnap: Cowsnap, workspace: Path) -> None:
+    env = {**cowsnap.env(), "COWSNAP_TRACER": "python"}
+    result = subprocess.run([sys.executable, "-m", "cowsnap", "sh", "-c", "kill -USR1 $$"],
+                            cwd=workspace, env=env, capture_output=True, timeout=60)
+    assert result.returncode == -signal.SIGUSR1
+    assert json.loads(cowsnap("show", "--json", cwd=workspace).stdout)["exit_status"] == 138
