@@ -12,6 +12,7 @@ the command runs as it was, unrecorded, and the answer's `systemMessage` says so
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ READ_ONLY_GIT = frozenset({"status", "diff", "log", "show"})
 REASON = "cowsnap records this command; undo it with `cowsnap rewind`"
 
 RulesLoader = Callable[[str | None], permissions.Rules]
+NOT_BACKGROUND = re.compile(r"&&|[<>|]&|&>")
+"""Operators holding `&` that do not start a background job: `&&`, `2>&1`, `|&`, `&>`."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,18 @@ def _read_only(command: str) -> bool:
     return words[0] in READ_ONLY
 
 
+def _starts_background_job(command: str) -> bool:
+    """Whether `command` puts something in the background with `&` (outside quotes). cowsnap
+    waits for every process a command starts, so the agent would wait for that job too."""
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    try:
+        tokens = list(lexer)
+    except ValueError:
+        return False
+    return any("&" in NOT_BACKGROUND.sub("", token) for token in tokens
+               if token and set(token) <= set(lexer.punctuation_chars))
+
+
 def answer(raw: bytes, agent: str, cowsnap: Sequence[str], load_rules: RulesLoader) -> Answer:
     """The hook's answer to the payload `raw` from `agent` (one of AGENTS)."""
     try:
@@ -80,6 +95,9 @@ def answer(raw: bytes, agent: str, cowsnap: Sequence[str], load_rules: RulesLoad
         return Answer(None, "already recorded by cowsnap, or runs cowsnap itself")
     if _read_only(command):
         return Answer(None, "read-only command, not recorded")
+    if _starts_background_job(command):
+        return _unreadable("the command starts a background job (&), which a recorded "
+                           "command would wait for")
     decision: permissions.Decision = "allow"
     if agent == "claude-code":
         cwd = payload.get("cwd")

@@ -129,3 +129,23 @@ def test_without_a_session_id_the_command_has_no_session_option() -> None:
     reply = ask(document, "codex")
     assert reply.output is not None
     assert "--session" not in reply.output["hookSpecificOutput"]["updatedInput"]["command"]
+
+
+@pytest.mark.parametrize("command", ["npm run dev &", "nohup ./server > log 2>&1 &",
+                                     "(sleep 60)& echo started", "make & disown"])
+def test_a_background_job_passes_through_and_says_so(command: str) -> None:
+    """cowsnap waits for every process a command starts: wrapped, the agent would wait
+    for the background job too."""
+    reply = ask(payload("claude-code-pretooluse-bash.json", tool_input={"command": command},
+                        permission_mode="bypassPermissions"), "claude-code")
+    assert reply.output is not None and set(reply.output) == {"systemMessage"}
+    assert "background job" in reply.output["systemMessage"]
+    assert "runs unrecorded" in reply.output["systemMessage"]
+
+
+@pytest.mark.parametrize("command", ["make && make install", "make 2>&1 | tee log",
+                                     "make &> log", "git commit -m 'this & that'",
+                                     "make |& tee log"])
+def test_ampersands_that_start_no_background_job_are_rewritten(command: str) -> None:
+    reply = ask(payload("codex-pretooluse-bash.json", tool_input={"command": command}), "codex")
+    assert reply.output is not None and "hookSpecificOutput" in reply.output

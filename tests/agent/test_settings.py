@@ -109,3 +109,27 @@ def test_status_keys_are_documented(cowsnap: Cowsnap, workspace: Path) -> None:
     assert len(rows) == 4
     for key in rows[0]:
         assert f"| `{key}` |" in section
+
+
+@pytest.mark.parametrize("agent", ["claude-code", "codex"])
+@pytest.mark.parametrize("scope", ["--project", "--user"])
+def test_each_agent_and_scope_installs_once_and_uninstalls_alone(cowsnap: Cowsnap,
+                                                                workspace: Path, agent: str,
+                                                                scope: str) -> None:
+    other_scope = "--user" if scope == "--project" else "--project"
+    cowsnap("agent", "install", agent, other_scope, cwd=workspace)
+    for _ in range(2):
+        cowsnap("agent", "install", agent, scope, cwd=workspace)
+    rows = {(row["agent"], row["scope"]): row
+            for row in json.loads(cowsnap("agent", "status", "--json", cwd=workspace).stdout)}
+    mine, other = rows[(agent, scope[2:])], rows[(agent, other_scope[2:])]
+    document = json.loads(Path(mine["settings"]).read_text())
+    groups = document["hooks"]["PreToolUse"]
+    assert [group["matcher"] for group in groups] == ["Bash"]
+    assert len(groups[0]["hooks"]) == 1 and mine["commands"] == [groups[0]["hooks"][0]["command"]]
+    assert mine["commands"][0].endswith(f"agent hook --agent {agent}")
+    cowsnap("agent", "uninstall", agent, scope, cwd=workspace)
+    rows = {(row["agent"], row["scope"]): row
+            for row in json.loads(cowsnap("agent", "status", "--json", cwd=workspace).stdout)}
+    assert not rows[(agent, scope[2:])]["installed"]
+    assert rows[(agent, other_scope[2:])]["commands"] == other["commands"]

@@ -49,6 +49,11 @@ async def session(cowsnap: Cowsnap, workspace: Path) -> dict[str, Any]:
         seen["rewind"] = await call(client, "rewind", run=seen["run"]["run_id"])
         seen["tree_after_rewind"] = tree(workspace)
         seen["undo"] = await call(client, "restore", run=seen["rewind"]["undo_run"])
+        seen["one_path"] = await call(client, "restore", run=seen["run"]["run_id"],
+                                      paths=["notes.txt"])
+        (workspace / "a.txt").write_text("edited by hand\n")
+        seen["conflict"] = await call(client, "restore", run=seen["run"]["run_id"],
+                                      paths=["a.txt"])
         seen["missing"] = await client.call_tool("show", {"run": "no-such-run"})
     return seen
 
@@ -80,7 +85,11 @@ def test_an_agent_deletes_files_sees_what_changed_and_rewinds(cowsnap: Cowsnap,
     assert seen["rewind"]["runs"] == [seen["in_sub"]["run_id"], run["run_id"]]
     assert seen["tree_after_rewind"] == before
     assert seen["undo"]["done"]
-    assert tree(workspace) == {"a.txt": "changed\n", "docs": None, "docs/made": ""}
+    assert seen["one_path"]["done"] and seen["one_path"]["restored"] == ["notes.txt"]
+    assert not seen["conflict"]["done"]
+    assert [item["path"] for item in seen["conflict"]["conflicts"]] == ["a.txt"]
+    assert tree(workspace) == {"a.txt": "edited by hand\n", "docs": None, "docs/made": "",
+                               "notes.txt": "notes\n"}
     assert seen["missing"].is_error
     assert "no run matches" in seen["missing"].content[0].text
 
