@@ -60,7 +60,8 @@ class CowsnapGroup(click.Group):
         try:
             return super().invoke(ctx)
         except CowsnapError as error:
-            hint = f" (try '{ctx.command_path} --help')" if error.exit_code == EXIT_USAGE else ""
+            hint = f" (try '{_command_path(ctx)} --help')" if error.exit_code == EXIT_USAGE \
+                else ""
             _fail(f"{error}{hint}", error.exit_code)
         except BrokenPipeError:
             _reader_went_away()
@@ -68,6 +69,14 @@ class CowsnapGroup(click.Group):
             if os.environ.get("COWSNAP_DEBUG"):
                 raise
             _fail(_describe_os_error(error), EXIT_ERROR)
+
+
+def _command_path(ctx: click.Context) -> str:
+    """`cowsnap run` for an error the api raised while `run` ran (the group's context
+    is the one left when it propagates)."""
+    if ctx.invoked_subcommand:
+        return f"{ctx.command_path} {ctx.invoked_subcommand}"
+    return ctx.command_path
 
 
 def _exit(outcome: Any) -> NoReturn:

@@ -4,6 +4,7 @@ the run summary, restore --json, a read-only check, the pager."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -72,7 +73,20 @@ def test_cat(cowsnap: Cowsnap, workspace: Path, recorded: str) -> None:
                            "(try 'cowsnap cat --help')\n")
     unkept = invoke(cowsnap, workspace, "cat", "read.txt")
     assert unkept.exit_code == 1
-    assert "cowsnap run --capture-reads all" in unkept.output
+    assert unkept.output == ("cowsnap: error: no after-content of read.txt: not kept: the run "
+                             "only read it; to keep contents of files a run only reads: "
+                             "cowsnap run --capture-reads all\n")
+    gone = invoke(cowsnap, workspace, "cat", "gone.txt").output
+    assert gone == "cowsnap: error: no after-content of gone.txt: it did not exist\n"
+    untouched = invoke(cowsnap, workspace, "cat", "other.txt").output
+    assert untouched == f"cowsnap: error: run {recorded} did not touch other.txt\n"
+
+
+def test_cat_names_a_path_as_show_does(cowsnap: Cowsnap, workspace: Path) -> None:
+    cowsnap("run", "--", sys.executable, "-c", "open(b'caf\\xe9', 'w')", cwd=workspace)
+    assert ' "caf\\xe9"  [' in invoke(cowsnap, workspace, "show").output
+    result = invoke(cowsnap, workspace, "cat", "--before", os.fsdecode(b"caf\xe9"))
+    assert result.output == 'cowsnap: error: no before-content of "caf\\xe9": it did not exist\n'
 
 
 def test_name_status_escapes_names_and_z_keeps_them_raw(cowsnap: Cowsnap,
@@ -102,7 +116,8 @@ def test_output_is_checked_before_the_command_runs(cowsnap: Cowsnap, workspace: 
     result = cowsnap("run", "--output", str(taken), "--", "touch", "ran", cwd=workspace,
                      check=False)
     assert result.returncode == 2
-    assert b"exists and is not an empty directory" in result.stderr
+    assert result.stderr == (f"cowsnap: error: --output {taken}: it exists and is not an "
+                             f"empty directory (try 'cowsnap run --help')\n").encode()
     assert not (workspace / "ran").exists()
 
 
@@ -165,6 +180,13 @@ def test_completion_scripts(cowsnap: Cowsnap, workspace: Path, recorded: str) ->
     result = subprocess.run([sys.executable, "-m", "cowsnap"], cwd=workspace, env=env,
                             capture_output=True, check=False)
     assert result.stdout.decode().splitlines()[:2] == [f"plain,{recorded}", "file,"]
+    cowsnap("run", "--", "sh", "-c", "true\ntrue", cwd=workspace)
+    env.update({"_COWSNAP_COMPLETE": "zsh_complete", "COMP_WORDS": "cowsnap diff 2",
+                "COMP_CWORD": "2"})
+    zsh = subprocess.run([sys.executable, "-m", "cowsnap"], cwd=workspace, env=env,
+                         capture_output=True, check=True).stdout.decode().splitlines()
+    assert zsh[0] == "plain" and zsh[2] == "sh -c $'true\\ntrue'"
+    assert zsh[3:5] == ["plain", recorded], "one item is three lines: type, value, help"
 
 
 def test_show_hides_paths_only_looked_at_and_names_git_heads(cowsnap: Cowsnap,
