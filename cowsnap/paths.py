@@ -15,6 +15,17 @@ def within(path: bytes, directory: bytes) -> bool:
     return path == directory or path.startswith(directory.rstrip(b"/") + b"/")
 
 
+def relative_name(path: bytes, workspace: str | bytes) -> bytes:
+    """`path` relative to the workspace (`.` for the workspace itself); absolute when it
+    lies outside, as every command names a path."""
+    root = os.fsencode(workspace).rstrip(b"/")
+    if path == root:
+        return b"."
+    if within(path, root):
+        return path[len(root) + 1:]
+    return path
+
+
 def open_any_length(path: bytes, flags: int) -> int:
     """os.open(path, flags) for an absolute path of any length (a tracee can make paths
     longer than PATH_MAX): pieces shorter than PATH_MAX, each opened (O_PATH, following

@@ -25,8 +25,8 @@ from cowsnap.errors import (
     RunNotFoundError,
     VersionNotFoundError,
 )
-from cowsnap.model import SYSTEM_FILE, TOO_LARGE, FileEntry, Manifest, Operation, Version
-from cowsnap.paths import display_path, within
+from cowsnap.model import TOO_LARGE, FileEntry, Manifest, Operation, Version
+from cowsnap.paths import display_path, relative_name, within
 from cowsnap.snapshot.kept import kept_snapshots
 from cowsnap.store.runs import RunSummary, summarize
 from cowsnap.store.store import Store
@@ -141,18 +141,32 @@ def find_entry(manifest: Manifest, path: str | bytes, cwd: Path | None = None) -
     for candidate in candidates:
         if candidate in by_path:
             return by_path[candidate]
-    raise PathNotInRunError(f"run {manifest.run_id} did not touch {display_path(absolute)}")
+    raise PathNotInRunError(f"run {manifest.run_id} did not touch "
+                            f"{_shown(manifest, absolute)}")
 
 
-def _next_time(entry: FileEntry, why: str) -> str:
-    """How to have this content kept by a future run, when there is a way."""
-    if why == TOO_LARGE:
-        return "; to keep it next time: cowsnap run --max-file-size SIZE (default 256M)"
-    if why == SYSTEM_FILE:
-        return ""
-    if set(entry.operations) <= {Operation.READ} and "not needed" in why:
-        return "; to keep contents of files a run only reads: cowsnap run --capture-reads all"
-    return ""
+def _shown(manifest: Manifest, path: bytes) -> str:
+    """A path as every command shows it: relative to the run's workspace, escaped."""
+    return display_path(relative_name(path, manifest.workspace))
+
+
+def _not_kept(entry: FileEntry, side: Literal["before", "after"]) -> str:
+    """Why `entry` has no `side` content, and how to have a future run keep it when
+    there is a way."""
+    state = entry.before if side == "before" else entry.after
+    if state.not_captured == TOO_LARGE:
+        return (f"not captured: {TOO_LARGE}; to keep it next time: "
+                f"cowsnap run --max-file-size SIZE (default 256M)")
+    if state.not_captured is not None:
+        return f"not captured: {state.not_captured}"
+    if not state.exists:
+        return "it did not exist"
+    if state.type != "file":
+        return f"it was a {state.type}"
+    if Operation.READ in entry.operations and entry.before.blob == entry.after.blob:
+        return ("not kept: the run only read it; to keep contents of files "
+                "a run only reads: cowsnap run --capture-reads all")
+    return "its content was not needed"
 
 
 def cat(path: str | bytes, side: Literal["before", "after"] = "after", run: str | None = None,
@@ -163,16 +177,14 @@ def cat(path: str | bytes, side: Literal["before", "after"] = "after", run: str 
     opened, manifest = load_run(run, workspace, store, cwd)
     entry = find_entry(manifest, path, cwd)
     if version is not None:
-        return opened.stream(_blob_of(entry, pick_version(manifest, entry, version)))
+        return opened.stream(_blob_of(manifest, entry, pick_version(manifest, entry, version)))
     state = entry.before if side == "before" else entry.after
     if state.exists and state.type == "symlink" and state.target is not None:
         return iter((state.target,))
-    try:
-        return opened.open_content(entry, side)
-    except ContentNotFoundError as error:
-        why = state.not_captured or ("not needed" if state.exists and state.type == "file"
-                                     else "")
-        raise ContentNotFoundError(f"{error}{_next_time(entry, why)}") from None
+    if state.blob is None:
+        raise ContentNotFoundError(f"no {side}-content of {_shown(manifest, entry.path)}: "
+                                   f"{_not_kept(entry, side)}")
+    return opened.open_content(entry, side)
 
 
 @dataclass(frozen=True)
@@ -200,7 +212,7 @@ def versions(path: str | bytes, run: str | None = None, workspace: PathArg = Non
 
 def pick_version(manifest: Manifest, entry: FileEntry, number: int) -> Version:
     """Version `number` of `entry`; VersionNotFoundError saying what there is otherwise."""
-    shown = display_path(entry.path)
+    shown = _shown(manifest, entry.path)
     if not manifest.version_globs:
         raise VersionNotFoundError(f"run {manifest.run_id} was not recorded with --versions")
     if not 1 <= number <= len(entry.versions):
@@ -211,9 +223,9 @@ def pick_version(manifest: Manifest, entry: FileEntry, number: int) -> Version:
     return entry.versions[number - 1]
 
 
-def _blob_of(entry: FileEntry, version: Version) -> str:
+def _blob_of(manifest: Manifest, entry: FileEntry, version: Version) -> str:
     if version.blob is None:
-        raise ContentNotFoundError(f"version {version.number} of {display_path(entry.path)}: "
+        raise ContentNotFoundError(f"version {version.number} of {_shown(manifest, entry.path)}: "
                                    f"not captured: {version.not_captured}")
     return version.blob
 

@@ -7,13 +7,12 @@ One place, so that a path, a time or a command looks the same in `log`, `show`,
 from __future__ import annotations
 
 import base64
-import os
 import shlex
 import signal
 from collections.abc import Sequence
 from datetime import datetime
 
-from cowsnap.paths import display_path, within
+from cowsnap.paths import display_path, relative_name
 from cowsnap.units import format_size
 
 __all__ = ["command_line", "count", "display_path", "exit_description", "format_size",
@@ -27,17 +26,6 @@ def count(number: int, noun: str) -> str:
     if number == 1:
         return f"{number} {noun}"
     return f"{number} {IRREGULAR.get(noun, noun + 's')}"
-
-
-def relative_name(path: bytes, workspace: str | bytes) -> bytes:
-    """`path` relative to the workspace; absolute when it lies outside (as `diff` names
-    paths), so every command names a path the same way."""
-    root = os.fsencode(workspace).rstrip(b"/")
-    if path == root:
-        return b"."
-    if within(path, root):
-        return path[len(root) + 1:]
-    return path
 
 
 def command_line(command: Sequence[str]) -> str:

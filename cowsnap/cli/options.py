@@ -9,6 +9,7 @@ import click
 from click.shell_completion import CompletionItem
 
 from cowsnap import api
+from cowsnap.cli.format import command_line
 from cowsnap.errors import CowsnapError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -47,14 +48,15 @@ def terminal_options(function: F) -> F:
 
 def complete_runs(ctx: click.Context, param: click.Parameter,
                   incomplete: str) -> list[CompletionItem]:
-    """Run ids of the workspace (newest first) containing what was typed, then paths:
-    RUN is often optional."""
+    """Run ids of the workspace (newest first) containing what was typed, described by
+    their command on one line (zsh and fish read one field a line), then paths: RUN is
+    often optional."""
     options = ctx.params
     try:
         runs = api.log(workspace=options.get("workspace"), store=options.get("store")).runs
     except (CowsnapError, OSError):
         runs = ()
-    items = [CompletionItem(summary.run_id, help=" ".join(summary.command)[:60])
+    items = [CompletionItem(summary.run_id, help=command_line(summary.command)[:60])
              for summary in runs if incomplete in summary.run_id]
     if incomplete.startswith("@"):
         items += [CompletionItem(f"@~{number}") for number in range(1, min(len(runs), 10))]

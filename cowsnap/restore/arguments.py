@@ -1,29 +1,18 @@
-"""Which run and which of its paths a `diff` or `restore` is about.
+"""Which of a run's paths a `diff` or `restore` is about (cowsnap.api.reading's
+split_run_argument tells the run from the paths first).
 
-`[RUN] [PATH...]`: the first argument names the run when it is a run id or the
-prefix of one (and holds no `/`); write `./NAME` for a path that looks like a
-run id. Paths are absolute or relative to the current directory; a directory
-stands for everything under it.
+Paths are absolute or relative to the current directory; a directory stands for
+everything under it.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from cowsnap.errors import PathNotInRunError
 from cowsnap.model import Manifest
-from cowsnap.paths import within
-
-
-def split_run(arguments: Sequence[str], run_ids: Iterable[str]) -> tuple[str | None, list[str]]:
-    """(the run reference or None, the path arguments)."""
-    if not arguments or "/" in arguments[0]:
-        return None, list(arguments)
-    first = arguments[0]
-    if any(run_id.startswith(first) for run_id in run_ids):
-        return first, list(arguments[1:])
-    return None, list(arguments)
+from cowsnap.paths import display_path, relative_name, within
 
 
 def _candidates(argument: str | bytes, cwd: bytes) -> list[bytes]:
@@ -46,7 +35,7 @@ def resolve_paths(manifest: Manifest, arguments: Sequence[str | bytes],
         found = next((candidate for candidate in candidates
                       if any(within(entry.path, candidate) for entry in manifest.files)), None)
         if found is None:
-            shown = os.fsdecode(candidates[0])
+            shown = display_path(relative_name(candidates[0], manifest.workspace))
             raise PathNotInRunError(f"run {manifest.run_id} touched nothing at {shown}")
         resolved.append(found)
     return resolved
