@@ -157,6 +157,9 @@ class ForgetResult:
     reclaimed_contents: int
     reclaimed_size: int
     """Bytes freed: the runs and the contents no remaining run references."""
+    damaged: tuple[str, ...] = ()
+    """Other runs that cannot be read: while they remain, no content is reclaimed (any
+    could be theirs)."""
 
     exit_code = 0
 
@@ -164,7 +167,9 @@ class ForgetResult:
 def forget(runs: Sequence[str], *, dry_run: bool = False, workspace: PathArg = None,
            store: PathArg = None, cwd: Path | None = None) -> ForgetResult:
     """Remove the runs `runs` names (run references) and reclaim every content no
-    remaining run references; with `dry_run`, only say which runs would go."""
+    remaining run references; with `dry_run`, only say which runs would go. A run
+    whose manifest is damaged can be forgotten; while another damaged run remains,
+    contents are not reclaimed (`damaged` names those runs)."""
     here = (cwd or Path.cwd()).absolute()
     root = resolve_store_dir(store)
     key = workspace_key(workspace, here)
@@ -177,18 +182,21 @@ def forget(runs: Sequence[str], *, dry_run: bool = False, workspace: PathArg = N
     with opened.retention_lock(exclusive=True):
         inventory = take_inventory(opened)
         known = {record.run_id for record in inventory.runs}
+        known |= {item.run_id for item in inventory.damaged}
         gone = [run_id for run_id in chosen if run_id not in known]
         if gone:
             raise RunNotFoundError(f"no run {gone[0]} (removed meanwhile)")
+        damaged = tuple(item.run_id for item in inventory.damaged if item.run_id not in chosen)
         referenced = {blob for record in inventory.runs if record.run_id not in chosen
                       for blob in record.contents}
         try:
             freed = remove_runs(opened, chosen)
-            reclaimed = collect_garbage(opened, referenced)
+            reclaimed = None if damaged else collect_garbage(opened, referenced)
         except OSError as error:
             raise storage_error(error, "forget runs") from None
         _remove_kept({(record.workspace, record.run_id) for record in inventory.runs
                       if record.run_id in chosen})
     return ForgetResult(store=root, run_ids=chosen, dry_run=False,
-                        reclaimed_contents=reclaimed.contents,
-                        reclaimed_size=reclaimed.size + freed)
+                        reclaimed_contents=reclaimed.contents if reclaimed else 0,
+                        reclaimed_size=(reclaimed.size if reclaimed else 0) + freed,
+                        damaged=damaged)

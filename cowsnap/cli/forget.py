@@ -16,7 +16,7 @@ def forget_document(result: api.ForgetResult) -> dict[str, Any]:
     """The stable --json shape (docs/cli-json.md)."""
     return {"store": str(result.store), "dry_run": result.dry_run,
             "runs": list(result.run_ids), "reclaimed_contents": result.reclaimed_contents,
-            "reclaimed_size": result.reclaimed_size}
+            "reclaimed_size": result.reclaimed_size, "damaged": list(result.damaged)}
 
 
 @click.command("forget")
@@ -30,9 +30,14 @@ def forget(runs: tuple[str, ...], dry_run: bool, workspace: str | None, store: s
     """Remove RUNs from the store, with the contents no other run references.
 
     A RUN is a run reference (an id, a unique part of one, @ or @~N). A removed
-    run cannot be shown, diffed or restored any more.
+    run cannot be shown, diffed or restored any more. A run that cannot be read
+    (damaged) can be forgotten; while another remains, no content is reclaimed.
     """
     result = api.forget(runs, dry_run=dry_run, workspace=workspace, store=store)
+    if result.damaged:
+        click.echo(f"cowsnap: warning: no content reclaimed while "
+                   f"{count(len(result.damaged), 'run')} cannot be read (any content could be "
+                   f"theirs): {', '.join(result.damaged)}", err=True)
     if as_json:
         click.echo(json.dumps(forget_document(result), indent=2))
         return result

@@ -22,6 +22,8 @@ def usage_document(usage: api.Usage) -> dict[str, Any]:
         "dedup_saved": usage.dedup_saved,
         "workspaces": [{"workspace": item.workspace, "runs": item.runs, "exists": item.exists}
                        for item in usage.workspaces],
+        "damaged_runs": [{"run_id": item.run_id, "problem": item.problem}
+                         for item in usage.damaged],
     }
 
 
@@ -39,6 +41,9 @@ def usage_text(usage: api.Usage) -> list[str]:
             gone = "" if item.exists else \
                 "  (no longer exists: cowsnap prune --all removes its runs)"
             lines.append(f"  {item.runs:>{width}}  {display_path(item.workspace)}{gone}")
+    lines.extend(f"damaged run {damaged.run_id} (cowsnap check lists the damage; "
+                 f"cowsnap forget {damaged.run_id} removes it): {damaged.problem}"
+                 for damaged in usage.damaged)
     return lines
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from cowsnap.errors import CorruptManifestError, StoreDamagedError
+from cowsnap.errors import StoreDamagedError
 from cowsnap.processes import owner_tag, process_start_time
 from cowsnap.stages import reached
 from cowsnap.store.atomic import fsync_dir, storage_error
@@ -150,10 +150,12 @@ def prune_store(store: Store, policy: Policy, *, now: datetime, dry_run: bool = 
     """Plan under `policy`; unless `dry_run`, remove the runs it gives up and reclaim
     what nothing references. Without `wait`, BlockingIOError when a run is writing."""
     with store.retention_lock(exclusive=not dry_run, wait=wait):
-        try:
-            inventory = take_inventory(store)
-        except CorruptManifestError as error:
-            raise StoreDamagedError(f"cannot prune: {error} (see cowsnap check)") from None
+        inventory = take_inventory(store)
+        if inventory.damaged:
+            first = inventory.damaged[0]
+            raise StoreDamagedError(
+                f"cannot prune: run {first.run_id} cannot be read, so no content is known to "
+                f"be unreferenced ({first.problem}); cowsnap forget {first.run_id} removes it")
         plan = plan_prune(inventory.runs, inventory.content_sizes, policy, now)
         if dry_run:
             return PruneOutcome(plan=plan, reclaimed=None)

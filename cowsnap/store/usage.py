@@ -13,9 +13,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from cowsnap.errors import CorruptManifestError, RunNotFoundError
 from cowsnap.model import Manifest
 from cowsnap.store.prune import RunRecord
+from cowsnap.store.runs import summarize
 from cowsnap.store.store import Store
+
+
+@dataclass(frozen=True)
+class Damaged:
+    """A published run whose manifest cannot be read: what it references is unknown."""
+
+    run_id: str
+    problem: str
 
 
 @dataclass(frozen=True)
@@ -23,6 +33,9 @@ class Inventory:
     runs: tuple[RunRecord, ...]
     content_sizes: dict[str, int]
     """Stored size of each content some run references and the store holds."""
+    damaged: tuple[Damaged, ...] = ()
+    """Runs left out of `runs` because their manifest cannot be read: while there is
+    one, no content can be known to be unreferenced."""
 
 
 def referenced_blobs(manifest: Manifest) -> set[str]:
@@ -49,11 +62,20 @@ def _tree_size(directory: Path) -> int:
 
 
 def take_inventory(store: Store) -> Inventory:
-    """Every published run with the contents it references; loads every manifest."""
+    """Every published run with the contents it references; loads every manifest. A run
+    whose manifest cannot be read is listed in `damaged` instead."""
     records = []
+    damaged = []
     content_sizes: dict[str, int] = {}
-    for summary in store.runs.summaries():
-        manifest = store.runs.load(summary.run_id)
+    for run_id in store.runs.ids():
+        try:
+            manifest = store.runs.load(run_id)
+        except RunNotFoundError:
+            continue  # removed meanwhile
+        except CorruptManifestError as error:
+            damaged.append(Damaged(run_id, str(error)))
+            continue
+        summary = summarize(manifest)
         held = set()
         for blob in referenced_blobs(manifest):
             if blob not in content_sizes:
@@ -67,7 +89,7 @@ def take_inventory(store: Store) -> Inventory:
             started_at=datetime.fromisoformat(summary.started_at),
             workspace_exists=os.path.isdir(summary.workspace), contents=frozenset(held),
             own_size=_tree_size(store.runs.published / summary.run_id)))
-    return Inventory(runs=tuple(records), content_sizes=content_sizes)
+    return Inventory(runs=tuple(records), content_sizes=content_sizes, damaged=tuple(damaged))
 
 
 @dataclass(frozen=True)
@@ -82,6 +104,7 @@ class Usage:
     size: int
     """Every file of the store, in bytes."""
     runs: int
+    """Published runs, damaged ones included (as `check` counts them)."""
     workspaces: tuple[WorkspaceUsage, ...]
     contents: int
     """Distinct contents the runs reference that the store holds."""
@@ -90,6 +113,8 @@ class Usage:
     referenced_size: int
     """Their stored size counted once per run referencing them: what the store would
     spend without deduplication."""
+    damaged: tuple[Damaged, ...] = ()
+    """Runs whose manifest cannot be read (counted in `runs`, in no workspace)."""
 
     @property
     def dedup_saved(self) -> int:
@@ -102,8 +127,9 @@ def store_usage(store: Store, inventory: Inventory) -> Usage:
     referenced = sum(inventory.content_sizes[blob] for run in inventory.runs
                      for blob in run.contents)
     return Usage(
-        size=_tree_size(store.root), runs=len(inventory.runs),
+        size=_tree_size(store.root), runs=len(inventory.runs) + len(inventory.damaged),
         workspaces=tuple(WorkspaceUsage(workspace, count, exists[workspace])
                          for workspace, count in sorted(per_workspace.items())),
         contents=len(inventory.content_sizes),
-        contents_size=sum(inventory.content_sizes.values()), referenced_size=referenced)
+        contents_size=sum(inventory.content_sizes.values()), referenced_size=referenced,
+        damaged=inventory.damaged)

@@ -125,10 +125,38 @@ def test_a_damaged_summary_does_not_block_prune(cowsnap: Cowsnap, workspace: Pat
     pruned = invoke(cowsnap, workspace, "prune", "--keep-last", "2")
     assert pruned.exit_code == 0, pruned.output
     assert not (cowsnap.store / "runs" / three_runs[0]).exists()
-    (cowsnap.store / "runs" / three_runs[1] / "manifest.json").write_text("[]")
+    damaged = three_runs[1]
+    (cowsnap.store / "runs" / damaged / "manifest.json").write_text("[]")
     blocked = invoke(cowsnap, workspace, "prune", "--keep-last", "1")
-    assert blocked.exit_code == 1
-    assert three_runs[1] in blocked.output and blocked.output.count("\n") == 1
+    assert blocked.exit_code == 1 and blocked.output.count("\n") == 1
+    assert blocked.output.startswith(f"cowsnap: error: cannot prune: run {damaged} cannot be "
+                                     f"read")
+    assert blocked.output.endswith(f"; cowsnap forget {damaged} removes it\n")
+    status = json.loads(invoke(cowsnap, workspace, "status", "--json").stdout)["usage"]
+    checked = json.loads(invoke(cowsnap, workspace, "check", "--json").stdout)
+    assert status["runs"] == checked["runs"] == 2, "status and check count the same runs"
+    assert [item["run_id"] for item in status["damaged_runs"]] == [damaged]
+    assert f"damaged run {damaged} (" in invoke(cowsnap, workspace, "status").output
+    forgotten = invoke(cowsnap, workspace, "forget", damaged[-6:])
+    assert forgotten.exit_code == 0, forgotten.output
+    assert not (cowsnap.store / "runs" / damaged).exists()
+    assert invoke(cowsnap, workspace, "prune", "--keep-last", "1").exit_code == 0
+    assert invoke(cowsnap, workspace, "check").exit_code == 0
+
+
+def test_forgetting_beside_a_damaged_run_reclaims_nothing(cowsnap: Cowsnap, workspace: Path,
+                                                          three_runs: list[str]) -> None:
+    oldest, middle, _newest = three_runs
+    (cowsnap.store / "runs" / middle / "manifest.json").write_text("[]")
+    result = invoke(cowsnap, workspace, "forget", "--json", oldest)
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {
+        "store": str(cowsnap.store), "dry_run": False, "runs": [oldest],
+        "reclaimed_contents": 0, "reclaimed_size": json.loads(result.stdout)["reclaimed_size"],
+        "damaged": [middle]}
+    assert f"no content reclaimed while 1 run cannot be read (any content could be theirs): " \
+           f"{middle}" in result.stderr
+    assert not (cowsnap.store / "runs" / oldest).exists()
 
 
 def test_no_store_yet_says_how_to_record_a_run(cowsnap: Cowsnap, workspace: Path) -> None:
