@@ -5,7 +5,8 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-packages=(btrfs-progs xfsprogs e2fsprogs libbtrfsutil-dev strace gcc make git util-linux python3-dev)
+packages=(btrfs-progs xfsprogs e2fsprogs libbtrfsutil-dev strace gcc make git util-linux python3-dev
+          openssh-server openssh-client)
 
 missing_packages() {
     local package

@@ -69,10 +69,12 @@ def _run_helper(helper: str, url: str) -> tuple[str, str] | None:
 
 
 class _Callbacks(pygit2.RemoteCallbacks):
-    """Credentials (each kind tried once), bytes moved, and the server's verdict per ref."""
+    """Credentials (each kind tried once), the server's identity, bytes moved, and the
+    server's verdict per ref."""
 
-    def __init__(self) -> None:
+    def __init__(self, url: str) -> None:
         super().__init__()
+        self._url = url
         self.rejected: dict[str, str] = {}
         self.pushed_bytes = 0
         self._tried: set[str] = set()
@@ -102,6 +104,17 @@ class _Callbacks(pygit2.RemoteCallbacks):
                         return pygit2.UserPass(*found)
         raise RemoteError(f"{url}: authentication failed (no ssh agent or key, no credential "
                           f"helper gave a password the server accepted)")
+
+    def certificate_check(self, certificate: None, valid: bool, host: bytes) -> bool:
+        """Connect only to a server whose identity checks out: an ssh host key listed in
+        ~/.ssh/known_hosts, a TLS certificate the system trusts. (pygit2's default
+        lets libgit2 accept an unknown or changed ssh host key.)"""
+        if not valid:
+            name = host.decode(errors="replace")
+            raise RemoteError(f"{self._url}: the identity of {name} cannot be verified (an "
+                              f"ssh host key not in ~/.ssh/known_hosts or changed, or an "
+                              f"untrusted TLS certificate)")
+        return True
 
     def push_update_reference(self, refname: str, message: str | None) -> None:
         if message is not None:
@@ -238,7 +251,7 @@ class GitRepository:
 
     def list_heads(self, url: str) -> dict[str, str]:
         """Every ref the remote advertises, name -> object id."""
-        callbacks = _Callbacks()
+        callbacks = _Callbacks(url)
         try:
             heads = self._repository.remotes.create_anonymous(url).list_heads(callbacks)
         except (pygit2.GitError, OSError) as error:
@@ -247,7 +260,7 @@ class GitRepository:
 
     def fetch(self, url: str, refspecs: list[str], *, depth: int = 0) -> int:
         """Fetch `refspecs` from `url`; return the bytes received."""
-        callbacks = _Callbacks()
+        callbacks = _Callbacks(url)
         try:
             progress = self._repository.remotes.create_anonymous(url).fetch(
                 refspecs, callbacks=callbacks, depth=depth)
@@ -257,7 +270,7 @@ class GitRepository:
 
     def push(self, url: str, specs: list[str]) -> PushOutcome:
         """Push `specs` ("src:dst", ":dst" deletes) to `url`."""
-        callbacks = _Callbacks()
+        callbacks = _Callbacks(url)
         try:
             self._repository.remotes.create_anonymous(url).push(specs, callbacks=callbacks)
         except (pygit2.GitError, OSError) as error:

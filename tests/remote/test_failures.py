@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 import zlib
 from pathlib import Path
 
+import pytest
+
 from cowsnap.store.store import Store
 from tests.conftest import Cowsnap
-from tests.remote.conftest import daemon_server, http_server, make_bare
+from tests.remote.conftest import Server, daemon_server, http_server, make_bare, ssh_server
 from tests.remote.synthetic import publish_run
 
 CONTENT = b"the content a remote will damage\n" * 40
@@ -145,3 +148,47 @@ def test_a_content_far_larger_than_recorded_is_refused(cowsnap: Cowsnap,
     _one_line_error(laptop("fetch", str(remote), cwd=tmp_path, check=False),
                     "holds 8388608 bytes, its manifest says 10")
     _nothing_fetched(laptop)
+
+
+def test_ssh_with_the_agent_and_only_to_a_known_host(cowsnap: Cowsnap, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """ssh: a host key unknown or changed is refused before anything is sent; a key in
+    the ssh agent is used; no key at all is one line."""
+    run_id = _record(cowsnap, tmp_path / "workspace")
+    base = tmp_path / "served"
+    base.mkdir()
+    for server in ssh_server(base, "runs.git"):
+        home_ssh = cowsnap.home / ".ssh"
+        client = {name: data for name, data in server.client_files.items()
+                  if name != "known_hosts"}
+        Server(server.url, server.repository, client).admit(cowsnap.home)
+        unknown = cowsnap("push", server.url, cwd=tmp_path / "workspace", check=False)
+        _one_line_error(unknown, "cannot be verified", server.url)
+        port = server.url.split(":")[2].split("/")[0]
+        (home_ssh / "known_hosts").write_bytes(
+            f"[127.0.0.1]:{port} ".encode() + server.client_files["id_ed25519.pub"])
+        changed = cowsnap("push", server.url, cwd=tmp_path / "workspace", check=False)
+        _one_line_error(changed, "cannot be verified")
+        assert _refs(server.repository) == []
+
+        (home_ssh / "known_hosts").write_bytes(server.client_files["known_hosts"])
+        for name in ("id_ed25519", "id_ed25519.pub"):
+            (home_ssh / name).unlink()
+        _one_line_error(cowsnap("push", server.url, cwd=tmp_path / "workspace", check=False),
+                        "authentication failed")
+        socket_path = tmp_path / "agent.sock"
+        agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(socket_path)],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            while not socket_path.exists() and agent.poll() is None:
+                time.sleep(0.05)
+            key = tmp_path / "agent-key"
+            key.write_bytes(server.client_files["id_ed25519"])
+            key.chmod(0o600)
+            monkeypatch.setenv("SSH_AUTH_SOCK", str(socket_path))
+            subprocess.run(["ssh-add", "-q", str(key)], check=True, capture_output=True)
+            cowsnap("push", server.url, cwd=tmp_path / "workspace")
+        finally:
+            agent.terminate()
+            agent.wait(timeout=10)
+        assert _refs(server.repository)[2].endswith(run_id)

@@ -1,6 +1,6 @@
-"""Push runs to a real remote (file://, git daemon, smart HTTP), list them, fetch them
-into another store, and read them there and restore them into another workspace,
-byte for byte."""
+"""Push runs to a real remote (file://, git daemon, smart HTTP, ssh), list them, fetch
+them into another store, and read them there and restore them into another workspace,
+byte for byte; with no `git` on PATH."""
 
 from __future__ import annotations
 
@@ -10,8 +10,29 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Cowsnap
 from tests.remote.conftest import Server
+
+
+def path_without_git(directory: Path) -> str:
+    """A PATH holding everything the current one does except git and its helpers."""
+    directory.mkdir()
+    for entry in os.environ["PATH"].split(os.pathsep):
+        if not os.path.isdir(entry):
+            continue
+        for name in os.listdir(entry):
+            if not name.startswith("git") and not (directory / name).exists():
+                (directory / name).symlink_to(Path(entry) / name)
+    return str(directory)
+
+
+def _laptop(tmp_path: Path, server: Server) -> Cowsnap:
+    laptop = Cowsnap(home=tmp_path / "laptop", store=tmp_path / "laptop-store")
+    laptop.home.mkdir()
+    server.admit(laptop.home)
+    return laptop
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -26,15 +47,21 @@ def _record(cowsnap: Cowsnap, workspace: Path, script: str) -> str:
 
 
 def test_push_list_fetch_show_diff_cat_restore(server: Server, cowsnap: Cowsnap,
-                                               tmp_path: Path) -> None:
+                                               tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", path_without_git(tmp_path / "bin"))
+    assert shutil.which("git") is None
+    server.admit(cowsnap.home)
     workspace = tmp_path / "workspace"
     workspace.mkdir()
     (workspace / "kept.txt").write_bytes(b"one\ntwo\n")
     (workspace / "gone.bin").write_bytes(os.urandom(5000))
     (workspace / "sub").mkdir()
     before = _tree(workspace)
-    run_id = _record(cowsnap, workspace, "printf 'one\\n2\\n' > kept.txt; rm gone.bin; "
-                                         "head -c 70000 /dev/urandom > sub/new.bin")
+    cowsnap("run", "--versions", "kept.txt", "--", "sh", "-c",
+            "printf 'one\\n' > kept.txt; printf 'one\\n2\\n' > kept.txt; rm gone.bin; "
+            "head -c 70000 /dev/urandom > sub/new.bin", cwd=workspace)
+    run_id = json.loads(cowsnap("log", "--json", cwd=workspace).stdout)[0]["run_id"]
     after = _tree(workspace)
 
     pushed = json.loads(cowsnap("push", server.url, "--json", cwd=workspace).stdout)
@@ -42,8 +69,7 @@ def test_push_list_fetch_show_diff_cat_restore(server: Server, cowsnap: Cowsnap,
     again = json.loads(cowsnap("push", server.url, "--json", cwd=workspace).stdout)
     assert again["runs"] == []
 
-    laptop = Cowsnap(home=tmp_path / "laptop", store=tmp_path / "laptop-store")
-    laptop.home.mkdir()
+    laptop = _laptop(tmp_path, server)
     listed = json.loads(laptop("log", "--remote", server.url, "--json", cwd=tmp_path).stdout)
     assert [item["run_id"] for item in listed] == [run_id]
     assert listed[0]["summary"]["command"][:2] == ["sh", "-c"]
@@ -57,8 +83,11 @@ def test_push_list_fetch_show_diff_cat_restore(server: Server, cowsnap: Cowsnap,
     assert json.loads((published / "fetched.json").read_bytes())["remote"] == server.url
     assert not (published / "origin").exists()
 
-    for command in (("show", run_id), ("diff", run_id), ("show", run_id, "--json")):
+    kept = str(workspace / "kept.txt")
+    for command in (("show", run_id), ("diff", run_id), ("show", run_id, "--json"),
+                    ("versions", run_id, kept, "--json")):
         assert laptop(*command, cwd=tmp_path).stdout == cowsnap(*command, cwd=tmp_path).stdout
+    assert laptop("cat", "--version", "2", run_id, kept, cwd=tmp_path).stdout == b"one\n"
     assert laptop("cat", run_id, str(workspace / "sub/new.bin"),
                   cwd=tmp_path).stdout == after["sub/new.bin"]
     assert laptop("cat", "--before", run_id, str(workspace / "gone.bin"),
@@ -79,6 +108,7 @@ def test_default_push_sends_only_this_workspaces_runs_not_on_the_remote(
     mine, other = tmp_path / "mine", tmp_path / "other"
     mine.mkdir()
     other.mkdir()
+    server.admit(cowsnap.home)
     first = _record(cowsnap, mine, "echo 1 > a")
     _record(cowsnap, other, "echo 1 > b")
     cowsnap("remote", "add", "origin", server.url, cwd=mine)
@@ -92,6 +122,7 @@ def test_default_push_sends_only_this_workspaces_runs_not_on_the_remote(
 
 def test_large_contents_over_the_cap_are_listed_as_not_pushed(
         server: Server, cowsnap: Cowsnap, tmp_path: Path) -> None:
+    server.admit(cowsnap.home)
     workspace = tmp_path / "workspace"
     workspace.mkdir()
     run_id = _record(cowsnap, workspace,
@@ -101,8 +132,7 @@ def test_large_contents_over_the_cap_are_listed_as_not_pushed(
                                 cwd=workspace).stdout)
     left_out = pushed["runs"][0]["not_pushed"]
     assert [item["size"] for item in left_out] == [len(big)]
-    laptop = Cowsnap(home=tmp_path / "laptop", store=tmp_path / "laptop-store")
-    laptop.home.mkdir()
+    laptop = _laptop(tmp_path, server)
     fetched = json.loads(laptop("fetch", server.url, run_id[:12], "--json",
                                 cwd=tmp_path).stdout)
     assert fetched["runs"][0]["not_pushed"] == left_out
@@ -133,6 +163,7 @@ def test_remote_names_live_in_config_toml(cowsnap: Cowsnap, tmp_path: Path) -> N
 
 def test_the_remote_is_plain_git(server: Server, cowsnap: Cowsnap, tmp_path: Path) -> None:
     """One ref per run, pointing at a commit; git itself can read the run."""
+    server.admit(cowsnap.home)
     workspace = tmp_path / "workspace"
     workspace.mkdir()
     run_id = _record(cowsnap, workspace, "echo hello > greeting")
