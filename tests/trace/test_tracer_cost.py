@@ -1,0 +1,101 @@
+"""What following a stop costs the tracer itself: its own syscalls, counted with strace
+attached to the tracing process (not to the tracees, which it traces). Each byte of a
+path is read out of the tracee once, even past the first chunk of 256 bytes; a removed
+name is lstat'ed once (the resolver's lstat says whether it was a directory); and the
+Python tracer decides once per open whether it may mutate its path."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from trace_support import Runner
+
+from cowsnap.trace import choice, decoder, syscalls
+from tests.conftest import missing_environment
+
+pytestmark = pytest.mark.timeout(120)
+
+_READ = re.compile(
+    r'^(?:process_vm_readv\(\d+, \[\{iov_base="(?P<vm>(?:[^"\\]|\\.)*)"(?:\.\.\.)?, iov_len=\d+\}\]'
+    r", 1, \[\{iov_base=(?P<address>0x[0-9a-f]+), iov_len=\d+\}\], 1, 0\)"
+    r'|pread64\(\d+, "(?P<mem>(?:[^"\\]|\\.)*)"(?:\.\.\.)?, \d+, (?P<offset>\d+)\))'
+    r" = (?P<count>\d+)$"
+)
+_LSTAT = re.compile(r'^(?:newfstatat\(AT_FDCWD, |lstat\(|statx\(AT_FDCWD, )"(?P<path>[^"]*)"')
+_LONG_NAME = "L" * 200 + "/" + "M" * 100
+"""ops.c's counted_ops stats this beneath the work directory."""
+
+
+def _tracer_syscalls(ops_binary: Path, work: Path) -> list[str]:
+    """The tracing process's reads of tracee memory and its stats, while it traces
+    `ops counted` (an unlink, an rmdir, a stat of a path over 256 bytes)."""
+    if shutil.which("strace") is None:
+        missing_environment("strace is needed to count the tracer's syscalls")
+    (work / "gone").touch()
+    (work / "gonedir").mkdir()
+    log = work.parent / "tracer.strace"
+    script = ("import sys\nfrom cowsnap.trace import trace\n"
+              "sys.exit(trace(sys.argv[1:], on_event=lambda event: None))")
+    done = subprocess.run(
+        ["strace", "-qq", "-s", "8192", "-o", str(log),
+         "-e", "trace=process_vm_readv,pread64,newfstatat,lstat,statx",
+         sys.executable, "-c", script, str(ops_binary), "counted", str(work)],
+        capture_output=True, timeout=100,
+    )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    return log.read_text(errors="replace").splitlines()
+
+
+def test_a_path_over_256_bytes_is_read_once(ops_binary: Path, work: Path) -> None:
+    path = f"{work}/{_LONG_NAME}"
+    reads = []
+    for line in _tracer_syscalls(ops_binary, work):
+        found = _READ.match(line)
+        if found:
+            address = int(found["address"], 16) if found["address"] else int(found["offset"])
+            reads.append((address, int(found["count"]), found["vm"] or found["mem"] or ""))
+    starts = [address for address, _, data in reads if data.startswith(path[:64])]
+    assert len(starts) == 1, "the path is read from its start once"
+    first, end = starts[0], starts[0] + len(path) + 1
+    spans = sorted((max(address, first), min(address + count, end))
+                   for address, count, _ in reads if address < end and address + count > first)
+    assert len(spans) >= 2, "a path over 256 bytes takes a second read"
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans)), f"bytes read twice: {spans}"
+    assert sum(stop - start for start, stop in spans) == len(path) + 1
+
+
+def test_a_removed_name_is_lstated_once(ops_binary: Path, work: Path) -> None:
+    lstats = [found["path"] for line in _tracer_syscalls(ops_binary, work)
+              if (found := _LSTAT.match(line))]
+    assert lstats.count(f"{work}/gone") == 1, "unlink"
+    assert lstats.count(f"{work}/gonedir") == 1, "rmdir"
+
+
+class TestThePythonTracer:
+    @pytest.fixture
+    def tracer(self, monkeypatch: pytest.MonkeyPatch) -> str:
+        """The native core has no open_may_mutate (one expression in decode_open)."""
+        monkeypatch.setenv(choice.VARIABLE, "python")
+        return "python"
+
+    def test_open_may_mutate_is_evaluated_once_per_open(
+        self, ops: Runner, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        flags_seen: list[int] = []
+
+        def counted(flags: int) -> bool:
+            flags_seen.append(flags)
+            return syscalls.open_may_mutate(flags)
+
+        monkeypatch.setattr(decoder, "open_may_mutate", counted)
+        traced = ops("dirfd")
+        opens = [event.flags for event in traced.path_events()
+                 if event.syscall in ("open", "openat", "openat2", "creat")]
+        assert len(opens) > 3
+        assert flags_seen == opens
