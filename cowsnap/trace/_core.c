@@ -181,7 +181,9 @@ typedef struct {
     parked *parks;
     size_t park_count, park_capacity;
     int holding; /* this stop emitted a hook request: park its resume */
+    int flush;   /* this batch must reach Python now (the root stopped for job control) */
     size_t batch;
+    int one_cpu; /* the tracer may run on one CPU only: see Core_step */
     /* Scheduling: see follow_the_tracee. */
     int follow;
     cpu_set_t allowed; /* the tracer's own affinity, restored when it stops following */
@@ -198,6 +200,7 @@ static void emit(Core *core, item it) {
     }
     core->items[core->item_count++] = it;
     if (it.type == I_BEFORE || it.type == I_CLOSE) core->holding = 1;
+    if (it.type == I_STOP_WITH) core->flush = 1;
 }
 
 static void emit_warning(Core *core, long pid, const char *message) {
@@ -379,7 +382,7 @@ static const char *task_root(task *t, int *error) {
 
 /* Resolve raw as t would; located.path NULL when there is nothing to report. */
 static located resolve_for(Core *core, task *t, long dirfd, const char *raw, int follow,
-                           int *error) {
+                           int probe, int *error) {
     located none = {NULL, 0, 0};
     char *absolute;
     if (raw[0] == '/') {
@@ -412,7 +415,7 @@ static located resolve_for(Core *core, task *t, long dirfd, const char *raw, int
         absolute = path_join(base, raw);
         free(base);
     }
-    located found = resolver_resolve(&core->paths, absolute, follow);
+    located found = resolver_resolve(&core->paths, absolute, follow, probe);
     free(absolute);
     if (found.path != NULL && ends_with(found.path, DELETED)) {
         free(found.path);
@@ -427,6 +430,14 @@ static int follows_last(const spec *s, long long flags) {
     if (s->kind == K_LINK) return (flags & CS_AT_SYMLINK_FOLLOW) != 0;
     if (flags & CS_AT_SYMLINK_NOFOLLOW) return 0;
     return s->follow;
+}
+
+/* An open with O_CREAT|O_EXCL creates its path or fails: whether the path exists at
+ * entry changes nothing it reports (a create; at exit, existence if it failed), and its
+ * last component is never followed, so the resolver need not look at it (tar x, git
+ * checkout: one lstat less per file). */
+static int creates_afresh(const spec *s, long long flags) {
+    return s->kind == K_OPEN && (flags & CS_O_CREAT) && (flags & CS_O_EXCL);
 }
 
 static located path_argument(Core *core, task *t, const spec *s, const uint64_t *args,
@@ -445,7 +456,8 @@ static located path_argument(Core *core, task *t, const spec *s, const uint64_t 
         free(raw);
         return none;
     }
-    located found = resolve_for(core, t, dirfd, raw, follows_last(s, flags), error);
+    located found = resolve_for(core, t, dirfd, raw, follows_last(s, flags),
+                                !creates_afresh(s, flags), error);
     free(raw);
     return found;
 }
@@ -665,7 +677,7 @@ static char *one_path(Core *core, task *t, const uint64_t *args, int dirfd_index
         free(raw);
         return NULL;
     }
-    located where = resolve_for(core, t, dirfd, raw, follow, error);
+    located where = resolve_for(core, t, dirfd, raw, follow, 1, error);
     free(raw);
     return where.path;
 }
@@ -745,7 +757,7 @@ static int decode_symlink(Core *core, task *t, int si, const uint64_t *args, int
         free(raw);
         return 0;
     }
-    located where = resolve_for(core, t, dirfd, raw, 0, error);
+    located where = resolve_for(core, t, dirfd, raw, 0, 1, error);
     free(raw);
     if (where.path != NULL) {
         item event = path_item(t->tgid, t->tid, si, OP_CREATE, where.path, 0, 0, NULL);
@@ -762,7 +774,7 @@ static int decode_bind(Core *core, task *t, int si, const uint64_t *args, int *e
     size_t got = length > 2 ? read_memory(t->tid, args[1], address, length) : 0;
     if (got < 3 || (address[0] | (address[1] << 8)) != AF_UNIX || address[2] == 0) return 0;
     char *name = str_dup_n((char *)address + 2, got - 2);
-    located where = resolve_for(core, t, CS_AT_FDCWD, name, 0, error);
+    located where = resolve_for(core, t, CS_AT_FDCWD, name, 0, 1, error);
     free(name);
     if (where.path != NULL) {
         item event = path_item(t->tgid, t->tid, si, OP_CREATE, where.path, 0, 0, NULL);
@@ -1409,7 +1421,8 @@ static PyObject *Core_step(Core *core, PyObject *args) {
     for (;;) {
         Py_BEGIN_ALLOW_THREADS
         resume_parked(core);
-        while (core->item_count < core->batch && core->park_count == 0) {
+        core->flush = 0;
+        while (core->item_count < core->batch && core->park_count == 0 && !core->flush) {
             if (core->tasks.count == 0 && core->early.count == 0) {
                 done = 1;
                 break;
@@ -1417,8 +1430,12 @@ static PyObject *Core_step(Core *core, PyObject *args) {
             int status;
             core->holding = 0;
             /* A batch is what gathered while stops were ready: events never wait for
-             * a tree that sleeps, and Python works while the tracees run. */
-            pid_t tid = waitpid(-1, &status, WALL | (core->item_count ? WNOHANG : 0));
+             * a tree that sleeps, and Python works while the tracees run. Except when
+             * the tracer has one CPU: Python would only run instead of the tracees,
+             * so the batch fills up (or ends at a hook or the tree's end) first,
+             * which saves a return to Python per stop. */
+            int ready_only = core->item_count && !core->one_cpu;
+            pid_t tid = waitpid(-1, &status, WALL | (ready_only ? WNOHANG : 0));
             if (tid == 0) break;
             if (tid < 0) {
                 if (errno == EINTR) {
@@ -1575,8 +1592,10 @@ static int Core_init(Core *core, PyObject *args, PyObject *kwargs) {
     core->hook_closes = hook_closes;
     core->sync_renames = sync_renames;
     core->pinned_cpu = -1;
-    core->follow = follow && sched_getaffinity(0, sizeof core->allowed, &core->allowed) == 0 &&
-                   CPU_COUNT(&core->allowed) > 1;
+    int cpus = sched_getaffinity(0, sizeof core->allowed, &core->allowed) == 0
+                   ? CPU_COUNT(&core->allowed) : 0;
+    core->follow = follow && cpus > 1;
+    core->one_cpu = cpus == 1;
     core->batch = 512;
     strmap_init(&core->paths.directories);
     strmap_init(&core->paths.missing);

@@ -331,7 +331,9 @@ static void remember(strmap *cache, const char *key, const char *value) {
     strmap_put(cache, key, value);
 }
 
-static located resolver_resolve(resolver *r, const char *path, int follow) {
+/* `probe`: whether the caller needs to know if the path exists (and its mode); without,
+ * a path whose parent is cached costs no syscall. */
+static located resolver_resolve(resolver *r, const char *path, int follow, int probe) {
     char *parent, *name;
     split_last(path, &parent, &name);
     located out = {NULL, 0, 0};
@@ -365,7 +367,7 @@ static located resolver_resolve(resolver *r, const char *path, int follow) {
     char *candidate = path_join(real_parent, name);
     free(real_parent);
     struct stat st;
-    if (lstat(candidate, &st) != 0) {
+    if (!probe || lstat(candidate, &st) != 0) {
         out.path = candidate;
     } else if (follow && S_ISLNK(st.st_mode)) {
         out = resolve_path(candidate, 1, 0);
