@@ -57,14 +57,23 @@ def push(remote: str | None = None, runs: Sequence[str] = (), *, workspace: Path
     opened = _existing_store(store)
     key = workspace_key(workspace, cwd)
     run_ids = [resolve_run(opened, run, key) for run in runs] if runs else None
-    cap = max_content if max_content is not None else (target.max_content or DEFAULT_MAX_CONTENT)
-    return push_runs(opened, target.url, run_ids, key, cap)
+    return push_runs(opened, target.url, run_ids, key, _cap(target, max_content))
 
 
-def fetch(remote: str, runs: Sequence[str] = (), *, store: PathArg = None) -> FetchReport:
+def _cap(target: Remote, max_content: int | None) -> int:
+    """The largest content moved: `max_content`, else the remote's setting, else 50 MiB."""
+    return max_content if max_content is not None else (target.max_content or DEFAULT_MAX_CONTENT)
+
+
+def fetch(remote: str, runs: Sequence[str] = (), *, store: PathArg = None,
+          max_content: int | None = None) -> FetchReport:
     """Fetch `runs` (ids or unique parts of ids of runs on the remote; none: every run
-    the store lacks) from `remote` into the store, each checked before it is published."""
-    return fetch_runs(Store.open(resolve_store_dir(store)), _remote(remote).url, runs)
+    the store lacks) from `remote` into the store, each checked before it is published.
+    A run holding a content larger than `max_content` (else the remote's setting, else
+    50 MiB, as for push) is refused before that content is read."""
+    target = _remote(remote)
+    return fetch_runs(Store.open(resolve_store_dir(store)), target.url, runs,
+                      _cap(target, max_content))
 
 
 def remote_log(remote: str, *, store: PathArg = None) -> list[Listed]:
@@ -73,8 +82,10 @@ def remote_log(remote: str, *, store: PathArg = None) -> list[Listed]:
 
 
 def remote_check(remote: str, *, store: PathArg = None) -> RemoteCheck:
-    """Verify every run `remote` lists: its commits, manifest and contents."""
-    return check_remote(Store.open(resolve_store_dir(store)), _remote(remote).url)
+    """Verify every run `remote` lists: its commits, manifest and contents (none larger
+    than the remote's max_content, else 50 MiB)."""
+    target = _remote(remote)
+    return check_remote(Store.open(resolve_store_dir(store)), target.url, _cap(target, None))
 
 
 @dataclass(frozen=True)

@@ -88,9 +88,13 @@ def fetch_document(report: FetchReport) -> dict[str, Any]:
 @click.command("fetch")
 @click.argument("remote")
 @click.argument("runs", nargs=-1, metavar="[RUN...]")
+@click.option("--max-content", metavar="SIZE",
+              help="Refuse a run holding a content larger than SIZE (default: the remote's "
+                   "max_content in config.toml, else 50M), before that content is read.")
 @store_option
 @json_option
-def fetch(remote: str, runs: tuple[str, ...], store: str | None, as_json: bool) -> None:
+def fetch(remote: str, runs: tuple[str, ...], max_content: str | None, store: str | None,
+          as_json: bool) -> None:
     """Fetch runs from a git remote into the store.
 
     RUN is a run id, or a unique part of one, on the remote; without RUN, every run the
@@ -99,7 +103,8 @@ def fetch(remote: str, runs: tuple[str, ...], store: str | None, as_json: bool) 
     Fetched runs are read like any other (show, diff, cat) and restored as
     untrusted input, like a bundle.
     """
-    report = api.fetch(remote, runs, store=store)
+    cap = parse_size(max_content) if max_content else None
+    report = api.fetch(remote, runs, store=store, max_content=cap)
     if as_json:
         click.echo(json.dumps(fetch_document(report), indent=2))
     else:

@@ -4,7 +4,11 @@ A remote is untrusted, like a bundle. A fetch lands in a scratch repository of
 its own (never the store's object database); each run is then read from there
 and checked (commit shape, manifest schema and paths, every referenced content
 present under its id), and its contents stored one by one, each hashed again on
-the way in (all runs of one fetch into one pack). Only then is each run
+the way in (all runs of one fetch into one pack). A git blob is read whole, and a
+few kB on the wire can inflate to GBs: every blob's size is checked from its
+header first, a content against the fetch cap (the same as push's: a run pushed
+with the remote's cap always fits), a manifest or summary against the limits of
+any store. Only then is each run
 published, in one rename, without an origin tag (restore treats it as untrusted)
 and with `fetched.json` saying where it came from; a run that fails any check is
 not published (contents it brought are unreferenced, reclaimed by prune).
@@ -39,15 +43,27 @@ from cowsnap.remote.layout import (
 )
 from cowsnap.remote.local import Fetched, scratch_path, write_fetched
 from cowsnap.remote.names import local_path
+from cowsnap.remote.push import DEFAULT_MAX_CONTENT
 from cowsnap.restore.trust import check_manifest
 from cowsnap.store.content import LARGE_CONTENT, blob_id
 from cowsnap.store.keeping import ContentWriter
-from cowsnap.store.runs import RunSummary
+from cowsnap.store.runs import MANIFEST_LIMIT, SUMMARY_LIMIT, RunSummary
 from cowsnap.store.store import Store
+from cowsnap.units import format_size
 
 SIZE_SLACK = 1024 * 1024
 """How much larger than its recorded size a content may be (a file that grew while
 it was recorded) before it is refused as a decompression bomb."""
+
+
+def _read_capped(repository: GitRepository, oid: str, limit: int, what: str) -> bytes:
+    """Blob `oid`, refused before it is inflated when its header says it holds more
+    than `limit` bytes."""
+    size = repository.blob_size(oid)
+    if size > limit:
+        raise UntrustedRunError(f"{what} holds {size} bytes, more than {format_size(limit)}: "
+                                f"refused")
+    return repository.read_blob(oid)
 
 
 @dataclass(frozen=True)
@@ -83,7 +99,8 @@ def _summary_of(repository: GitRepository, run_id: str, commit: str) -> Listed:
         summary_blob = repository.blob_at(tree, SUMMARY)
         if summary_blob is None:
             raise RemoteError(f"run {run_id} on the remote has no {SUMMARY}")
-        summary = parse_summary(repository.read_blob(summary_blob), run_id)
+        summary = parse_summary(_read_capped(repository, summary_blob, SUMMARY_LIMIT,
+                                             f"the {SUMMARY} of run {run_id}"), run_id)
     except CowsnapError as error:
         return Listed(run_id, commit, None, str(error))
     return Listed(run_id, commit, summary)
@@ -126,9 +143,10 @@ def pick_runs(available: Sequence[str], references: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(picked))
 
 
-def read_run(repository: GitRepository, run_id: str, commit: str) -> RemoteRun:
-    """Run `run_id` from its fetched tip `commit`, checked; RemoteError or
-    UntrustedRunError saying what is wrong."""
+def read_run(repository: GitRepository, run_id: str, commit: str,
+             max_content: int = DEFAULT_MAX_CONTENT) -> RemoteRun:
+    """Run `run_id` from its fetched tip `commit`, checked, none of its contents larger
+    than `max_content`; RemoteError or UntrustedRunError saying what is wrong."""
     where = f"run {run_id} on the remote"
     _tree, parents = repository.commit(commit)
     if len(parents) != 1:
@@ -137,12 +155,14 @@ def read_run(repository: GitRepository, run_id: str, commit: str) -> RemoteRun:
     manifest_blob = repository.blob_at(run_tree, MANIFEST)
     if manifest_blob is None:
         raise RemoteError(f"{where} has no {MANIFEST}")
-    manifest = load_manifest(repository.read_blob(manifest_blob), where)
+    manifest = load_manifest(_read_capped(repository, manifest_blob, MANIFEST_LIMIT,
+                                          f"{where}: its {MANIFEST}"), where)
     if manifest.run_id != run_id:
         raise UntrustedRunError(f"{where} holds the manifest of run {manifest.run_id}")
     check_manifest(manifest)
     listed = repository.blob_at(run_tree, NOT_PUSHED)
-    not_pushed = (parse_not_pushed(repository.read_blob(listed), run_id)
+    not_pushed = (parse_not_pushed(_read_capped(repository, listed, SUMMARY_LIMIT,
+                                                f"{where}: its {NOT_PUSHED}"), run_id)
                   if listed is not None else {})
     recorded: dict[str, int | None] = {}
     for reference in manifest.content_references():
@@ -160,6 +180,10 @@ def read_run(repository: GitRepository, run_id: str, commit: str) -> RemoteRun:
             raise UntrustedRunError(f"{where}: content {blob} is damaged (the remote "
                                     f"holds {oid} in its place)")
         held = repository.blob_size(oid)
+        if held > max_content:
+            raise UntrustedRunError(
+                f"{where}: content {blob} holds {held} bytes, more than the fetch cap "
+                f"{format_size(max_content)} (--max-content): refused")
         if size is not None and held > max(2 * size, size + SIZE_SLACK):
             raise UntrustedRunError(f"{where}: content {blob} holds {held} bytes, its "
                                     f"manifest says {size}: refused")
@@ -227,9 +251,11 @@ class FetchReport:
         return [run for run in self.runs if run.status == "failed"]
 
 
-def fetch_runs(store: Store, url: str, references: Sequence[str]) -> FetchReport:
+def fetch_runs(store: Store, url: str, references: Sequence[str],
+               max_content: int = DEFAULT_MAX_CONTENT) -> FetchReport:
     """Fetch the runs `references` name (none: every run the remote lists that the
-    store lacks) and import each one that passes every check."""
+    store lacks) and import each one that passes every check (no content larger than
+    `max_content`)."""
     with scratch_repository(scratch_path(store, "fetch")) as scratch:
         available = remote_runs(scratch, url)
         wanted = pick_runs(sorted(available), references) if references else sorted(available)
@@ -246,7 +272,7 @@ def fetch_runs(store: Store, url: str, references: Sequence[str]) -> FetchReport
             with ContentWriter(store.contents) as writer:
                 for run_id in missing:
                     try:
-                        run = read_run(scratch, run_id, available[run_id])
+                        run = read_run(scratch, run_id, available[run_id], max_content)
                         for blob, oid in run.contents.items():
                             _keep_content(store, writer, scratch, blob, oid)
                     except CowsnapError as error:
@@ -271,9 +297,11 @@ class RemoteCheck:
     """(run id, what is wrong)."""
 
 
-def check_remote(store: Store, url: str) -> RemoteCheck:
+def check_remote(store: Store, url: str,
+                 max_content: int = DEFAULT_MAX_CONTENT) -> RemoteCheck:
     """Fetch every run the remote lists (into a scratch repository only) and verify
-    each: commit shape, manifest, and every content present and hashing to its id."""
+    each: commit shape, manifest, and every content present, no larger than
+    `max_content`, and hashing to its id."""
     problems: list[tuple[str, str]] = []
     contents: set[str] = set()
     with scratch_repository(scratch_path(store, "check")) as scratch:
@@ -284,7 +312,7 @@ def check_remote(store: Store, url: str) -> RemoteCheck:
                                            for run_id in available])
         for run_id in sorted(available):
             try:
-                run = read_run(scratch, run_id, available[run_id])
+                run = read_run(scratch, run_id, available[run_id], max_content)
                 for blob, oid in run.contents.items():
                     if blob_id(scratch.read_blob(oid)) != oid:
                         raise UntrustedRunError(f"content {blob} does not match its id")

@@ -4,7 +4,9 @@ one clear line, exit 1, and nothing half-recorded locally."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 import time
 import zlib
 from pathlib import Path
@@ -192,3 +194,42 @@ def test_ssh_with_the_agent_and_only_to_a_known_host(cowsnap: Cowsnap, tmp_path:
             agent.terminate()
             agent.wait(timeout=10)
         assert _refs(server.repository)[2].endswith(run_id)
+
+
+def test_a_content_over_the_fetch_cap_is_refused_before_it_is_read(
+        cowsnap: Cowsnap, tmp_path: Path) -> None:
+    """A decompression bomb that records its true size: 256 MiB of zeros, a few hundred
+    kB on the wire. Over the cap (the remote's max_content, else 50 MiB, as for push),
+    the run is refused from the blob's header, in bounded memory. (Served by git
+    daemon: from a local path, libgit2 packs the objects in this process.)"""
+    store = Store.open(cowsnap.store)
+    run_id = publish_run(store, tmp_path / "w", 0, bytes(256 << 20))
+    base = tmp_path / "served"
+    base.mkdir()
+    laptop = _laptop(tmp_path)
+    for server in daemon_server(base, "runs.git"):
+        cowsnap("push", "--max-content", "1G", server.url, run_id, cwd=tmp_path)
+        process = subprocess.Popen([sys.executable, "-m", "cowsnap", "fetch", server.url],
+                                   cwd=tmp_path, env=laptop.env(), stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE)
+        assert process.stderr is not None
+        stderr = process.stderr.read()
+        _pid, status, usage = os.wait4(process.pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 1
+        assert b"holds 268435456 bytes, more than the fetch cap 50.0 MiB" in stderr, stderr
+        assert stderr.count(b"\n") == 1
+        assert usage.ru_maxrss < 200 * 1024, f"{usage.ru_maxrss} KiB"
+    _nothing_fetched(laptop)
+
+
+def test_max_content_sets_the_fetch_cap(cowsnap: Cowsnap, tmp_path: Path) -> None:
+    store = Store.open(cowsnap.store)
+    run_id = publish_run(store, tmp_path / "w", 0, os.urandom(2 << 20))
+    remote = make_bare(tmp_path / "runs.git")
+    cowsnap("push", str(remote), run_id, cwd=tmp_path)
+    laptop = _laptop(tmp_path)
+    _one_line_error(laptop("fetch", "--max-content", "1M", str(remote), cwd=tmp_path,
+                           check=False), "more than the fetch cap 1.0 MiB")
+    _nothing_fetched(laptop)
+    assert laptop("fetch", str(remote), cwd=tmp_path).returncode == 0
+    assert laptop("check", cwd=tmp_path).returncode == 0
