@@ -90,11 +90,16 @@ if TYPE_CHECKING:
     from cowsnap.model import manifest_to_dict as manifest_to_dict
     from cowsnap.model import status_code as status_code
     from cowsnap.model import version_to_dict as version_to_dict
+    from cowsnap.remote.fetch import FetchReport as FetchReport
+    from cowsnap.remote.fetch import Listed as Listed
+    from cowsnap.remote.fetch import RemoteCheck as RemoteCheck
+    from cowsnap.remote.push import PushReport as PushReport
     from cowsnap.restore.plan import Action as Action
     from cowsnap.snapshot.registry import AUTO as AUTO
     from cowsnap.snapshot.registry import BACKEND_NAMES as BACKEND_NAMES
     from cowsnap.store.runs import RunSummary as RunSummary
     from cowsnap.store.usage import Usage as Usage
+    from cowsnap.units import parse_size as parse_size
 
 HOMES = {
     "AGENTS": "hooks",
@@ -105,15 +110,19 @@ HOMES = {
     "CAPTURE_READS": "settings",
     "Changes": "changes",
     "CheckResult": "maintenance",
+    "FetchReport": "cowsnap.remote.fetch",
     "FileDiff": "cowsnap.diff.model",
     "FileEntry": "cowsnap.model",
     "ForgetResult": "maintenance",
     "HookChange": "agents",
     "HookLocation": "agents",
     "Kind": "cowsnap.diff.text",
+    "Listed": "cowsnap.remote.fetch",
     "Log": "reading",
     "Manifest": "cowsnap.model",
     "PruneResult": "maintenance",
+    "PushReport": "cowsnap.remote.push",
+    "RemoteCheck": "cowsnap.remote.fetch",
     "RemotePruneResult": "remotes",
     "Restored": "changes",
     "RewindResult": "rewinding",
@@ -150,6 +159,7 @@ HOMES = {
     "mcp_server": "cowsnap.agent.mcp_server",
     "parse_capture": "settings",
     "parse_policy": "settings",
+    "parse_size": "cowsnap.units",
     "pick_version": "reading",
     "prune": "maintenance",
     "push": "remotes",

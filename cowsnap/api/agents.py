@@ -109,6 +109,12 @@ class ShellRun:
     def exit_code(self) -> int:
         return self.exit_status
 
+    @property
+    def fatal_signal(self) -> int | None:
+        """The signal a stand-in for the shell dies of, as the shell did (`cowsnap sh`;
+        `cowsnap run` exits 128+N instead)."""
+        return self.exit_signal
+
 
 def calling_shell() -> str:
     """The shell that started this process, when it is a known one, else /bin/sh."""

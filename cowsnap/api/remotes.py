@@ -10,7 +10,7 @@ from pathlib import Path
 
 from cowsnap.api.common import PathArg, resolve_run, workspace_key
 from cowsnap.config import load_config
-from cowsnap.errors import StoreError, UsageError
+from cowsnap.errors import RemoteError, StoreError, UsageError
 from cowsnap.remote import names
 from cowsnap.remote.fetch import (
     FetchReport,
@@ -97,6 +97,16 @@ class RemotePruneResult:
     """Runs whose ref the server would not delete, with its reason."""
     unreadable: tuple[str, ...]
     """Runs kept because their summary cannot be read."""
+
+    @property
+    def exit_code(self) -> int:
+        return RemoteError.exit_code if self.refused else 0
+
+    @property
+    def error(self) -> str | None:
+        if not self.refused:
+            return None
+        return f"{self.url} refused to delete {len(self.refused)} runs"
 
 
 def _started(listed: Listed) -> datetime:

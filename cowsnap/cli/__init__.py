@@ -11,9 +11,10 @@ from __future__ import annotations
 import atexit
 import errno
 import os
+import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 import click
@@ -81,14 +82,39 @@ def _command_path(ctx: click.Context) -> str:
 
 def _exit(outcome: Any) -> NoReturn:
     """Exit as an api result says: its `error` on stderr, its `exit_code` (an int
-    outcome is an exit code itself, as click returns for --help)."""
+    outcome is an exit code itself, as click returns for --help); or die of its
+    `fatal_signal` (`cowsnap sh`, whose caller must see the wait status sh gives)."""
     if isinstance(outcome, int):
         sys.exit(outcome)
     message = getattr(outcome, "error", None)
     code = getattr(outcome, "exit_code", 0)
     if message:
         _fail(message, code or EXIT_ERROR)
+    fatal = getattr(outcome, "fatal_signal", None)
+    if fatal is not None:
+        _die_of(fatal)
     sys.exit(code)
+
+
+def _die_of(number: int) -> None:
+    """Die of signal `number` as the command did; returns only when it is not fatal to
+    this process (then the exit status 128+N is used)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if number != signal.SIGKILL:  # the one fatal signal whose disposition is fixed
+        signal.signal(number, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {number})
+    os.kill(os.getpid(), number)
+
+
+def shell_entry(run_shell: Callable[[Sequence[str]], Any], arguments: Sequence[str]) -> NoReturn:
+    """The `cowsnap-sh` script: every argument is the shell's (no option parsing), an
+    error is one line, and the exit is decided here as for every command."""
+    try:
+        outcome = run_shell(arguments)
+    except CowsnapError as error:
+        _fail(str(error), error.exit_code)
+    _exit(outcome)
 
 
 def _describe_os_error(error: OSError) -> str:

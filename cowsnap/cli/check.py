@@ -59,7 +59,7 @@ def check_text(result: api.CheckResult) -> list[str]:
                    "scratch area (the store is not changed).")
 @json_option
 def check(repair: bool, workspace: str | None, store: str | None, remote: str | None,
-          as_json: bool) -> api.CheckResult | None:
+          as_json: bool) -> api.CheckResult | api.RemoteCheck:
     """Verify the store: every manifest, and every content against its id.
 
     Lists every problem and exits 1 if there is any. Read-only, like fsck -n,
@@ -68,8 +68,7 @@ def check(repair: bool, workspace: str | None, store: str | None, remote: str | 
     if remote is not None:
         from cowsnap.cli.remote import print_remote_check
 
-        print_remote_check(remote, store, as_json)
-        return None
+        return print_remote_check(remote, store, as_json)
     result = api.check(workspace=workspace, store=store, repair=repair)
     if as_json:
         click.echo(json.dumps(check_document(result), indent=2))

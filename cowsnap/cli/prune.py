@@ -71,7 +71,8 @@ def prune_text(result: api.PruneResult, max_size: int | None) -> list[str]:
 @json_option
 def prune(workspace: str | None, store: str | None, keep_last: int | None,
           keep_within: str | None, max_size: str | None, dry_run: bool,
-          every_workspace: bool, remote: str | None, as_json: bool) -> None:
+          every_workspace: bool, remote: str | None,
+          as_json: bool) -> api.RemotePruneResult | None:
     """Remove old runs and reclaim the contents no remaining run references.
 
     Only the workspace's runs are candidates, unless --all. Runs whose workspace
@@ -85,12 +86,12 @@ def prune(workspace: str | None, store: str | None, keep_last: int | None,
     if remote is not None:
         from cowsnap.cli.remote import print_remote_prune
 
-        print_remote_prune(api.remote_prune(remote, policy, dry_run=dry_run, store=store),
-                           as_json)
-        return
+        return print_remote_prune(api.remote_prune(remote, policy, dry_run=dry_run,
+                                                   store=store), as_json)
     result = api.prune(policy, dry_run=dry_run, workspace=workspace, store=store,
                        every_workspace=every_workspace)
     if as_json:
         click.echo(json.dumps(prune_document(result), indent=2))
     else:
         click.echo("\n".join(prune_text(result, policy.max_size)))
+    return None

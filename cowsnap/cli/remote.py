@@ -10,18 +10,15 @@ from typing import Any
 import click
 
 from cowsnap import api
+from cowsnap.cli.format import format_size
 from cowsnap.cli.options import json_option, location_options, store_option
-from cowsnap.errors import RemoteError, StoreDamagedError
-from cowsnap.remote.fetch import FetchReport, Listed, RemoteCheck
-from cowsnap.remote.push import PushReport
-from cowsnap.units import format_size, parse_size
 
 
 def _not_pushed(sizes: dict[str, int]) -> list[dict[str, Any]]:
     return [{"content": blob, "size": size} for blob, size in sorted(sizes.items())]
 
 
-def push_document(report: PushReport) -> dict[str, Any]:
+def push_document(report: api.PushReport) -> dict[str, Any]:
     """The stable --json shape of `push`."""
     return {"remote": report.url, "sent_bytes": report.sent_bytes,
             "runs": [{"run_id": run.run_id, "status": run.status, "commit": run.commit,
@@ -55,7 +52,7 @@ def _echo_runs(runs: list[tuple[str, str, str | None, dict[str, int]]], width: i
 @location_options
 @json_option
 def push(arguments: tuple[str, ...], max_content: str | None, workspace: str | None,
-         store: str | None, as_json: bool) -> None:
+         store: str | None, as_json: bool) -> api.PushReport:
     """Push runs to a git remote, one ref per run.
 
     REMOTE is a name from `cowsnap remote list`, a URL (ssh, https, git, file) or a
@@ -65,20 +62,17 @@ def push(arguments: tuple[str, ...], max_content: str | None, workspace: str | N
     Exits 1 when the server refuses any run.
     """
     remote, runs = api.split_push_arguments(arguments)
-    cap = parse_size(max_content) if max_content else None
+    cap = api.parse_size(max_content) if max_content else None
     report = api.push(remote, runs, workspace=workspace, store=store, max_content=cap)
     if as_json:
         click.echo(json.dumps(push_document(report), indent=2))
     else:
         _echo_runs([(run.status, run.run_id, run.reason, run.not_pushed) for run in report.runs],
                    10, "pushed", f"to {report.url} ({format_size(report.sent_bytes)} sent)")
-    if report.rejected:
-        first = report.rejected[0]
-        raise RemoteError(f"{report.url} refused {len(report.rejected)} of "
-                          f"{len(report.runs)} runs (first: {first.run_id}: {first.reason})")
+    return report
 
 
-def fetch_document(report: FetchReport) -> dict[str, Any]:
+def fetch_document(report: api.FetchReport) -> dict[str, Any]:
     """The stable --json shape of `fetch`."""
     return {"remote": report.url, "received_bytes": report.received_bytes,
             "runs": [{"run_id": run.run_id, "status": run.status, "problem": run.problem,
@@ -94,7 +88,7 @@ def fetch_document(report: FetchReport) -> dict[str, Any]:
 @store_option
 @json_option
 def fetch(remote: str, runs: tuple[str, ...], max_content: str | None, store: str | None,
-          as_json: bool) -> None:
+          as_json: bool) -> api.FetchReport:
     """Fetch runs from a git remote into the store.
 
     RUN is a run id, or a unique part of one, on the remote; without RUN, every run the
@@ -103,7 +97,7 @@ def fetch(remote: str, runs: tuple[str, ...], max_content: str | None, store: st
     Fetched runs are read like any other (show, diff, cat) and restored as
     untrusted input, like a bundle.
     """
-    cap = parse_size(max_content) if max_content else None
+    cap = api.parse_size(max_content) if max_content else None
     report = api.fetch(remote, runs, store=store, max_content=cap)
     if as_json:
         click.echo(json.dumps(fetch_document(report), indent=2))
@@ -111,13 +105,10 @@ def fetch(remote: str, runs: tuple[str, ...], max_content: str | None, store: st
         _echo_runs([(run.status, run.run_id, run.problem, run.not_pushed) for run in report.runs],
                    12, "fetched",
                    f"from {report.url} ({format_size(report.received_bytes)} received)")
-    if report.failed:
-        first = report.failed[0]
-        raise RemoteError(f"{len(report.failed)} runs from {report.url} failed their checks "
-                          f"and were not fetched (first: {first.run_id}: {first.problem})")
+    return report
 
 
-def remote_log_document(listed: list[Listed]) -> list[dict[str, Any]]:
+def remote_log_document(listed: list[api.Listed]) -> list[dict[str, Any]]:
     """The stable --json shape of `log --remote`."""
     return [{"run_id": item.run_id, "commit": item.commit,
              "summary": asdict(item.summary) if item.summary else None,
@@ -138,7 +129,7 @@ def print_remote_log(remote: str, store: str | None, as_json: bool) -> None:
             click.echo(f"{item.run_id}  unreadable: {item.problem}")
 
 
-def remote_check_document(result: RemoteCheck) -> dict[str, Any]:
+def remote_check_document(result: api.RemoteCheck) -> dict[str, Any]:
     """The stable --json shape of `check --remote`."""
     return {"remote": result.url, "ok": not result.problems, "runs": result.runs,
             "contents": result.contents, "received_bytes": result.received_bytes,
@@ -146,7 +137,7 @@ def remote_check_document(result: RemoteCheck) -> dict[str, Any]:
                          for run_id, problem in result.problems]}
 
 
-def print_remote_check(remote: str, store: str | None, as_json: bool) -> None:
+def print_remote_check(remote: str, store: str | None, as_json: bool) -> api.RemoteCheck:
     result = api.remote_check(remote, store=store)
     if as_json:
         click.echo(json.dumps(remote_check_document(result), indent=2))
@@ -157,9 +148,7 @@ def print_remote_check(remote: str, store: str | None, as_json: bool) -> None:
             click.echo(f"damaged: run {run_id}: {problem}")
         if not result.problems:
             click.echo("no damage found")
-    if result.problems:
-        raise StoreDamagedError(f"the remote {result.url} holds {len(result.problems)} "
-                                f"damaged run{'s' if len(result.problems) > 1 else ''}")
+    return result
 
 
 def remote_prune_document(result: api.RemotePruneResult) -> dict[str, Any]:
@@ -172,7 +161,7 @@ def remote_prune_document(result: api.RemotePruneResult) -> dict[str, Any]:
             "unreadable": list(result.unreadable)}
 
 
-def print_remote_prune(result: api.RemotePruneResult, as_json: bool) -> None:
+def print_remote_prune(result: api.RemotePruneResult, as_json: bool) -> api.RemotePruneResult:
     if as_json:
         click.echo(json.dumps(remote_prune_document(result), indent=2))
     else:
@@ -188,8 +177,7 @@ def print_remote_prune(result: api.RemotePruneResult, as_json: bool) -> None:
                        f"{'; '.join(decision.reasons)}{note}")
         for run_id in result.unreadable:
             click.echo(f"  keep   {run_id}: its summary cannot be read")
-    if result.refused:
-        raise RemoteError(f"{result.url} refused to delete {len(result.refused)} runs")
+    return result
 
 
 @click.group("remote")

@@ -26,6 +26,7 @@ from cowsnap.errors import (
     CowsnapError,
     RemoteError,
     RunNotFoundError,
+    StoreDamagedError,
     UntrustedRunError,
 )
 from cowsnap.gitlib.remote import GitRepository, open_local, scratch_repository
@@ -250,6 +251,19 @@ class FetchReport:
     def failed(self) -> list[FetchedRun]:
         return [run for run in self.runs if run.status == "failed"]
 
+    @property
+    def exit_code(self) -> int:
+        return RemoteError.exit_code if self.failed else 0
+
+    @property
+    def error(self) -> str | None:
+        """The one line that ends a fetch some runs of which failed their checks."""
+        if not self.failed:
+            return None
+        first = self.failed[0]
+        return (f"{len(self.failed)} runs from {self.url} failed their checks and were not "
+                f"fetched (first: {first.run_id}: {first.problem})")
+
 
 def fetch_runs(store: Store, url: str, references: Sequence[str],
                max_content: int = DEFAULT_MAX_CONTENT) -> FetchReport:
@@ -295,6 +309,18 @@ class RemoteCheck:
     received_bytes: int
     problems: tuple[tuple[str, str], ...]
     """(run id, what is wrong)."""
+
+    @property
+    def exit_code(self) -> int:
+        return StoreDamagedError.exit_code if self.problems else 0
+
+    @property
+    def error(self) -> str | None:
+        """The one line that ends a check of a remote holding damaged runs."""
+        count = len(self.problems)
+        if not count:
+            return None
+        return f"the remote {self.url} holds {count} damaged run{'s' if count > 1 else ''}"
 
 
 def check_remote(store: Store, url: str,

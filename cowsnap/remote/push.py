@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from cowsnap.beneath import proc_path
-from cowsnap.errors import StoreError
+from cowsnap.errors import RemoteError, StoreError
 from cowsnap.gitlib.remote import GitRepository, scratch_repository
 from cowsnap.model import Manifest, dump_manifest
 from cowsnap.remote.layout import (
@@ -59,6 +59,19 @@ class PushReport:
     @property
     def rejected(self) -> list[PushedRun]:
         return [run for run in self.runs if run.status == "rejected"]
+
+    @property
+    def exit_code(self) -> int:
+        return RemoteError.exit_code if self.rejected else 0
+
+    @property
+    def error(self) -> str | None:
+        """The one line that ends a push the server refused a run of."""
+        if not self.rejected:
+            return None
+        first = self.rejected[0]
+        return (f"{self.url} refused {len(self.rejected)} of {len(self.runs)} runs "
+                f"(first: {first.run_id}: {first.reason})")
 
 
 def _contents(manifest: Manifest) -> dict[str, tuple[str | None, int | None]]:
