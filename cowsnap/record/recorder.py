@@ -217,7 +217,9 @@ class Recorder:
 
     def before_mutation(self, event: PathEvent) -> None:
         """Preserve the before-state of the path(s) `event` is about to mutate, and tell
-        the tracer (hook_scope) which paths need no such call again."""
+        the tracer (hook_scope) which paths need no such call again: on a lazy snapshot,
+        nothing beneath a directory made where nothing was before the run (all of it is
+        new: tar x, git checkout of new directories need no hook per file)."""
         scope = self.hook_scope
         for path in (event.path, event.related_path):
             if path is None:
@@ -242,6 +244,8 @@ class Recorder:
             )
             if not directory:
                 scope.quiet_path(path)
+            if event.operation == Operation.MKDIR and self._snapshot.where(path) is None:
+                scope.quiet_tree(path)
 
     def _capture_outside_first(self, path: bytes, event: PathEvent) -> None:
         """Outside the workspace, the before-state is taken now: the path's, its

@@ -171,6 +171,7 @@ typedef struct {
     strmap quiet_paths;
     strmap quiet_dirs;
     strmap quiet_closes;
+    strmap quiet_trees;
     spec *specs;
     int spec_count;
     int x86_64[TABLE_SIZE], i386[TABLE_SIZE], x32[TABLE_SIZE];
@@ -470,9 +471,16 @@ static int quiet(Core *core, const char *path) {
     if (found) return 1;
     char *parent, *name;
     split_last(path, &parent, &name);
-    strmap_get(&core->quiet_dirs, parent, &found);
-    free(parent);
     free(name);
+    strmap_get(&core->quiet_dirs, parent, &found);
+    /* Beneath a quiet tree: each ancestor, cut in place at its last slash. */
+    for (size_t n = strlen(parent); !found && core->quiet_trees.count && n > 1;) {
+        parent[n] = 0;
+        strmap_get(&core->quiet_trees, parent, &found);
+        while (n > 0 && parent[n - 1] != '/') n--;
+        if (n > 1) n--;
+    }
+    free(parent);
     return found;
 }
 
@@ -1410,12 +1418,15 @@ static int add_quiet(strmap *set, PyObject *paths) {
     return PyErr_Occurred() ? -1 : 0;
 }
 
-/* step(quiet_paths, quiet_dirs, quiet_closes) -> (items, done) */
+/* step(quiet_paths, quiet_dirs, quiet_closes, quiet_trees) -> (items, done) */
 static PyObject *Core_step(Core *core, PyObject *args) {
     PyObject *quiet_paths = Py_None, *quiet_dirs = Py_None, *quiet_closes = Py_None;
-    if (!PyArg_ParseTuple(args, "|OOO", &quiet_paths, &quiet_dirs, &quiet_closes)) return NULL;
+    PyObject *quiet_trees = Py_None;
+    if (!PyArg_ParseTuple(args, "|OOOO", &quiet_paths, &quiet_dirs, &quiet_closes, &quiet_trees))
+        return NULL;
     if (add_quiet(&core->quiet_paths, quiet_paths) < 0 || add_quiet(&core->quiet_dirs, quiet_dirs) < 0 ||
-        add_quiet(&core->quiet_closes, quiet_closes) < 0)
+        add_quiet(&core->quiet_closes, quiet_closes) < 0 ||
+        add_quiet(&core->quiet_trees, quiet_trees) < 0)
         return NULL;
     int done = 0, interrupted = 0;
     for (;;) {
@@ -1602,6 +1613,7 @@ static int Core_init(Core *core, PyObject *args, PyObject *kwargs) {
     strmap_init(&core->quiet_paths);
     strmap_init(&core->quiet_dirs);
     strmap_init(&core->quiet_closes);
+    strmap_init(&core->quiet_trees);
     intmap_put(&core->tasks, root, task_new(root, root, table_new(), fs_new(NULL, NULL),
                                             core->execve_spec));
     emit_process(core, I_SPAWN, root, root, -1, NULL, 0);
@@ -1632,13 +1644,15 @@ static void Core_dealloc(Core *core) {
         strmap_free(&core->quiet_paths);
         strmap_free(&core->quiet_dirs);
         strmap_free(&core->quiet_closes);
+        strmap_free(&core->quiet_trees);
     }
     Py_TYPE(core)->tp_free((PyObject *)core);
 }
 
 static PyMethodDef Core_methods[] = {
     {"step", (PyCFunction)Core_step, METH_VARARGS,
-     "step(quiet_paths=None, quiet_dirs=None, quiet_closes=None) -> (items, done): follow the "
+     "step(quiet_paths=None, quiet_dirs=None, quiet_closes=None, quiet_trees=None) -> (items, "
+     "done): follow the "
      "tree until a batch "
      "is ready, a hook is due (its thread left stopped until the next step) or the tree is gone."},
     {"kill_all", (PyCFunction)Core_kill_all, METH_NOARGS, "Kill and reap the whole traced tree."},

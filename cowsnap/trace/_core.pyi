@@ -29,6 +29,7 @@ class Core:
         quiet_paths: list[bytes] | None = ...,
         quiet_dirs: list[bytes] | None = ...,
         quiet_closes: list[bytes] | None = ...,
+        quiet_trees: list[bytes] | None = ...,
         /,
     ) -> tuple[list[Any], bool]: ...
     def kill_all(self) -> None: ...

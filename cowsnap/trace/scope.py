@@ -21,9 +21,11 @@ class HookScope:
     quiet_paths: set[bytes] = field(default_factory=set)
     quiet_directories: set[bytes] = field(default_factory=set)
     quiet_closes: set[bytes] = field(default_factory=set)
+    quiet_trees: set[bytes] = field(default_factory=set)
     fresh_paths: list[bytes] = field(default_factory=list)
     fresh_directories: list[bytes] = field(default_factory=list)
     fresh_closes: list[bytes] = field(default_factory=list)
+    fresh_trees: list[bytes] = field(default_factory=list)
 
     def quiet_path(self, path: bytes) -> None:
         if path not in self.quiet_paths:
@@ -36,6 +38,13 @@ class HookScope:
             self.quiet_directories.add(directory)
             self.fresh_directories.append(directory)
 
+    def quiet_tree(self, directory: bytes) -> None:
+        """No path beneath `directory`, at any depth, needs the hook any more (a
+        directory that did not exist before the run: everything in it is new)."""
+        if directory not in self.quiet_trees:
+            self.quiet_trees.add(directory)
+            self.fresh_trees.append(directory)
+
     def quiet_close(self, path: bytes) -> None:
         """Closes of files written at `path` need no on_written_close call."""
         if path not in self.quiet_closes:
@@ -47,11 +56,19 @@ class HookScope:
             return True
         stripped = path.rstrip(b"/")
         parent = stripped.rpartition(b"/")[0] or b"/"
-        return parent in self.quiet_directories
+        if parent in self.quiet_directories:
+            return True
+        trees = self.quiet_trees
+        while trees and parent != b"/":
+            if parent in trees:
+                return True
+            parent = parent.rpartition(b"/")[0] or b"/"
+        return False
 
-    def take_fresh(self) -> tuple[list[bytes], list[bytes], list[bytes]]:
+    def take_fresh(self) -> tuple[list[bytes], list[bytes], list[bytes], list[bytes]]:
         """What was quietened since the last call (for the native core's own copy):
-        paths, directories, closes."""
-        fresh = self.fresh_paths, self.fresh_directories, self.fresh_closes
+        paths, directories, closes, trees."""
+        fresh = self.fresh_paths, self.fresh_directories, self.fresh_closes, self.fresh_trees
         self.fresh_paths, self.fresh_directories, self.fresh_closes = [], [], []
+        self.fresh_trees = []
         return fresh

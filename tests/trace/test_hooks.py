@@ -113,6 +113,30 @@ def test_quietened_paths_and_directories_are_not_announced_again(run: Runner, wo
     assert writes == [b"a/f1", b"b/g", b"a/f2", b"b/g", b"a/f3", b"b/g", b"b/h"]
 
 
+def test_nothing_beneath_a_quietened_tree_is_announced(run: Runner, work: Path) -> None:
+    (work / "old").mkdir()
+    scope = HookScope()
+    announced: list[bytes] = []
+
+    def hook(event: PathEvent) -> None:
+        announced.append(event.path[len(bytes(work)) + 1 :])
+        if event.path == bytes(work / "new"):
+            scope.quiet_tree(event.path)
+
+    script = ("mkdir new && mkdir -p new/a/b && echo 1 > new/a/b/f && chmod 600 new/a/b/f && "
+              "echo 2 > new/g && mv new/g old/g && echo 3 > newer && rm -r new")
+    traced = run(["sh", "-c", script], cwd=work, before_mutation=hook, hook_scope=scope)
+    assert traced.status == 0
+    assert announced == [b"new", b"new/g", b"old/g", b"newer", b"new"], (
+        "a rename out of the tree is announced (its destination is not quiet), and so is "
+        "the tree's own removal")
+    reported = {(op, path) for _, op, path in traced.touched()}
+    assert {("mkdir", b"new/a"), ("mkdir", b"new/a/b"), ("create", b"new/a/b/f"),
+            ("metadata", b"new/a/b/f"), ("delete", b"new/a/b/f"), ("delete", b"new/a/b"),
+            ("delete", b"new/a"), ("create", b"new/g"), ("rename", b"new/g")} <= reported, (
+        "every event is still reported")
+
+
 def test_quietened_closes_are_not_reported_again(run: Runner, work: Path) -> None:
     scope = HookScope()
     closed: list[bytes] = []
