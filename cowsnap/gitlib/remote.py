@@ -68,6 +68,12 @@ def _run_helper(helper: str, url: str) -> tuple[str, str] | None:
     return fields.get("username", ""), fields["password"]
 
 
+def _plain_file(entry: pygit2.Object) -> bool:
+    """Whether a tree entry is a file written as cowsnap writes them (not a symlink,
+    an executable, a submodule or a directory)."""
+    return entry.type_str == "blob" and entry.filemode == BLOB_MODE
+
+
 class _Callbacks(pygit2.RemoteCallbacks):
     """Credentials (each kind tried once), the server's identity, bytes moved, and the
     server's verdict per ref."""
@@ -183,12 +189,12 @@ class GitRepository:
         """The blob at `path` ("a/b/c") in tree `tree`, looked up directly (a hostile
         tree is never walked whole); None if there is no blob there."""
         entry = self._entry_at(tree, path)
-        return str(entry.id) if entry is not None and entry.type_str == "blob" else None
+        return str(entry.id) if entry is not None and _plain_file(entry) else None
 
     def blobs_under(self, tree: str, directories: Mapping[str, int]) -> dict[str, str]:
-        """Blob id by path of every blob exactly `depth` levels below each of the
-        `directories` ({name: depth}) of tree `tree`: a bounded walk, not a recursive
-        one, whatever a hostile tree holds."""
+        """Blob id by path of every plain file (not a symlink) exactly `depth` levels
+        below each of the `directories` ({name: depth}) of tree `tree`: a bounded walk,
+        not a recursive one, whatever a hostile tree holds."""
         found: dict[str, str] = {}
         for name, depth in directories.items():
             level = [(name, self._tree_at(tree, name))]
@@ -199,7 +205,7 @@ class GitRepository:
                         continue
                     for entry in subtree:
                         path = f"{prefix}/{entry.name}"
-                        if step == depth - 1 and entry.type_str == "blob":
+                        if step == depth - 1 and _plain_file(entry):
                             found[path] = str(entry.id)
                         elif step < depth - 1 and entry.type_str == "tree":
                             child = self._get(str(entry.id))

@@ -48,10 +48,14 @@ from cowsnap.remote.push import DEFAULT_MAX_CONTENT
 from cowsnap.restore.trust import check_manifest
 from cowsnap.store.content import LARGE_CONTENT, blob_id
 from cowsnap.store.keeping import ContentWriter
-from cowsnap.store.runs import MANIFEST_LIMIT, SUMMARY_LIMIT, RunSummary
+from cowsnap.store.runs import SUMMARY_LIMIT, RunSummary
 from cowsnap.store.store import Store
 from cowsnap.units import format_size
 
+MANIFEST_LIMIT = 512 * 1024 * 1024
+"""The largest manifest a remote may hand over (about half a million files; the
+store's own limit, for manifests it wrote, is 4 GiB): a few kB on the wire can
+inflate to GBs, so it is refused from its size before it is read."""
 SIZE_SLACK = 1024 * 1024
 """How much larger than its recorded size a content may be (a file that grew while
 it was recorded) before it is refused as a decompression bomb."""
