@@ -3,8 +3,9 @@ the same objects, for runs that rewrote 10, 1,000 and 10,000 files.
 
 Each run is recorded for real (`cowsnap run` of a command appending a line to
 every file: a before- and an after-content per file). The remote is a bare
-repository behind `git daemon` on 127.0.0.1. Then, each timed on a fresh remote
-or store (median of RUNS):
+repository behind `git daemon` on 127.0.0.1. Then each of RUNS rounds times
+the four below back to back, each on a fresh remote or store (cowsnap and git
+interleaved, so a change of load weighs on both alike; medians are printed):
 
 - cowsnap push of the run, and `git push` of the very objects it sent, from a
   repository holding them as loose objects, as the store does (so git too must
@@ -24,13 +25,15 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from benchlib import median_seconds, populate
+from benchlib import populate
 
 from cowsnap import api
 from cowsnap.remote.fetch import fetch_runs
@@ -90,62 +93,70 @@ def record(root: Path, files: int) -> tuple[str, str]:
     return str(store), result.run_id
 
 
+def timed(action: Callable[[], object], setup: Callable[[], object]) -> float:
+    """Wall seconds of one `action`, after an untimed `setup`."""
+    setup()
+    begin = time.perf_counter()
+    action()
+    return time.perf_counter() - begin
+
+
 def measure(root: Path, served: Path, files: int, runs: int, port: int) -> None:
-    """Time and size one run's push and fetch; `served` is under the daemon's base path."""
+    """Time and size one run's push and fetch, cowsnap and git interleaved in each of
+    `runs` rounds; `served` is under the daemon's base path."""
     store, run_id = record(root, files)
     ref = f"refs/cowsnap/runs/{run_id[-2:]}/{run_id}"
+    url = f"git://127.0.0.1:{port}/{served.name}"
+    target = served / "target.git"
     sent: list[int] = []
-
-    def cowsnap_push() -> None:
-        sent.append(api.push(f"git://127.0.0.1:{port}/{served.name}/target.git", [run_id],
-                             store=store).sent_bytes)
-
-    push_seconds = median_seconds(cowsnap_push, runs,
-                                  setup=lambda: fresh_bare(served / "target.git"))
-    pack = subprocess.run(["git", "--git-dir", str(served / "target.git"), "pack-objects",
-                           "--revs", "--stdout", "-q"], input=ref.encode() + b"\n",
-                          capture_output=True, check=True).stdout
-    git_pack = len(pack)
-    source = fresh_bare(served / "source.git")
-    subprocess.run(["git", "--git-dir", str(source), "unpack-objects", "-q"], input=pack,
-                   check=True)
-    git("--git-dir", str(source), "update-ref", ref, git("--git-dir", str(served / "target.git"),
-                                                         "rev-parse", ref).decode().strip())
-    git_push_seconds = median_seconds(
-        lambda: git("--git-dir", str(source), "push", "-q",
-                    f"git://127.0.0.1:{port}/{served.name}/target.git", f"{ref}:{ref}"),
-        runs, setup=lambda: fresh_bare(served / "target.git"))
-
     received: list[int] = []
     fetched_store = root / "fetched-store"
+    fetched_git = root / "fetched.git"
+
+    def cowsnap_push() -> None:
+        sent.append(api.push(f"{url}/target.git", [run_id], store=store).sent_bytes)
 
     def cowsnap_fetch() -> None:
-        report = fetch_runs(Store.open(fetched_store), f"git://127.0.0.1:{port}/"
-                            f"{served.name}/source.git", [run_id])
+        report = fetch_runs(Store.open(fetched_store), f"{url}/source.git", [run_id])
         assert [run.status for run in report.runs] == ["fetched"], report
         received.append(report.received_bytes)
 
-    fetch_seconds = median_seconds(cowsnap_fetch, runs,
-                                   setup=lambda: shutil.rmtree(fetched_store,
-                                                               ignore_errors=True))
-    fetched_git = root / "fetched.git"
-    git_fetch_seconds = median_seconds(
-        lambda: git("--git-dir", str(fetched_git), "-c", "fetch.unpackLimit=1", "fetch", "-q",
-                    f"git://127.0.0.1:{port}/{served.name}/source.git", f"{ref}:{ref}"),
-        runs, setup=lambda: fresh_bare(fetched_git))
+    timed(cowsnap_push, lambda: fresh_bare(target))
+    pack = subprocess.run(["git", "--git-dir", str(target), "pack-objects", "--revs",
+                           "--stdout", "-q"], input=ref.encode() + b"\n",
+                          capture_output=True, check=True).stdout
+    source = fresh_bare(served / "source.git")
+    subprocess.run(["git", "--git-dir", str(source), "unpack-objects", "-q"], input=pack,
+                   check=True)
+    git("--git-dir", str(source), "update-ref", ref,
+        git("--git-dir", str(target), "rev-parse", ref).decode().strip())
+    times: dict[str, list[float]] = {"push": [], "git push": [], "fetch": [], "git fetch": []}
+    for _round in range(runs):
+        times["push"].append(timed(cowsnap_push, lambda: fresh_bare(target)))
+        times["git push"].append(timed(
+            lambda: git("--git-dir", str(source), "push", "-q", f"{url}/target.git",
+                        f"{ref}:{ref}"), lambda: fresh_bare(target)))
+        times["fetch"].append(timed(
+            cowsnap_fetch, lambda: shutil.rmtree(fetched_store, ignore_errors=True)))
+        times["git fetch"].append(timed(
+            lambda: git("--git-dir", str(fetched_git), "-c", "fetch.unpackLimit=1", "fetch",
+                        "-q", f"{url}/source.git", f"{ref}:{ref}"),
+            lambda: fresh_bare(fetched_git)))
     git_received = sum(path.stat().st_size
                        for path in (fetched_git / "objects" / "pack").glob("*.pack"))
-    print(f"{files:>6} files | push {push_seconds:7.3f}s  git {git_push_seconds:7.3f}s  "
-          f"x{push_seconds / git_push_seconds:5.2f} | sent {sent[-1]:>10,} B  git "
-          f"{git_pack:>10,} B  x{sent[-1] / git_pack:5.2f} | fetch {fetch_seconds:7.3f}s  git "
-          f"{git_fetch_seconds:7.3f}s  x{fetch_seconds / git_fetch_seconds:5.2f} | received "
+    push, git_push, fetch, git_fetch = (statistics.median(times[name]) for name in times)
+    print(f"{files:>6} files | push {push:7.3f}s  git {git_push:7.3f}s  "
+          f"x{push / git_push:5.2f} | sent {sent[-1]:>10,} B  git "
+          f"{len(pack):>10,} B  x{sent[-1] / len(pack):5.2f} | fetch {fetch:7.3f}s  git "
+          f"{git_fetch:7.3f}s  x{fetch / git_fetch:5.2f} | received "
           f"{received[-1]:>10,} B  git {git_received:>10,} B  "
           f"x{received[-1] / git_received:5.2f}", flush=True)
 
 
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-    print(f"load average {os.getloadavg()[0]:.2f}; median of {runs}; x = cowsnap / git")
+    print(f"load average {os.getloadavg()[0]:.2f}; median of {runs} interleaved rounds; "
+          f"x = cowsnap / git")
     with tempfile.TemporaryDirectory(prefix="cowsnap-bench-remote-") as temp:
         top = Path(temp)
         os.environ["XDG_CONFIG_HOME"] = str(top / "config")
