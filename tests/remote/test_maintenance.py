@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
+from cowsnap import api
+from cowsnap.store.prune import Policy
 from cowsnap.store.store import Store
 from tests.conftest import Cowsnap
 from tests.remote.conftest import make_bare
-from tests.remote.synthetic import publish_run
+from tests.remote.synthetic import EPOCH, publish_run
 
 
 def _remote_with_runs(cowsnap: Cowsnap, tmp_path: Path) -> tuple[Path, dict[str, list[str]]]:
@@ -44,6 +47,24 @@ def test_prune_remote_keeps_what_the_policy_keeps(cowsnap: Cowsnap, tmp_path: Pa
     sized = cowsnap("prune", "--remote", str(remote), "--max-size", "1G", cwd=tmp_path,
                     check=False)
     assert sized.returncode == 2 and b"--max-size" in sized.stderr
+
+
+def test_prune_remote_keep_within_and_keep_last_together(cowsnap: Cowsnap,
+                                                         tmp_path: Path) -> None:
+    """Runs started 0..7 s after EPOCH; at EPOCH + 8 s, --keep-within 3s keeps those
+    started from EPOCH + 5 s (all of `b`), --keep-last 1 also each workspace's newest."""
+    remote, runs = _remote_with_runs(cowsnap, tmp_path)
+    within = Policy(keep_within=timedelta(seconds=3))
+    result = api.remote_prune(str(remote), within, store=cowsnap.store,
+                              now=EPOCH + timedelta(seconds=8))
+    assert {decision.run_id for decision in result.plan.removed} == set(runs["a"])
+    assert _listed(cowsnap, remote, tmp_path) == set(runs["b"])
+    (tmp_path / "again").mkdir()
+    remote, runs = _remote_with_runs(Cowsnap(home=cowsnap.home, store=tmp_path / "again"),
+                                     tmp_path / "again")
+    both = Policy(keep_last=1, keep_within=timedelta(seconds=1))
+    api.remote_prune(str(remote), both, store=cowsnap.store, now=EPOCH + timedelta(seconds=8))
+    assert _listed(cowsnap, remote, tmp_path) == {runs["a"][-1], runs["b"][-1]}
 
 
 def test_check_remote_on_a_sound_remote(cowsnap: Cowsnap, tmp_path: Path) -> None:
