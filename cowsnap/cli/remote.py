@@ -67,8 +67,10 @@ def push(arguments: tuple[str, ...], max_content: str | None, workspace: str | N
     if as_json:
         click.echo(json.dumps(push_document(report), indent=2))
     else:
+        sent = (f"{format_size(report.sent_bytes)} sent" if report.measured
+                else "bytes not measured to a local path")
         _echo_runs([(run.status, run.run_id, run.reason, run.not_pushed) for run in report.runs],
-                   10, "pushed", f"to {report.url} ({format_size(report.sent_bytes)} sent)")
+                   10, "pushed", f"to {report.url} ({sent})")
     return report
 
 

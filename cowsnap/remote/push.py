@@ -30,6 +30,7 @@ from cowsnap.remote.layout import (
     runs_in,
 )
 from cowsnap.remote.local import scratch_path
+from cowsnap.remote.names import local_path
 from cowsnap.store.runs import summarize
 from cowsnap.store.store import Store
 
@@ -55,6 +56,11 @@ class PushReport:
     url: str
     runs: tuple[PushedRun, ...]
     sent_bytes: int
+
+    @property
+    def measured(self) -> bool:
+        """Whether `sent_bytes` was measured: libgit2 reports none to a local path."""
+        return local_path(self.url) is None
 
     @property
     def rejected(self) -> list[PushedRun]:

@@ -198,7 +198,9 @@ def test_clean_tracked_files_travel_with_the_run(cowsnap: Cowsnap, tmp_path: Pat
     assert sources == {"git"}
     remote = tmp_path / "runs.git"
     subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
-    cowsnap("push", str(remote), cwd=workspace)
+    pushed = cowsnap("push", str(remote), cwd=workspace).stdout.decode()
+    assert pushed.splitlines()[-1] == (f"pushed 1 of 1 runs to {remote} (bytes not measured "
+                                       f"to a local path)")
     shutil.rmtree(workspace / ".git")
     laptop = Cowsnap(home=tmp_path / "laptop", store=tmp_path / "laptop-store")
     laptop.home.mkdir()
