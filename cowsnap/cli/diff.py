@@ -7,6 +7,7 @@ plain bytes otherwise.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 
@@ -23,6 +24,10 @@ STYLES = {"header": "bold", "meta": "bold", "hunk": "cyan", "added": "green",
 
 
 def _terminal_width() -> int:
+    """git's rule for --stat: $COLUMNS, else the terminal's width, else 80."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
     return shutil.get_terminal_size((80, 24)).columns if sys.stdout.isatty() else 80
 
 

@@ -99,13 +99,14 @@ def show_lines(manifest: api.Manifest, chosen: Filter = Filter(),
         yield line.encode("utf-8", "backslashreplace")
     yield b""
     listed = []
-    hidden = 0
+    hidden = hidden_read = 0
     for entry in manifest.files:
         name = relative_name(entry.path, manifest.workspace)
         if not chosen.by_name(name):
             continue
         if not chosen.by_kind(entry):
             hidden += 1
+            hidden_read += was_read(entry)
             continue
         listed.append(entry)
         status = api.status_code(entry)
@@ -116,10 +117,12 @@ def show_lines(manifest: api.Manifest, chosen: Filter = Filter(),
     yield b""
     yield f"{count(len(listed), 'path')} listed: {tally(listed)}".encode()
     if hidden:
-        why = ("unchanged paths outside the workspace or only looked at; --all lists them"
-               if not (chosen.changed or chosen.written or chosen.read or chosen.deleted)
-               else "paths the filters leave out")
-        yield f"(and {hidden} {why})".encode()
+        filtered = chosen.changed or chosen.written or chosen.read or chosen.deleted
+        why = "paths the filters leave out" if filtered else \
+            "unchanged paths outside the workspace or only looked at"
+        read = f", {hidden_read} of them read" if hidden_read else ""
+        more = "" if filtered else "; --all lists them"
+        yield f"(and {hidden} {why}{read}{more})".encode()
 
 
 def show_text(manifest: api.Manifest, *, everything: bool = False) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -52,6 +53,12 @@ def test_run_summary_counts_what_show_lists(cowsnap: Cowsnap, workspace: Path) -
     assert " releasing " in time_line
     shown = invoke(cowsnap, workspace, "show", "--changed").output
     assert listed(shown) == ["+. out"]
+    summary = re.search(r"\): 1 created, 0 modified, 0 deleted, (\d+) read;", ran.stderr.decode())
+    footer = re.search(r"listed: 1 created, 0 modified, 0 deleted, (\d+) read\n\(and \d+ "
+                       r"unchanged paths outside the workspace or only looked at, (\d+) of them "
+                       r"read; --all lists them\)", invoke(cowsnap, workspace, "show").output)
+    assert summary is not None and footer is not None
+    assert int(summary.group(1)) == int(footer.group(1)) + int(footer.group(2)) > 0
 
 
 def test_show_names_the_signal_and_failure_is_in_the_summary(cowsnap: Cowsnap,
@@ -228,3 +235,34 @@ def test_a_kept_snapshot_lives_as_long_as_its_run(
     assert f"snapshot:  {kept} (kept" in invoke(cowsnap, ext4_workspace, "show", run_id).output
     invoke(cowsnap, ext4_workspace, "forget", run_id)
     assert not kept.exists()
+
+
+def test_stat_fits_columns_in_a_pipe_as_git(cowsnap: Cowsnap, workspace: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    name = "a-rather-long-file-name-and-a-longer-one-still.txt"
+    cowsnap("run", "--", "sh", "-c", f"seq 1 200 > {name}", cwd=workspace)
+    wide = invoke(cowsnap, workspace, "diff", "--stat").output.splitlines()
+    assert wide[0] == f" {name} | 200 " + "+" * (80 - len(name) - 8)
+    monkeypatch.setenv("COLUMNS", "40")
+    narrow = invoke(cowsnap, workspace, "diff", "--stat").output.splitlines()
+    assert all(len(line) <= 40 for line in narrow[:-1]), narrow
+    assert narrow[0].startswith(" ...") and narrow[0].endswith("+")
+
+
+def test_the_pager_is_chosen_as_git_chooses_it(cowsnap: Cowsnap, workspace: Path,
+                                               recorded: str, tmp_path: Path) -> None:
+    pager = tmp_path / "pager"
+    pager.write_text('#!/bin/sh\necho "paged by $1 with LESS=$LESS"; cat\n')
+    pager.chmod(0o755)
+    env = {**cowsnap.env(), "TERM": "xterm", "PAGER": f"{pager} PAGER"}
+    env.pop("LESS", None)
+    env.pop("COWSNAP_PAGER", None)
+    for command in ("diff", "show", "log"):
+        _status, shown = cowsnap.on_terminal(command, cwd=workspace, env=env)
+        assert shown.startswith(b"paged by PAGER with LESS=FRX\r\n"), (command, shown)
+    env.update({"COWSNAP_PAGER": f"{pager} COWSNAP_PAGER", "LESS": "S"})
+    _status, shown = cowsnap.on_terminal("diff", cwd=workspace, env=env)
+    assert shown.startswith(b"paged by COWSNAP_PAGER with LESS=S\r\n")
+    _status, shown = cowsnap.on_terminal("diff", "--no-pager", cwd=workspace, env=env)
+    assert b"paged by" not in shown and b"kept.txt" in shown
+    assert b"paged by" not in invoke(cowsnap, workspace, "diff").stdout_bytes

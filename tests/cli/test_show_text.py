@@ -38,8 +38,8 @@ def test_unchanged_outside_paths_are_summarised_unless_all() -> None:
     text = show_text(manifest(CREATED, LIBRARY))
     assert "+. new  [create]" in text
     assert "libc" not in text
-    assert "(and 1 unchanged paths outside the workspace or only looked at; --all lists them)" \
-        in text
+    assert "(and 1 unchanged paths outside the workspace or only looked at, 1 of them read; " \
+           "--all lists them)" in text
     assert ".. /usr/lib/libc.so.6  [read]" in show_text(manifest(CREATED, LIBRARY),
                                                         everything=True)
 
