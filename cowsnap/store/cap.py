@@ -45,8 +45,8 @@ def prune_needed(estimate: Estimate, cap: int) -> bool:
 
 def run_growth(store: Store, manifest: Manifest) -> int:
     """At most what publishing `manifest`'s run added to the store."""
-    stored = sum(state.size or 0 for entry in manifest.files
-                 for state in entry.content_states() if state.blob_source == "store")
+    stored = sum(reference.size or 0 for reference in manifest.content_references()
+                 if reference.repository is None)
     directory = store.runs.published / manifest.run_id
     own = 0
     for name in (MANIFEST, SUMMARY):
