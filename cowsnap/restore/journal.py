@@ -27,6 +27,7 @@ from cowsnap.model import (
 )
 from cowsnap.restore.beneath import OpenParents, Roots
 from cowsnap.restore.plan import Current, Plan, Target
+from cowsnap.store.keeping import ContentWriter
 from cowsnap.store.store import Store
 
 BACKEND = "restore"
@@ -50,8 +51,8 @@ def restore_operations(current: FileState, want: FileState) -> tuple[Operation, 
     return sort_operations(found)
 
 
-def _keep_current(store: Store, parents: OpenParents, target: Target, state: FileState,
-                  held: set[str]) -> FileState:
+def _keep_current(writer: ContentWriter, parents: OpenParents, target: Target,
+                  state: FileState, held: set[str]) -> FileState:
     """`state` with its content in the store: usually there already (the run's own
     content it replaces), known by the id computed when the path was examined. Its
     presence is checked (`held`: the ids the store holds), never assumed: a prune before
@@ -67,7 +68,7 @@ def _keep_current(store: Store, parents: OpenParents, target: Target, state: Fil
         fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
                      dir_fd=dir_fd)
         try:
-            blob = store.contents.put_fd(fd)
+            blob = writer.keep(fd, os.fstat(fd).st_size).blob
         finally:
             os.close(fd)
     except OSError as error:
@@ -96,8 +97,8 @@ def record_restore(store: Store, source: Manifest, plan: Plan, current: Mapping[
         held = store.contents.held(
             blob for target in touched
             if is_hash_id(blob := current[target.path].state.blob) and blob is not None)
-        with OpenParents(roots) as parents:
-            entries = [_entry(target, _keep_current(store, parents, target,
+        with OpenParents(roots) as parents, ContentWriter(store.contents) as writer:
+            entries = [_entry(target, _keep_current(writer, parents, target,
                                                     current[target.path].state, held))
                        for target in touched]
         manifest = Manifest(

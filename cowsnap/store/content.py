@@ -273,21 +273,6 @@ class ContentStore:
         self._unsynced = False
         return True
 
-    def put_fd(self, fd: int) -> str:
-        """Store the regular file open at `fd` (read from its start); return its id.
-        One content alone; a run keeps many through `keeping.ContentWriter`."""
-        size = os.fstat(fd).st_size
-        if size < LARGE_CONTENT:
-            try:
-                data = read_whole(fd, size)
-            except OSError as error:
-                raise storage_error(error, "read a file to store it") from None
-            if len(data) < LARGE_CONTENT:
-                return self.put_bytes(data)
-        blob, _kept = self.keep_large(fd, size, clone_only=False)
-        assert blob is not None
-        return blob
-
     def keep_large(self, fd: int, size: int, *, clone_only: bool) -> tuple[str | None, int]:
         """Keep the file open at `fd` as a raw file: cloned where the filesystem can
         (no data copied), else (unless `clone_only`: None) hashed and copied. With the
