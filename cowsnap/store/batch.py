@@ -15,7 +15,6 @@ alone. Every content is verified against its id and its recorded size, as
 from __future__ import annotations
 
 import os
-import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -27,7 +26,14 @@ from cowsnap.store.content import (
     check_announced,
     damaged,
 )
-from cowsnap.store.pack import BLOB_TYPE, DELTA_TYPES, TRAILER, PackIndex, parse_entry_header
+from cowsnap.store.pack import (
+    BLOB_TYPE,
+    DELTA_TYPES,
+    TRAILER,
+    PackIndex,
+    inflate_entry,
+    parse_entry_header,
+)
 
 READ_AHEAD = 16 * 1024 * 1024
 """Most bytes of a pack read at once."""
@@ -99,14 +105,11 @@ def _inflated(entry: _Wanted, chunk: bytes, at: int) -> bytes | None:
     kind, announced, start = _header(entry, chunk, at)
     if kind in DELTA_TYPES:
         raise damaged(entry.blob, "its pack entry changed while it was read")
-    inflater = zlib.decompressobj()
     try:
-        data = inflater.decompress(memoryview(chunk)[start:], announced + 1)
-    except zlib.error as error:
-        raise damaged(entry.blob, f"it does not inflate ({error})") from None
-    if not inflater.eof and len(data) <= announced:
-        return None
-    if kind != BLOB_TYPE or len(data) != announced or not inflater.eof:
+        data = inflate_entry(memoryview(chunk)[start:], announced)
+    except ValueError as why:
+        raise damaged(entry.blob, f"it {why}") from None
+    if data is not None and kind != BLOB_TYPE:
         raise damaged(entry.blob, "its pack entry is not what its header says")
     return data
 

@@ -74,6 +74,24 @@ def parse_entry_header(data: bytes | mmap.mmap, offset: int) -> tuple[int, int, 
     return kind, size, offset
 
 
+def inflate_entry(stream: bytes | memoryview, announced: int) -> bytes | None:
+    """The bytes of the zlib stream at the start of `stream`, which must be `announced`
+    bytes long: never more than one byte beyond is inflated (a bomb costs nothing).
+    None when `stream` ends before the zlib stream does; ValueError saying why the
+    stream is not what was announced. The one inflate of a pack entry (both read
+    paths); loose objects are inflated piece by piece (`content.inflate_loose`)."""
+    inflater = zlib.decompressobj()
+    try:
+        data = inflater.decompress(stream, announced + 1)
+    except zlib.error as error:
+        raise ValueError(f"does not inflate ({error})") from None
+    if not inflater.eof and len(data) <= announced:
+        return None
+    if len(data) != announced or not inflater.eof:
+        raise ValueError(f"holds more than the {announced} bytes its header says")
+    return data
+
+
 
 class PackWriter:
     """Appends blobs to a new pack in `scratch`; `install` moves it (and its index)
@@ -285,12 +303,11 @@ class PackIndex:
             raise StoreError(f"content {blob}: damaged entry in {self.path.name}") from None
         if kind in DELTA_TYPES:
             return None
-        inflater = zlib.decompressobj()
         try:
-            data = inflater.decompress(memoryview(raw)[start:], size + 1)
-        except zlib.error as error:
-            raise StoreError(f"content {blob} does not inflate ({error})") from None
-        if kind != BLOB_TYPE or len(data) != size or not inflater.eof:
+            data = inflate_entry(memoryview(raw)[start:], size)
+        except ValueError as why:
+            raise StoreError(f"content {blob} {why}") from None
+        if kind != BLOB_TYPE or data is None:
             raise StoreError(f"content {blob}: damaged entry in {self.path.name}")
         return data
 

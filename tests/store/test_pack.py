@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
+import zlib
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from cowsnap.store import content as content_module
 from cowsnap.store import keeping
 from cowsnap.store.content import blob_id
 from cowsnap.store.keeping import ContentWriter
-from cowsnap.store.pack import PackSet, entry_header, parse_entry_header
+from cowsnap.store.pack import PackSet, entry_header, inflate_entry, parse_entry_header
 from cowsnap.store.store import Store
 
 
@@ -194,3 +195,17 @@ def test_keep_paths_keeps_each_readable_file_in_order(store: Store, tmp_path: Pa
     assert kept == [*expected[:70], None, None, None, None, *expected[70:]]
     git(store, "verify-pack", str(packs(store)[0].with_suffix(".idx")))
     assert git(store, "cat-file", "-p", expected[100]) == data[100]
+
+
+def test_a_pack_entry_inflates_to_exactly_its_announced_size() -> None:
+    data = b"some content\n" * 1000
+    stream = zlib.compress(data)
+    assert inflate_entry(stream + b"next entry", len(data)) == data
+    assert inflate_entry(stream[:len(stream) // 2], len(data)) is None  # read further
+    with pytest.raises(ValueError, match="holds more"):
+        inflate_entry(stream, len(data) - 1)
+    with pytest.raises(ValueError, match="does not inflate"):
+        inflate_entry(b"\x78\x01" + bytes(range(200)), len(data))
+    bomb = zlib.compress(bytes(64 * 1024 * 1024))
+    with pytest.raises(ValueError, match="holds more"):  # inflates 11 bytes, not 64 MiB
+        inflate_entry(bomb, 10)
