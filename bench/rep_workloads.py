@@ -3,10 +3,14 @@ untraced, under `strace -f --seccomp-bpf -e trace=%file`, and under the whole
 `cowsnap run`, interleaved, medians of RUNS; the geometric-mean overhead of each,
 and cowsnap's per-phase split (prepare, trace, record, release).
 
-Workloads, each in a btrfs workspace ($COWSNAP_TEST_BTRFS), the store on another
-filesystem ($COWSNAP_TEST_EXT4), a fresh store for every cowsnap run (so every
-content is new to it: the worst case; the store's one-time measurement of its
-size, made by its first run, is done by an untimed `cowsnap run -- true`):
+Workloads, each in its own btrfs subvolume ($COWSNAP_TEST_BTRFS), so the btrfs
+backend. Where the store is (`--store-on`): `same`, the default, puts it on the
+workspace's filesystem, where a user's default store is (~/.local/share/cowsnap
+beside projects in the same home); `other` puts it on $COWSNAP_TEST_EXT4 (a home
+on another filesystem than the projects: no clone can share extents). A fresh
+store for every cowsnap run (so every content is new to it: the worst case; the
+store's one-time measurement of its size, made by its first run, is done by an
+untimed `cowsnap run -- true`):
   compile    `make -j2` of Brotli's C library and tool (c/common, c/dec, c/enc,
              c/tools: the C sources shipped in the `brotli` sdist on PyPI, fetched
              once with `pip download` into the cache directory)
@@ -17,15 +21,21 @@ size, made by its first run, is done by an untimed `cowsnap run -- true`):
   checkout   `git checkout` between two branches differing in half of the files
 
 Run as root: .venv/bin/python bench/rep_workloads.py [RUNS] [CACHE_DIR] [ONLY...]
-(ONLY: run just the workloads whose name contains one of these words)
+    [--store-on same|other] [--against DIR]
+(ONLY: run just the workloads whose name contains one of these words; --against:
+also run the cowsnap of the source checkout DIR, interleaved, and print the ratio
+of each phase and of the whole run to it: `git archive COMMIT | tar x -C DIR`, then
+copy cowsnap/trace/_core*.so into it, or build it there)
 Needs: gcc, make, git, tar, strace, postmark (apt-get install postmark).
 """
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -43,6 +53,7 @@ TREE_FILES = 2600
 BROTLI = "brotli==1.2.1"
 STRACE = ["strace", "-f", "--seccomp-bpf", "-e", "trace=%file", "-o", "/dev/null"]
 MODES = ("untraced", "strace", "cowsnap")
+BASELINE = "baseline"
 PHASES = ("preparing", "tracing", "recording", "releasing")
 GIT_ENV = {"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1",
            "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@b", "GIT_COMMITTER_NAME": "b",
@@ -172,8 +183,14 @@ def checkout_workload(root: Path, tree: Path) -> Workload:
 
 @dataclass
 class Timings:
-    wall: dict[str, list[float]] = field(default_factory=lambda: {mode: [] for mode in MODES})
-    phases: dict[str, list[float]] = field(default_factory=lambda: {p: [] for p in PHASES})
+    wall: dict[str, list[float]] = field(
+        default_factory=lambda: {mode: [] for mode in (*MODES, BASELINE)})
+    cpu: dict[str, list[float]] = field(
+        default_factory=lambda: {mode: [] for mode in (*MODES, BASELINE)})
+    """CPU time (user + system) of the run and every process it waited for: what a
+    busy machine distorts less than wall time."""
+    phases: dict[str, dict[str, list[float]]] = field(
+        default_factory=lambda: {mode: {p: [] for p in PHASES} for mode in ("cowsnap", BASELINE)})
 
 
 _PHASE = re.compile(r"(preparing|tracing|recording|releasing) ([0-9.]+) (ms|s)")
@@ -185,13 +202,16 @@ def phases_of(stderr: str) -> dict[str, float]:
             for name, value, unit in _PHASE.findall(line)}
 
 
-def measure(workload: Workload, mode: str, store: Path, timings: Timings) -> None:
+def measure(workload: Workload, mode: str, store: Path, timings: Timings,
+            against: Path | None = None) -> None:
     workload.reset()
     command = workload.command()
     env = {**os.environ, **GIT_ENV}
+    if mode == BASELINE and against is not None:
+        env["PYTHONPATH"] = str(against)
     if mode == "strace":
         command = [*STRACE, *command]
-    elif mode == "cowsnap":
+    elif mode in ("cowsnap", BASELINE):
         shutil.rmtree(store, ignore_errors=True)
         cowsnap = [sys.executable, "-m", "cowsnap", "run", "--store", str(store),
                    "--workspace", str(workload.directory), "--"]
@@ -201,14 +221,17 @@ def measure(workload: Workload, mode: str, store: Path, timings: Timings) -> Non
                        capture_output=True)
         command = [*cowsnap, *command]
     subprocess.run(["sync"], check=True)
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, cwd=workload.directory, env=env, capture_output=True)
     timings.wall[mode].append(time.perf_counter() - start)
+    now = resource.getrusage(resource.RUSAGE_CHILDREN)
+    timings.cpu[mode].append(now.ru_utime + now.ru_stime - used.ru_utime - used.ru_stime)
     if done.returncode != 0:
         raise SystemExit(f"{workload.name} ({mode}) failed: {done.stderr.decode()[-2000:]}")
-    if mode == "cowsnap":
+    if mode in timings.phases:
         for name, seconds in phases_of(done.stderr.decode(errors="replace")).items():
-            timings.phases[name].append(seconds)
+            timings.phases[mode][name].append(seconds)
 
 
 def subvolume(parent: Path, name: str) -> Path:
@@ -217,9 +240,20 @@ def subvolume(parent: Path, name: str) -> Path:
     return path
 
 
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("runs", nargs="?", type=int, default=3)
+    parser.add_argument("cache", nargs="?", type=Path,
+                        default=Path("/var/tmp/cowsnap-bench-cache"))
+    parser.add_argument("only", nargs="*")
+    parser.add_argument("--store-on", choices=("same", "other"), default="same")
+    parser.add_argument("--against", type=Path)
+    return parser.parse_args()
+
+
 def main() -> None:
-    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-    cache = Path(sys.argv[2]) if len(sys.argv) > 2 else Path("/var/tmp/cowsnap-bench-cache")
+    options = arguments()
+    runs, cache = options.runs, options.cache
     missing = [tool for tool in ("gcc", "make", "git", "tar", "strace", "postmark", "btrfs")
                if shutil.which(tool) is None]
     if missing:
@@ -228,7 +262,10 @@ def main() -> None:
     cache.mkdir(parents=True, exist_ok=True)
     tree = source_tree(cache)
     scratch = subvolume(MOUNTS["btrfs"], f"rep-bench-{os.getpid()}")
-    store = MOUNTS["ext4"] / f"rep-bench-store-{os.getpid()}" / "store"
+    store_fs = MOUNTS["btrfs"] if options.store_on == "same" else MOUNTS["ext4"]
+    print(f"store on {'the workspace' if options.store_on == 'same' else 'another'}"
+          f" filesystem ({store_fs})")
+    store = store_fs / f"rep-bench-store-{os.getpid()}" / "store"
     store.parent.mkdir()
     try:
         makers: list[Callable[[], Workload]] = [
@@ -238,15 +275,18 @@ def main() -> None:
             lambda: untar_workload(subvolume(scratch, "t"), tree),
             lambda: checkout_workload(subvolume(scratch, "g"), tree)]
         names = ["compile", "postmark", "cp", "tar", "checkout"]
-        only = sys.argv[3:]
+        only = options.only
         workloads = [make() for name, make in zip(names, makers, strict=True)
                      if not only or name in only]
         results = {workload.name: Timings() for workload in workloads}
+        modes = (*MODES, BASELINE) if options.against else MODES
         for _ in range(runs):
             for workload in workloads:
-                for mode in MODES:
-                    measure(workload, mode, store, results[workload.name])
+                for mode in modes:
+                    measure(workload, mode, store, results[workload.name], options.against)
         report(results)
+        if options.against:
+            report_against(results, options.against)
     finally:
         shutil.rmtree(store.parent, ignore_errors=True)
         for inner in sorted(scratch.iterdir()):
@@ -264,7 +304,7 @@ def report(results: dict[str, Timings]) -> None:
         for mode in ratios:
             ratios[mode].append(medians[mode] / medians["untraced"])
         split = " ".join(f"{statistics.median(values):.3f}" if values else "-"
-                         for values in timings.phases.values())
+                         for values in timings.phases["cowsnap"].values())
         print(f"{name:36s} {medians['untraced']:9.3f} {medians['strace']:9.3f} "
               f"{medians['cowsnap']:9.3f} {100 * (ratios['strace'][-1] - 1):8.0f}% "
               f"{100 * (ratios['cowsnap'][-1] - 1):8.0f}%   {split}")
@@ -273,6 +313,32 @@ def report(results: dict[str, Timings]) -> None:
     print(f"geometric-mean overhead: strace {100 * (geo['strace'] - 1):.0f}%, "
           f"cowsnap {100 * (geo['cowsnap'] - 1):.0f}% "
           f"(cowsnap / strace overhead: {(geo['cowsnap'] - 1) / (geo['strace'] - 1):.2f})")
+
+
+
+def report_against(results: dict[str, Timings], against: Path) -> None:
+    """Each workload's cowsnap run and phases as ratios to the baseline's (interleaved)."""
+    print(f"ratios to {against} (median / median, the same interleaved runs): "
+          f"whole run, its CPU time, then " + " ".join(PHASES))
+    overheads = []
+    for name, timings in results.items():
+        overheads.append(statistics.median(timings.wall[BASELINE])
+                         / statistics.median(timings.wall["untraced"]))
+        whole = statistics.median(timings.wall["cowsnap"]) / statistics.median(
+            timings.wall[BASELINE])
+        cpu = statistics.median(timings.cpu["cowsnap"]) / statistics.median(
+            timings.cpu[BASELINE])
+        split = []
+        for phase in PHASES:
+            now, then = timings.phases["cowsnap"][phase], timings.phases[BASELINE][phase]
+            split.append(f"x{statistics.median(now) / statistics.median(then):.2f}"
+                         if now and then and statistics.median(then) > 0 else "-")
+        base_split = " ".join(f"{statistics.median(v):.3f}" if v else "-"
+                              for v in timings.phases[BASELINE].values())
+        print(f"{name:36s} x{whole:.2f} x{cpu:.2f}   {' '.join(split)}   "
+              f"(baseline {statistics.median(timings.wall[BASELINE]):.3f} s: {base_split})")
+    geo = math.exp(statistics.fmean(math.log(r) for r in overheads))
+    print(f"baseline geometric-mean overhead: {100 * (geo - 1):.0f}%")
 
 
 if __name__ == "__main__":
