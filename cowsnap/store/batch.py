@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 from cowsnap.errors import StoreDamagedError
 from cowsnap.store.content import (
-    OBJECTS_DIR,
     ContentStore,
     blob_id,
     check_announced,
@@ -121,7 +120,7 @@ class _Pack:
         self._store = store
         self.name = index.path.name
         try:
-            self.fd = store.directory.open_file(f"{OBJECTS_DIR}/pack/{index.path.stem}.pack")
+            self.fd = store.directory.open_file(store.pack_name(f"{index.path.stem}.pack"))
         except OSError as error:
             raise StoreDamagedError(f"cannot open the pack of {self.name}: "
                                     f"{error.strerror}") from None

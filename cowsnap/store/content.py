@@ -136,7 +136,8 @@ class ContentStore:
         self.large = self.root / LARGE_DIR
         self.scratch = self.root / SCRATCH_DIR
         self._packed = ObjectDatabase(self.git_dir)
-        self.packs = PackSet(self.objects / "pack")
+        self.pack_dir = self.objects / "pack"
+        self.packs = PackSet(self.pack_dir)
         self._objects_dir = str(self.objects)
         self._large_dir = str(self.large)
         self._unsynced = False
@@ -153,6 +154,10 @@ class ContentStore:
         """Where the loose object of `blob` is, relative to the store's root (the one
         place that says so; open it through `directory`, beneath the root)."""
         return f"{OBJECTS_DIR}/{blob[:2]}/{blob[2:]}"
+
+    def pack_name(self, pack: str) -> str:
+        """Where the pack file `pack` (its file name) is, relative to the store's root."""
+        return f"{OBJECTS_DIR}/pack/{pack}"
 
     def large_name(self, blob: str) -> str:
         """Where the raw file of a large content is, relative to the store's root."""
@@ -246,10 +251,9 @@ class ContentStore:
         """Drop every packed object not in `keep`, merging the packs into one (and so
         whenever there are more than MAX_PACKS); (objects dropped, bytes freed). Only
         under the exclusive retention lock: no run is writing."""
-        pack_dir = self.objects / "pack"
-        if not pack_dir.is_dir():
+        if not self.pack_dir.is_dir():
             return 0, 0
-        writer = PackWriter(self.scratch, pack_dir)
+        writer = PackWriter(self.scratch, self.pack_dir)
         try:
             return repack(self.packs, keep, writer, self._packed.read, most=MAX_PACKS)
         except BaseException:
@@ -449,7 +453,7 @@ class ContentStore:
     def _packed_size(self, blob: str, pack: str, offset: int) -> int:
         """The size a pack entry announces, read before anything is inflated: packs
         hold contents below LARGE_CONTENT only, so a larger one is damage (or a bomb)."""
-        fd = self.directory.open_file(f"{OBJECTS_DIR}/pack/{pack}")
+        fd = self.directory.open_file(self.pack_name(pack))
         try:
             _kind, announced, _start = parse_entry_header(os.pread(fd, 16, offset), 0)
         except (IndexError, ValueError):

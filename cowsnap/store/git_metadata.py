@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 
 from cowsnap.errors import StoreError
+from cowsnap.store.content import GIT_DIR
 from cowsnap.store.rooted import StoreRoot
 
-GIT_DIR = "objects.git"
 _HEAD = re.compile(rb"ref: refs/heads/[A-Za-z0-9._-]+\n")
 _SECTION = re.compile(rb"\[core\]")
 _SETTING = re.compile(rb"\t?([a-z]+) = ([a-z0-9]+)")

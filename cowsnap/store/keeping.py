@@ -196,7 +196,7 @@ class ContentWriter:
 
     def _start_pack(self) -> PackWriter:
         try:
-            pack_dir = self._contents.objects / "pack"
+            pack_dir = self._contents.pack_dir
             pack_dir.mkdir(mode=0o700, exist_ok=True)
             self._pack = PackWriter(self._contents.scratch, pack_dir)
         except OSError as error:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from cowsnap.store.store import Store
 from tests.conftest import Cowsnap
 
 
@@ -60,4 +61,4 @@ def test_a_store_filling_up_with_small_contents(small_filesystem: Path, ext4_dir
     pruned = json.loads(cowsnap("prune", "--json", cwd=ext4_dir).stdout)
     assert pruned["reclaimed_contents"] == 0
     assert list((store / "tmp").iterdir()) == []
-    assert not list((store / "objects.git" / "objects" / "pack").glob("*.pack"))
+    assert not list(Store.open(store, create=False).contents.pack_dir.glob("*.pack"))

@@ -28,7 +28,7 @@ def git(store: Store, *args: str, data: bytes | None = None) -> bytes:
 
 
 def packs(store: Store) -> list[Path]:
-    return sorted((store.contents.objects / "pack").glob("*.pack"))
+    return sorted(store.contents.pack_dir.glob("*.pack"))
 
 
 def loose(store: Store) -> list[Path]:
