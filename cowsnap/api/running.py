@@ -262,7 +262,7 @@ def run(request: RunRequest) -> RunResult:
         exit_status=exit_status, run_id=run_id, workspace=workspace, backend=backend.name,
         timings={**(manifest.timings if manifest else timings), "releasing": releasing},
         manifest=manifest,
-        summary=summarize(manifest) if manifest else None,
+        summary=pending.summary or (summarize(manifest) if manifest else None),
         ignore_file_created=ignores.path if ignores.created else None,
         kept_snapshot=kept, bundle=bundle, recording_error=recording_error,
         auto_prune=pruned, auto_prune_error=prune_error, bundle_error=bundle_error,

@@ -7,7 +7,7 @@ import click
 from cowsnap import api
 from cowsnap.cli.format import count, display_path, exit_description, format_size, seconds
 from cowsnap.cli.options import location_options, session_option
-from cowsnap.cli.tally import tally
+from cowsnap.cli.tally import counted, tally
 
 TIMINGS = ("preparing", "tracing", "recording", "releasing")
 
@@ -19,11 +19,10 @@ def summary_lines(result: api.RunResult) -> list[str]:
     if result.exit_status != 0:
         lines.append(f"the command failed: exit status {exit_description(result.exit_status)}")
     if manifest is not None:
-        changed = [entry for entry in manifest.files if api.entry_change(entry)]
-        read = [entry for entry in manifest.files if not api.entry_change(entry)
-                and "read" in entry.operations]
+        effects = result.summary.effects if result.summary else None
         lines.append(
-            f"run {result.run_id} ({result.backend}): {tally([*changed, *read])}; "
+            f"run {result.run_id} ({result.backend}): "
+            f"{counted(effects) if effects is not None else tally(manifest.files)}; "
             f"{count(len(manifest.files), 'path')} in all, "
             f"{count(len(manifest.git_repositories), 'git repository')}")
         if manifest.version_globs:

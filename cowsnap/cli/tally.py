@@ -3,7 +3,7 @@ numbers one prints are the lines the other lists."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from cowsnap import api
@@ -41,5 +41,9 @@ def was_read(entry: api.FileEntry) -> bool:
 def tally(entries: Iterable[api.FileEntry]) -> str:
     """`2 created, 1 modified, 0 deleted, 14 read` over the entries shown (a type
     change counts as modified), as `log` counts a whole run."""
-    counts = api.effect_counts(entries)
+    return counted(api.effect_counts(entries))
+
+
+def counted(counts: Mapping[str, int]) -> str:
+    """`2 created, 1 modified, 0 deleted, 14 read` from `api.effect_counts`' counts."""
     return ", ".join(f"{number} {name}" for name, number in counts.items())

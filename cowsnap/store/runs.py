@@ -98,6 +98,8 @@ class PendingRun:
         self._flush = flush
         self.name = f"{run_id}.{owner_tag()}"
         self.directory = runs.incomplete / self.name
+        self.summary: RunSummary | None = None
+        """The summary `publish` wrote (counting a run's paths once is enough)."""
 
     def publish(self, manifest: Manifest, *, recorded_here: bool = True) -> Path:
         """Write the run's files and make the run visible in one rename; return its directory.
@@ -128,7 +130,8 @@ class PendingRun:
             staging = self._runs.root.open_directory(f"{INCOMPLETE}/{self.name}")
             try:
                 written.append(_write_new(staging, MANIFEST, manifest_bytes()))
-                summary = json.dumps(asdict(summarize(manifest))).encode()
+                self.summary = summarize(manifest)
+                summary = json.dumps(asdict(self.summary)).encode()
                 written.append(_write_new(staging, SUMMARY, [summary]))
                 checksums = {MANIFEST: manifest_digest.hexdigest(), SUMMARY: sha256(summary)}
                 written.append(_write_new(staging, CHECKSUMS,
