@@ -41,8 +41,9 @@ PACK_FROM_COUNT = 16
 PACK_FROM_BYTES = 8 * 1024 * 1024
 """A writer starts a pack once it holds this many new contents or bytes; below both,
 its contents become loose objects."""
-WORKERS = min(8, os.cpu_count() or 2)
-"""Threads keeping contents after the command exited: one per core (see above)."""
+WORKERS = min(8, len(os.sched_getaffinity(0)))
+"""Threads keeping contents after the command exited: one per core this process may
+run on (see above; `taskset -c 0` leaves one, whatever os.cpu_count() says)."""
 READ_AHEAD = 64
 """Files `keep_paths` opens and asks the kernel to read before reading the first."""
 
