@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cowsnap.api.common import PathArg, as_path, resolve_run, workspace_key
+from cowsnap.api.common import PathArg, as_path, require_store, resolve_run, workspace_key
 from cowsnap.errors import RunNotFoundError, StoreDamagedError, StoreError
 from cowsnap.restore.leftovers import remove_workspace_leftovers
 from cowsnap.snapshot.kept import remove_kept
@@ -173,12 +173,13 @@ def forget(runs: Sequence[str], *, dry_run: bool = False, workspace: PathArg = N
     here = (cwd or Path.cwd()).absolute()
     root = resolve_store_dir(store)
     key = workspace_key(workspace, here)
-    opened = Store.open(root, create=False)
+    if not root.exists():
+        require_store(store)  # says there are no runs yet, and how to record one
+    opened = Store.open(root, create=not dry_run)
     chosen = tuple(dict.fromkeys(resolve_run(opened, reference, key) for reference in runs))
     if dry_run:
         return ForgetResult(store=root, run_ids=chosen, dry_run=True, reclaimed_contents=0,
                             reclaimed_size=0)
-    opened = Store.open(root, create=True)
     with opened.retention_lock(exclusive=True):
         inventory = take_inventory(opened)
         known = {record.run_id for record in inventory.runs}

@@ -160,7 +160,7 @@ def test_forgetting_beside_a_damaged_run_reclaims_nothing(cowsnap: Cowsnap, work
 
 
 def test_no_store_yet_says_how_to_record_a_run(cowsnap: Cowsnap, workspace: Path) -> None:
-    for command in ("show", "diff", "cat a.txt", "restore"):
+    for command in ("show", "diff", "cat a.txt", "restore", "forget @", "forget --dry-run @"):
         result = invoke(cowsnap, workspace, *command.split())
         assert result.exit_code == 1
         assert result.output.startswith("cowsnap: error: no runs recorded yet")
