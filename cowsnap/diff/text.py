@@ -1,4 +1,5 @@
-"""A run's diff as text: unified diffs with git's headers, --stat, --name-status, JSON.
+"""A run's diff as text: unified diffs with git's headers, and JSON (cowsnap.cli.diffstat
+renders --stat and --name-status).
 
 Each line of a unified diff comes with its kind, so the CLI can colour it
 without parsing it again.
@@ -14,6 +15,7 @@ from typing import Any
 
 from cowsnap.diff.model import FileDiff, RunDiff
 from cowsnap.model import Aspect, FileState
+from cowsnap.paths import display_path
 
 
 class Kind(StrEnum):
@@ -38,7 +40,13 @@ def _mode(state: FileState) -> str:
 
 
 def _side(name: bytes, prefix: bytes) -> bytes:
-    return name if name.startswith(b"/") else prefix + name
+    """`a/NAME` (an absolute name as it is), quoted with C escapes when it needs to
+    be, as git quotes it and every command shows a path (cowsnap.paths.display_path)."""
+    return _quoted(name if name.startswith(b"/") else prefix + name)
+
+
+def _quoted(name: bytes) -> bytes:
+    return display_path(name).encode()
 
 
 def _sides(diff: FileDiff) -> tuple[bytes, bytes]:
@@ -62,8 +70,8 @@ def unified(diff: FileDiff) -> Iterator[tuple[Kind, bytes]]:
     old_name, new_name = _sides(diff)
     yield Kind.HEADER, b"diff --git " + old_name + b" " + new_name
     if diff.old_name is not None:
-        yield Kind.META, b"rename from " + diff.old_name
-        yield Kind.META, b"rename to " + diff.name
+        yield Kind.META, b"rename from " + _quoted(diff.old_name)
+        yield Kind.META, b"rename to " + _quoted(diff.name)
     for line in _mode_lines(diff):
         yield Kind.META, line
     other = sorted(diff.change & {Aspect.OWNER, Aspect.GROUP, Aspect.XATTRS, Aspect.TIMES})
@@ -92,40 +100,6 @@ def patch_lines(diff: FileDiff) -> Iterator[tuple[Kind, bytes]]:
                 yield _ORIGINS[origin], origin.encode() + content.rstrip(b"\n")
             else:
                 yield Kind.META, content.strip(b"\n")
-
-
-def stat_lines(run: RunDiff, width: int = 80) -> list[bytes]:
-    """`git diff --stat`: one line per path, then the totals."""
-    names = [diff.name for diff in run.files]
-    name_width = max((len(name) for name in names), default=0)
-    counts = [diff.additions + diff.deletions for diff in run.files]
-    count_width = len(str(max(counts, default=0)))
-    bar_room = max(10, width - name_width - count_width - 6)
-    largest = max(counts, default=0)
-    lines = []
-    for diff, count in zip(run.files, counts, strict=True):
-        name = diff.name.ljust(name_width)
-        if diff.binary:
-            lines.append(b" " + name + b" | Bin")
-            continue
-        scale = min(1.0, bar_room / largest) if largest else 1.0
-        plus = round(diff.additions * scale)
-        minus = round(diff.deletions * scale)
-        bar = b"+" * plus + b"-" * minus
-        lines.append(b" " + name + b" | " + str(count).rjust(count_width).encode() + b" " + bar)
-    additions = sum(diff.additions for diff in run.files)
-    deletions = sum(diff.deletions for diff in run.files)
-    files = len(run.files)
-    lines.append(f" {files} file{'s' if files != 1 else ''} changed, "
-                 f"{additions} insertion{'s' if additions != 1 else ''}(+), "
-                 f"{deletions} deletion{'s' if deletions != 1 else ''}(-)".encode())
-    return lines
-
-
-def name_status_lines(run: RunDiff) -> list[bytes]:
-    """One line per path: its two status letters, a tab, its name."""
-    return [diff.status.encode() + b"\t" + (b"" if diff.old_name is None else diff.old_name + b"\t")
-            + diff.name for diff in run.files]
 
 
 def _text(value: bytes, key: str, out: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from cowsnap.diff.model import RunDiff, file_diff, run_diff
-from cowsnap.diff.text import Kind, diff_json, name_status_lines, stat_lines, unified
+from cowsnap.diff.text import Kind, diff_json, unified
 from cowsnap.errors import ContentNotFoundError
 from cowsnap.model import FileEntry, Operation
 from tests.restore.states import ABSENT_FILE, WS, directory, entry, file, manifest, symlink
@@ -81,15 +81,11 @@ def test_only_changed_paths_are_listed_and_paths_filter() -> None:
     assert [item.name for item in run_diff(run, read, [WS + b"/d"]).files] == [b"d/x"]
 
 
-def test_stat_and_name_status() -> None:
-    run = _run()
-    assert stat_lines(run) == [
-        b" a.txt    | 3 ++-",
-        b" bin      | Bin",
-        b" caf\xe9.txt | 1 +",
-        b" 3 files changed, 3 insertions(+), 1 deletion(-)",
-    ]
-    assert name_status_lines(run) == [b"c.\ta.txt", b"+.\tbin", b"+.\tcaf\xe9.txt"]
+def test_patch_headers_quote_names_as_every_command_shows_them() -> None:
+    created = next(item for item in _run().files if item.name == b"caf\xe9.txt")
+    lines = [line for _kind, line in unified(created)]
+    assert lines[0] == b'diff --git "a/caf\\xe9.txt" "b/caf\\xe9.txt"'
+    assert b'+++ "b/caf\\xe9.txt"' in lines and b"--- /dev/null" in lines
 
 
 def test_json_is_the_documented_shape() -> None:
