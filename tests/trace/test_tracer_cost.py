@@ -2,11 +2,13 @@
 attached to the tracing process (not to the tracees, which it traces). Each byte of a
 path is read out of the tracee once, even past the first chunk of 256 bytes; a removed
 name is lstat'ed once (the resolver's lstat says whether it was a directory); and the
-Python tracer decides once per open whether it may mutate its path."""
+Python tracer decides once per open whether it may mutate its path. The native core's
+scheduling policy moves only the tracer, and moves it back."""
 
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import shutil
 import subprocess
@@ -16,7 +18,8 @@ from pathlib import Path
 import pytest
 from trace_support import Runner
 
-from cowsnap.trace import choice, decoder, syscalls
+from cowsnap.trace import choice, decoder, fast, syscalls, trace
+from cowsnap.trace.events import Event
 from tests.conftest import missing_environment
 
 pytestmark = pytest.mark.timeout(120)
@@ -99,3 +102,43 @@ class TestThePythonTracer:
                  if event.syscall in ("open", "openat", "openat2", "creat")]
         assert len(opens) > 3
         assert flags_seen == opens
+
+
+class TestTheSchedulingPolicy:
+    @pytest.fixture
+    def tracer(self, monkeypatch: pytest.MonkeyPatch) -> str:
+        """Only the native core has one (COWSNAP_TRACER_FOLLOW=1)."""
+        monkeypatch.setenv(choice.VARIABLE, "native")
+        if choice.choose().name != "native":
+            missing_environment(f"the native core is not available: {choice.choose().reason}")
+        return "native"
+
+    def test_only_the_tracer_moves_and_it_moves_back(
+        self, run: Runner, work: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        allowed = os.sched_getaffinity(0)
+        if len(allowed) < 2:
+            missing_environment("the scheduling policy needs two CPUs to act")
+        monkeypatch.setenv(fast.FOLLOW_VARIABLE, "1")
+        tracer_cpus: list[set[int]] = []
+
+        def seen(event: Event) -> None:
+            tracer_cpus.append(os.sched_getaffinity(0))
+
+        script = ("i=0; while [ $i -lt 300 ]; do test -e x; i=$((i+1)); done; "
+                  "grep Cpus_allowed_list /proc/self/status > child")
+        status = trace(["sh", "-c", script], cwd=work, on_event=seen)
+        assert status == 0
+        assert any(len(cpus) == 1 for cpus in tracer_cpus), "the tracer followed its tracee"
+        listed = (work / "child").read_text().split()[1]
+        assert _cpu_list(listed) == allowed, "a child of the tracee keeps its affinity"
+        assert os.sched_getaffinity(0) == allowed, "the tracer's affinity is given back"
+
+
+def _cpu_list(text: str) -> set[int]:
+    """'0-1,3' -> {0, 1, 3}"""
+    cpus: set[int] = set()
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        cpus.update(range(int(first), int(last or first) + 1))
+    return cpus
