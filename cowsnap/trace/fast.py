@@ -70,11 +70,15 @@ def trace(
     """Run `argv` traced by the native core; the contract of docs/tracer.md."""
     scope = hook_scope or HookScope()
     with launch.command_started(argv, cwd, env, only_writes, on_written_close is not None) as child:
-        core = _core.Core(
-            child.pid, _SPEC_ROWS, *_TABLES, before_mutation is not None,
-            on_written_close is not None, on_written_close is not None,
-            os.environ.get(FOLLOW_VARIABLE) == "1",
-        )
+        try:
+            core = _core.Core(
+                child.pid, _SPEC_ROWS, *_TABLES, before_mutation is not None,
+                on_written_close is not None, on_written_close is not None,
+                os.environ.get(FOLLOW_VARIABLE) == "1",
+            )
+        except BaseException:
+            launch.abandon(child)
+            raise
         try:
             while True:
                 items, done = core.step(*scope.take_fresh())

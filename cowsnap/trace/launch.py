@@ -38,6 +38,9 @@ _PYTHONS_OWN = (signal.SIGPIPE, signal.SIGXFSZ)
 _INHERITED = (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP, signal.SIGTERM, signal.SIGHUP)
 """Handled by cowsnap while tracing: the command gets them as cowsnap got them
 (ignored under nohup, say), else at their default."""
+_WALL = 0x40000000
+"""waitpid: wait for the child whether traced or not (__WALL)."""
+
 _IGNORED_WHILE_TRACING = (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP)
 _FORWARDED_TO_ROOT = (signal.SIGTERM, signal.SIGHUP)
 
@@ -141,6 +144,14 @@ def start(
         raise TraceError(f"cannot trace '{_display(argv[0])}': {error}") from error
     os.kill(pid, signal.SIGCONT)
     return Child(pid, read_end)
+
+
+def abandon(child: Child) -> None:
+    """Kill and reap a started command nobody will follow (the tracer could not be set
+    up): left stopped, it would hold its error pipe open, and cowsnap would wait on it
+    for ever."""
+    os.kill(child.pid, signal.SIGKILL)
+    os.waitpid(child.pid, _WALL)
 
 
 def child_failure(child: Child, command: bytes) -> CommandNotFoundError | TraceError | None:

@@ -16,8 +16,9 @@ import pytest
 from trace_support import Runner, no_children_left
 
 from cowsnap.errors import CommandNotFoundError, TraceError
-from cowsnap.trace import paths, trace
+from cowsnap.trace import choice, fast, paths, trace
 from cowsnap.trace.events import Event, PathEvent
+from tests.conftest import missing_environment
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -312,3 +313,29 @@ def test_ctrl_z_stops_cowsnap_with_its_command_and_fg_resumes_both(work: Path) -
         os.close(terminal)
     assert output.split()[-4:] == [b"job", b"True", b"False", b"0"], output
     assert marker.read_text() == "resumed\n"
+
+
+class TestTheNativeCore:
+    @pytest.fixture
+    def tracer(self, monkeypatch: pytest.MonkeyPatch) -> str:
+        monkeypatch.setenv(choice.VARIABLE, "native")
+        if choice.choose().name != "native":
+            missing_environment(f"the native core is not available: {choice.choose().reason}")
+        return "native"
+
+    def test_a_core_that_cannot_be_set_up_leaves_no_stopped_command(
+        self, work: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The command is started and seized before the core exists: it was left stopped,
+        and cowsnap waited on its error pipe for ever."""
+
+
+        class Unbuildable:
+            def __init__(self, *args: object) -> None:
+                raise MemoryError
+
+        monkeypatch.setattr(fast._core, "Core", Unbuildable)
+        with pytest.raises(MemoryError):
+            trace(["sh", "-c", f"touch {work}/never"], on_event=lambda event: None)
+        assert no_children_left()
+        assert not (work / "never").exists()
