@@ -175,6 +175,7 @@ typedef struct {
     spec *specs;
     int spec_count;
     int x86_64[TABLE_SIZE], i386[TABLE_SIZE], x32[TABLE_SIZE];
+    int fork_calls[TABLE_SIZE]; /* syscall number -> enum clone_flags_at (syscalls.FORK_CALLS) */
     int execve_spec;
     int hook_mutations, hook_closes, sync_renames;
     item *items;
@@ -978,20 +979,24 @@ static int syscall_exit(Core *core, task *t) {
     return resume(core, t);
 }
 
-static long clone_flags(long tid, int *failed) {
+/* Where a fork-family syscall keeps its clone flags (syscalls.FORK_CALLS). */
+enum clone_flags_at { CF_NONE, CF_REGISTER, CF_STRUCT, CF_I386_REGISTER, CF_VFORK, CF_COUNT };
+static const char *CLONE_FLAGS_AT[CF_COUNT] = {"none", "register", "struct", "i386_register",
+                                               "vfork"};
+
+static long clone_flags(Core *core, long tid, int *failed) {
     struct user_regs_struct regs;
     *failed = trace_request(PTRACE_GETREGS, tid, 0, (unsigned long)&regs) < 0;
-    if (*failed) return 0;
-    switch (regs.orig_rax) {
-    case 56: return (long)regs.rdi;
-    case 435: {
+    if (*failed || regs.orig_rax >= TABLE_SIZE) return 0;
+    switch (core->fork_calls[regs.orig_rax]) {
+    case CF_REGISTER: return (long)regs.rdi;
+    case CF_STRUCT: {
         uint64_t flags = 0;
         read_memory(tid, regs.rdi, &flags, sizeof flags);
         return (long)flags;
     }
-    case 120: return (long)(regs.rbx & 0xFFFFFFFFUL);
-    case 58:
-    case 190: return CS_CLONE_VM | CS_CLONE_VFORK;
+    case CF_I386_REGISTER: return (long)(regs.rbx & 0xFFFFFFFFUL);
+    case CF_VFORK: return CS_CLONE_VM | CS_CLONE_VFORK;
     default: return 0;
     }
 }
@@ -1041,7 +1046,7 @@ static void adopt_orphans(Core *core) {
 static int spawned(Core *core, task *t) {
     int failed;
     long child_tid = event_message(t->tid, &failed);
-    long flags = failed ? 0 : clone_flags(t->tid, &failed);
+    long flags = failed ? 0 : clone_flags(core, t->tid, &failed);
     if (failed) {
         int saved = errno;
         adopt_orphans(core);
@@ -1534,6 +1539,26 @@ static int parse_operation(PyObject *name) {
     return -2;
 }
 
+static int parse_fork_calls(PyObject *calls, int *table) {
+    for (int i = 0; i < TABLE_SIZE; i++) table[i] = CF_NONE;
+    PyObject *key, *value;
+    Py_ssize_t position = 0;
+    while (PyDict_Next(calls, &position, &key, &value)) {
+        long number = PyLong_AsLong(key);
+        const char *where = PyUnicode_AsUTF8(value);
+        if (PyErr_Occurred()) return -1;
+        int found = CF_COUNT;
+        for (int k = 0; k < CF_COUNT; k++)
+            if (!strcmp(where, CLONE_FLAGS_AT[k])) found = k;
+        if (number < 0 || number >= TABLE_SIZE || found == CF_COUNT) {
+            PyErr_SetString(PyExc_ValueError, "bad fork call entry");
+            return -1;
+        }
+        table[number] = found;
+    }
+    return 0;
+}
+
 static int parse_numbers(PyObject *numbers, int *table, int spec_count) {
     for (int i = 0; i < TABLE_SIZE; i++) table[i] = -1;
     PyObject *key, *value;
@@ -1550,17 +1575,18 @@ static int parse_numbers(PyObject *numbers, int *table, int spec_count) {
     return 0;
 }
 
-/* Core(root, specs, x86_64, i386, x32, hook_mutations, hook_closes, sync_renames, follow)
- * specs: (name, kind, operation, path, dirfd, fd, follow, flags, sets_cwd, warning) tuples,
- * -1 for an absent index; the tables: {number: index into specs}. */
+/* Core(root, specs, x86_64, i386, x32, fork_calls, hook_mutations, hook_closes, sync_renames,
+ * follow): specs: (name, kind, operation, path, dirfd, fd, follow, flags, sets_cwd, warning)
+ * tuples, -1 for an absent index; the tables: {number: index into specs}; fork_calls:
+ * {number: where its clone flags are}. All from syscalls.py: the core has no numbers. */
 static int Core_init(Core *core, PyObject *args, PyObject *kwargs) {
     (void)kwargs;
     long root;
-    PyObject *specs, *x86_64, *i386, *x32;
+    PyObject *specs, *x86_64, *i386, *x32, *fork_calls;
     int hook_mutations, hook_closes, sync_renames, follow;
-    if (!PyArg_ParseTuple(args, "lO!O!O!O!pppp", &root, &PyList_Type, &specs, &PyDict_Type, &x86_64,
-                          &PyDict_Type, &i386, &PyDict_Type, &x32, &hook_mutations, &hook_closes,
-                          &sync_renames, &follow))
+    if (!PyArg_ParseTuple(args, "lO!O!O!O!O!pppp", &root, &PyList_Type, &specs, &PyDict_Type,
+                          &x86_64, &PyDict_Type, &i386, &PyDict_Type, &x32, &PyDict_Type,
+                          &fork_calls, &hook_mutations, &hook_closes, &sync_renames, &follow))
         return -1;
     if (core->specs != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Core is initialised once");
@@ -1594,7 +1620,8 @@ static int Core_init(Core *core, PyObject *args, PyObject *kwargs) {
     }
     if (parse_numbers(x86_64, core->x86_64, core->spec_count) < 0 ||
         parse_numbers(i386, core->i386, core->spec_count) < 0 ||
-        parse_numbers(x32, core->x32, core->spec_count) < 0)
+        parse_numbers(x32, core->x32, core->spec_count) < 0 ||
+        parse_fork_calls(fork_calls, core->fork_calls) < 0)
         return -1;
     core->root = root;
     core->root_status = -1;

@@ -18,6 +18,7 @@ class Core:
         x86_64: dict[int, int],
         i386: dict[int, int],
         x32: dict[int, int],
+        fork_calls: dict[int, str],
         hook_mutations: bool,
         hook_closes: bool,
         sync_renames: bool,

@@ -21,7 +21,7 @@ from cowsnap.model import Operation
 from cowsnap.trace import _core, launch
 from cowsnap.trace.events import Event, PathEvent, ProcessEvent, TraceWarning
 from cowsnap.trace.scope import HookScope
-from cowsnap.trace.syscalls import I386_TABLE, SPECS, X32_TABLE, X86_64_TABLE, Spec
+from cowsnap.trace.syscalls import FORK_CALLS, I386_TABLE, SPECS, X32_TABLE, X86_64_TABLE, Spec
 
 if TYPE_CHECKING:
     from cowsnap.trace.fds import CloseHook
@@ -52,7 +52,7 @@ def _numbers(table: Mapping[int, Spec]) -> dict[int, int]:
 
 
 _SPEC_ROWS = [_row(spec) for spec in SPECS]
-_TABLES = (_numbers(X86_64_TABLE), _numbers(I386_TABLE), _numbers(X32_TABLE))
+_TABLES = (_numbers(X86_64_TABLE), _numbers(I386_TABLE), _numbers(X32_TABLE), FORK_CALLS)
 
 
 def trace(

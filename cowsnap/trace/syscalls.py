@@ -39,6 +39,15 @@ CLONE_THREAD = 0x10000
 
 RENAME_EXCHANGE = 2
 
+FORK_CALLS: dict[int, str] = {56: "register", 435: "struct", 120: "i386_register",
+                              58: "vfork", 190: "vfork"}
+"""The fork-family syscalls (x86_64 clone, clone3, vfork; i386 clone, vfork), by number,
+and where each keeps its clone flags, read at its fork event from the registers
+(orig_rax names the call): "register" the first argument, "i386_register" ebx,
+"struct" the first field of clone3's struct clone_args, "vfork" none (CLONE_VM |
+CLONE_VFORK); fork and others share nothing. They are not stopped at (the fork events
+report them): no filter rule, but one table for both tracers all the same."""
+
 AF_UNIX = 1
 
 

@@ -31,6 +31,7 @@ from cowsnap.trace.syscalls import (
     CLONE_THREAD,
     CLONE_VFORK,
     CLONE_VM,
+    FORK_CALLS,
     I386_TABLE,
     X32_SYSCALL_BIT,
     X32_TABLE,
@@ -45,8 +46,6 @@ _FORK_EVENTS = frozenset(
     {native.PTRACE_EVENT_FORK, native.PTRACE_EVENT_VFORK, native.PTRACE_EVENT_CLONE}
 )
 _VFORK_FLAGS = CLONE_VM | CLONE_VFORK
-_X86_64_CLONE, _X86_64_VFORK, _CLONE3 = 56, 58, 435
-_I386_CLONE, _I386_VFORK = 120, 190
 _RESTARTING = frozenset({-512, -513, -514, -516})
 """-ERESTARTSYS and kin: interrupted by a signal, the syscall will be entered (and
 stopped at) again; its events wait for that run."""
@@ -237,15 +236,14 @@ class Tracer:
 
     def _clone_flags(self, tid: int) -> int:
         number, rdi, rbx = requests.clone_registers(tid)
-        if number == _X86_64_CLONE:
+        where = FORK_CALLS.get(number)
+        if where == "register":
             return rdi
-        if number == _CLONE3:
+        if where == "struct":
             return int.from_bytes(native.read_memory(tid, rdi, 8), "little")
-        if number == _I386_CLONE:
+        if where == "i386_register":
             return rbx & 0xFFFFFFFF
-        if number in (_X86_64_VFORK, _I386_VFORK):
-            return _VFORK_FLAGS
-        return 0
+        return _VFORK_FLAGS if where == "vfork" else 0
 
     def _spawned(self, task: Task) -> None:
         try:
