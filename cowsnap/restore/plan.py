@@ -123,19 +123,25 @@ def _state(entry: FileEntry, side: Side) -> FileState:
 
 def _shadowed(entries: Sequence[FileEntry], side: Side) -> set[bytes]:
     states = {entry.path: _state(entry, side) for entry in entries}
-    known: dict[bytes, bool] = {}
+    known: dict[bytes, bool] = {b"": False}
 
-    def beneath_non_directory(path: bytes) -> bool:
-        parent = os.path.dirname(path)
-        if parent == path:
-            return False
-        if parent not in known:
-            state = states.get(parent)
-            known[parent] = ((state is not None and state.type != "directory")
-                             or beneath_non_directory(parent))
-        return known[parent]
+    def blocked(path: bytes) -> bool:
+        """Whether `path` or one of its ancestors is not a directory on `side`; walked
+        up without recursion (a path may have thousands of components)."""
+        chain: list[bytes] = []
+        while path not in known:
+            chain.append(path)
+            parent = os.path.dirname(path)
+            path = b"" if parent == path else parent
+        answer = known[path]
+        for below in reversed(chain):
+            state = states.get(below)
+            answer = answer or (state is not None and state.type != "directory")
+            known[below] = answer
+        return answer
 
-    return {path for path in states if beneath_non_directory(path)}
+    return {path for path in states
+            if (parent := os.path.dirname(path)) != path and blocked(parent)}
 
 
 def seen_entries(manifest: Manifest) -> list[FileEntry]:

@@ -258,6 +258,27 @@ def test_impossible_values_are_refused_before_anything_is_written(
     assert sorted(os.listdir(scene.workspace)) == ["f.txt"]
 
 
+def test_a_path_of_thousands_of_components_is_no_traceback(scene: Scene) -> None:
+    """3,000 components (deeper than PATH_MAX): restore lists the path as not restored,
+    and show and diff read the run."""
+    def deep(manifest: Manifest) -> None:
+        model = scene.entry(manifest, "f.txt")
+        manifest["files"].append({**model, "path": str(scene.workspace) + "/a" * 3000,
+                                  "operations": ["create", "write"],
+                                  "before": {"exists": False}, "after": model["after"]})
+
+    scene.tamper(deep)
+    result = scene.restore("--to", "after", "--force")
+    assert result.returncode == 1 and b"Traceback" not in result.stderr
+    assert b"cannot examine it: File name too long" in result.stderr
+    copy = scene.base / "root-copy"
+    subprocess.run(["cp", "-r", str(scene.bundle), str(copy)], check=True, timeout=60)
+    for command in ("show", "diff"):
+        shown = scene.cowsnap(command, "--store", str(copy), scene.run_id, cwd=scene.workspace)
+        assert scene.run_id.encode() in shown.stdout or command == "diff"
+    assert scene.victim_untouched()
+
+
 def test_duplicate_paths_are_refused(scene: Scene) -> None:
     scene.tamper(lambda manifest: manifest["files"].append(
         dict(scene.entry(manifest, "f.txt"))))

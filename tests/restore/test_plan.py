@@ -172,6 +172,17 @@ def test_what_was_seen_through_a_symlink_is_not_the_workspaces() -> None:
                              ("symlink", "conf")]
 
 
+def test_a_path_of_thousands_of_components_is_walked_without_recursion() -> None:
+    """A hostile (or very deep) manifest: 5,000 components under a symlink, which
+    recursing over the ancestors exceeded Python's recursion limit for."""
+    deep = "/".join(["d"] * 5000)
+    run = manifest(entry("d", directory(), symlink(b"/etc"), [Operation.DELETE, Operation.CREATE]),
+                   entry(deep, file(), file(BLOB_B), [Operation.WRITE]))
+    seen = {item.path: item for item in seen_entries(run)}
+    assert seen[f"{WS.decode()}/{deep}".encode()].after == ABSENT
+    assert seen[f"{WS.decode()}/{deep}".encode()].before == file()
+
+
 def test_paths_select_a_subtree_and_the_workspace_root_is_never_a_target() -> None:
     run = manifest(entry("d/x", file(), file(BLOB_B)), entry("top", file(), file(BLOB_B)),
                    FileEntry(path=WS, operations=(Operation.METADATA,),
