@@ -311,6 +311,9 @@ def load_manifest(raw: bytes, source: str) -> Manifest:
     """Parse manifest bytes read from `source`; any defect is a CorruptManifestError."""
     try:
         return manifest_from_dict(json.loads(raw))
-    except (ValueError, TypeError, KeyError, UnicodeDecodeError, AttributeError) as error:
+    except KeyError as error:
+        raise CorruptManifestError(f"corrupt manifest {source}: a required key "
+                                   f"{error} is missing") from None
+    except (ValueError, TypeError, UnicodeDecodeError, AttributeError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise CorruptManifestError(f"corrupt manifest {source}: {reason}") from None

@@ -31,6 +31,8 @@ def loaded_after(change: str) -> object:
     ("second['git']['tracked'] = None", "tracked"),
     ("data['files'][0]['before'] = {'exists': False}; second['before'] = {'exists': True}",
      "has no 'type'"),
+    ("second['after'] = {'exists': True, 'type': 'symlink', 'target': 'x'}",
+     "a required key 'mode' is missing"),
 ])
 def test_an_entry_shaped_like_a_valid_one_is_still_checked(change: str, reason: str) -> None:
     loaded_after("")
