@@ -75,6 +75,9 @@ class PruneResult:
     """Bytes freed: removed runs and contents nothing references any more."""
     dry_run: bool
     removed_snapshots: tuple[Path, ...]
+    """Snapshots removed: left by killed cowsnap processes, or in `removed_kept`."""
+    removed_kept: tuple[Path, ...] = ()
+    """Snapshots kept with `run --keep-snapshot` by the runs removed."""
 
 
 def prune(policy: Policy, *, dry_run: bool = False, workspace: PathArg = None,
@@ -93,16 +96,16 @@ def prune(policy: Policy, *, dry_run: bool = False, workspace: PathArg = None,
                            removed_snapshots=removed_snapshots)
     opened = Store.open(root, create=not dry_run)
     outcome = prune_store(opened, policy, now=now or datetime.now(UTC), dry_run=dry_run)
-    if not dry_run:
-        removed_snapshots += _remove_kept({(decision.workspace, decision.run_id)
-                                           for decision in outcome.plan.removed})
+    removed_kept = () if dry_run else _remove_kept({(decision.workspace, decision.run_id)
+                                                    for decision in outcome.plan.removed})
     reclaimed = outcome.reclaimed
     return PruneResult(
         store=root, plan=outcome.plan,
         reclaimed_contents=reclaimed.contents if reclaimed else 0,
         reclaimed_size=(reclaimed.size if reclaimed
                         else outcome.plan.size_before - outcome.plan.size_after),
-        dry_run=dry_run, removed_snapshots=removed_snapshots)
+        dry_run=dry_run, removed_snapshots=removed_snapshots + removed_kept,
+        removed_kept=removed_kept)
 
 
 @dataclass(frozen=True)

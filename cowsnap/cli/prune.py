@@ -50,7 +50,9 @@ def prune_text(result: api.PruneResult, max_size: int | None) -> list[str]:
         lines.append(f"warning: still over --max-size {format_size(max_size)}: the newest run "
                      f"of each workspace is never removed for size")
     for path in result.removed_snapshots:
-        lines.append(f"removed a snapshot left by a killed cowsnap: {display_path(str(path))}")
+        why = "kept with a run removed" if path in result.removed_kept \
+            else "left by a killed cowsnap"
+        lines.append(f"removed a snapshot {why}: {display_path(str(path))}")
     return lines
 
 

@@ -175,3 +175,19 @@ def test_diff_pathspec_globs(cowsnap: Cowsnap, workspace: Path) -> None:
     mixed = invoke(cowsnap, workspace, "diff", "--name-status", "*.md", "d/e").output
     assert mixed == "A\td/e\nA\td/e/deep.txt\nA\tother.md\n"
     assert invoke(cowsnap, workspace, "diff", "--name-status", "*.c").output == ""
+
+
+def test_prune_acts_on_the_workspace_unless_all(cowsnap: Cowsnap, workspace: Path,
+                                                three_runs: list[str], tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    for script in ("echo 1 > b.txt", "echo 2 > b.txt"):
+        cowsnap("run", "--", "sh", "-c", script, cwd=other)
+    here = json.loads(invoke(cowsnap, workspace, "prune", "--keep-last", "1", "--json").stdout)
+    assert sorted(run["run_id"] for run in here["runs"] if not run["keep"]) == three_runs[:2]
+    assert len(json.loads(invoke(cowsnap, other, "log", "--json").stdout)) == 2
+    everywhere = invoke(cowsnap, workspace, "prune", "--keep-last", "1", "--all")
+    assert everywhere.exit_code == 0
+    assert len(json.loads(invoke(cowsnap, other, "log", "--json").stdout)) == 1
+    left = json.loads(invoke(cowsnap, workspace, "log", "--json").stdout)
+    assert [run["run_id"] for run in left] == three_runs[2:]

@@ -235,6 +235,12 @@ def test_a_kept_snapshot_lives_as_long_as_its_run(
     assert f"snapshot:  {kept} (kept" in invoke(cowsnap, ext4_workspace, "show", run_id).output
     invoke(cowsnap, ext4_workspace, "forget", run_id)
     assert not kept.exists()
+    cowsnap("run", "--backend", backend, "--keep-snapshot", "--", "true", cwd=ext4_workspace)
+    (again,) = [path for path in kept.parent.iterdir() if path.name.startswith("kept-")]
+    cowsnap("run", "--backend", backend, "--", "true", cwd=ext4_workspace)
+    pruned = invoke(cowsnap, ext4_workspace, "prune", "--keep-last", "1").output
+    assert f"removed a snapshot kept with a run removed: {again}\n" in pruned
+    assert not again.exists()
 
 
 def test_stat_fits_columns_in_a_pipe_as_git(cowsnap: Cowsnap, workspace: Path,
