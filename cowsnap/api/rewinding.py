@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cowsnap.api.common import PathArg, resolve_run, workspace_key
-from cowsnap.errors import EXIT_ERROR, RunNotFoundError
+from cowsnap.errors import EXIT_ERROR, RestoreConflictError, RunNotFoundError
 from cowsnap.model import Manifest
 from cowsnap.restore.apply import Progress
 from cowsnap.restore.rewind import combine
@@ -24,6 +24,8 @@ class RewindResult:
     """The runs undone, newest first."""
     restore: RestoreResult
     """The one restore that undid them; `restore.undo_run` undoes the rewind."""
+    workspace: str = ""
+    """The workspace rewound, so paths can be shown relative to it."""
 
     @property
     def exit_code(self) -> int:
@@ -71,5 +73,9 @@ def rewind(run: str | None = None, *, session: str | None = None, force: bool = 
     options = RestoreOptions(side="before", force=force, dry_run=dry_run,
                              command=tuple(command), cwd=str(here),
                              workspace=os.fsencode(key))
-    result = restore_loaded(opened, load, options, progress)
-    return RewindResult(runs=tuple(summary.run_id for summary in later), restore=result)
+    try:
+        result = restore_loaded(opened, load, options, progress)
+    except RestoreConflictError as error:
+        raise RestoreConflictError(str(error), error.conflicts, workspace=key) from None
+    return RewindResult(runs=tuple(summary.run_id for summary in later), restore=result,
+                        workspace=key)

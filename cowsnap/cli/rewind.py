@@ -8,28 +8,31 @@ from typing import Any
 import click
 
 from cowsnap import api
+from cowsnap.cli.format import display_path, json_text, relative_name
 from cowsnap.cli.options import json_option, location_options
 from cowsnap.cli.restore import VERBS
 from cowsnap.errors import RestoreConflictError, UsageError
 
 
-def _shown(path: bytes) -> str:
-    return path.decode("utf-8", "backslashreplace")
+def _name(workspace: str, path: bytes) -> str:
+    """A path as every command names it: relative to the workspace, escaped."""
+    return display_path(relative_name(path, workspace)) if workspace else display_path(path)
 
 
 def rewind_document(result: api.RewindResult) -> dict[str, Any]:
-    """The stable --json shape (docs/cli-json.md)."""
+    """The stable --json shape (docs/cli-json.md): absolute paths, as restore's."""
     restored = result.restore
     failed = {path for path, _why in restored.failures}
     return {
         "runs": list(result.runs),
         "dry_run": restored.dry_run,
         "undo_run": restored.undo_run,
-        "steps": [{"action": VERBS[step.action], "path": _shown(step.path)}
+        "steps": [{"action": VERBS[step.action], **json_text("path", step.path)}
                   for step in restored.plan.steps],
-        "restored": [_shown(target.path) for target in restored.plan.touched()
-                     if target.path not in failed],
-        "failures": [{"path": _shown(path), "why": why} for path, why in restored.failures],
+        "restored": [json_text("path", target.path)["path"]
+                     for target in restored.plan.touched() if target.path not in failed],
+        "failures": [{**json_text("path", path), "why": why}
+                     for path, why in restored.failures],
     }
 
 
@@ -37,10 +40,12 @@ def rewind_text(result: api.RewindResult) -> list[str]:
     restored = result.restore
     count = len(result.runs)
     runs = f"{count} run{'s' if count != 1 else ''}"
+    shown = result.workspace
     if restored.dry_run:
         lines = [f"would rewind {runs}, newest first: {', '.join(result.runs)}"]
-        lines += [f"{VERBS[step.action]:<9} {_shown(step.path)}" for step in restored.plan.steps]
-        lines += [f"cannot    {_shown(path)}: {why}" for path, why in restored.failures]
+        lines += [f"{VERBS[step.action]:<9} {_name(shown, step.path)}"
+                  for step in restored.plan.steps]
+        lines += [f"cannot    {_name(shown, path)}: {why}" for path, why in restored.failures]
         return lines
     failed = {path for path, _why in restored.failures}
     touched = len([target for target in restored.plan.touched() if target.path not in failed])
@@ -48,7 +53,7 @@ def rewind_text(result: api.RewindResult) -> list[str]:
              f"path{'s' if touched != 1 else ''} to their state before {result.runs[-1]}"]
     if restored.undo_run is not None:
         lines.append(f"undo this with: cowsnap restore {restored.undo_run}")
-    lines += [f"not restored: {_shown(path)}: {why}" for path, why in restored.failures]
+    lines += [f"not restored: {_name(shown, path)}: {why}" for path, why in restored.failures]
     return lines
 
 
@@ -84,7 +89,7 @@ def rewind(run: str | None, session: str | None, dry_run: bool, force: bool,
                             command=_command(run, session, force))
     except RestoreConflictError as error:
         for path, why in error.conflicts:
-            click.echo(f"cowsnap: conflict: {_shown(path)}: {why}", err=True)
+            click.echo(f"cowsnap: conflict: {_name(error.workspace, path)}: {why}", err=True)
         raise
     if as_json:
         click.echo(json.dumps(rewind_document(result), indent=2))

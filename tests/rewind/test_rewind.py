@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -69,7 +71,7 @@ def test_a_path_changed_since_stops_the_whole_rewind(cowsnap: Cowsnap, workspace
     (workspace / "b").write_text("edited by hand")
     refused = cowsnap("rewind", first, cwd=workspace, check=False)
     assert refused.returncode != 0
-    assert b"conflict:" in refused.stderr and b"/b: changed since the run" in refused.stderr
+    assert b"cowsnap: conflict: b: changed since the run" in refused.stderr
     assert (workspace / "a").read_text() == states[3]["a"]
     assert len(run_ids(cowsnap, workspace)) == 3
     cowsnap("rewind", first, "--force", cwd=workspace)
@@ -93,3 +95,25 @@ def test_json_keys_are_documented(cowsnap: Cowsnap, workspace: Path) -> None:
     for key in document:
         assert f"| `{key}` |" in section
     assert set(document["steps"][0]) == {"action", "path"}
+
+
+def test_paths_are_named_relative_and_escaped_and_exact_in_json(cowsnap: Cowsnap,
+                                                                 workspace: Path) -> None:
+    """As restore names them: a newline or a byte that is not UTF-8 cannot split a line
+    or be lost; --json keeps the bytes in `path_b64`."""
+    odd = os.fsencode(workspace) + b"/two\nlines \xff"
+    script = b'printf x > "$(printf \'two\\nlines \\377\')"'
+    subprocess.run([sys.executable.encode(), b"-m", b"cowsnap", b"sh", b"-c", script],
+                   cwd=workspace, env=cowsnap.env(), check=True, capture_output=True,
+                   timeout=60)
+    assert os.path.lexists(odd)
+    text = cowsnap("rewind", "--dry-run", cwd=workspace).stdout.decode()
+    assert text.splitlines()[1:] == ['remove    "two\\nlines \\xff"']
+    document = json.loads(cowsnap("rewind", "--dry-run", "--json", cwd=workspace).stdout)
+    step = document["steps"][0]
+    assert base64.b64decode(step["path_b64"]) == odd
+    assert step["path"] == odd.decode("utf-8", "backslashreplace")
+    (workspace / os.fsdecode(b"two\nlines \xff")).write_text("changed by hand")
+    refused = cowsnap("rewind", cwd=workspace, check=False)
+    assert refused.returncode != 0
+    assert b'cowsnap: conflict: "two\\nlines \\xff": changed since the run' in refused.stderr
