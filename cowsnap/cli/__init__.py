@@ -48,8 +48,11 @@ class CowsnapGroup(click.Group):
         try:
             outcome = super().main(args, prog_name or "cowsnap", complete_var,
                                    standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as error:
+            click.echo(error.format_message(), err=True)
+            sys.exit(EXIT_USAGE)
         except click.UsageError as error:
-            command = error.ctx.command_path if error.ctx else "cowsnap"
+            command = _usage_path(error, sys.argv[1:] if args is None else list(args))
             _fail(f"{error.format_message().rstrip('.')} (try '{command} --help')", EXIT_USAGE)
         except click.ClickException as error:
             _fail(error.format_message(), error.exit_code)
@@ -70,6 +73,16 @@ class CowsnapGroup(click.Group):
             if os.environ.get("COWSNAP_DEBUG"):
                 raise
             _fail(_describe_os_error(error), EXIT_ERROR)
+
+
+def _usage_path(error: click.UsageError, args: Sequence[str]) -> str:
+    """The command whose --help explains a usage error: the one click names, else the
+    first argument that is a command (click names none for an option missing its
+    value: `cowsnap diff --version`)."""
+    if error.ctx is not None and error.ctx.parent is not None:
+        return error.ctx.command_path
+    named = next((argument for argument in args if not argument.startswith("-")), None)
+    return f"cowsnap {named}" if named in commands.COMMANDS else "cowsnap"
 
 
 def _command_path(ctx: click.Context) -> str:

@@ -69,7 +69,7 @@ def log(limit: int | None, every_workspace: bool, session: str | None, remote: s
         colour = colour_wanted(color)
         emit((log_line(summary, every_workspace=every_workspace, colour=colour)
               for summary in found.runs), no_pager=no_pager)
-    elif not found.unreadable:
+    elif not found.unreadable and limit != 0:
         where = "any workspace" if found.workspace is None else f"workspace {found.workspace}"
         click.echo(f"cowsnap: no runs recorded for {where} yet; record one with: "
                    f"cowsnap run -- COMMAND", err=True)

@@ -113,6 +113,19 @@ def test_usage_errors_are_one_line(cowsnap: Cowsnap, workspace: Path) -> None:
                               b"(try 'cowsnap run --help')\n")
     assert not (cowsnap.store / "runs").exists()
     assert invoke(cowsnap, workspace, "log", "-n", "x").output.count("\n") == 1
+    missing = cowsnap("diff", "--version", cwd=workspace, check=False)
+    assert missing.returncode == 2
+    assert missing.stderr == (b"cowsnap: error: Option '--version' requires an argument "
+                              b"(try 'cowsnap diff --help')\n")
+    bare = cowsnap(cwd=workspace, check=False)
+    assert bare.returncode == 2 and bare.stdout == b""
+    assert bare.stderr.startswith(b"Usage: cowsnap [OPTIONS] COMMAND") and b"error" not in \
+        bare.stderr
+
+
+def test_log_n_0_prints_nothing(cowsnap: Cowsnap, workspace: Path, recorded: str) -> None:
+    nothing = invoke(cowsnap, workspace, "log", "-n", "0")
+    assert nothing.exit_code == 0 and nothing.output == ""
 
 
 def test_output_is_checked_before_the_command_runs(cowsnap: Cowsnap, workspace: Path,
