@@ -66,3 +66,16 @@ def test_a_rename_is_one_r_line() -> None:
     assert name_status(files, renames) == [b"R\told\tnew", b"D\tother"]
     assert name_status(files, renames, nul=True) == [b"R\0old\0new", b"D\0other"]
     assert name_status(files) == [b"A\tnew", b"D\told", b"D\tother"]
+
+
+def test_git_letters_for_each_change() -> None:
+    from cowsnap.cli.diffstat import name_status
+
+    present = FileState(exists=True, type="file", size=1)
+    link = FileState(exists=True, type="symlink", target=b"a")
+    files = [api.FileDiff(path=b"/w/" + name, name=name, status=status, change=frozenset(),
+                          old=old, new=new)
+             for name, status, old, new in ((b"mod", "c.", present, present),
+                                            (b"chmod", ".p", present, present),
+                                            (b"typed", "t.", present, link))]
+    assert name_status(files) == [b"M\tmod", b"M\tchmod", b"T\ttyped"]
