@@ -16,7 +16,7 @@ from cowsnap.paths import display_path, relative_name
 from cowsnap.units import format_size
 
 __all__ = ["command_line", "count", "display_path", "exit_description", "format_size",
-           "json_text", "local_time", "relative_name", "seconds"]
+           "json_text", "local_time", "printable", "relative_name", "seconds"]
 
 IRREGULAR = {"repository": "repositories", "git repository": "git repositories"}
 
@@ -26,6 +26,17 @@ def count(number: int, noun: str) -> str:
     if number == 1:
         return f"{number} {noun}"
     return f"{number} {IRREGULAR.get(noun, noun + 's')}"
+
+
+def printable(text: str) -> str:
+    """Free text from a run (a warning, a session name) safe to print on a terminal:
+    control characters as \\xNN, as display_path shows them in names, so a bundle
+    cannot send escape sequences to the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() or char == " " else
+                   "".join(f"\\x{byte:02x}" for byte in char.encode("utf-8", "surrogateescape"))
+                   for char in text)
 
 
 def command_line(command: Sequence[str]) -> str:

@@ -8,7 +8,7 @@ from dataclasses import asdict
 import click
 
 from cowsnap import api
-from cowsnap.cli.format import command_line, local_time
+from cowsnap.cli.format import command_line, display_path, local_time
 from cowsnap.cli.options import json_option, location_options, terminal_options
 from cowsnap.cli.terminal import colour_wanted, emit, paint
 
@@ -18,7 +18,7 @@ def log_line(summary: api.RunSummary, *, every_workspace: bool = False,
     """One run on one line: id, local start time, exit status, paths created, modified,
     deleted and read (as `show` counts them), command."""
     status = f"exit {summary.exit_status:<3}"
-    where = f"  {summary.workspace}" if every_workspace else ""
+    where = f"  {display_path(summary.workspace)}" if every_workspace else ""
     line = (f"{local_time(summary.started_at)}  {status}  {_counts(summary)}{where}  "
             f"{command_line(summary.command)}")
     return paint(summary.run_id.encode(), "yellow", colour) + b"  " + line.encode(

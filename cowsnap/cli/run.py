@@ -5,7 +5,14 @@ from __future__ import annotations
 import click
 
 from cowsnap import api
-from cowsnap.cli.format import count, display_path, exit_description, format_size, seconds
+from cowsnap.cli.format import (
+    count,
+    display_path,
+    exit_description,
+    format_size,
+    printable,
+    seconds,
+)
 from cowsnap.cli.options import location_options, session_option
 from cowsnap.cli.tally import counted, tally
 
@@ -30,7 +37,7 @@ def summary_lines(result: api.RunResult) -> list[str]:
             lines.append(f"kept {count(sum(versioned), 'version')} of "
                          f"{count(len(versioned), 'file')} "
                          f"(see them with: cowsnap versions {result.run_id} PATH)")
-        lines.extend(f"warning: {warning}" for warning in manifest.warnings)
+        lines.extend(f"warning: {printable(warning)}" for warning in manifest.warnings)
     timings = result.timings
     lines.append("time: " + ", ".join(f"{name} {seconds(timings[name])}"
                                       for name in TIMINGS if name in timings))

@@ -16,6 +16,7 @@ from cowsnap.cli.format import (
     display_path,
     exit_description,
     local_time,
+    printable,
     relative_name,
 )
 from cowsnap.cli.options import complete_runs, json_option, location_options, terminal_options
@@ -69,11 +70,11 @@ def header_lines(manifest: api.Manifest) -> Iterator[str]:
     yield f"run:       {manifest.run_id}"
     yield f"command:   {command_line(manifest.command)}"
     yield f"exit:      {exit_description(manifest.exit_status)}"
-    yield f"workspace: {display_path(manifest.workspace)} ({manifest.backend})"
+    yield f"workspace: {display_path(manifest.workspace)} ({printable(manifest.backend)})"
     yield f"started:   {local_time(manifest.started_at)}"
     yield f"finished:  {local_time(manifest.finished_at)}"
     if manifest.session is not None:
-        yield f"session:   {manifest.session}"
+        yield f"session:   {printable(manifest.session)}"
     for repository in manifest.git_repositories:
         dirty = " (dirty)" if repository.dirty else ""
         after = repository.head or "no commit"
@@ -82,14 +83,14 @@ def header_lines(manifest: api.Manifest) -> Iterator[str]:
             where = f"{repository.head_before}{was} -> {after}{dirty}"
         else:
             where = f"{after}{dirty}" + (" (unchanged)" if repository.head_before else "")
-        yield f"git:       {display_path(repository.root)} at {where}"
+        yield f"git:       {display_path(repository.root)} at {printable(where)}"
     if manifest.version_globs:
-        yield f"versions:  {' '.join(manifest.version_globs)}"
+        yield f"versions:  {printable(' '.join(manifest.version_globs))}"
     kept = api.kept_snapshot(manifest)
     if kept is not None:
         yield f"snapshot:  {display_path(str(kept))} (kept; removed with the run)"
     for warning in manifest.warnings:
-        yield f"warning:   {warning}"
+        yield f"warning:   {printable(warning)}"
 
 
 def show_lines(manifest: api.Manifest, chosen: Filter = Filter(),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from cowsnap.cli.show import show_text
 from cowsnap.model import FileEntry, FileState, Manifest, Operation, status_code
 
@@ -47,3 +49,12 @@ def test_unchanged_outside_paths_are_summarised_unless_all() -> None:
 def test_non_utf8_paths_are_shown_escaped() -> None:
     entry = FileEntry(b"/w/caf\xe9", (Operation.CREATE,), ABSENT, file_state("a"))
     assert '"caf\\xe9"' in show_text(manifest(entry))
+
+
+def test_free_text_from_a_run_cannot_reach_the_terminal_raw() -> None:
+    hostile = replace(manifest(CREATED), warnings=("\x1b]0;owned\x07 look",),
+                      session="s\x1b[2J", backend="copy\x1b[31m")
+    text = show_text(hostile)
+    assert "\x1b" not in text and "\x07" not in text
+    assert "warning:   \\x1b]0;owned\\x07 look" in text
+    assert "session:   s\\x1b[2J" in text
