@@ -59,6 +59,7 @@ from cowsnap.model.state import (
     Xattrs,
     file_type,
     is_hash_id,
+    stored,
 )
 
 __all__ = [
@@ -70,5 +71,5 @@ __all__ = [
     "effect_counts", "encode_bytes", "entry_change", "explain", "file_type", "is_hash_id",
     "load_manifest", "manifest_chunks", "manifest_from_dict", "manifest_to_dict",
     "same_content", "sort_operations", "state_to_json", "status_code", "status_letters",
-    "version_to_dict",
+    "stored", "version_to_dict",
 ]

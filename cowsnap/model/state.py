@@ -64,3 +64,13 @@ class FileState:
 
 
 ABSENT = FileState(exists=False)
+
+
+def stored(state: FileState, blob: str) -> FileState:
+    """`state` with its content kept in the store as `blob` (`dataclasses.replace`, made
+    by hand: a restore makes one per file it replaces, and `replace` is slow)."""
+    return FileState(
+        exists=state.exists, type=state.type, mode=state.mode, size=state.size,
+        mtime_ns=state.mtime_ns, uid=state.uid, gid=state.gid, blob=blob,
+        blob_source="store", target=state.target, xattrs=state.xattrs, links=state.links,
+        tombstone=state.tombstone, not_captured=state.not_captured)

@@ -8,7 +8,6 @@ as any other run, and a restore interrupted half-way can still be undone.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -16,14 +15,14 @@ from datetime import UTC, datetime
 from cowsnap import __version__
 from cowsnap.errors import RestoreError
 from cowsnap.model import (
-    Aspect,
     FileEntry,
     FileState,
     Manifest,
     Operation,
-    compare,
     is_hash_id,
+    same_content,
     sort_operations,
+    stored,
 )
 from cowsnap.restore.beneath import OpenParents, Roots
 from cowsnap.restore.plan import Current, Plan, Target
@@ -34,21 +33,28 @@ BACKEND = "restore"
 """The `backend` of a restore's own run: no snapshot was taken, contents were stored."""
 
 
+_DELETE = (Operation.DELETE,)
+_REPLACE = {made: sort_operations((Operation.DELETE, made))
+            for made in (Operation.MKDIR, Operation.CREATE)}
+_WRITE = (Operation.WRITE,)
+_METADATA = (Operation.METADATA,)
+
+
 def restore_operations(current: FileState, want: FileState) -> tuple[Operation, ...]:
-    """What the restore does to a path, in the manifest's vocabulary."""
+    """What the restore does to a path, in the manifest's vocabulary (the content or
+    target compared as `compare` does)."""
     made = Operation.MKDIR if want.type == "directory" else Operation.CREATE
-    found: set[Operation] = set()
     if not want.exists:
-        found.add(Operation.DELETE)
-    elif not current.exists:
-        found.add(made)
-    elif current.type != want.type:
-        found.update((Operation.DELETE, made))
-    elif compare(current, want) & {Aspect.CONTENT, Aspect.TARGET}:
-        found.add(Operation.WRITE)
+        return _DELETE
+    if not current.exists:
+        return (made,)
+    if current.type != want.type:
+        return _REPLACE[made]
+    if want.type == "symlink":
+        rewritten = current.target != want.target
     else:
-        found.add(Operation.METADATA)
-    return sort_operations(found)
+        rewritten = want.type == "file" and not same_content(current, want)
+    return _WRITE if rewritten else _METADATA
 
 
 def _keep_current(writer: ContentWriter, parents: OpenParents, target: Target,
@@ -61,7 +67,7 @@ def _keep_current(writer: ContentWriter, parents: OpenParents, target: Target,
     if state.type != "file":
         return state
     if state.blob in held:
-        return dataclasses.replace(state, blob_source="store")
+        return stored(state, state.blob)
     path = target.path
     try:
         dir_fd, name = parents.get(path)
@@ -74,7 +80,8 @@ def _keep_current(writer: ContentWriter, parents: OpenParents, target: Target,
     except OSError as error:
         raise RestoreError(f"cannot keep the current content of {os.fsdecode(path)} "
                            f"({error.strerror}); nothing was restored") from None
-    return dataclasses.replace(state, blob=blob, blob_source="store")
+    assert blob is not None  # kept whole: only a clone_only keep may keep nothing
+    return stored(state, blob)
 
 
 def _now() -> str:

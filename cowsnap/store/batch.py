@@ -63,14 +63,13 @@ def _most(size: int) -> int:
 def _locate(indexes: list[PackIndex], wanted: Mapping[str, int | None]
             ) -> dict[PackIndex, list[_Wanted]]:
     found: dict[PackIndex, list[_Wanted]] = {}
-    for blob, size in wanted.items():
-        if blob.startswith("large-"):
-            continue
-        for index in indexes:
-            position = index.position(blob)
-            if position is not None:
-                found.setdefault(index, []).append(_Wanted(index.offset(position), blob, size))
-                break
+    left = {blob for blob in wanted if not blob.startswith("large-")}
+    for index in indexes:
+        positions = index.positions(left)
+        if positions:
+            found[index] = [_Wanted(index.offset(position), blob, wanted[blob])
+                            for blob, position in positions.items()]
+            left -= positions.keys()
     return found
 
 

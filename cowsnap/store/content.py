@@ -191,14 +191,14 @@ class ContentStore:
     def held(self, blobs: Iterable[str]) -> set[str]:
         """Which of `blobs` the store holds (`has` for many: the packs are asked first,
         their indexes already in memory, the directories only for the rest)."""
-        indexes = self.packs.indexes()
-        found = set()
-        for blob in set(blobs):
+        wanted = set(blobs)
+        for blob in wanted:
             check_blob_id(blob)
-            if (not blob.startswith("large-") and any(index.position(blob) is not None
-                                                       for index in indexes)) \
-                    or self.has(blob):
-                found.add(blob)
+        found: set[str] = set()
+        hashed = {blob for blob in wanted if not blob.startswith("large-")}
+        for index in self.packs.indexes():
+            found.update(index.positions(hashed - found))
+        found.update(blob for blob in wanted - found if self.has(blob))
         return found
 
     def has_loose(self, blob: str) -> bool:

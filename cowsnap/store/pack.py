@@ -28,7 +28,7 @@ import sys
 import threading
 import zlib
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Set
 from pathlib import Path
 
 from cowsnap.errors import StoreError
@@ -39,6 +39,8 @@ DELTA_TYPES = (6, 7)
 IDX_MAGIC = b"\xfftOc"
 IDX_HEADER = 8 + 256 * 4
 ID_BYTES = 20
+BULK_LOOKUP = 16
+"""Ids looked up in an index one by one below 1/16 of its size; above, in one pass."""
 TRAILER = 20
 COPY_CHUNK = 1 << 20
 WRITE_FROM = 1 << 20
@@ -277,6 +279,17 @@ class PackIndex:
 
     def __contains__(self, blob: str) -> bool:
         return self.position(blob) is not None
+
+    def positions(self, blobs: Set[str]) -> dict[str, int]:
+        """The position of each of `blobs` (well-formed hash ids) the index holds: a
+        binary search each, or for many, one pass over all the index's ids."""
+        if len(blobs) * BULK_LOOKUP < self.count:
+            return {blob: position for blob in blobs
+                    if (position := self.position(blob)) is not None}
+        ids = self._map[self._names:self._crcs].hex()
+        width = 2 * ID_BYTES
+        return {name: position for position in range(self.count)
+                if (name := ids[width * position:width * (position + 1)]) in blobs}
 
     def offset(self, position: int) -> int:
         value: int = struct.unpack_from(">I", self._map, self._offsets + 4 * position)[0]

@@ -74,18 +74,22 @@ class RunSummary:
     them; None in a summary written before it was recorded."""
 
 
-def summarize(manifest: Manifest) -> RunSummary:
-    def count(*operations: Operation) -> int:
-        return sum(1 for entry in manifest.files if set(entry.operations) & set(operations))
+_WRITTEN = frozenset({Operation.WRITE, Operation.CREATE, Operation.RENAME, Operation.MKDIR})
 
+
+def summarize(manifest: Manifest) -> RunSummary:
+    written = deleted = read = 0
+    for entry in manifest.files:
+        operations = entry.operations
+        written += not _WRITTEN.isdisjoint(operations)
+        deleted += Operation.DELETE in operations
+        read += Operation.READ in operations
     return RunSummary(
         run_id=manifest.run_id, workspace=manifest.workspace, command=list(manifest.command),
         exit_status=manifest.exit_status, backend=manifest.backend,
         started_at=manifest.started_at, finished_at=manifest.finished_at,
-        files=len(manifest.files),
-        written=count(Operation.WRITE, Operation.CREATE, Operation.RENAME, Operation.MKDIR),
-        deleted=count(Operation.DELETE), read=count(Operation.READ), session=manifest.session,
-        effects=effect_counts(manifest.files),
+        files=len(manifest.files), written=written, deleted=deleted, read=read,
+        session=manifest.session, effects=effect_counts(manifest.files),
     )
 
 

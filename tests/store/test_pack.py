@@ -67,6 +67,20 @@ def test_many_contents_go_into_one_pack_git_reads(store: Store, tmp_path: Path) 
     assert not store.contents.has(blob_id(b"never stored"))
 
 
+def test_positions_of_few_and_of_many_ids_are_each_id_s_position(store: Store) -> None:
+    data = contents(300)
+    with ContentWriter(store.contents) as writer:
+        ids = [writer.keep_bytes(content) for content in data]
+    (index,) = store.contents.packs.indexes()
+    absent = {blob_id(b"never stored %d" % number) for number in range(40)}
+    for wanted in ({ids[0], *list(absent)[:3]}, set(ids[:250]) | absent):  # few, many
+        assert index.positions(wanted) == {
+            blob: position for blob in wanted
+            if (position := index.position(blob)) is not None}
+    assert set(index.positions(set(ids))) == set(ids)
+    assert store.contents.held([*ids[:5], *absent]) == set(ids[:5])
+
+
 def test_a_few_contents_are_loose_objects(store: Store) -> None:
     data = contents(3)
     with ContentWriter(store.contents) as writer:
