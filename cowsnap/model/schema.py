@@ -162,14 +162,15 @@ class ObjectCheck:
         self._keys = keys
         self._what = what
         self._choices = tuple((name, key.choices) for name, key in keys.items() if key.choices)
-        self._shapes: set[tuple[tuple[str, ...], tuple[type, ...]]] = set()
+        self._shapes: set[tuple[str | type, ...]] = set()
+        self._typed = keys is STATE_KEYS
 
     def __call__(self, data: Any) -> None:
         """Raise ValueError as `check_object` does."""
         if type(data) is not dict:
             check_object(data, self._keys, self._what)
             return
-        shape = (tuple(data), tuple(map(type, data.values())))
+        shape = (*data, *map(type, data.values()))  # the names, then their values' types
         if shape not in self._shapes:
             check_object(data, self._keys, self._what)
             if len(self._shapes) < MAX_SHAPES:
@@ -178,4 +179,5 @@ class ObjectCheck:
         for name, choices in self._choices:
             if name in data and data[name] not in choices:
                 raise ValueError(f"{self._what} key {name!r} has unknown value {data[name]!r}")
-        _type_when_exists(data, self._keys, self._what)
+        if self._typed and data["exists"] and "type" not in data:
+            _type_when_exists(data, self._keys, self._what)
