@@ -5,9 +5,11 @@ and renamed over the path, so a reader sees the old or the new one, never a
 part. Durability is batched: instead of an fsync per file and per directory
 (10 to 50 s for ten thousand files on the test filesystems), the temporary
 files of a batch are flushed with one syncfs per filesystem before they are
-renamed, and the renames with one more syncfs before anything is deleted; the
-guarantee is the same (no rename is durable before its content), at a fraction
-of the cost (docs/restore.md has the figures).
+renamed, and the renames with one more syncfs before anything is deleted (only
+then: a restore that deletes nothing leaves them to the filesystem's next
+commit, as every rename is); the guarantees are the same (no rename is durable
+before its content, no removal before the renames), at a fraction of the cost
+(docs/restore.md has the figures).
 
 Those temporaries, renames and removals change their directory's time; a
 workspace directory whose time the plan does not set (the run never changed
@@ -85,6 +87,7 @@ class Applier:
         self._progress = progress
         self._pending: list[_Written] = []
         self._pending_bytes = 0
+        self._renames_unsynced = False
         self._filesystems: dict[int, int] = {}
         self._parents: dict[bytes, int] = {}
         self._temp_prefix = new_temp_prefix()
@@ -113,7 +116,7 @@ class Applier:
         try:
             for done, step in enumerate(plan.steps, 1):
                 if step.action in (Action.REMOVE, Action.DIR_METADATA):
-                    self._flush()
+                    self._flush(before_removing=step.action == Action.REMOVE)
                 if step.action == Action.REMOVE and writes_failed is None:
                     reached("restore-removing")
                     writes_failed = bool(self.failures)
@@ -214,24 +217,28 @@ class Applier:
         for fd in self._filesystems.values():
             syncfs(fd)
 
-    def _flush(self) -> None:
-        """Make the batch's temporaries durable, rename them into place, sync again."""
-        if not self._pending:
-            return
-        self._sync()
-        reached("restore-written")
-        for written in self._pending:
-            try:
-                dir_fd, name = self._parent(written.path)
-                os.rename(written.temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-                if written.path in self._made:
-                    self._made[written.path] = None
-            except OSError as error:
-                self.failures.append((written.path, _describe(error)))
-                self._discard(written)
-        self._pending.clear()
-        self._pending_bytes = 0
-        self._sync()
+    def _flush(self, *, before_removing: bool = False) -> None:
+        """Make the batch's temporaries durable and rename them into place; before a
+        removal, make every rename durable too (undoing `mv a b` writes `a` and removes
+        `b`: a crash must never leave neither)."""
+        if self._pending:
+            self._sync()
+            reached("restore-written")
+            for written in self._pending:
+                try:
+                    dir_fd, name = self._parent(written.path)
+                    os.rename(written.temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+                    if written.path in self._made:
+                        self._made[written.path] = None
+                except OSError as error:
+                    self.failures.append((written.path, _describe(error)))
+                    self._discard(written)
+            self._pending.clear()
+            self._pending_bytes = 0
+            self._renames_unsynced = True
+        if before_removing and self._renames_unsynced:
+            self._sync()
+            self._renames_unsynced = False
 
     def _discard(self, written: _Written) -> None:
         try:
