@@ -19,6 +19,7 @@ from cowsnap.processes import owner_tag, process_start_time
 from cowsnap.restore.beneath import Roots
 
 TEMP_PREFIX = b".cowsnap-restore-"
+_TEMP_PREFIX_TEXT = os.fsdecode(TEMP_PREFIX)
 
 
 def new_temp_prefix() -> bytes:
@@ -44,7 +45,8 @@ def _remove_in(dir_fd: int) -> list[bytes]:
     removed: list[bytes] = []
     listing = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=dir_fd)
     try:
-        names = [os.fsencode(name) for name in os.listdir(listing)]
+        names = [os.fsencode(name) for name in os.listdir(listing)
+                 if name.startswith(_TEMP_PREFIX_TEXT)]
     finally:
         os.close(listing)
     for name in names:
