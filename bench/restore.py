@@ -7,19 +7,26 @@ files with an fsync per file and per directory (what a naive atomic restore
 costs) and with no sync at all (the floor). Run as:
 
     .venv/bin/python bench/restore.py [--files 10000] [--runs 3] [DIR...]
+    .venv/bin/python bench/restore.py --against CHECKOUT [--runs 5] [DIR...]
 
 Each DIR is a directory on the filesystem to measure (default: the btrfs,
 XFS and ext4 development mounts under /var/tmp/cowsnap-dev or /var/tmp/cs that
-exist).
+exist). `--against` compares this tree's restore with the one of another
+checkout of cowsnap (`git worktree add --detach /var/tmp/x COMMIT`), on the
+same runs and store: each round runs the four restores in a fresh process of
+each, alternating, and prints medians and ratios (this tree / the other).
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import json
 import os
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -83,28 +90,40 @@ def naive_atomic(directory: Path, files: int, durable: bool) -> None:
         os.close(dir_fd)
 
 
+RESTORES = (("undo: rewrite N files", "rewrite", "before"),
+            ("redo: rewrite N files", "rewrite", "after"),
+            ("redo: create N files in a new dir", "created", "after"),
+            ("undo: remove N created files", "created", "before"))
+"""(what, which run, to which side), in an order that ends where it starts."""
+
+
+def prepare(work: Path, files: int) -> dict[str, str]:
+    """The workspace and store under `work`, with the two runs recorded; their ids."""
+    workspace, store = work / "workspace", work / "store"
+    workspace.mkdir()
+    populate(workspace, files, b"before")
+    runs = {"rewrite": record(workspace, store, "for f in f*.txt; do echo after >> $f; done"),
+            "created": record(workspace, store,
+                              f"mkdir new; i=0; while [ $i -lt {files} ]; do "
+                              f"echo $i > new/n$i; i=$((i+1)); done")}
+    restore(workspace, store, runs["created"], "before")
+    return runs
+
+
+def restore_all(work: Path, runs: dict[str, str]) -> dict[str, Timing]:
+    return {what: timed(functools.partial(restore, work / "workspace", work / "store",
+                                          runs[which], side))
+            for what, which, side in RESTORES}
+
+
 def measure(parent: Path, files: int, runs: int) -> dict[str, list[Timing]]:
     work = Path(tempfile.mkdtemp(prefix="cowsnap-bench-restore-", dir=parent))
     results: dict[str, list[Timing]] = {}
     try:
-        workspace, store = work / "workspace", work / "store"
-        workspace.mkdir()
-        populate(workspace, files, b"before")
-        rewrite = record(workspace, store,
-                         "for f in f*.txt; do echo after >> $f; done")
-        created = record(workspace, store,
-                         f"mkdir new; i=0; while [ $i -lt {files} ]; do "
-                         f"echo $i > new/n$i; i=$((i+1)); done")
-        restore(workspace, store, created, "before")
+        recorded = prepare(work, files)
         for _ in range(runs):
-            results.setdefault("undo: rewrite N files", []).append(
-                timed(lambda: restore(workspace, store, rewrite, "before")))
-            results.setdefault("redo: rewrite N files", []).append(
-                timed(lambda: restore(workspace, store, rewrite, "after")))
-            results.setdefault("redo: create N files in a new dir", []).append(
-                timed(lambda: restore(workspace, store, created, "after")))
-            results.setdefault("undo: remove N created files", []).append(
-                timed(lambda: restore(workspace, store, created, "before")))
+            for what, timing in restore_all(work, recorded).items():
+                results.setdefault(what, []).append(timing)
             references = ((True, "fsync each"), (False, "no sync"))
             for durable, name in references if not results.get(FSYNC_EACH) else references[1:]:
                 scratch = work / "naive"
@@ -117,14 +136,61 @@ def measure(parent: Path, files: int, runs: int) -> dict[str, list[Timing]]:
     return results
 
 
+def compare(parent: Path, files: int, runs: int, other: Path) -> None:
+    """Print this tree's restores against `other`'s, interleaved (module docstring)."""
+    work = Path(tempfile.mkdtemp(prefix="cowsnap-bench-restore-", dir=parent))
+    trees = {"other": other.resolve(), "this": Path(__file__).resolve().parent.parent}
+    results: dict[str, dict[str, list[Timing]]] = {tree: {} for tree in trees}
+    loads = [os.getloadavg()[0]]
+    try:
+        recorded = prepare(work, files)
+        for _ in range(runs):
+            for tree, checkout in trees.items():
+                environment = {**os.environ, "PYTHONPATH": str(checkout)}
+                environment.pop("PYTHONDONTWRITEBYTECODE", None)
+                output = subprocess.run(
+                    [sys.executable, __file__, "--restore-only", str(work),
+                     json.dumps(recorded)], env=environment, check=True,
+                    capture_output=True, text=True).stdout
+                measured = json.loads(output)
+                if measured["tree"] != str(checkout):
+                    raise SystemExit(f"{checkout}'s restore was not the one measured")
+                for what, timing in measured["timings"].items():
+                    results[tree].setdefault(what, []).append(tuple(timing))
+            loads.append(os.getloadavg()[0])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"{parent} (N = {files}, medians of {runs} rounds, each tree in turn; load "
+          f"average {min(loads):.1f} to {max(loads):.1f}); this tree / {other}")
+    print(f"  {'':<36} {'wall':>15} {'ratio':>6}  {'cpu':>15} {'ratio':>6}")
+    for what, _which, _side in RESTORES:
+        wall = {tree: statistics.median(w for w, _c in results[tree][what]) for tree in trees}
+        cpu = {tree: statistics.median(c for _w, c in results[tree][what]) for tree in trees}
+        print(f"  {what:<36} {wall['other']:6.3f} {wall['this']:6.3f} s "
+              f"x{wall['this'] / wall['other']:.2f}  {cpu['other']:6.3f} {cpu['this']:6.3f} s "
+              f"x{cpu['this'] / cpu['other']:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--against", type=Path,
+                        help="another checkout of cowsnap to compare with, interleaved")
+    parser.add_argument("--restore-only", nargs=2, metavar=("WORK", "RUNS"),
+                        help=argparse.SUPPRESS)  # one round, for --against
     parser.add_argument("dirs", nargs="*")
     options = parser.parse_args()
+    if options.restore_only:
+        work, runs = options.restore_only
+        print(json.dumps({"tree": str(Path(api.__file__).resolve().parents[2]),
+                          "timings": restore_all(Path(work), json.loads(runs))}))
+        return
     dirs = [Path(path) for path in (options.dirs or DEFAULT_DIRS) if os.path.isdir(path)]
     for parent in dirs:
+        if options.against is not None:
+            compare(parent, options.files, options.runs, options.against)
+            continue
         load = os.getloadavg()[0]
         results = measure(parent, options.files, options.runs)
         floor = statistics.median(wall for wall, _cpu in results[NO_SYNC])
