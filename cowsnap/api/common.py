@@ -61,8 +61,9 @@ def workspace_key(workspace: PathArg, cwd: Path | None) -> str:
 
 
 def looks_like_run(argument: str) -> bool:
-    """Whether `argument` could be meant as a run reference (and not as a path)."""
-    return bool(_RELATIVE.fullmatch(argument) or _RUN_ID_TEXT.fullmatch(argument))
+    """Whether `argument` could be meant as a run reference (and not as a path): every
+    argument starting with `@` is one (./@name names a path)."""
+    return argument.startswith(NEWEST) or bool(_RUN_ID_TEXT.fullmatch(argument))
 
 
 def newest_runs(opened: Store, workspace: str) -> list[RunSummary]:
@@ -81,7 +82,12 @@ def newest_runs(opened: Store, workspace: str) -> list[RunSummary]:
 
 def resolve_run(opened: Store, reference: str | None, workspace: str) -> str:
     """The run id `reference` names (None: the workspace's newest run)."""
+    if reference == "":
+        raise RunNotFoundError("an empty run reference names no run")
     relative = _RELATIVE.fullmatch(reference or NEWEST)
+    if reference is not None and reference.startswith(NEWEST) and relative is None:
+        raise RunNotFoundError(f"no run {reference}: write @ for the workspace's newest run, "
+                               f"@~N for the Nth before it")
     if relative is not None:
         back = int(relative.group(1) or 1) if reference and "~" in reference else 0
         runs = newest_runs(opened, workspace)

@@ -38,6 +38,16 @@ def test_any_unique_part_of_an_id_and_relative_references(
     assert too_short.exit_code == 1 and "no run matches" in too_short.output
     ambiguous = invoke(cowsnap, workspace, "show", oldest[:8])
     assert ambiguous.exit_code == 1 and "is ambiguous: 3 runs match" in ambiguous.output
+    for malformed in ("@~-1", "@~abc", "@HEAD"):
+        for command in ("show", "diff", "forget"):
+            wrong = invoke(cowsnap, workspace, command, malformed)
+            assert wrong.exit_code == 1
+            assert wrong.output == (f"cowsnap: error: no run {malformed}: write @ for the "
+                                    f"workspace's newest run, @~N for the Nth before it\n")
+    empty = invoke(cowsnap, workspace, "forget", "")
+    assert empty.exit_code == 1
+    assert empty.output == "cowsnap: error: an empty run reference names no run\n"
+    assert sorted(path.name for path in (cowsnap.store / "runs").iterdir()) == three_runs
 
 
 @pytest.mark.parametrize("command", ["diff", "restore", "cat", "versions"])
