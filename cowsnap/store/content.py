@@ -137,7 +137,7 @@ class ContentStore:
         self.scratch = self.root / SCRATCH_DIR
         self._packed = ObjectDatabase(self.git_dir)
         self.pack_dir = self.objects / "pack"
-        self.packs = PackSet(self.pack_dir)
+        self.packs = PackSet(self.pack_dir, lambda name: root.open_file(self.pack_name(name)))
         self._objects_dir = str(self.objects)
         self._large_dir = str(self.large)
         self._unsynced = False

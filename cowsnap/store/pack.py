@@ -236,16 +236,26 @@ def _index(names: list[bytes], offsets: array[int], crcs: array[int],
     return body + hashlib.sha1(body, usedforsecurity=False).digest()
 
 
+OpenFile = Callable[[str], int]
+"""Opens a file of a pack directory by name, read-only, beneath the store's root: never
+through a symlink, never a special file (a FIFO would block), never another owner's
+(`StoreRoot.open_file`); StoreError if it is one of those."""
+
+
 class PackIndex:
     """A pack's index (version 2), mapped read-only: which ids it holds, and where."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, open_file: OpenFile) -> None:
         self.path = path
-        with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
+        self._open_file = open_file
+        fd = open_file(path.name)
+        try:
+            size = os.fstat(fd).st_size
             if size < IDX_HEADER + 2 * TRAILER:
                 raise StoreError(f"pack index {path} is truncated")
-            self._map = mmap.mmap(handle.fileno(), 0, prot=mmap.PROT_READ)
+            self._map = mmap.mmap(fd, 0, prot=mmap.PROT_READ)
+        finally:
+            os.close(fd)
         if self._map[:8] != IDX_MAGIC + struct.pack(">I", 2):
             raise StoreError(f"{path} is not a version 2 pack index")
         self.count = struct.unpack_from(">I", self._map, IDX_HEADER - 4)[0]
@@ -308,7 +318,7 @@ class PackIndex:
         if position is None or length is None:
             raise StoreError(f"content {blob} is not in pack {self.path.name}")
         if self._pack_fd < 0:
-            self._pack_fd = os.open(self.path.with_suffix(".pack"), os.O_RDONLY | os.O_CLOEXEC)
+            self._pack_fd = self.open_pack()
         raw = os.pread(self._pack_fd, length, self.offset(position))
         try:
             kind, size, start = parse_entry_header(raw, 0)
@@ -342,6 +352,10 @@ class PackIndex:
         return {self._name(position).hex(): (offset, end - offset)
                 for (offset, position), end in zip(located, ends, strict=True)}
 
+    def open_pack(self) -> int:
+        """A read-only fd of the pack this index describes, opened like the index."""
+        return self._open_file(self.path.with_suffix(".pack").name)
+
     def close(self) -> None:
         self._map.close()
         if self._pack_fd >= 0:
@@ -354,8 +368,9 @@ class PackSet:
     is listed again only when its mtime changes (a pack installed or removed). Safe
     to use from several threads (a run's pool asks it)."""
 
-    def __init__(self, pack_dir: Path) -> None:
+    def __init__(self, pack_dir: Path, open_file: OpenFile) -> None:
         self._pack_dir = pack_dir
+        self._open_file = open_file
         self._seen: int | None = None
         self._indexes: dict[str, PackIndex] = {}
         self._lock = threading.Lock()
@@ -381,8 +396,8 @@ class PackSet:
             self._indexes.pop(gone).close()
         for name in sorted(names - set(self._indexes)):
             try:
-                self._indexes[name] = PackIndex(self._pack_dir / name)
-            except (OSError, ValueError):
+                self._indexes[name] = PackIndex(self._pack_dir / name, self._open_file)
+            except (OSError, ValueError, StoreError):
                 continue
 
     def find(self, blob: str, *, fresh: bool = True) -> PackIndex | None:
@@ -404,18 +419,20 @@ def copy_entries(index: PackIndex, keep: set[str], writer: PackWriter) -> list[s
     """Copy the whole-blob entries of `keep` from the pack of `index` into `writer`
     as they are (no inflating); return the ids it could not copy so (deltas), which
     the caller re-adds from their bytes."""
-    pack = index.path.with_suffix(".pack")
     leftover = []
-    with open(pack, "rb") as handle:
-        spans = index.spans(os.fstat(handle.fileno()).st_size)
+    fd = index.open_pack()
+    try:
+        spans = index.spans(os.fstat(fd).st_size)
         for blob in sorted(keep & spans.keys()):
             offset, length = spans[blob]
-            raw = os.pread(handle.fileno(), length, offset)
+            raw = os.pread(fd, length, offset)
             kind, _size, _start = parse_entry_header(raw, 0)
             if kind in DELTA_TYPES:
                 leftover.append(blob)
             else:
                 writer.add_raw(bytes.fromhex(blob), raw)
+    finally:
+        os.close(fd)
     return leftover
 
 

@@ -16,7 +16,7 @@ from cowsnap.store import content as content_module
 from cowsnap.store import keeping
 from cowsnap.store.content import blob_id
 from cowsnap.store.keeping import ContentWriter
-from cowsnap.store.pack import PackSet, entry_header, inflate_entry, parse_entry_header
+from cowsnap.store.pack import entry_header, inflate_entry, parse_entry_header
 from cowsnap.store.store import Store
 
 
@@ -111,7 +111,8 @@ def test_threads_keeping_the_same_contents(store: Store) -> None:
         for thread in threads:
             thread.join()
     [pack] = packs(store)
-    index = PackSet(pack.parent).indexes()[0]
+    [index] = store.contents.packs.indexes()
+    assert index.path == pack.with_suffix(".idx")
     assert index.count == len({blob_id(content) for content in data})
 
 

@@ -127,6 +127,25 @@ def test_a_large_directory_symlinked_elsewhere_is_refused(
     assert tree_digest(victim) == victims
 
 
+def test_a_pack_index_that_is_a_fifo_or_a_symlink_is_never_opened(
+        cowsnap: Cowsnap, ext4_dir: Path, victim: Path) -> None:
+    """A FIFO as a pack's index blocked restore forever (it was opened by path, like
+    any file); a symlink as one was followed. Neither is a pack of the bundle's now."""
+    _area, workspace, bundle = _attackers_bundle(cowsnap, ext4_dir, b"small\n")
+    as_attacker(f"mkfifo pack-{'0' * 40}.idx && touch pack-{'0' * 40}.pack && "
+                f"ln -s {victim / 'shadow'} pack-{'1' * 40}.idx && touch pack-{'1' * 40}.pack",
+                cwd=bundle / "objects.git" / "objects" / "pack")
+    copy = ext4_dir / "copy"
+    subprocess.run(["cp", "-r", str(bundle), str(copy)], check=True, timeout=60)
+    assert (copy / "objects.git" / "objects" / "pack" / f"pack-{'0' * 40}.idx").is_fifo()
+    victims = tree_digest(victim)
+    dry = cowsnap("restore", "--store", str(copy), "--dry-run", cwd=workspace, timeout=30)
+    assert b"write     big" in dry.stdout
+    cowsnap("restore", "--store", str(copy), "--force", cwd=workspace, timeout=30)
+    assert (workspace / "big").read_bytes() == b"small\n"
+    assert tree_digest(victim) == victims
+
+
 def test_a_tampered_content_is_never_shown(cowsnap: Cowsnap, tmp_path: Path) -> None:
     (tmp_path / "f.txt").write_text("original\n")
     cowsnap("run", "--", "sh", "-c", "echo changed > f.txt", cwd=tmp_path)
