@@ -9,6 +9,7 @@ run the server makes belongs to one session: $COWSNAP_SESSION, else a new id.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -140,18 +141,19 @@ def _exec(settings: ServerSettings, command: str, cwd: Path, scratch: Path,
         env["COWSNAP_STORE"] = settings.store
     note = None
     process = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               start_new_session=True)
     assert process.stdout is not None
     output = _OutputEnd(process.stdout)
     try:
         status = process.wait(timeout=timeout_seconds)
     except subprocess.TimeoutExpired:
         note = f"stopped after {timeout_seconds:g} s (SIGTERM)"
-        process.send_signal(signal.SIGTERM)
+        _signal_group(process.pid, signal.SIGTERM)
         try:
             status = process.wait(timeout=STOP_GRACE_SECONDS)
         except subprocess.TimeoutExpired:
-            process.kill()
+            _signal_group(process.pid, signal.SIGKILL)
             status = process.wait()
             note = f"killed after {timeout_seconds:g} s"
     end = output.result()
@@ -160,7 +162,15 @@ def _exec(settings: ServerSettings, command: str, cwd: Path, scratch: Path,
         reported: dict[str, Any] = json.loads(result_file.read_text())
     except (OSError, ValueError):
         reported = {}
-    return Executed(status, end, output.cut, reported, note)
+    return Executed(128 - status if status < 0 else status, end, output.cut, reported, note)
+
+
+def _signal_group(leader: int, number: int) -> None:
+    """Signal every process of the command's group: cowsnap and the command's whole tree
+    (signalling cowsnap alone would stop the shell and leave its children running, the
+    run waiting for them)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(leader, number)
 
 
 def build_server(settings: ServerSettings) -> MCPServer:

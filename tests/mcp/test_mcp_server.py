@@ -105,3 +105,24 @@ def test_tool_results_are_documented(cowsnap: Cowsnap, workspace: Path) -> None:
         for name in seen[key]:
             assert f"`{name}`" in section, (tool, name)
     assert json.dumps(seen["log"]["runs"][0])
+
+
+async def stopped(cowsnap: Cowsnap, workspace: Path) -> dict[str, Any]:
+    server = StdioServerParameters(command=sys.executable, args=["-m", "cowsnap", "mcp"],
+                                   env=cowsnap.env(), cwd=str(workspace))
+    async with Client(server) as client:
+        return await call(client, "run", command="echo started > started.txt; "
+                                                  "cat started.txt; sleep 600",
+                          timeout_seconds=10)
+
+
+@pytest.mark.timeout(120)
+def test_a_command_past_its_time_out_is_stopped_with_its_children_and_recorded(
+        cowsnap: Cowsnap, workspace: Path) -> None:
+    """SIGTERM goes to the whole process group: the shell's `sleep` child stops too, so
+    the run ends and is recorded (signalling cowsnap alone left `sleep` running)."""
+    result = asyncio.run(stopped(cowsnap, workspace))
+    assert result["warning"] == "stopped after 10 s (SIGTERM)"
+    assert result["exit_status"] == 143 and result["output_tail"] == "started"
+    assert result["run_id"] is not None
+    assert [item["path"] for item in result["changes"]] == ["started.txt"]
