@@ -420,10 +420,7 @@ class Recorder:
         linked from), with no operation when another name
         was only bound or unbound (its link count changed); the before-state of a name
         the run did not touch taken from one it did."""
-        if self._snapshot.preserved_up_front:
-            self._inodes_from_snapshot()
-        else:
-            self._share_first_capture()
+        self._inodes_before()
         self._links = LinkMap(self._workspace, self._excluded,
                               {path: operations_in(mask)
                                for path, mask in self._operations.items()}, self._hooked)
@@ -445,30 +442,20 @@ class Recorder:
             if hooked:
                 self._same_before[name] = self._same_before.get(hooked[0], hooked[0])
 
-    def _share_first_capture(self) -> None:
-        """A snapshot taken path by path preserves each name of a file at its own first
-        mutation: a name that existed before the run, hooked after another name of the
-        same file had been (and maybe written through), takes its before-state from the
-        first, preserved before the run changed the file through any of its names."""
-        first: dict[Inode, bytes] = {}
-        for path, (inode, count) in self._hooked.items():
-            if count > 1 and (earliest := first.setdefault(inode, path)) != path \
-                    and self._locate(path) is not None:
-                self._same_before[path] = earliest
-
-    def _inodes_from_snapshot(self) -> None:
-        """A snapshot taken up front (btrfs) quiets the hooks of a directory after its
-        first: the other names' inodes before the run are read from the snapshot, which
-        keeps inode numbers (on another device number)."""
-        device = os.lstat(self._workspace).st_dev
-        for path, mask in self._operations.items():
-            if path in self._hooked or not operations_in(mask) & (BINDS | CHANGES_CONTENT) \
-                    or not self.in_workspace(path):
+    def _inodes_before(self) -> None:
+        """Each name's inode before the run, as the snapshot preserved it (`_hooked`): a
+        name hooked after the run created it or moved it in had none; a name preserved
+        with a renamed directory (or quieted, on btrfs) was never hooked on its own."""
+        may_change_inode = BINDS | CHANGES_CONTENT
+        for path in {*self._hooked, *self._operations}:
+            if not self.in_workspace(path) or (
+                    path not in self._hooked and not self._operations_of(path) & may_change_inode):
                 continue
-            location = self._locate(path)
-            found = None if location is None else inode_of(location)
-            if found is not None:
-                self._hooked[path] = ((device, found[0][1]), found[1])
+            if (found := self._snapshot.inode_before(path)) is not None:
+                self._hooked[path] = found
+            elif path in self._hooked and self._hooked[path][1] > 1 \
+                    and self._locate(path) is None:
+                del self._hooked[path]
 
     def _rewrote(self, path: bytes) -> bool:
         """Whether the run wrote content through `path` (not just made it a link)."""

@@ -17,6 +17,9 @@ from typing import ClassVar
 
 from cowsnap.paths import lexists
 
+FileId = tuple[int, int]
+"""(device, inode): what the names of one file share."""
+
 
 @dataclass(frozen=True)
 class Availability:
@@ -58,6 +61,12 @@ class Snapshot(ABC):
         (lstat, open, readlink), or None when it did not exist before."""
         where = self.where(path)
         return where if where is not None and lexists(where) else None
+
+    def inode_before(self, path: bytes) -> tuple[FileId, int] | None:
+        """The (device, inode) and link count of the regular file at workspace path
+        `path` before the run, when it had more than one name and this snapshot preserved
+        it (names of one file share an inode); None otherwise."""
+        return None
 
     @abstractmethod
     def release(self) -> None:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import importlib
 import os
+import stat
 from pathlib import Path
 from types import ModuleType
 
 from cowsnap.errors import BackendUnavailableError, SnapshotError
-from cowsnap.snapshot.base import Availability, Backend, Snapshot
+from cowsnap.snapshot.base import Availability, Backend, FileId, Snapshot
 from cowsnap.snapshot.mounts import Mount, mount_of
 from cowsnap.snapshot.owner import current_owner, mark
 from cowsnap.snapshot.staging import remove_stale, staging_dir
@@ -89,6 +90,16 @@ class BtrfsSnapshot(Snapshot):
         if path.startswith(self._root.rstrip(b"/") + b"/"):
             return os.path.join(self._snapshot, path[len(self._root.rstrip(b"/")) + 1:])
         return None
+
+    def inode_before(self, path: bytes) -> tuple[FileId, int] | None:
+        """A snapshot keeps inode numbers (on a device number of its own)."""
+        location = self.locate(path)
+        if location is None:
+            return None
+        info = os.lstat(location)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink < 2:
+            return None
+        return (os.lstat(self._root).st_dev, info.st_ino), info.st_nlink
 
     def release(self) -> None:
         if not self._released:

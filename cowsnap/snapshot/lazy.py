@@ -26,7 +26,7 @@ from typing import NoReturn
 
 from cowsnap.errors import SnapshotError
 from cowsnap.snapshot import immutable
-from cowsnap.snapshot.base import Snapshot
+from cowsnap.snapshot.base import FileId, Snapshot
 from cowsnap.snapshot.ledger import Ledger, Verdict
 from cowsnap.snapshot.owner import current_owner, mark
 from cowsnap.xattrs import read_xattrs, write_xattrs
@@ -46,6 +46,10 @@ class LazySnapshot(Snapshot):
         self._tree = os.fsencode(location / "tree")
         self._ledger = Ledger()
         self._directory_times: dict[bytes, tuple[int, int]] = {}
+        self._linked: dict[bytes, tuple[FileId, int]] = {}
+        """Each preserved file with more than one name: its inode and link count then."""
+        self._first_name: dict[FileId, bytes] = {}
+        """Where each such file was first preserved."""
         self._released = False
         os.mkdir(self._tree, 0o700)
 
@@ -84,6 +88,10 @@ class LazySnapshot(Snapshot):
             return None
         return self._live(relative) if verdict is Verdict.LIVE else self._kept(relative)
 
+    def inode_before(self, path: bytes) -> tuple[FileId, int] | None:
+        relative = self._relative(path)
+        return None if relative is None else self._linked.get(relative)
+
     def capture(self, path: bytes, *, subtree: bool = False) -> None:
         """Also captures the parent directory: the mutation will change its listing and mtime."""
         relative = self._relative(path)
@@ -118,6 +126,7 @@ class LazySnapshot(Snapshot):
             return
         self._make_parents(relative)
         kept = self._kept(relative)
+        live, status = self._first_preserved(relative, live, status)
         listing = None
         with _opened_up(self._kept(os.path.dirname(relative))) if relative else nullcontext():
             if stat.S_ISDIR(status.st_mode):
@@ -133,6 +142,21 @@ class LazySnapshot(Snapshot):
         if stat.S_ISDIR(status.st_mode):
             self._directory_times[relative] = (status.st_atime_ns, status.st_mtime_ns)
         self._restore_parent_times(relative)
+
+    def _first_preserved(self, relative: bytes, live: bytes,
+                         status: os.stat_result) -> tuple[bytes, os.stat_result]:
+        """What to preserve `relative` from: for another name of a file preserved already
+        (whose content and metadata the run may have changed since, through that name),
+        the first copy, taken before any change; else the live path."""
+        if not stat.S_ISREG(status.st_mode) or status.st_nlink < 2:
+            return live, status
+        inode = (status.st_dev, status.st_ino)
+        first = self._first_name.setdefault(inode, relative)
+        if first == relative:
+            self._linked[relative] = (inode, status.st_nlink)
+            return live, status
+        self._linked[relative] = self._linked[first]
+        return self._kept(first), os.lstat(self._kept(first))
 
     def _fill_subtree(self, relative: bytes) -> None:
         for name in os.listdir(self._live(relative)):

@@ -264,3 +264,23 @@ def test_show_diff_and_restore_agree_on_a_time_change(
     assert cowsnap("diff", "--name-status", cwd=workspace).stdout == b"M\tf\n"
     preview = cowsnap("restore", "--dry-run", cwd=workspace).stdout.split()
     assert preview == [b"metadata", b"f"]
+
+
+@pytest.mark.parametrize("script", ["echo two >> d2/b && mv d1 d3",
+                                    "mv d1 d3 && echo two >> d3/a && rm d2/b"])
+def test_names_of_a_file_beneath_a_renamed_directory(cowsnap: Cowsnap,
+                                                     backend_workspace: tuple[str, Path],
+                                                     script: str) -> None:
+    """A name moved with its directory is preserved with the directory, never hooked on
+    its own: written through its other name before the move, or through the moved name
+    before the other is removed, both names still come back as one file with the
+    content from before the run."""
+    backend, workspace = backend_workspace
+    for name in ("d1", "d2"):
+        (workspace / name).mkdir()
+    (workspace / "d1" / "a").write_text("one\n")
+    os.link(workspace / "d1" / "a", workspace / "d2" / "b")
+    _round_trip(cowsnap, backend, workspace, script)
+    data = manifest(cowsnap, workspace, runs(cowsnap, workspace)[2])
+    assert [link["path"] for link in entry(data, workspace / "d1" / "a")["before"]["links"]] \
+        == [str(workspace / "d2" / "b")]

@@ -269,3 +269,28 @@ def test_cleanup_spares_live_owners(backend: Backend, workspace: Path) -> None:
     with backend.prepare(workspace) as snapshot:
         assert backend.cleanup_stale(workspace) == []
         assert snapshot.location is not None and snapshot.location.exists()
+
+
+def test_every_name_of_a_file_keeps_the_first_preserved_state(backend: Backend,
+                                                              workspace: Path) -> None:
+    """Written and chmod-ed through one name, a second name preserved afterwards (with
+    its renamed directory) still shows the file as it was, and the same inode."""
+    root = os.fsencode(workspace)
+    for name in (b"d1", b"d2"):
+        os.mkdir(os.path.join(root, name))
+    first, second = os.path.join(root, b"d1", b"a"), os.path.join(root, b"d2", b"b")
+    write(first, b"one\n", 0o640)
+    os.link(first, second)
+    before = describe(first)
+    inode = os.lstat(first).st_ino
+    with backend.prepare(workspace) as snapshot:
+        snapshot.capture(first)
+        write(first, b"two\n")
+        os.chmod(first, 0o600)
+        snapshot.capture(os.path.join(root, b"d2"), subtree=True)
+        os.rename(os.path.join(root, b"d2"), os.path.join(root, b"d3"))
+        for name in (first, second):
+            located = snapshot.locate(name)
+            assert located is not None and describe(located) == before, name
+            found = snapshot.inode_before(name)
+            assert found is not None and (found[0][1], found[1]) == (inode, 2), name
