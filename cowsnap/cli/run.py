@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 import click
 
 from cowsnap import api
@@ -61,6 +64,19 @@ def summary_lines(result: api.RunResult) -> list[str]:
     return lines
 
 
+def _stderr_was_recorded(manifest: api.Manifest | None) -> bool:
+    """Whether cowsnap's stderr is a file the run recorded (`cowsnap run -- make >
+    build.log 2>&1`): a summary appended to it would make it differ from its recorded
+    after-state, and an undo refuse it as changed since the run."""
+    try:
+        if manifest is None or not stat.S_ISREG(os.fstat(2).st_mode):
+            return False
+        name = os.readlink(b"/proc/self/fd/2")
+    except OSError:
+        return False
+    return any(entry.path == name for entry in manifest.files if entry.in_workspace)
+
+
 @click.command("run", context_settings={"allow_interspersed_args": False})
 @location_options
 @click.option("--backend", type=click.Choice((api.AUTO, *api.BACKEND_NAMES)),
@@ -105,6 +121,8 @@ def run(workspace: str | None, store: str | None, backend: str, output: str | No
                              capture=api.parse_capture(capture_reads, max_file_size),
                              versions=version_globs, session=session or None)
     result = api.run(request)
+    if _stderr_was_recorded(result.manifest):
+        return result
     if result.ignore_file_created is not None:
         click.echo(f"cowsnap: created {display_path(str(result.ignore_file_created))} "
                    f"with default ignored paths", err=True)

@@ -284,3 +284,22 @@ def test_names_of_a_file_beneath_a_renamed_directory(cowsnap: Cowsnap,
     data = manifest(cowsnap, workspace, runs(cowsnap, workspace)[2])
     assert [link["path"] for link in entry(data, workspace / "d1" / "a")["before"]["links"]] \
         == [str(workspace / "d2" / "b")]
+
+
+def test_a_log_taking_cowsnaps_own_messages_too(cowsnap: Cowsnap,
+                                                backend_workspace: tuple[str, Path]) -> None:
+    """`cowsnap run -- make >> build.log 2>&1`: cowsnap's summary, printed after the log's
+    after-state was taken, would make the log differ from it and the undo refuse."""
+    backend, workspace = backend_workspace
+    (workspace / "build.log").write_text("old\n")
+    before = walk(workspace)
+    command = (f"{sys.executable} -m cowsnap run --backend {backend} -- "
+               "sh -c 'echo built; echo warned >&2' >> build.log 2>&1")
+    subprocess.run(["sh", "-c", command], cwd=workspace, env=cowsnap.env(), check=True,
+                   timeout=60)
+    after = walk(workspace)
+    assert (workspace / "build.log").read_text() == "old\nbuilt\nwarned\n"
+    undo(cowsnap, workspace)
+    assert differences(before, walk(workspace)) == []
+    redo(cowsnap, workspace)
+    assert differences(after, walk(workspace)) == []
