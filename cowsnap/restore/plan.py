@@ -183,7 +183,9 @@ def select(manifest: Manifest, side: Side, paths: Sequence[bytes] | None = None)
     """The paths a restore to `side` must change: mutated by the run (by name, or
     through another name of the same file), different between the two sides, and
     under one of `paths` (all when None). The workspace root itself
-    is never replaced, only what is inside it (and its time)."""
+    is never replaced, only what is inside it (and its time). A directory in which the
+    run mutated entries gets its time back, even when those need nothing (a lock file
+    made and removed)."""
     workspace = os.fsencode(manifest.workspace)
     replaced = other_side(side)
     targets = []
@@ -202,7 +204,7 @@ def select(manifest: Manifest, side: Side, paths: Sequence[bytes] | None = None)
             continue
         if entry_change(entry):
             targets.append(Target(entry, _state(entry, side), _state(entry, replaced)))
-    holding = {os.path.dirname(target.path) for target in targets}
+    holding = {os.path.dirname(path) for path in (*mutated, *(t.path for t in targets))}
     targets.extend(Target(entry, _times_of(_state(entry, side)), _state(entry, replaced),
                           times_only=True)
                    for entry in parents if entry.path in holding)

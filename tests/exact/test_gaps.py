@@ -303,3 +303,13 @@ def test_a_log_taking_cowsnaps_own_messages_too(cowsnap: Cowsnap,
     assert differences(before, walk(workspace)) == []
     redo(cowsnap, workspace)
     assert differences(after, walk(workspace)) == []
+
+
+def test_a_directory_keeps_its_time_when_the_run_left_nothing_in_it(
+        cowsnap: Cowsnap, backend_workspace: tuple[str, Path]) -> None:
+    """A lock file made and removed (git's refs/heads/main.lock) changes only its
+    directory's time: nothing else needs restoring there, the time still does."""
+    backend, workspace = backend_workspace
+    (workspace / "d").mkdir()
+    os.utime(workspace / "d", ns=(10**18, 10**18))
+    _round_trip(cowsnap, backend, workspace, "touch d/main.lock && rm d/main.lock")
