@@ -313,3 +313,28 @@ def test_a_directory_keeps_its_time_when_the_run_left_nothing_in_it(
     (workspace / "d").mkdir()
     os.utime(workspace / "d", ns=(10**18, 10**18))
     _round_trip(cowsnap, backend, workspace, "touch d/main.lock && rm d/main.lock")
+
+
+BY_HANDLE = """
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+class Handle(ctypes.Structure):
+    _fields_ = [("size", ctypes.c_uint), ("type", ctypes.c_int),
+                ("data", ctypes.c_ubyte * 128)]
+handle, mount = Handle(size=128), ctypes.c_int()
+assert libc.name_to_handle_at(-100, b"f", ctypes.byref(handle), ctypes.byref(mount), 0) == 0
+fd = libc.open_by_handle_at(os.open(".", os.O_RDONLY), ctypes.byref(handle),
+                            os.O_WRONLY | os.O_APPEND)
+assert fd >= 0, os.strerror(ctypes.get_errno())
+os.write(fd, b"by handle")
+"""
+
+
+def test_a_file_opened_by_handle_is_a_warning(cowsnap: Cowsnap, ext4_workspace: Path,
+                                              root_required: None) -> None:
+    """open_by_handle_at names no path: what the tracer cannot see is said."""
+    (ext4_workspace / "f").write_text("old\n")
+    cowsnap("run", "--", sys.executable, "-c", BY_HANDLE, cwd=ext4_workspace)
+    assert (ext4_workspace / "f").read_text() == "old\nby handle"
+    [warning] = manifest(cowsnap, ext4_workspace)["warnings"]
+    assert "open_by_handle_at" in warning and "not recorded" in warning
