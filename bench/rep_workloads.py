@@ -25,7 +25,7 @@ Run as root: .venv/bin/python bench/rep_workloads.py [RUNS] [CACHE_DIR] [ONLY...
 (ONLY: run just the workloads whose name contains one of these words; --against:
 also run the cowsnap of the source checkout DIR, interleaved, and print the ratio
 of each phase and of the whole run to it: `git archive COMMIT | tar x -C DIR`, then
-copy cowsnap/trace/_core*.so into it, or build it there)
+`python setup.py build_ext --inplace` in DIR, for its own C core)
 Needs: gcc, make, git, tar, strace, postmark (apt-get install postmark).
 """
 
