@@ -40,7 +40,8 @@ class Answer:
     """What the hook did and why, in a few words (`cowsnap agent hook --explain`)."""
 
 
-def _unreadable(why: str) -> Answer:
+def _unrecorded(why: str) -> Answer:
+    """The command left as it is, and a message saying why it runs unrecorded."""
     message = f"cowsnap: {why}; the command runs unrecorded"
     return Answer({"systemMessage": message}, message)
 
@@ -79,16 +80,16 @@ def answer(raw: bytes, agent: str, cowsnap: Sequence[str], load_rules: RulesLoad
     try:
         payload = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
-        return _unreadable(f"cannot read the hook input as JSON ({error})")
+        return _unrecorded(f"cannot read the hook input as JSON ({error})")
     if not isinstance(payload, dict):
-        return _unreadable("the hook input is not a JSON object")
+        return _unrecorded("the hook input is not a JSON object")
     event = payload.get("hook_event_name", "PreToolUse")
     if event != "PreToolUse" or payload.get("tool_name") != "Bash":
         return Answer(None, f"not a Bash PreToolUse call ({event}, {payload.get('tool_name')})")
     tool_input = payload.get("tool_input")
     command = tool_input.get("command") if isinstance(tool_input, dict) else None
     if not isinstance(tool_input, dict) or not isinstance(command, str):
-        return _unreadable("the hook input has no tool_input.command string")
+        return _unrecorded("the hook input has no tool_input.command string")
     if not command.strip():
         return Answer(None, "empty command")
     if is_wrapped(command):
@@ -96,7 +97,7 @@ def answer(raw: bytes, agent: str, cowsnap: Sequence[str], load_rules: RulesLoad
     if _read_only(command):
         return Answer(None, "read-only command, not recorded")
     if _starts_background_job(command):
-        return _unreadable("the command starts a background job (&), which a recorded "
+        return _unrecorded("the command starts a background job (&), which a recorded "
                            "command would wait for")
     decision: permissions.Decision = "allow"
     if agent == "claude-code":
