@@ -68,4 +68,7 @@ def test_status_without_a_store_and_with_a_damaged_one(store: Store, tmp_path: P
     result = CliRunner().invoke(main, ["status", "--store", str(store.root),
                                        "--workspace", str(tmp_path)])
     assert result.exit_code == 0
-    assert result.output.splitlines()[-1].startswith("store usage unknown: ")
+    lines = result.output.splitlines()
+    assert "; 1 run; 0 contents held in the store (" in lines[-2]
+    assert lines[-1].startswith(f"damaged run {run_id} (cowsnap check lists the damage; "
+                                f"cowsnap forget {run_id} removes it): ")
