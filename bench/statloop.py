@@ -3,7 +3,8 @@ minimal C tracer loop (bench/c/floor.c, the floor), strace -f --seccomp-bpf, and
 cowsnap's trace() (bench/traced.py: no snapshot, no recording) with the native core
 (its scheduling policy off, and on: "+follow") and with the Python tracer. Both placements:
 everything pinned to one CPU (taskset -c 0) and spread over the CPUs. Medians of 5,
-interleaved; µs per call, and each as a ratio to the floor.
+interleaved; µs per call, and each as a ratio to the floor: wall time, and the CPU time
+(user + system) of the whole process tree, which a loaded machine disturbs far less.
 
 Run: .venv/bin/python bench/statloop.py [N] [RUNS]
 """
@@ -11,6 +12,7 @@ Run: .venv/bin/python bench/statloop.py [N] [RUNS]
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -46,12 +48,19 @@ def command(tracer: str, loop: list[str], binaries: dict[str, Path]) -> Command:
     return [sys.executable, str(HERE / "traced.py"), *loop], env
 
 
-def seconds(argv: list[str], env: dict[str, str], pinned: bool) -> float:
+def _children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def seconds(argv: list[str], env: dict[str, str], pinned: bool) -> tuple[float, float]:
+    """Wall and CPU seconds of one run."""
     if pinned:
         argv = ["taskset", "-c", "0", *argv]
+    cpu = _children_cpu()
     start = time.perf_counter()
     subprocess.run(argv, env=env, check=True)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, _children_cpu() - cpu
 
 
 def main() -> None:
@@ -68,8 +77,8 @@ def main() -> None:
         for mode in ("stat", "open"):
             loop = [str(binaries["statloop"]), mode, str(calls), str(target)]
             for pinned in (True, False):
-                timings: dict[str, list[float]] = {tracer: [] for tracer in TRACERS}
-                startup: dict[str, list[float]] = {tracer: [] for tracer in TRACERS}
+                timings: dict[str, list[tuple[float, float]]] = {tracer: [] for tracer in TRACERS}
+                startup: dict[str, list[tuple[float, float]]] = {tracer: [] for tracer in TRACERS}
                 empty = [str(binaries["statloop"]), mode, "0", str(target)]
                 for _ in range(runs):
                     for tracer in TRACERS:
@@ -77,16 +86,19 @@ def main() -> None:
                         timings[tracer].append(seconds(argv, env, pinned))
                         argv, env = command(tracer, empty, binaries)
                         startup[tracer].append(seconds(argv, env, pinned))
-                per_call = {
-                    tracer: (statistics.median(timings[tracer])
-                             - statistics.median(startup[tracer])) / calls * 1e6
+                wall, cpu = ({
+                    tracer: (statistics.median(t[kind] for t in timings[tracer])
+                             - statistics.median(t[kind] for t in startup[tracer])) / calls * 1e6
                     for tracer in TRACERS
-                }
+                } for kind in (0, 1))
                 placement = "pinned (taskset -c 0)" if pinned else "spread"
-                print(f"\n{mode} x{calls}, {placement}: µs per call (start-up excluded), x floor")
+                print(f"\n{mode} x{calls}, {placement}: µs per call (start-up excluded), x floor;"
+                      " wall, then CPU")
                 for tracer in TRACERS:
-                    ratio = per_call[tracer] / per_call["floor"] if per_call["floor"] > 0 else 0
-                    print(f"  {tracer:13} {per_call[tracer]:8.2f} µs   x{ratio:.2f}")
+                    ratios = [found[tracer] / found["floor"] if found["floor"] > 0 else 0
+                              for found in (wall, cpu)]
+                    print(f"  {tracer:13} {wall[tracer]:8.2f} µs   x{ratios[0]:.2f}"
+                          f"   {cpu[tracer]:8.2f} µs CPU   x{ratios[1]:.2f}")
 
 
 if __name__ == "__main__":
