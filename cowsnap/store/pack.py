@@ -305,6 +305,9 @@ class PackIndex:
         value: int = struct.unpack_from(">I", self._map, self._offsets + 4 * position)[0]
         if value & 0x80000000:
             large = self._large + 8 * (value & 0x7FFFFFFF)
+            if large + 8 > len(self._map) - 2 * TRAILER:
+                raise StoreError(f"pack index {self.path} is damaged: an offset is out of "
+                                 f"its table")
             value = struct.unpack_from(">Q", self._map, large)[0]
         return value
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import zlib
@@ -293,3 +294,37 @@ def test_deeply_nested_configuration_is_one_line(cowsnap: Cowsnap, tmp_path: Pat
     result = cowsnap("run", "--", "true", cwd=tmp_path, check=False)
     assert result.returncode != 0
     assert result.stderr.count(b"\n") == 1 and b"Traceback" not in result.stderr, result
+
+
+def test_a_pack_index_offset_out_of_its_table_is_one_line(cowsnap: Cowsnap,
+                                                          tmp_path: Path) -> None:
+    """Every entry of a pack index marked as a large offset past the index's table of them
+    (the struct read beyond the index was a traceback in restore, cat and check)."""
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "f.txt").write_text("original\n")
+    cowsnap("run", "--", "sh", "-c", "echo changed > f.txt", cwd=workspace)
+    git_dir = cowsnap.store / "objects.git"
+    loose = sorted(git_dir.glob("objects/??/*"))
+    names = "".join(f"{path.parent.name}{path.name}\n" for path in loose)
+    subprocess.run(["git", f"--git-dir={git_dir}", "pack-objects", "-q",
+                    str(git_dir / "objects" / "pack" / "pack")],
+                   input=names.encode(), check=True, stdout=subprocess.DEVNULL, timeout=60)
+    for path in loose:
+        path.unlink()
+    [index] = (git_dir / "objects" / "pack").glob("*.idx")
+    raw = bytearray(index.read_bytes())
+    count = struct.unpack_from(">I", raw, 8 + 255 * 4)[0]
+    offsets = 8 + 256 * 4 + 24 * count
+    for position in range(count):
+        struct.pack_into(">I", raw, offsets + 4 * position, 0x80000000 | (1000 + position))
+    index.chmod(0o600)
+    index.write_bytes(raw)
+    for command in (["restore", "--dry-run"], ["restore", "--force"],
+                    ["cat", "--before", "f.txt"]):
+        error = one_line_error(cowsnap(*command, cwd=workspace, check=False))
+        assert "is damaged: an offset is out of its table" in error, command
+    checked = cowsnap("check", cwd=workspace, check=False)
+    assert checked.returncode == 1 and b"Traceback" not in checked.stderr
+    assert b"an offset is out of its table" in checked.stdout
+    assert (workspace / "f.txt").read_text() == "changed\n"
