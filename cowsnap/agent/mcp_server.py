@@ -206,15 +206,19 @@ def build_server(settings: ServerSettings) -> MCPServer:
         return {"runs": [results.summary_result(summary) for summary in found[:limit]],
                 "more_runs": max(0, len(found) - limit), "session": settings.session}
 
+    # A client may send "" for an optional run: it means the default, the newest
+    # (on the command line an empty reference names no run).
+
     @server.tool()
     def show(run: str | None = None) -> dict[str, Any]:
         """One run (default: the newest): its command, status and the paths it changed."""
-        return results.show_result(_guarded(lambda: api.show(run, workspace=root, store=store)))
+        return results.show_result(_guarded(lambda: api.show(run or None, workspace=root,
+                                                               store=store)))
 
     @server.tool()
     def diff(run: str | None = None, paths: list[str] | None = None) -> dict[str, Any]:
         """What a run (default: the newest) changed, as a unified diff (cut at 20 kB)."""
-        changes = _guarded(lambda: api.diff(run, paths or (), cwd=settings.workspace,
+        changes = _guarded(lambda: api.diff(run or None, paths or (), cwd=settings.workspace,
                                             workspace=root, store=store))
         text = b"\n".join(line for item in changes.files for _kind, line in unified(item))
         return {"run_id": changes.run_id, "diff": text[:MAX_DIFF_BYTES].decode(
@@ -228,7 +232,7 @@ def build_server(settings: ServerSettings) -> MCPServer:
         only `paths`. Refuses, changing nothing, when a path changed since the run,
         unless `force`; the answer then lists the conflicts."""
         return _restoring(
-            lambda: api.restore(run, paths or (), side=to, force=force, dry_run=dry_run,
+            lambda: api.restore(run or None, paths or (), side=to, force=force, dry_run=dry_run,
                                 cwd=settings.workspace, command=["cowsnap", "mcp", "restore"],
                                 workspace=root, store=store),
             root, lambda result: results.restore_result(result, root))
@@ -240,7 +244,7 @@ def build_server(settings: ServerSettings) -> MCPServer:
         or with `session`, everything since that session's first run. Refuses,
         changing nothing, when a path changed since, unless `force`."""
         return _restoring(
-            lambda: api.rewind(run, session=session, force=force, dry_run=dry_run,
+            lambda: api.rewind(run or None, session=session, force=force, dry_run=dry_run,
                                cwd=settings.workspace, command=["cowsnap", "mcp", "rewind"],
                                workspace=root, store=store),
             root, lambda result: results.restore_result(result.restore, root, result.runs))

@@ -41,6 +41,7 @@ async def session(cowsnap: Cowsnap, workspace: Path) -> dict[str, Any]:
                                  command="rm -r docs/old notes.txt; echo changed > a.txt; "
                                          "echo done; echo warn >&2; exit 4")
         seen["show"] = await call(client, "show")
+        seen["show_empty_run"] = await call(client, "show", run="")
         seen["in_sub"] = await call(client, "run", command="pwd; touch made", cwd="docs")
         seen["outside"] = await client.call_tool("run", {"command": "true", "cwd": "../.."})
         seen["diff"] = await call(client, "diff", run=seen["run"]["run_id"], paths=["a.txt"])
@@ -77,6 +78,7 @@ def test_an_agent_deletes_files_sees_what_changed_and_rewinds(cowsnap: Cowsnap,
     assert [item["path"] for item in seen["in_sub"]["changes"]] == ["docs/made"]
     assert seen["outside"].is_error and "inside the workspace" in seen["outside"].content[0].text
     assert seen["show"]["run_id"] == run["run_id"] and seen["show"]["session"] == "agent-7"
+    assert seen["show_empty_run"] == seen["show"], "an empty run means the default, the newest"
     assert "-original" in seen["diff"]["diff"] and "+changed" in seen["diff"]["diff"]
     assert [item["run_id"] for item in seen["log"]["runs"]] == \
         [seen["in_sub"]["run_id"], run["run_id"]]
