@@ -126,9 +126,10 @@ def diff_runs(old_run: str, new_run: str, paths: Sequence[str | bytes] = (),
 
 def _now_state(entry: FileEntry, opened: Store) -> FileState:
     """The path as it is now; its content id is the run's when the bytes are the same."""
-    state = read_state(entry.path)
+    state = read_state(entry.path, xattrs=True)
     now = FileState(exists=state.exists, type=state.type, mode=state.mode, size=state.size,
-                    mtime_ns=state.mtime_ns, uid=state.uid, target=state.target)
+                    mtime_ns=state.mtime_ns, uid=state.uid, gid=state.gid,
+                    target=state.target, xattrs=state.xattrs)
     after = entry.after
     if (now.type == "file" and after.type == "file" and after.blob is not None
             and after.size == now.size):

@@ -338,3 +338,17 @@ def test_a_file_opened_by_handle_is_a_warning(cowsnap: Cowsnap, ext4_workspace: 
     assert (ext4_workspace / "f").read_text() == "old\nby handle"
     [warning] = manifest(cowsnap, ext4_workspace)["warnings"]
     assert "open_by_handle_at" in warning and "not recorded" in warning
+
+
+def test_diff_now_sees_group_and_attributes_as_a_run_diff_does(
+        cowsnap: Cowsnap, ext4_workspace: Path, root_required: None) -> None:
+    """`diff --now` compares the run's after-state with the workspace in the same terms
+    as `diff` compares a run's two states: a group or extended attribute changed since
+    is a change (the state read now left them out)."""
+    (ext4_workspace / "f").write_text("a\n")
+    _run(cowsnap, "copy", ext4_workspace, "echo b > f")
+    assert cowsnap("diff", "--now", cwd=ext4_workspace).stdout == b""
+    os.chown(ext4_workspace / "f", -1, 4321)
+    os.setxattr(ext4_workspace / "f", "user.note", b"later")
+    assert cowsnap("diff", "--now", cwd=ext4_workspace).stdout == \
+        b"diff --git a/f b/f\nmetadata changed: group, xattrs\n"
