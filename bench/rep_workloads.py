@@ -4,9 +4,11 @@ untraced, under `strace -f --seccomp-bpf -e trace=%file`, and under the whole
 and cowsnap's per-phase split (prepare, trace, record, release).
 
 Workloads, each in its own btrfs subvolume ($COWSNAP_TEST_BTRFS), so the btrfs
-backend. Where the store is (`--store-on`): `same`, the default, puts it on the
-workspace's filesystem, where a user's default store is (~/.local/share/cowsnap
-beside projects in the same home); `other` puts it on $COWSNAP_TEST_EXT4 (a home
+backend (a project directory that is not a subvolume root gets the lazy reflink
+backend instead, whose captures are part of the trace phase). Where the store is
+(`--store-on`): `same`, the default, puts it on the workspace's filesystem,
+where a user's default store is (~/.local/share/cowsnap beside projects in the
+same home); `other` puts it on $COWSNAP_TEST_EXT4 (a home
 on another filesystem than the projects: no clone can share extents). A fresh
 store for every cowsnap run (so every content is new to it: the worst case; the
 store's one-time measurement of its size, made by its first run, is done by an
