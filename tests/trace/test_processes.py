@@ -235,7 +235,9 @@ def test_tracees_killed_at_any_moment_do_not_derail_the_tracer(run: Runner, work
     )
     traced = run(["sh", "-c", script])
     assert traced.status == 0
-    assert traced.touched()[-1] == ("utimensat", "metadata", b"done")
+    # Not necessarily the last: a subshell killed after forking `touch a$i` leaves that
+    # touch running, orphaned, and it may touch its file after `done`.
+    assert ("utimensat", "metadata", b"done") in traced.touched()
     assert no_children_left()
 
 
