@@ -26,7 +26,7 @@ import stat
 from dataclasses import dataclass
 
 from cowsnap.errors import StoreError, UntrustedRunError
-from cowsnap.model import NOT_IN_REPO, FileEntry, FileState, Manifest
+from cowsnap.model import NOT_IN_REPO, FileEntry, FileState, Manifest, Version
 from cowsnap.paths import within
 from cowsnap.store.content import check_blob_id
 
@@ -94,6 +94,19 @@ def state_problem(state: FileState) -> str | None:
     return None
 
 
+def _version_problem(version: Version) -> str | None:
+    """Why an intermediate version cannot be a real content's, or None."""
+    if version.size is not None and (type(version.size) is not int
+                                     or not 0 <= version.size < INT64):
+        return f"has an impossible size {version.size!r}"
+    if version.blob is not None:
+        try:
+            check_blob_id(version.blob)
+        except StoreError:
+            return f"refers to a malformed content id {version.blob!r}"
+    return None
+
+
 def check_manifest(manifest: Manifest) -> None:
     """Raise UntrustedRunError naming the first thing wrong with the manifest."""
     workspace = os.fsencode(manifest.workspace)
@@ -118,6 +131,9 @@ def check_manifest(manifest: Manifest) -> None:
             if problem is None and any(path_problem(link) or not within(link, workspace)
                                        for link in state.links):
                 problem = f"{side}-state links to a name that is not a workspace path"
+        for version in entry.versions:
+            if problem is None and (why := _version_problem(version)) is not None:
+                problem = f"version {version.number} {why}"
         if problem is not None:
             raise UntrustedRunError(f"run {manifest.run_id}: path {os.fsdecode(entry.path)!r} "
                                     f"{problem}")

@@ -9,7 +9,7 @@ import os
 import pytest
 
 from cowsnap.errors import UntrustedRunError
-from cowsnap.model import FileEntry, FileState, Manifest, Operation
+from cowsnap.model import FileEntry, FileState, Manifest, Operation, Version
 from cowsnap.restore.trust import (
     OUTSIDE,
     Confined,
@@ -20,7 +20,7 @@ from cowsnap.restore.trust import (
     state_problem,
     workspace_problem,
 )
-from tests.restore.states import file, manifest, symlink
+from tests.restore.states import BLOB_A, file, manifest, symlink
 
 
 @pytest.mark.parametrize(("path", "problem"), [
@@ -154,3 +154,22 @@ def test_values_that_would_overflow_a_syscall_are_refused() -> None:
 def test_a_path_may_appear_once() -> None:
     with pytest.raises(UntrustedRunError, match="path '/ws/a' appears twice"):
         check_manifest(manifest(_entry(b"/ws/a", True), _entry(b"/ws/a", True)))
+
+
+@pytest.mark.parametrize(("size", "blob", "problem"), [
+    (3, BLOB_A, None),
+    (None, None, None),
+    (-1, BLOB_A, "version 1 has an impossible size -1"),
+    (2**63, BLOB_A, "version 1 has an impossible size"),
+    (3, "../../etc/passwd", "version 1 refers to a malformed content id"),
+])
+def test_intermediate_versions_are_checked_too(size: int | None, blob: str | None,
+                                               problem: str | None) -> None:
+    version = Version(number=1, time="2026-01-01T00:00:00Z", trigger="close", pid=1,
+                      exe=None, comm=None, size=size, blob=blob)
+    entry = dataclasses.replace(_entry(b"/ws/a", True), versions=(version,))
+    if problem is None:
+        check_manifest(manifest(entry))
+    else:
+        with pytest.raises(UntrustedRunError, match=problem):
+            check_manifest(manifest(entry))
