@@ -146,14 +146,18 @@ class LazySnapshot(Snapshot):
     def _first_preserved(self, relative: bytes, live: bytes,
                          status: os.stat_result) -> tuple[bytes, os.stat_result]:
         """What to preserve `relative` from: for another name of a file preserved already
-        (whose content and metadata the run may have changed since, through that name),
-        the first copy, taken before any change; else the live path."""
-        if not stat.S_ISREG(status.st_mode) or status.st_nlink < 2:
+        (whose content and metadata the run may have changed since, through that name,
+        and whose other names it may have removed), the first copy, taken before any
+        change; else the live path. A name still live has had its inode since the run
+        began, as had the first: the same inode number is the same file."""
+        if not stat.S_ISREG(status.st_mode):
             return live, status
         inode = (status.st_dev, status.st_ino)
-        first = self._first_name.setdefault(inode, relative)
-        if first == relative:
-            self._linked[relative] = (inode, status.st_nlink)
+        first = self._first_name.get(inode)
+        if first is None:
+            if status.st_nlink > 1:
+                self._first_name[inode] = relative
+                self._linked[relative] = (inode, status.st_nlink)
             return live, status
         self._linked[relative] = self._linked[first]
         return self._kept(first), os.lstat(self._kept(first))

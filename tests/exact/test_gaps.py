@@ -47,12 +47,14 @@ def test_every_name_of_a_written_file(cowsnap: Cowsnap,
 
 
 @pytest.mark.parametrize("script", ["echo x >> old/f1; echo y >> old/link1",
-                                    "echo y >> old/link1; echo x >> old/f1"])
+                                    "echo y >> old/link1; echo x >> old/f1",
+                                    "echo x >> old/f1; rm old/f1; echo y >> old/link1"])
 def test_a_file_written_through_each_of_its_names(cowsnap: Cowsnap,
                                                  backend_workspace: tuple[str, Path],
                                                  script: str) -> None:
     """Undo, redo and undoing the redo bring the content back under both names, still
-    one file, whichever name was written first, and `old` its time."""
+    one file, whichever name was written first (even when it was removed before the
+    other was written: a single name left), and `old` its time."""
     backend, workspace = backend_workspace
     (workspace / "old").mkdir()
     (workspace / "old" / "f1").write_text("one\n")

@@ -273,8 +273,8 @@ def test_cleanup_spares_live_owners(backend: Backend, workspace: Path) -> None:
 
 def test_every_name_of_a_file_keeps_the_first_preserved_state(backend: Backend,
                                                               workspace: Path) -> None:
-    """Written and chmod-ed through one name, a second name preserved afterwards (with
-    its renamed directory) still shows the file as it was, and the same inode."""
+    """Written, chmod-ed and removed through one name, a second name preserved afterwards
+    (with its renamed directory) still shows the file as it was, and the same inode."""
     root = os.fsencode(workspace)
     for name in (b"d1", b"d2"):
         os.mkdir(os.path.join(root, name))
@@ -287,6 +287,7 @@ def test_every_name_of_a_file_keeps_the_first_preserved_state(backend: Backend,
         snapshot.capture(first)
         write(first, b"two\n")
         os.chmod(first, 0o600)
+        os.unlink(first)  # the second name is now the only one
         snapshot.capture(os.path.join(root, b"d2"), subtree=True)
         os.rename(os.path.join(root, b"d2"), os.path.join(root, b"d3"))
         for name in (first, second):
