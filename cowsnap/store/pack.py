@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import mmap
 import os
+import re
 import secrets
 import struct
 import sys
@@ -236,6 +237,10 @@ def _index(names: list[bytes], offsets: array[int], crcs: array[int],
     return body + hashlib.sha1(body, usedforsecurity=False).digest()
 
 
+PACK_INDEX_NAME = re.compile(r"pack-(?:[0-9a-f]{40}|[0-9a-f]{64})\.idx")
+"""The only pack index names read, as git and PackWriter name them: a bundle's other
+names (control characters that reach the terminal in an error) are never packs."""
+
 OpenFile = Callable[[str], int]
 """Opens a file of a pack directory by name, read-only, beneath the store's root: never
 through a symlink, never a special file (a FIFO would block), never another owner's
@@ -394,7 +399,8 @@ class PackSet:
         self._seen = stamp
         names = set() if stamp < 0 else {
             name for name in os.listdir(self._pack_dir)
-            if name.endswith(".idx") and os.path.exists(self._pack_dir / f"{name[:-4]}.pack")}
+            if PACK_INDEX_NAME.fullmatch(name)
+            and os.path.exists(self._pack_dir / f"{name[:-4]}.pack")}
         for gone in set(self._indexes) - names:
             self._indexes.pop(gone).close()
         for name in sorted(names - set(self._indexes)):

@@ -296,10 +296,9 @@ def test_deeply_nested_configuration_is_one_line(cowsnap: Cowsnap, tmp_path: Pat
     assert result.stderr.count(b"\n") == 1 and b"Traceback" not in result.stderr, result
 
 
-def test_a_pack_index_offset_out_of_its_table_is_one_line(cowsnap: Cowsnap,
-                                                          tmp_path: Path) -> None:
-    """Every entry of a pack index marked as a large offset past the index's table of them
-    (the struct read beyond the index was a traceback in restore, cat and check)."""
+def _packed(cowsnap: Cowsnap, tmp_path: Path) -> tuple[Path, Path]:
+    """(workspace, pack index): a run that changed f.txt, its contents moved from loose
+    objects into one pack as git makes them."""
     workspace = tmp_path / "ws"
     workspace.mkdir()
     (workspace / "f.txt").write_text("original\n")
@@ -313,6 +312,12 @@ def test_a_pack_index_offset_out_of_its_table_is_one_line(cowsnap: Cowsnap,
     for path in loose:
         path.unlink()
     [index] = (git_dir / "objects" / "pack").glob("*.idx")
+    assert cowsnap("cat", "--before", "f.txt", cwd=workspace).stdout == b"original\n"
+    return workspace, index
+
+
+def _offsets_out_of_their_table(index: Path) -> None:
+    """Every entry of `index` marked as a large offset past the index's table of them."""
     raw = bytearray(index.read_bytes())
     count = struct.unpack_from(">I", raw, 8 + 255 * 4)[0]
     offsets = 8 + 256 * 4 + 24 * count
@@ -320,6 +325,13 @@ def test_a_pack_index_offset_out_of_its_table_is_one_line(cowsnap: Cowsnap,
         struct.pack_into(">I", raw, offsets + 4 * position, 0x80000000 | (1000 + position))
     index.chmod(0o600)
     index.write_bytes(raw)
+
+
+def test_a_pack_index_offset_out_of_its_table_is_one_line(cowsnap: Cowsnap,
+                                                          tmp_path: Path) -> None:
+    """The struct read beyond the index was a traceback in restore, cat and check."""
+    workspace, index = _packed(cowsnap, tmp_path)
+    _offsets_out_of_their_table(index)
     for command in (["restore", "--dry-run"], ["restore", "--force"],
                     ["cat", "--before", "f.txt"]):
         error = one_line_error(cowsnap(*command, cwd=workspace, check=False))
@@ -328,3 +340,21 @@ def test_a_pack_index_offset_out_of_its_table_is_one_line(cowsnap: Cowsnap,
     assert checked.returncode == 1 and b"Traceback" not in checked.stderr
     assert b"an offset is out of its table" in checked.stdout
     assert (workspace / "f.txt").read_text() == "changed\n"
+
+
+def test_a_pack_named_with_control_characters_is_not_a_pack(cowsnap: Cowsnap,
+                                                            tmp_path: Path) -> None:
+    """Only git's pack names are read: a bundle's pack named with an escape sequence
+    and a carriage return put them on the terminal in every error naming the pack."""
+    workspace, index = _packed(cowsnap, tmp_path)
+    _offsets_out_of_their_table(index)
+    hostile = "x\x1b]0;owned\x07\rcowsnap: ok"
+    for suffix in (".idx", ".pack"):
+        index.with_suffix(suffix).rename(index.with_name(hostile + suffix))
+    for command in (["restore", "--dry-run"], ["cat", "--before", "f.txt"], ["check"],
+                    ["diff"]):
+        result = cowsnap(*command, cwd=workspace, check=False)
+        assert b"\x1b" not in result.stdout + result.stderr, command
+        assert b"\r" not in result.stdout + result.stderr, command
+    error = one_line_error(cowsnap("cat", "--before", "f.txt", cwd=workspace, check=False))
+    assert "is not in the store" in error
