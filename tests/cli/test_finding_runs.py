@@ -47,7 +47,7 @@ def test_any_unique_part_of_an_id_and_relative_references(
     empty = invoke(cowsnap, workspace, "forget", "")
     assert empty.exit_code == 1
     assert empty.output == "cowsnap: error: an empty run reference names no run\n"
-    assert sorted(path.name for path in (cowsnap.store / "runs").iterdir()) == three_runs
+    assert sorted(path.name for path in (cowsnap.store / "runs").iterdir()) == sorted(three_runs)
 
 
 @pytest.mark.parametrize("command", ["diff", "restore", "cat", "versions"])
@@ -194,7 +194,7 @@ def test_prune_acts_on_the_workspace_unless_all(cowsnap: Cowsnap, workspace: Pat
     for script in ("echo 1 > b.txt", "echo 2 > b.txt"):
         cowsnap("run", "--", "sh", "-c", script, cwd=other)
     here = json.loads(invoke(cowsnap, workspace, "prune", "--keep-last", "1", "--json").stdout)
-    assert sorted(run["run_id"] for run in here["runs"] if not run["keep"]) == three_runs[:2]
+    assert {run["run_id"] for run in here["runs"] if not run["keep"]} == set(three_runs[:2])
     assert len(json.loads(invoke(cowsnap, other, "log", "--json").stdout)) == 2
     everywhere = invoke(cowsnap, workspace, "prune", "--keep-last", "1", "--all")
     assert everywhere.exit_code == 0
