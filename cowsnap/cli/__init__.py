@@ -21,7 +21,7 @@ import click
 
 from cowsnap import __version__
 from cowsnap.cli import commands
-from cowsnap.cli.format import display_path
+from cowsnap.cli.format import display_path, printable
 from cowsnap.errors import EXIT_ERROR, EXIT_USAGE, CowsnapError
 
 EXIT_SIGPIPE = 128 + 13
@@ -147,9 +147,9 @@ def _reader_went_away() -> NoReturn:
 
 
 def _fail(message: str, exit_code: int) -> NoReturn:
-    """One line on stderr; a path decoded with os.fsdecode is shown as display_path
-    shows every path."""
-    shown = message.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    """One line on stderr, control characters escaped as display_path escapes them in
+    every path (a message may carry a hostile remote's or bundle's text)."""
+    shown = printable(message)
     click.echo(f"cowsnap: error: {shown}", err=True)
     sys.exit(exit_code)
 
