@@ -3,6 +3,7 @@ streams (and identical hook calls): the Python tracer is the reference."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -123,3 +124,19 @@ def test_shell_scripts_give_the_same_events(
     script: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _compare(lambda work: ["sh", "-c", SCRIPTS[script]], tmp_path, monkeypatch, ordered=True)
+
+
+@pytest.mark.parametrize("scenario", ["dirfd", "tmpfile", "rename", "dup", "threads", "fork"])
+def test_on_one_cpu_the_same_events(
+    scenario: str, ops_binary: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    root_required: None,
+) -> None:
+    """With one CPU allowed the native core fills its batches before Python runs (hooks
+    still end them): the events and hook calls do not change."""
+    allowed = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(allowed)})
+    try:
+        _compare(lambda work: [str(ops_binary), scenario, str(work)], tmp_path, monkeypatch,
+                 ordered=scenario in SEQUENTIAL)
+    finally:
+        os.sched_setaffinity(0, allowed)
