@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from cowsnap import api
-from cowsnap.cli.format import count, display_path, format_size
+from cowsnap.cli.format import count, display_path, format_size, printable
 from cowsnap.cli.options import json_option, location_options
 
 
@@ -37,7 +37,7 @@ def prune_text(result: api.PruneResult, max_size: int | None) -> list[str]:
     lines = [f"{verb} {removed} of {count(removed + kept, 'run')}, keeping {kept}"]
     for decision in plan.decisions:
         action = "keep  " if decision.keep else "remove"
-        lines.append(f"  {action} {decision.run_id}  {decision.workspace}: "
+        lines.append(f"  {action} {decision.run_id}  {printable(decision.workspace)}: "
                      f"{'; '.join(decision.reasons)}")
     if result.dry_run:
         lines.append(f"would free about {format_size(result.reclaimed_size)}")

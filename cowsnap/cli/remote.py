@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from cowsnap import api
-from cowsnap.cli.format import format_size
+from cowsnap.cli.format import format_size, printable
 from cowsnap.cli.options import json_option, location_options, store_option
 
 
@@ -38,7 +38,7 @@ def _echo_runs(runs: list[tuple[str, str, str | None, dict[str, int]]], width: i
     """One line per run of a push or fetch (status, id, why, what was left out), then
     how many of them were `done`."""
     for status, run_id, why, not_pushed in runs:
-        reason = f": {why}" if why else ""
+        reason = f": {printable(why)}" if why else ""
         click.echo(f"{status:<{width}} {run_id}{reason}{_left_out(not_pushed)}")
     count = sum(1 for status, *_ in runs if status == done)
     click.echo(f"{done} {count} of {len(runs)} runs {where}")
@@ -128,7 +128,7 @@ def print_remote_log(remote: str, store: str | None, as_json: bool) -> None:
         if item.summary is not None:
             click.echo(log_line(item.summary, every_workspace=True).decode())
         else:
-            click.echo(f"{item.run_id}  unreadable: {item.problem}")
+            click.echo(f"{item.run_id}  unreadable: {printable(item.problem or '')}")
 
 
 def remote_check_document(result: api.RemoteCheck) -> dict[str, Any]:
@@ -147,7 +147,7 @@ def print_remote_check(remote: str, store: str | None, as_json: bool) -> api.Rem
         click.echo(f"checked {result.runs} runs and {result.contents} contents on "
                    f"{result.url} ({format_size(result.received_bytes)} received)")
         for run_id, problem in result.problems:
-            click.echo(f"damaged: run {run_id}: {problem}")
+            click.echo(f"damaged: run {run_id}: {printable(problem)}")
         if not result.problems:
             click.echo("no damage found")
     return result
@@ -174,8 +174,8 @@ def print_remote_prune(result: api.RemotePruneResult, as_json: bool) -> api.Remo
         for decision in result.plan.decisions:
             action = "keep  " if decision.keep else "remove"
             refused = result.refused.get(decision.run_id)
-            note = f" (refused by the server: {refused})" if refused else ""
-            click.echo(f"  {action} {decision.run_id}  {decision.workspace}: "
+            note = f" (refused by the server: {printable(refused)})" if refused else ""
+            click.echo(f"  {action} {decision.run_id}  {printable(decision.workspace)}: "
                        f"{'; '.join(decision.reasons)}{note}")
         for run_id in result.unreadable:
             click.echo(f"  keep   {run_id}: its summary cannot be read")

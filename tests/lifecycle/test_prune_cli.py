@@ -91,3 +91,16 @@ def test_prune_acts_on_this_workspace_unless_all(store: Store, tmp_path: Path) -
     assert code == 0, output
     assert store.runs.ids() == sorted([new_here, new_there])
     assert old_here not in output
+
+
+def test_a_workspace_named_with_control_characters_is_shown_escaped(
+        store: Store, tmp_path: Path) -> None:
+    """A bundle's run names any workspace: its escape sequence and carriage return
+    reached the terminal in prune's list of decisions (as in prune --remote's)."""
+    workspace = tmp_path / "ws\x1b]0;owned\x07\rcowsnap: ok"
+    workspace.mkdir()
+    run = publish(store, workspace, [b"x"], NOW - timedelta(hours=1))
+    code, output = prune(store, workspace, "--keep-last", "1", "--dry-run")
+    assert code == 0, output
+    assert "\x1b" not in output and "\r" not in output and "\x07" not in output
+    assert f"  keep   {run}  {tmp_path}/ws\\x1b]0;owned\\x07\\x0dcowsnap: ok: " in output
