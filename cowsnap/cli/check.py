@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from cowsnap import api
-from cowsnap.cli.format import count, display_path, format_size
+from cowsnap.cli.format import count, display_path, format_size, printable
 from cowsnap.cli.options import json_option, location_options
 
 
@@ -42,8 +42,10 @@ def check_text(result: api.CheckResult) -> list[str]:
     if report.sealed:
         lines.append(f"sealed {count(report.sealed, 'large content')} "
                      f"(checksums for later checks)")
-    lines.extend(f"warning: {item.subject}: {item.problem}" for item in report.warnings)
-    lines.extend(f"damaged: {item.subject}: {item.problem}" for item in report.problems)
+    lines.extend(f"warning: {printable(item.subject)}: {printable(item.problem)}"
+                 for item in report.warnings)
+    lines.extend(f"damaged: {printable(item.subject)}: {printable(item.problem)}"
+                 for item in report.problems)
     if report.ok:
         lines.append("no damage found")
     return lines

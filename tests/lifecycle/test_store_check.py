@@ -168,3 +168,15 @@ def test_check_creates_no_snapshot_directory_where_there_was_none(
     assert result.exit_code == 0, result.output
     assert outside_the_store() == before
     assert not (isolated_home / ".cache").exists()
+
+
+def test_a_run_directory_named_with_control_characters_is_listed_escaped(
+        store: Store, tmp_path: Path) -> None:
+    """A bundle's runs/ may hold any name: check listed it raw, escape sequence and all."""
+    publish(store, tmp_path, [b"one"])
+    (store.root / "runs" / "R\x1b]0;owned\x07\r").mkdir()
+    result = CliRunner().invoke(main, ["check", "--store", str(store.root), "--workspace",
+                                       str(tmp_path)])
+    assert result.exit_code == 1, result.output
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    assert "damaged: run R\\x1b]0;owned\\x07\\x0d: " in result.output
