@@ -74,8 +74,11 @@ def unified(diff: FileDiff) -> Iterator[tuple[Kind, bytes]]:
         yield Kind.META, b"rename to " + _quoted(diff.name)
     for line in _mode_lines(diff):
         yield Kind.META, line
-    other = sorted(diff.change & {Aspect.OWNER, Aspect.GROUP, Aspect.XATTRS, Aspect.TIMES})
-    if other and diff.status[1] == "m":
+    shown = {Aspect.OWNER, Aspect.GROUP, Aspect.XATTRS}
+    if diff.status[1] == "m":  # times count when nothing but metadata changed
+        shown.add(Aspect.TIMES)
+    other = sorted(diff.change & shown)
+    if other:
         yield Kind.META, b"metadata changed: " + ", ".join(other).encode()
     if diff.unavailable is not None:
         yield Kind.META, b"content not shown: " + diff.unavailable.encode("utf-8", "replace")

@@ -354,3 +354,7 @@ def test_diff_now_sees_group_and_attributes_as_a_run_diff_does(
     os.setxattr(ext4_workspace / "f", "user.note", b"later")
     assert cowsnap("diff", "--now", cwd=ext4_workspace).stdout == \
         b"diff --git a/f b/f\nmetadata changed: group, xattrs\n"
+    os.chmod(ext4_workspace / "f", 0o600)  # the mode lines do not hide the rest
+    assert cowsnap("diff", "--now", cwd=ext4_workspace).stdout == \
+        b"diff --git a/f b/f\nold mode 100644\nnew mode 100600\n" \
+        b"metadata changed: group, xattrs\n"
