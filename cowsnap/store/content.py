@@ -342,6 +342,18 @@ class ContentStore:
             clone_or_copy(source_fd, out, os.fstat(source_fd).st_size)
             self._install(out, scratch, name, blob)
 
+    def seal_clone(self, blob: str) -> None:
+        """Hash a content this store cloned (seal `unhashed`) and seal it, as its
+        first reader would: from then on every reader catches a flipped byte, so no
+        damage can be sealed as good later (one read of the clone)."""
+        fd = self.open_large_file(blob)
+        if fd is None:
+            return
+        try:
+            self.verify_large(blob, fd, None)
+        finally:
+            os.close(fd)
+
     def large_size(self, blob: str) -> int | None:
         """The size of a large content's raw file, None when `blob` is not one."""
         try:

@@ -89,6 +89,7 @@ class ContentWriter:
         self._pack: PackWriter | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._fanout: frozenset[str] | None = None
+        self._clones: list[str] = []
 
     @property
     def scratch(self) -> Path:
@@ -116,14 +117,21 @@ class ContentWriter:
         """Keep the regular file open at `fd` (`size`: its size when opened).
         With `clone_only`, only if the filesystem can clone it (blob None if it cannot)."""
         if clone_only or size >= content.LARGE_CONTENT:
-            return KeptFile(*self._contents.keep_large(fd, size, clone_only=clone_only))
+            return self._keep_large(fd, size, clone_only=clone_only)
         try:
             data = read_whole(fd, size)
         except OSError as error:
             raise storage_error(error, "read a file to store it") from None
         if len(data) >= content.LARGE_CONTENT:
-            return KeptFile(*self._contents.keep_large(fd, len(data), clone_only=False))
+            return self._keep_large(fd, len(data), clone_only=False)
         return KeptFile(self.keep_bytes(data), len(data))
+
+    def _keep_large(self, fd: int, size: int, *, clone_only: bool) -> KeptFile:
+        kept = KeptFile(*self._contents.keep_large(fd, size, clone_only=clone_only))
+        if kept.blob is not None and kept.blob.startswith("large-"):
+            with self._lock:
+                self._clones.append(kept.blob)
+        return kept
 
     def keep_path(self, path: bytes, *, clone_only: bool = False) -> str | None:
         """`keep` the regular file at `path`, never following a final symlink nor
@@ -240,6 +248,10 @@ class ContentWriter:
             raise storage_error(error, "store the contents of a run") from None
         for data in pending.values():
             self._contents.put_bytes(data)
+        with self._lock:
+            clones, self._clones = self._clones, []
+        for blob in clones:
+            self._contents.seal_clone(blob)
 
     def abandon(self) -> None:
         self._stop_pool()

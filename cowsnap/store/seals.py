@@ -1,11 +1,12 @@
 """Checksums of large contents stored under a random `large-...` id.
 
-Those contents are cloned, not hashed, when they are stored (hashing costs ten
-warm reads, docs/store.md), so nothing records what their bytes should be. The
-store that clones one writes `seals/<id>` = `unhashed`: produced here, not yet
-hashed. Its first reader (`cowsnap check`, or a restore, `cat`, `diff`, an
-export) hashes it and replaces that with the git blob id of its bytes, and every
-later reader compares against it, so a flipped byte after that is caught. A
+Those contents are cloned, not copied, when they are stored, so their name says
+nothing of their bytes. The store that clones one writes `seals/<id>` =
+`unhashed`: produced here, not yet hashed. The writer that cloned it hashes the
+clone when it closes (before its run is published) and replaces that with the git
+blob id of its bytes; every reader compares against it, so a flipped byte is
+caught from then on. An `unhashed` seal left by an older store is sealed by its
+first reader (`cowsnap check`, or a restore, `cat`, `diff`, an export). A
 `large-` content with no seal at all (a bundle's, with its seal lost) cannot be
 verified: it is an error, and nothing ever seals it as good. A bundle carries a
 hashed seal for each of its large contents. Contents named by their git blob id

@@ -14,7 +14,7 @@ from cowsnap.cli import main
 from cowsnap.model import dump_manifest
 from cowsnap.store.check import check_store
 from cowsnap.store.content import LARGE_CONTENT
-from cowsnap.store.seals import read_seal
+from cowsnap.store.seals import UNHASHED, read_seal, write_seal
 from cowsnap.store.store import Store
 from tests.conftest import keep_file, rewrite_manifest
 from tests.lifecycle.conftest import flip_byte, git_blob_id, loose_path, publish, publish_blobs
@@ -59,19 +59,31 @@ def test_a_flipped_byte_in_a_large_raw_content_is_caught(store: Store, tmp_path:
     assert "does not match its id" in problem.problem
 
 
-def test_a_cloned_large_content_is_sealed_then_verified(xfs_dir: Path) -> None:
+def test_a_cloned_large_content_is_sealed_by_the_run_that_stored_it(xfs_dir: Path) -> None:
+    """Damage before any check is caught: the writer hashes its clones when it closes,
+    so no first reader ever seals a flipped byte as good (issue 10, item 7)."""
     store = Store.open(xfs_dir / "store")
     blob = keep_file(store, _large_file(xfs_dir))
-    assert blob.startswith("large-"), "cloned on XFS, not hashed"
+    assert blob.startswith("large-"), "cloned on XFS, not hashed while kept"
+    assert read_seal(store.directory, blob) == git_blob_id((xfs_dir / "big").read_bytes())
+    publish_blobs(store, xfs_dir, [(blob, LARGE_CONTENT)])
+    flip_byte(store.root / store.contents.large_name(blob), 0)
+    report = check_store(store)
+    assert report.sealed == 0
+    [problem] = report.problems
+    assert "does not match its id or seal" in problem.problem
+
+
+def test_a_clone_left_unhashed_is_sealed_by_its_first_check(xfs_dir: Path) -> None:
+    """A store written before clones were hashed at once: its first check seals them."""
+    store = Store.open(xfs_dir / "store")
+    blob = keep_file(store, _large_file(xfs_dir))
+    write_seal(store.directory, blob, UNHASHED)
     publish_blobs(store, xfs_dir, [(blob, LARGE_CONTENT)])
     first = check_store(store)
     assert first.ok and first.sealed == 1
     assert read_seal(store.directory, blob) == git_blob_id((xfs_dir / "big").read_bytes())
-    second = check_store(store)
-    assert second.ok and second.sealed == 0
-    flip_byte(store.root / store.contents.large_name(blob), 0)
-    [problem] = check_store(store).problems
-    assert "does not match its id or seal" in problem.problem
+    assert check_store(store).sealed == 0
 
 
 def test_missing_contents_and_broken_runs_are_all_listed(store: Store, tmp_path: Path) -> None:
