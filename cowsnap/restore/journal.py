@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from cowsnap import __version__
-from cowsnap.errors import RestoreError
+from cowsnap.errors import RestoreError, StoreError
 from cowsnap.model import (
     FileEntry,
     FileState,
@@ -26,6 +26,7 @@ from cowsnap.model import (
 )
 from cowsnap.restore.beneath import OpenParents, Roots
 from cowsnap.restore.plan import Current, Plan, Target
+from cowsnap.store.batch import read_packed
 from cowsnap.store.keeping import ContentWriter
 from cowsnap.store.store import Store
 
@@ -94,16 +95,40 @@ def _entry(target: Target, before: FileState) -> FileEntry:
                      in_workspace=target.entry.in_workspace)
 
 
+def _held(store: Store, touched: Sequence[Target], current: Mapping[bytes, Current], *,
+          verify: bool) -> set[str]:
+    """The current contents the store already holds, so the undo run need not keep them
+    again. With `verify` (a store that is not this user's own: a bundle, whose pack
+    index may claim a content its pack does not hold), each is read and checked against
+    its id and size first: an undo run must never reference a content that is not there."""
+    sizes = {blob: state.size for target in touched
+             if is_hash_id(blob := (state := current[target.path].state).blob)
+             and blob is not None}
+    held = store.contents.held(sizes)
+    if not verify:
+        return held
+    try:
+        packed = {blob for blob, _data in read_packed(
+            store.contents, {blob: sizes[blob] for blob in held})}
+        for blob in held - packed:
+            for _chunk in store.contents.stream(blob, sizes[blob]):
+                pass
+    except StoreError as error:
+        raise RestoreError(f"the store does not hold what the restore replaces: {error}; "
+                           f"nothing was restored: cowsnap check --store {store.root}") from None
+    return held
+
+
 def record_restore(store: Store, source: Manifest, plan: Plan, current: Mapping[bytes, Current],
-                   roots: Roots, command: Sequence[str], cwd: str) -> str:
-    """Publish the restore's own run (see the module docstring); return its id."""
+                   roots: Roots, command: Sequence[str], cwd: str, *,
+                   verify_held: bool) -> str:
+    """Publish the restore's own run (see the module docstring); return its id.
+    `verify_held`: check the contents the store says it holds (`_held`)."""
     started_at = _now()
+    touched = plan.touched()
+    held = _held(store, touched, current, verify=verify_held)
     pending = store.runs.begin()
     try:
-        touched = plan.touched()
-        held = store.contents.held(
-            blob for target in touched
-            if is_hash_id(blob := current[target.path].state.blob) and blob is not None)
         with OpenParents(roots) as parents, ContentWriter(store.contents) as writer:
             entries = [_entry(target, _keep_current(writer, parents, target,
                                                     current[target.path].state, held))

@@ -32,6 +32,7 @@ from cowsnap.restore.observe import observe_all
 from cowsnap.restore.plan import Plan, Side, Target, make_plan, select
 from cowsnap.restore.trust import Confined, TrustOptions, confine
 from cowsnap.stages import reached
+from cowsnap.store.location import default_store_dir
 from cowsnap.store.store import Store
 
 
@@ -113,6 +114,12 @@ def _confined(store: Store, load: Loader, options: RestoreOptions) -> Confined:
         same_owner=options.same_owner))
 
 
+def _untrusted_store(store: Store) -> bool:
+    """Whether `store` is not this user's own (a bundle, named with --store): what it
+    says it holds is checked before the undo run relies on it (restore/journal.py)."""
+    return store.root != default_store_dir()
+
+
 def _leftover_directories(targets: Sequence[Target]) -> set[bytes]:
     """Where an interrupted restore of these paths may have left temporaries."""
     found = {os.path.dirname(target.path) for target in targets}
@@ -171,8 +178,9 @@ def restore_loaded(store: Store, load: Loader, options: RestoreOptions,
                     failures = list(plan.failures)
                 try:
                     if not options.dry_run and plan.steps:
-                        undo_run = record_restore(store, manifest, plan, current, roots,
-                                                  options.command, options.cwd)
+                        undo_run = record_restore(
+                            store, manifest, plan, current, roots, options.command,
+                            options.cwd, verify_held=_untrusted_store(store))
                         reached("restore-applying")
                         failures.extend(Applier(roots, contents, as_root=as_root,
                                                 progress=progress).run(plan))

@@ -358,3 +358,47 @@ def test_a_pack_named_with_control_characters_is_not_a_pack(cowsnap: Cowsnap,
         assert b"\r" not in result.stdout + result.stderr, command
     error = one_line_error(cowsnap("cat", "--before", "f.txt", cwd=workspace, check=False))
     assert "is not in the store" in error
+
+
+def _claim_with_damaged_data(bundle: Path, content: bytes) -> str:
+    """The bundle's author packs `content` (a file of the victim it knows, a common
+    config say), then damages the pack's data: its index still claims the content,
+    whose id is returned."""
+    git_dir = bundle / "objects.git"
+    blob = subprocess.run(["git", f"--git-dir={git_dir}", "hash-object", "-w", "--stdin"],
+                          input=content, check=True, capture_output=True,
+                          timeout=60).stdout.decode().strip()
+    subprocess.run(["git", f"--git-dir={git_dir}", "pack-objects", "-q",
+                    str(git_dir / "objects" / "pack" / "pack")],
+                   input=f"{blob}\n".encode(), check=True, stdout=subprocess.DEVNULL, timeout=60)
+    (git_dir / "objects" / blob[:2] / blob[2:]).unlink()
+    [pack] = (git_dir / "objects" / "pack").glob("*.pack")
+    raw = bytearray(pack.read_bytes())
+    for position in range(14, len(raw) - 20):  # past the header and the first entry's type
+        raw[position] ^= 0xFF
+    pack.chmod(0o600)
+    pack.write_bytes(raw)
+    return blob
+
+
+def test_a_bundle_claiming_the_replaced_content_cannot_lose_it(cowsnap: Cowsnap,
+                                                               tmp_path: Path) -> None:
+    """Restoring from a bundle records its undo run in the bundle: a content the
+    bundle's index claims (the victim's current file) but whose pack data is garbage
+    must not be taken as kept. The restore refuses, changing nothing."""
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "f.txt").write_text("original\n")
+    bundle = tmp_path / "bundle"
+    cowsnap("run", "--output", str(bundle), "--", "sh", "-c", "echo changed > f.txt",
+            cwd=workspace)
+    victims = b"the victim's own configuration\n" * 40
+    (workspace / "f.txt").write_bytes(victims)
+    blob = _claim_with_damaged_data(bundle, victims)
+    runs = sorted(path.name for path in (bundle / "runs").iterdir())
+    result = cowsnap("restore", "--store", str(bundle), "--workspace", str(workspace),
+                     "--force", cwd=workspace, check=False)
+    error = one_line_error(result)
+    assert blob in error and f"cowsnap check --store {bundle}" in error
+    assert (workspace / "f.txt").read_bytes() == victims
+    assert sorted(path.name for path in (bundle / "runs").iterdir()) == runs
