@@ -13,6 +13,7 @@ from pathlib import Path
 from types import ModuleType
 
 from cowsnap.errors import BackendUnavailableError, SnapshotError
+from cowsnap.paths import reachable
 from cowsnap.snapshot.base import Availability, Backend, FileId, Snapshot
 from cowsnap.snapshot.mounts import Mount, mount_of
 from cowsnap.snapshot.owner import current_owner, mark
@@ -96,7 +97,8 @@ class BtrfsSnapshot(Snapshot):
         location = self.locate(path)
         if location is None:
             return None
-        info = os.lstat(location)
+        with reachable(location) as (directory, name):
+            info = os.lstat(name, dir_fd=directory)
         if not stat.S_ISREG(info.st_mode) or info.st_nlink < 2:
             return None
         return (os.lstat(self._root).st_dev, info.st_ino), info.st_nlink
