@@ -5,7 +5,9 @@ lists every name of a written inode inside the workspace. The names an inode has
 after the run come from one walk of the workspace, made only when a written file
 has more than one name. Before the run, a name's inode is the one the tracer's
 pre-mutation hook saw, or, for a name the run did not bind, unbind or rename, the
-one it has now.
+one it has now. A file written through a name outside the workspace changes its
+names inside it too: those are found the same way, each with that outside name
+(kept apart: a run's links name only workspace paths).
 """
 
 from __future__ import annotations
@@ -59,15 +61,22 @@ class LinkMap:
                  hooked: Mapping[bytes, tuple[Inode, int]]) -> None:
         self._after: dict[bytes, tuple[bytes, ...]] = {}
         self._before: dict[bytes, tuple[bytes, ...]] = {}
-        written = [path for path, ops in operations.items()
-                   if ops & CHANGES_CONTENT and within(path, workspace)]
+        self._outside: dict[bytes, bytes] = {}
+        written = [path for path, ops in operations.items() if ops & CHANGES_CONTENT]
         live = {path: inode_of(path) for path in written}
-        wanted_after = {found[0] for found in live.values() if found and found[1] > 1}
+        wanted_after = {found[0] for path, found in live.items()
+                        if found and found[1] > 1 and within(path, workspace)}
+        written_outside = {found[0]: path for path, found in sorted(live.items(), reverse=True)
+                           if found and found[1] > 1 and not within(path, workspace)}
         wanted_before = {found[0] for path, found in hooked.items()
                          if found[1] > 1 and path in operations}
-        if not wanted_after and not wanted_before:
+        if not wanted_after and not wanted_before and not written_outside:
             return
-        names = names_by_inode(workspace, wanted_after | wanted_before, skip)
+        names = names_by_inode(workspace, wanted_after | wanted_before | set(written_outside),
+                               skip)
+        for inode, outside in written_outside.items():
+            for name in names.get(inode, ()):
+                self._outside[name] = outside
         for inode in wanted_after:
             group = sorted(names.get(inode, ()))
             for path in group:
@@ -90,6 +99,10 @@ class LinkMap:
     def before(self, path: bytes) -> tuple[bytes, ...]:
         return self._before.get(path, ())
 
+    def outside(self, path: bytes) -> bytes | None:
+        """The name outside the workspace through which the run wrote `path`'s file."""
+        return self._outside.get(path)
+
     def names(self) -> set[bytes]:
         """Every name of a written inode, before or after."""
-        return {*self._after, *self._before}
+        return {*self._after, *self._before, *self._outside}

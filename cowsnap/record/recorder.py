@@ -427,7 +427,9 @@ class Recorder:
         for name in sorted(self._links.names()):
             if not self.records(name):
                 continue
-            group = (*self._links.before(name), *self._links.after(name))
+            outside = self._links.outside(name)
+            group = (*self._links.before(name), *self._links.after(name),
+                     *(() if outside is None else (outside,)))
             if not group:
                 continue
             if any(self._rewrote(other) for other in group):
@@ -439,7 +441,9 @@ class Recorder:
             if name in self._hooked:
                 continue
             hooked = [other for other in self._links.before(name) if other in self._hooked]
-            if hooked:
+            if outside is not None and outside in self._outside:
+                self._same_before[name] = outside
+            elif hooked:
                 self._same_before[name] = self._same_before.get(hooked[0], hooked[0])
 
     def _inodes_before(self) -> None:
@@ -473,6 +477,9 @@ class Recorder:
             return Before(after, path, after_git,
                           unknown=bool(operations & MUTATING_OPERATIONS))
         source = self._same_before.get(path, path)
+        if (linked := self._outside.get(source)) is not None:  # written through that name
+            git = self._git_before.describe_if_examined(path) or after_git
+            return Before(linked.state, linked.location, git, kept=linked.kept)
         if source in self._located:
             location = self._located[source]
         else:

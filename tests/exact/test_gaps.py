@@ -3,6 +3,7 @@ walk of the tree before and after it, then undone and redone back to those walks
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 
 from tests.conftest import Cowsnap
 from tests.exact.support import entry, manifest, redo, runs, undo
-from tests.exact.walk import differences, walk
+from tests.exact.walk import Node, differences, walk
 
 
 def _run(cowsnap: Cowsnap, backend: str, workspace: Path, script: str) -> None:
@@ -69,6 +70,44 @@ def test_a_file_written_through_each_of_its_names(cowsnap: Cowsnap,
     undo(cowsnap, workspace)  # the redo, by its own run: it too keeps the names linked
     assert differences(before, walk(workspace)) == []
     assert os.lstat(workspace / "old" / "f1").st_nlink == 2
+
+
+def _unlinked(tree: dict[bytes, Node]) -> dict[bytes, Node]:
+    """`tree` without link counts and names, nor the time of the outside directory (a
+    restore writes outside paths through a new name and a rename, changing it)."""
+    return {path: node._replace(nlink=0, names=()) for path, node in tree.items()
+            if path != b"out"}
+
+
+def test_a_file_written_through_its_name_outside_the_workspace(
+        cowsnap: Cowsnap, backend_workspace: tuple[str, Path]) -> None:
+    """out/x and ws/y are one file; the command appends through out/x. ws/y is listed
+    as written with the content it had, and undo gives it back under both names (each
+    restored on its own: the link between them is not kept)."""
+    backend, workspace = backend_workspace
+    outside = workspace.parent / "out"
+    outside.mkdir()
+    (outside / "x").write_text("one\n")
+    if backend == "btrfs":  # the workspace is a subvolume: no hard link crosses into it
+        with pytest.raises(OSError) as crossing:
+            os.link(outside / "x", workspace / "y")
+        assert crossing.value.errno == errno.EXDEV
+        return
+    os.link(outside / "x", workspace / "y")
+    before = walk(workspace.parent)
+    _run(cowsnap, backend, workspace, f"echo more >> {outside}/x")
+    assert (workspace / "y").read_text() == "one\nmore\n"
+    after = walk(workspace.parent)
+    data = manifest(cowsnap, workspace)
+    inside = entry(data, workspace / "y")
+    assert "write" in inside["operations"], "written through its name outside"
+    assert inside["before"]["size"] == len("one\n")
+    undo(cowsnap, workspace)
+    assert (workspace / "y").read_text() == (outside / "x").read_text() == "one\n"
+    assert differences(_unlinked(before), _unlinked(walk(workspace.parent))) == []
+    redo(cowsnap, workspace)
+    assert (workspace / "y").read_text() == (outside / "x").read_text() == "one\nmore\n"
+    assert differences(_unlinked(after), _unlinked(walk(workspace.parent))) == []
 
 
 def _directory_times(workspace: Path) -> list[int]:
