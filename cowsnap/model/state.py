@@ -58,7 +58,8 @@ class FileState:
     target: bytes | None = None
     xattrs: Xattrs | None = None
     links: tuple[bytes, ...] = ()
-    """The file's other names (hard links) inside the workspace, sorted."""
+    """The file's other names (hard links) inside the workspace, and the name outside
+    it the run wrote the file through, sorted."""
     tombstone: bool = False
     not_captured: str | None = None
 

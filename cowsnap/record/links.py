@@ -6,8 +6,8 @@ after the run come from one walk of the workspace, made only when a written file
 has more than one name. Before the run, a name's inode is the one the tracer's
 pre-mutation hook saw, or, for a name the run did not bind, unbind or rename, the
 one it has now. A file written through a name outside the workspace changes its
-names inside it too: those are found the same way, each with that outside name
-(kept apart: a run's links name only workspace paths).
+names inside it too: those are found the same way, and linked to that outside name
+(the only outside name a group holds).
 """
 
 from __future__ import annotations
@@ -75,8 +75,13 @@ class LinkMap:
         names = names_by_inode(workspace, wanted_after | wanted_before | set(written_outside),
                                skip)
         for inode, outside in written_outside.items():
-            for name in names.get(inode, ()):
+            inside = names.get(inode, [])
+            for name in inside:
                 self._outside[name] = outside
+            if inside:
+                names[inode] = [*inside, outside]
+                wanted_after.add(inode)
+                wanted_before.add(inode)
         for inode in wanted_after:
             group = sorted(names.get(inode, ()))
             for path in group:

@@ -427,9 +427,7 @@ class Recorder:
         for name in sorted(self._links.names()):
             if not self.records(name):
                 continue
-            outside = self._links.outside(name)
-            group = (*self._links.before(name), *self._links.after(name),
-                     *(() if outside is None else (outside,)))
+            group = (*self._links.before(name), *self._links.after(name))
             if not group:
                 continue
             if any(self._rewrote(other) for other in group):
@@ -438,9 +436,10 @@ class Recorder:
                 continue
             else:
                 self._operations[name] = 0
-            if name in self._hooked:
+            if name in self._hooked or not self.in_workspace(name):
                 continue
             hooked = [other for other in self._links.before(name) if other in self._hooked]
+            outside = self._links.outside(name)
             if outside is not None and outside in self._outside:
                 self._same_before[name] = outside
             elif hooked:

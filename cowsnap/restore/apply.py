@@ -269,14 +269,18 @@ class Applier:
 
     def _link_source(self, step: Step) -> tuple[int, bytes] | None:
         """Another name of the file to write that holds its content now (one this
-        restore wrote, or one left as it was), so the names stay one file."""
+        restore wrote, or one in the workspace left as it was), so the names stay one
+        file."""
         want = step.target.want
         for other in want.links:
             try:
-                dir_fd, name = self._parent(other)
                 if other in self._made:
+                    dir_fd, name = self._parent(other)
                     temp = self._made[other]
                     return dir_fd, name if temp is None else temp
+                if self._roots.split(other)[0] != self._roots.workspace_fd:
+                    continue
+                dir_fd, name = self._parent(other)
                 info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
             except OSError:
                 continue

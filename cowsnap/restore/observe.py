@@ -81,9 +81,9 @@ def observe_all(roots: Roots, targets: Iterable[Target], *,
 
 
 def with_links(found: dict[bytes, Current]) -> dict[bytes, Current]:
-    """`found` with each workspace file's other names among the paths examined in its
-    state: the restore's own run records them, so undoing the restore brings the names
-    back as one file."""
+    """`found` with each file's other names among the paths examined in its state
+    (outside the workspace too, when its paths are restored): the restore's own run
+    records them, so undoing the restore brings the names back as one file."""
     names: dict[tuple[int, int], list[bytes]] = {}
     for path, current in found.items():
         if current.inode is not None:
@@ -128,7 +128,7 @@ def observe(parents: OpenParents, target: Target, *, recorded_here: bool) -> Cur
         children = frozenset[bytes]()
         if kind == "directory" and target.want.type != "directory":
             children = _children(dir_fd, name)
-        linked = kind == "file" and info.st_nlink > 1 and target.entry.in_workspace
+        linked = kind == "file" and info.st_nlink > 1
         state = FileState(
             exists=True, type=kind, mode=info.st_mode,
             size=info.st_size if kind in ("file", "symlink") else None,

@@ -117,6 +117,7 @@ def check_manifest(manifest: Manifest) -> None:
         if type(value) is not int or not 0 <= value < UID_LIMIT:
             raise UntrustedRunError(f"run {manifest.run_id}: impossible {name} {value!r}")
     seen: set[bytes] = set()
+    outside = {entry.path for entry in manifest.files if not entry.in_workspace}
     for entry in manifest.files:
         problem = path_problem(entry.path)
         if problem is None and entry.path in seen:
@@ -128,9 +129,10 @@ def check_manifest(manifest: Manifest) -> None:
         for side, state in (("before", entry.before), ("after", entry.after)):
             if problem is None and (why := state_problem(state)) is not None:
                 problem = f"{side}-state {why}"
-            if problem is None and any(path_problem(link) or not within(link, workspace)
-                                       for link in state.links):
-                problem = f"{side}-state links to a name that is not a workspace path"
+            if problem is None and any(path_problem(link) or not (
+                    within(link, workspace) or link in outside) for link in state.links):
+                problem = (f"{side}-state links to a name that is neither a workspace path "
+                           f"nor one the run recorded outside it")
         for version in entry.versions:
             if problem is None and (why := _version_problem(version)) is not None:
                 problem = f"version {version.number} {why}"
@@ -165,14 +167,19 @@ def _unprivileged(state: FileState) -> FileState:
     return dataclasses.replace(state, mode=mode, uid=None, gid=None, xattrs=None)
 
 
-def _moved(entry: FileEntry, recorded: bytes, workspace: bytes) -> FileEntry:
+def _moved(entry: FileEntry, recorded: bytes, workspace: bytes, outside: bool) -> FileEntry:
     """`entry` with its path under `workspace` instead of `recorded`; content only from
-    the run's own store (a git repository named by the run is not asked)."""
+    the run's own store (a git repository named by the run is not asked). Its links to
+    names recorded outside the workspace are kept only when those are restored too."""
     def moved(path: bytes) -> bytes:
         return workspace.rstrip(b"/") + path[len(recorded.rstrip(b"/")):]
 
+    def links(state: FileState) -> tuple[bytes, ...]:
+        return tuple(moved(link) if within(link, recorded) else link for link in state.links
+                     if outside or within(link, recorded))
+
     path = moved(entry.path) if entry.in_workspace else entry.path
-    before, after = (dataclasses.replace(state, links=tuple(moved(link) for link in state.links))
+    before, after = (dataclasses.replace(state, links=links(state))
                      for state in (entry.before, entry.after))
     return dataclasses.replace(entry, path=path, git=NOT_IN_REPO, before=before, after=after)
 
@@ -239,7 +246,7 @@ def confine(manifest: Manifest, options: TrustOptions) -> Confined:
             if not entry.in_workspace and not options.outside:
                 skipped.append((entry.path, OUTSIDE))
                 continue
-            moved = _moved(entry, recorded, workspace)
+            moved = _moved(entry, recorded, workspace, options.outside)
             if options.store_root and within(moved.path, options.store_root):
                 skipped.append((moved.path, "lies inside the store: never restored"))
                 continue

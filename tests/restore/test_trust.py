@@ -77,6 +77,18 @@ def test_the_workspace_itself_must_be_normalised() -> None:
         check_manifest(dataclasses.replace(manifest(), workspace="/ws/../etc"))
 
 
+def _linked_to(outside: bytes) -> FileEntry:
+    linked = dataclasses.replace(file(), links=(outside,))
+    return dataclasses.replace(_entry(b"/ws/a", True), before=linked, after=linked)
+
+
+def test_links_name_only_workspace_paths_and_outside_paths_the_run_recorded() -> None:
+    check_manifest(manifest(_linked_to(b"/tmp/x"), _entry(b"/tmp/x", False)))
+    with pytest.raises(UntrustedRunError, match="before-state links to a name that is "
+                                                "neither a workspace path nor one the run"):
+        check_manifest(manifest(_linked_to(b"/etc/shadow"), _entry(b"/tmp/x", False)))
+
+
 def _confine(run: Manifest, *, recorded_here: bool = False, outside: bool = False,
              same_owner: bool = False, workspace: bytes = b"/home/me/ws") -> Confined:
     return confine(run, TrustOptions(recorded_here=recorded_here, workspace=workspace,
@@ -106,6 +118,14 @@ def test_outside_paths_and_owners_only_when_asked() -> None:
     assert [entry.path for entry in confined.manifest.files] == [b"/home/me/ws/a", b"/tmp/x"]
     before = confined.manifest.files[0].before
     assert (before.mode, before.uid, confined.owners) == (0o104755, 4321, True)
+
+
+def test_an_untrusted_run_keeps_links_to_outside_paths_only_when_restoring_them() -> None:
+    run = manifest(_linked_to(b"/tmp/x"), _entry(b"/tmp/x", False))
+    [inside] = _confine(run).manifest.files
+    assert inside.before.links == inside.after.links == ()
+    inside, _outside = _confine(run, outside=True).manifest.files
+    assert (inside.path, inside.before.links) == (b"/home/me/ws/a", (b"/tmp/x",))
 
 
 def test_the_users_own_run_is_left_as_recorded() -> None:
