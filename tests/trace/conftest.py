@@ -9,12 +9,10 @@ from pathlib import Path
 
 import pytest
 import sh
-from trace_support import Runner, Traced
+from trace_support import Runner, Traced, use_tracer
 
-from cowsnap.trace import choice, trace
-from cowsnap.trace.choice import choose
+from cowsnap.trace import trace
 from cowsnap.trace.events import Event
-from tests.conftest import missing_environment
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -22,10 +20,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 @pytest.fixture(params=["native", "python"], autouse=True)
 def tracer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Every tracer test runs against both tracers."""
-    monkeypatch.setenv(choice.VARIABLE, request.param)
-    if choose().name != request.param:
-        missing_environment(f"the {request.param} tracer is not available: {choose().reason}")
-    return str(request.param)
+    return use_tracer(str(request.param), monkeypatch)
 
 
 @pytest.fixture(scope="session")

@@ -13,12 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
-from trace_support import Runner, no_children_left
+from trace_support import Runner, no_children_left, use_tracer
 
 from cowsnap.errors import CommandNotFoundError, TraceError
-from cowsnap.trace import choice, fast, paths, trace
+from cowsnap.trace import fast, paths, trace
 from cowsnap.trace.events import Event, PathEvent
-from tests.conftest import missing_environment
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -326,10 +325,7 @@ def test_ctrl_z_stops_cowsnap_with_its_command_and_fg_resumes_both(
 class TestTheNativeCore:
     @pytest.fixture
     def tracer(self, monkeypatch: pytest.MonkeyPatch) -> str:
-        monkeypatch.setenv(choice.VARIABLE, "native")
-        if choice.choose().name != "native":
-            missing_environment(f"the native core is not available: {choice.choose().reason}")
-        return "native"
+        return use_tracer("native", monkeypatch)
 
     def test_a_core_that_cannot_be_set_up_leaves_no_stopped_command(
         self, work: Path, monkeypatch: pytest.MonkeyPatch

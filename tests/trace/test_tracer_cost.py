@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from trace_support import Runner
+from trace_support import Runner, use_tracer
 
 from cowsnap.trace import choice, decoder, fast, syscalls, trace
 from cowsnap.trace.events import Event
@@ -116,10 +116,7 @@ class TestTheSchedulingPolicy:
     @pytest.fixture
     def tracer(self, monkeypatch: pytest.MonkeyPatch) -> str:
         """Only the native core has one (COWSNAP_TRACER_FOLLOW=1)."""
-        monkeypatch.setenv(choice.VARIABLE, "native")
-        if choice.choose().name != "native":
-            missing_environment(f"the native core is not available: {choice.choose().reason}")
-        return "native"
+        return use_tracer("native", monkeypatch)
 
     def test_only_the_tracer_moves_and_it_moves_back(
         self, run: Runner, work: Path, monkeypatch: pytest.MonkeyPatch

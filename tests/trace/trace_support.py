@@ -7,7 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
+from cowsnap.trace import choice
 from cowsnap.trace.events import Event, PathEvent, ProcessEvent, TraceWarning
+from tests.conftest import missing_environment
 
 
 @dataclass
@@ -48,3 +52,11 @@ def no_children_left() -> bool:
     except ChildProcessError:
         return True
     return False
+
+
+def use_tracer(name: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Make `name` the tracer of this test (fails under CI when it is not available)."""
+    monkeypatch.setenv(choice.VARIABLE, name)
+    if choice.choose().name != name:
+        missing_environment(f"the {name} tracer is not available: {choice.choose().reason}")
+    return name
