@@ -86,12 +86,7 @@ def state_problem(state: FileState) -> str | None:
         return "is a symlink without a valid target"
     if state.blob_source not in (None, "store", "git"):
         return f"has an unknown content source {state.blob_source!r}"
-    if state.blob is not None:
-        try:
-            check_blob_id(state.blob)
-        except StoreError:
-            return f"refers to a malformed content id {state.blob!r}"
-    return None
+    return _blob_problem(state.blob)
 
 
 def _version_problem(version: Version) -> str | None:
@@ -99,11 +94,16 @@ def _version_problem(version: Version) -> str | None:
     if version.size is not None and (type(version.size) is not int
                                      or not 0 <= version.size < INT64):
         return f"has an impossible size {version.size!r}"
-    if version.blob is not None:
+    return _blob_problem(version.blob)
+
+
+def _blob_problem(blob: str | None) -> str | None:
+    """Why `blob` cannot be a content id, or None (None: no content)."""
+    if blob is not None:
         try:
-            check_blob_id(version.blob)
+            check_blob_id(blob)
         except StoreError:
-            return f"refers to a malformed content id {version.blob!r}"
+            return f"refers to a malformed content id {blob!r}"
     return None
 
 
