@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,12 +60,24 @@ class Server:
 @contextmanager
 def running_daemon(base: Path) -> Iterator[int]:
     """`git daemon` serving the repositories under `base` on a free port; yields the port."""
-    for _attempt in range(5):
-        port = _free_port()
-        process = subprocess.Popen(
+
+    def start(port: int) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             ["git", "daemon", "--reuseaddr", f"--base-path={base}", "--export-all",
              "--enable=receive-pack", "--listen=127.0.0.1", f"--port={port}", str(base)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with _listening_server(start, "git daemon") as port:
+        yield port
+
+
+@contextmanager
+def _listening_server(start: Callable[[int], subprocess.Popen[bytes]],
+                      name: str) -> Iterator[int]:
+    """A server `start`ed on a free port of 127.0.0.1, once it listens there (another
+    process may take the port first: tried five times); yields the port, then stops it."""
+    for _attempt in range(5):
+        port = _free_port()
+        process = start(port)
         while process.poll() is None and not _listening(port):
             time.sleep(0.05)
         if process.poll() is None:
@@ -75,7 +87,7 @@ def running_daemon(base: Path) -> Iterator[int]:
                 process.terminate()
                 process.wait(timeout=10)
             return
-    raise RuntimeError("git daemon did not start")
+    raise RuntimeError(f"{name} did not start")
 
 
 SSHD = Path("/usr/sbin/sshd")
@@ -100,26 +112,18 @@ def running_sshd(keys: Path) -> Iterator[int]:
         missing_environment("no sshd (openssh-server; tests/provision.sh installs it)")
     if os.geteuid() == 0:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
-    for _attempt in range(5):
-        port = _free_port()
+
+    def start(port: int) -> subprocess.Popen[bytes]:
         config = keys / "sshd_config"
         config.write_text(
             f"Port {port}\nListenAddress 127.0.0.1\nHostKey {keys / 'host'}\n"
             f"AuthorizedKeysFile {keys / 'client.pub'}\nPidFile none\nUsePAM no\n"
             f"StrictModes no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
             f"PermitRootLogin prohibit-password\n")
-        process = subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(config)],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        while process.poll() is None and not _listening(port):
-            time.sleep(0.05)
-        if process.poll() is None:
-            try:
-                yield port
-            finally:
-                process.terminate()
-                process.wait(timeout=10)
-            return
-    raise RuntimeError("sshd did not start")
+        return subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(config)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with _listening_server(start, "sshd") as port:
+        yield port
 
 
 def ssh_server(base: Path, name: str) -> Iterator[Server]:
