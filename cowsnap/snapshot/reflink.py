@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import os
-import tempfile
 from pathlib import Path
 
 from cowsnap.libc import clone
@@ -18,15 +17,32 @@ _NOT_SUPPORTED = (errno.EOPNOTSUPP, errno.ENOTTY, errno.EINVAL, errno.EXDEV)
 
 def probe_reflink(directory: Path) -> OSError | None:
     """Try FICLONE on a tiny temporary file in `directory`; the error if it fails."""
-    with tempfile.TemporaryFile(dir=directory) as source, \
-            tempfile.TemporaryFile(dir=directory) as destination:
-        source.write(b"cowsnap reflink probe\n")
-        source.flush()
-        try:
-            clone(source.fileno(), destination.fileno())
-        except OSError as error:
-            return error
+    files: list[int] = []
+    try:
+        files.extend(_unnamed_file(directory) for _ in range(2))
+        os.write(files[0], b"cowsnap reflink probe\n")
+        clone(files[0], files[1])
+    except OSError as error:
+        return error
+    finally:
+        for fd in files:
+            os.close(fd)
     return None
+
+
+def _unnamed_file(directory: Path) -> int:
+    """A file in `directory` that vanishes when closed: O_TMPFILE where the filesystem
+    has it (no name to clean up, and no tempfile module loaded at every run's start)."""
+    try:
+        return os.open(directory, os.O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o600)
+    except OSError as error:
+        if error.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+            raise
+    import tempfile
+
+    fd, name = tempfile.mkstemp(dir=directory)
+    os.unlink(name)
+    return fd
 
 
 class ReflinkSnapshot(LazySnapshot):
