@@ -50,7 +50,7 @@ class ClonedFileSnapshot(Snapshot):
             clone(source.fileno(), target.fileno())
         shutil.copystat(path, self._kept(path))
 
-    def locate(self, path: bytes) -> bytes | None:
+    def where(self, path: bytes) -> bytes | None:
         kept = self._kept(path)
         return kept if os.path.lexists(kept) else path
 
