@@ -160,14 +160,18 @@ def http_server(base: Path, name: str, *options: str) -> Iterator[Server]:
 @pytest.fixture(params=["file", "daemon", "http", "ssh"])
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
     """A fresh, empty remote of each kind."""
-    base = tmp_path / "served"
+    yield from serve(request.param, tmp_path / "served")
+
+
+def serve(kind: str, base: Path) -> Iterator[Server]:
+    """A fresh, empty remote `runs.git` of `kind` (file, daemon, http, ssh) in `base`."""
     base.mkdir()
-    if request.param == "file":
+    if kind == "file":
         repository = make_bare(base / "runs.git")
         yield Server(url=f"file://{repository}", repository=repository)
-    elif request.param == "daemon":
+    elif kind == "daemon":
         yield from daemon_server(base, "runs.git")
-    elif request.param == "ssh":
+    elif kind == "ssh":
         yield from ssh_server(base, "runs.git")
     else:
         yield from http_server(base, "runs.git")

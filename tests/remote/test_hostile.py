@@ -16,20 +16,14 @@ import pytest
 
 from cowsnap.store.store import Store
 from tests.conftest import Cowsnap
-from tests.remote.conftest import Server, daemon_server, make_bare
+from tests.remote.conftest import Server, serve
 from tests.remote.forge import forge_run, git, ref_of, write_blob
 from tests.remote.synthetic import publish_run
 
 
 @pytest.fixture(params=["file", "daemon"])
 def remote(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
-    base = tmp_path / "served"
-    base.mkdir()
-    if request.param == "file":
-        repository = make_bare(base / "runs.git")
-        yield Server(url=f"file://{repository}", repository=repository)
-    else:
-        yield from daemon_server(base, "runs.git")
+    yield from serve(request.param, tmp_path / "served")
 
 
 def _pushed(cowsnap: Cowsnap, tmp_path: Path, server: Server, count: int) -> list[str]:
