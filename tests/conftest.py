@@ -13,6 +13,7 @@ import json
 import os
 import pty
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -35,6 +36,18 @@ FILESYSTEM_ENV = {
     "xfs": "COWSNAP_TEST_XFS",
     "ext4": "COWSNAP_TEST_EXT4",
 }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start the tests with the signal dispositions of a shell's foreground job. Under
+    nohup the test runner ignores SIGHUP, as a background job of a script it ignores
+    SIGINT and SIGQUIT; every command the tests start inherits that, so the tests of
+    commands killed by those signals failed when the suite was run that way."""
+    for number in (signal.SIGHUP, signal.SIGQUIT):
+        if signal.getsignal(number) == signal.SIG_IGN:
+            signal.signal(number, signal.SIG_DFL)
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def keep_file(store: Store, path: Path) -> str:
