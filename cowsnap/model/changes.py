@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from cowsnap.model.entry import FileEntry
 from cowsnap.model.operations import CHANGES_CONTENT, Operation
-from cowsnap.model.state import FileState, is_hash_id
+from cowsnap.model.state import LARGE_PREFIX, FileState
 
 
 class Aspect(StrEnum):
@@ -38,22 +38,25 @@ UNCHANGED: Change = frozenset()
 METADATA: Change = frozenset({Aspect.MODE, Aspect.OWNER, Aspect.GROUP, Aspect.TIMES,
                               Aspect.XATTRS})
 """What a restore sets on a path in place, without rewriting its content."""
+_CREATED, _DELETED, _TYPE = (frozenset({aspect}) for aspect in (
+    Aspect.CREATED, Aspect.DELETED, Aspect.TYPE))
+_TARGET, _CONTENT, _MODE, _OWNER, _GROUP, _TIMES, _XATTRS = (
+    Aspect.TARGET, Aspect.CONTENT, Aspect.MODE, Aspect.OWNER, Aspect.GROUP, Aspect.TIMES,
+    Aspect.XATTRS)
+"""Looked up once: `compare` runs several times per path of a restore."""
 
 
 def same_content(a: FileState, b: FileState, *, rewritten: bool = True) -> bool:
     """Whether two regular files hold the same bytes, as far as the states tell.
 
     `rewritten=False`: nothing wrote to the file between the two states."""
-    if is_hash_id(a.blob) and is_hash_id(b.blob):
-        return a.blob == b.blob
+    first, second = a.blob, b.blob
+    if first is not None and second is not None and not first.startswith(LARGE_PREFIX) \
+            and not second.startswith(LARGE_PREFIX):
+        return first == second
     if a.size != b.size:
         return False
     return not rewritten or a.mtime_ns == b.mtime_ns
-
-
-def _differs(a: object | None, b: object | None) -> bool:
-    """Unknown (None) on either side is never a difference."""
-    return a is not None and b is not None and a != b
 
 
 def compare(before: FileState, after: FileState, *,
@@ -62,29 +65,36 @@ def compare(before: FileState, after: FileState, *,
 
     `operations`, when known, are what happened in between (see the module docstring)."""
     if before.exists != after.exists:
-        return frozenset({Aspect.CREATED if after.exists else Aspect.DELETED})
+        return _CREATED if after.exists else _DELETED
     if not before.exists:
         return UNCHANGED
-    if before.type != after.type:
-        return frozenset({Aspect.TYPE})
-    found: set[Aspect] = set()
-    if before.type == "symlink" and before.target != after.target:
-        found.add(Aspect.TARGET)
-    rewritten = operations is None or bool(set(operations) & CHANGES_CONTENT)
-    if before.type == "file" and not same_content(before, after, rewritten=rewritten):
-        found.add(Aspect.CONTENT)
-    if before.type != "symlink" and before.mode is not None and after.mode is not None \
-            and stat.S_IMODE(before.mode) != stat.S_IMODE(after.mode):
-        found.add(Aspect.MODE)
-    if _differs(before.uid, after.uid):
-        found.add(Aspect.OWNER)
-    if _differs(before.gid, after.gid):
-        found.add(Aspect.GROUP)
-    if _differs(before.mtime_ns, after.mtime_ns):
-        found.add(Aspect.TIMES)
-    if _differs(before.xattrs, after.xattrs):
-        found.add(Aspect.XATTRS)
-    return frozenset(found)
+    kind = before.type
+    if kind != after.type:
+        return _TYPE
+    found: list[Aspect] = []
+    if kind == "symlink":
+        if before.target != after.target:
+            found.append(_TARGET)
+    else:
+        if kind == "file" and not same_content(
+                before, after,
+                rewritten=operations is None or not CHANGES_CONTENT.isdisjoint(operations)):
+            found.append(_CONTENT)
+        if before.mode is not None and after.mode is not None \
+                and stat.S_IMODE(before.mode) != stat.S_IMODE(after.mode):
+            found.append(_MODE)
+    # Unknown (None) on either side is never a difference.
+    if (one := before.uid) is not None and (other := after.uid) is not None and one != other:
+        found.append(_OWNER)
+    if (one := before.gid) is not None and (other := after.gid) is not None and one != other:
+        found.append(_GROUP)
+    if (one := before.mtime_ns) is not None and (other := after.mtime_ns) is not None \
+            and one != other:
+        found.append(_TIMES)
+    if (xattrs := before.xattrs) is not None and (others := after.xattrs) is not None \
+            and xattrs != others:
+        found.append(_XATTRS)
+    return frozenset(found) if found else UNCHANGED
 
 
 def entry_change(entry: FileEntry) -> Change:

@@ -30,9 +30,13 @@ def file_type(mode: int) -> FileType:
     return "other"
 
 
+LARGE_PREFIX = "large-"
+"""How the random id of a large content cloned into the store begins."""
+
+
 def is_hash_id(blob: str | None) -> bool:
     """Whether `blob` names its content by hash (so a content can be compared by id)."""
-    return blob is not None and not blob.startswith("large-")
+    return blob is not None and not blob.startswith(LARGE_PREFIX)
 
 
 Xattrs = tuple[tuple[str, bytes], ...]

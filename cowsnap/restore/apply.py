@@ -42,6 +42,10 @@ OPEN_PARENTS = 256
 BATCH_FILES = 65536
 BATCH_BYTES = 256 * 1024 * 1024
 """Temporaries written before the next sync and rename: few syncs, bounded extra space."""
+CREATED_MODE = 0o755
+"""The permission bits a file is created with, at most: the wanted ones without set-id
+bits and write for group and others (those come with `chmod`, once the content is
+in); a file created with exactly its wanted mode needs no `chmod`."""
 Failure = tuple[bytes, str]
 Progress = Callable[[int, int], None]
 """Told (steps done, steps in all) after each step."""
@@ -300,13 +304,15 @@ class Applier:
             self._made[step.path] = temp
             self._queue(_Written(step.path, temp), 0)
             return
+        created = 0o600 if want.mode is None else stat.S_IMODE(want.mode) & CREATED_MODE
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     0o600, dir_fd=dir_fd)
+                     created, dir_fd=dir_fd)
         written = _Written(step.path, temp)
         try:
             try:
                 self._contents.write(step.target.entry, want, fd)
-                self._set_metadata(fd, want, self._euid, group=os.fstat(fd).st_gid)
+                made = os.fstat(fd)
+                self._set_metadata(fd, want, self._euid, group=made.st_gid, mode=made.st_mode)
             finally:
                 os.close(fd)
         except BaseException:
@@ -383,18 +389,23 @@ class Applier:
                                        f"changed")
 
     def _set_metadata(self, fd: int, want: FileState, owner: int | None, *,
-                      group: int | None = None, through_proc: bool = False) -> None:
+                      group: int | None = None, mode: int | None = None,
+                      through_proc: bool = False) -> None:
         """Owner (as root, when not `owner` already) and group (as root, or one of
         ours; when not `group` already, which only a file restore created itself
         tells: on another, chown also clears set-id bits), then mode (chown clears
-        set-id bits), then the recorded extended attributes, then times."""
+        set-id bits; skipped when `mode`, the file's mode as restore created it,
+        is the wanted one and nothing was chowned), then the recorded extended
+        attributes, then times."""
         where: int | str = proc_path(fd) if through_proc else fd
         uid = want.uid if self._as_root and want.uid is not None and want.uid != owner else -1
         gid = want.gid if want.gid is not None and want.gid != group and (
             self._as_root or want.gid in self._groups) else -1
-        if uid != -1 or gid != -1:
+        chowned = uid != -1 or gid != -1
+        if chowned:
             os.chown(where, uid, gid)
-        if want.mode is not None:
+        if want.mode is not None and (chowned or mode is None
+                                      or stat.S_IMODE(mode) != stat.S_IMODE(want.mode)):
             os.chmod(where, stat.S_IMODE(want.mode))
         if want.xattrs is not None:
             write_xattrs(where, want.xattrs, read_xattrs(where, follow=True), follow=True)
