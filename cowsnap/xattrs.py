@@ -22,8 +22,10 @@ def kept(name: str) -> bool:
 def read_xattrs(where: Where, *, follow: bool = False) -> Xattrs | None:
     """The kept attributes of `where`, sorted; None when they cannot be read."""
     try:
-        names = sorted(name for name in os.listxattr(where, follow_symlinks=follow)
-                       if kept(name))
+        listed = os.listxattr(where, follow_symlinks=follow)
+        if not listed:
+            return ()
+        names = sorted(name for name in listed if kept(name))
         values = []
         for name in names:
             try:
@@ -42,6 +44,8 @@ def write_xattrs(where: Where, want: Xattrs, have: Xattrs | None, *,
                  follow: bool = False) -> None:
     """Make `where`'s kept attributes exactly `want` (`have`: what it holds now);
     `follow` for a /proc/self/fd path."""
+    if not want and not have:
+        return
     wanted = dict(want)
     for name, _value in have or ():
         if name not in wanted:

@@ -153,12 +153,15 @@ class Applier:
         except StoreError as error:
             self.failures.append((step.path, str(error)))
 
-    def _parent(self, path: bytes) -> tuple[int, bytes]:
-        """The directory holding `path` (opened safely, kept open) and the final name.
+    def _parent(self, path: bytes, *, writing: bool = False) -> tuple[int, bytes]:
+        """The directory holding `path` (opened safely, kept open) and the final name;
+        `writing`: for a step that changes the directory's entries (and so its time).
 
         Valid until that directory is removed: `_remove` forgets it, and every kept
         directory beneath it, first."""
         parent, name = os.path.split(path)
+        if writing:
+            self._written_in.add(parent)
         fd = self._parents.get(parent)
         if fd is None:
             if len(self._parents) >= OPEN_PARENTS:
@@ -171,11 +174,6 @@ class Applier:
                     and self._roots.split(path)[0] == self._roots.workspace_fd:
                 self._found[parent] = info
         return fd, name
-
-    def _parent_to_write(self, path: bytes) -> tuple[int, bytes]:
-        """`_parent`, for a step that changes the directory's entries (and so its time)."""
-        self._written_in.add(os.path.dirname(path))
-        return self._parent(path)
 
     def _put_times_back(self, plan: Plan) -> None:
         """The workspace directories this restore wrote in, but whose times the plan does
@@ -258,7 +256,7 @@ class Applier:
             self._flush()
 
     def _remove(self, step: Step) -> None:
-        dir_fd, name = self._parent_to_write(step.path)
+        dir_fd, name = self._parent(step.path, writing=True)
         info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
         if stat.S_ISDIR(info.st_mode):
             self._forget_parents(beneath=step.path)
@@ -268,7 +266,7 @@ class Applier:
 
     def _mkdir(self, step: Step) -> None:
         """Created private and writable; its own mode and times come last."""
-        dir_fd, name = self._parent_to_write(step.path)
+        dir_fd, name = self._parent(step.path, writing=True)
         os.mkdir(name, PRIVATE_DIRECTORY, dir_fd=dir_fd)
 
     def _link_source(self, step: Step) -> tuple[int, bytes] | None:
@@ -296,7 +294,7 @@ class Applier:
     def _write(self, step: Step) -> None:
         want = step.target.want
         source = self._link_source(step) if want.links else None
-        dir_fd, _name = self._parent_to_write(step.path)
+        dir_fd, _name = self._parent(step.path, writing=True)
         temp = self._temp_name()
         if source is not None:
             os.link(source[1], temp, src_dir_fd=source[0], dst_dir_fd=dir_fd,
@@ -323,7 +321,7 @@ class Applier:
 
     def _mkfifo(self, step: Step) -> None:
         want = step.target.want
-        dir_fd, _name = self._parent_to_write(step.path)
+        dir_fd, _name = self._parent(step.path, writing=True)
         temp = self._temp_name()
         os.mkfifo(temp, 0o600, dir_fd=dir_fd)
         written = _Written(step.path, temp)
@@ -341,7 +339,7 @@ class Applier:
     def _symlink(self, step: Step) -> None:
         want = step.target.want
         assert want.target is not None
-        dir_fd, _name = self._parent_to_write(step.path)
+        dir_fd, _name = self._parent(step.path, writing=True)
         temp = self._temp_name()
         os.symlink(want.target, temp, dir_fd=dir_fd)
         written = _Written(step.path, temp)

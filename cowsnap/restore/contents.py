@@ -160,6 +160,8 @@ class Contents:
             return
         kept = self._kept.get(state.blob)
         for chunk in (kept,) if kept is not None else self._stream(entry, state):
-            view = memoryview(chunk)
-            while view:
-                view = view[os.write(fd, view):]
+            written = os.write(fd, chunk) if chunk else 0
+            if written < len(chunk):  # a short write: the rest, piece by piece
+                view = memoryview(chunk)[written:]
+                while view:
+                    view = view[os.write(fd, view):]
