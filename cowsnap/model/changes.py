@@ -44,6 +44,9 @@ _TARGET, _CONTENT, _MODE, _OWNER, _GROUP, _TIMES, _XATTRS = (
     Aspect.TARGET, Aspect.CONTENT, Aspect.MODE, Aspect.OWNER, Aspect.GROUP, Aspect.TIMES,
     Aspect.XATTRS)
 """Looked up once: `compare` runs several times per path of a restore."""
+_FIRST_LETTERS = ((Aspect.CREATED, "+"), (Aspect.DELETED, "-"), (Aspect.TYPE, "t"),
+                  (Aspect.CONTENT, "c"), (Aspect.TARGET, "c"))
+_METADATA_BUT_TIMES = METADATA - {Aspect.TIMES}
 
 
 def same_content(a: FileState, b: FileState, *, rewritten: bool = True) -> bool:
@@ -113,16 +116,15 @@ def status_letters(change: Change) -> str:
     changed, `c` content (or symlink target) changed; then `p` permissions changed, else
     `m` other metadata (owner, group, extended attributes, or times when the content did
     not change: writing always moves them); `.` for none."""
+    if not change:
+        return ".."
     first = "."
-    for aspect, letter in ((Aspect.CREATED, "+"), (Aspect.DELETED, "-"), (Aspect.TYPE, "t"),
-                           (Aspect.CONTENT, "c"), (Aspect.TARGET, "c")):
+    for aspect, letter in _FIRST_LETTERS:
         if aspect in change:
             first = letter
             break
-    metadata = change & METADATA
-    if first == "c":
-        metadata -= {Aspect.TIMES}
-    second = "p" if Aspect.MODE in change else "m" if metadata else "."
+    metadata = _METADATA_BUT_TIMES if first == "c" else METADATA
+    second = "p" if _MODE in change else "." if change.isdisjoint(metadata) else "m"
     return first + second
 
 
@@ -135,6 +137,7 @@ def effect_counts(entries: Iterable[FileEntry]) -> dict[str, int]:
     """How many of `entries` the run created, modified (content, type or permissions),
     deleted and read: the counts `run`'s summary, `show` and `log` print."""
     counts = {"created": 0, "modified": 0, "deleted": 0, "read": 0}
+    read = Operation.READ
     for entry in entries:
         status = status_code(entry)
         if status[0] == "+":
@@ -143,7 +146,7 @@ def effect_counts(entries: Iterable[FileEntry]) -> dict[str, int]:
             counts["deleted"] += 1
         elif status != "..":
             counts["modified"] += 1
-        counts["read"] += Operation.READ in entry.operations
+        counts["read"] += read in entry.operations
     return counts
 
 

@@ -186,9 +186,13 @@ def dump_manifest(manifest: Manifest) -> bytes:
 _ENTRY_ENCODER = json.JSONEncoder(separators=(", ", ": "))
 
 
+CHUNK_ENTRIES = 256
+"""File entries per piece of `manifest_chunks`: few pieces to hash and write, each small."""
+
+
 def manifest_chunks(manifest: Manifest) -> Iterator[bytes]:
-    """`dump_manifest` in pieces, one file entry each, so that writing the manifest of
-    a large run never holds it whole (nor every entry's dict) in memory."""
+    """`dump_manifest` in pieces of CHUNK_ENTRIES file entries, so that writing the
+    manifest of a large run never holds it whole (nor every entry's dict) in memory."""
     data = manifest_to_dict(replace(manifest, files=()))
     del data["files"]
     head = json.dumps(data, separators=(", ", ": "))[:-1]
@@ -196,11 +200,12 @@ def manifest_chunks(manifest: Manifest) -> Iterator[bytes]:
         yield f'{head}, "files": []}}\n'.encode("ascii")
         return
     yield f'{head}, "files": [\n'.encode("ascii")
-    separator = ""
     encode = _ENTRY_ENCODER.encode  # json.dumps would make an encoder per entry
-    for entry in sorted(manifest.files, key=lambda e: e.path):
-        yield (separator + encode(_entry_to_json(entry))).encode("ascii")
-        separator = ",\n"
+    files = sorted(manifest.files, key=lambda e: e.path)
+    for start in range(0, len(files), CHUNK_ENTRIES):
+        text = ",\n".join(encode(_entry_to_json(entry))
+                          for entry in files[start:start + CHUNK_ENTRIES])
+        yield (",\n" + text if start else text).encode("ascii")
     yield b"\n]}\n"
 
 

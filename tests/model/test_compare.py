@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 import pytest
@@ -72,6 +73,20 @@ def test_compare(before: FileState, after: FileState, operations: list[Operation
     change = compare(before, after, operations=operations)
     assert change == aspects
     assert status_letters(change) == letters
+
+
+def test_status_letters_of_every_combination_of_aspects() -> None:
+    """The letters as `status_letters` defines them, for each of the 1,024 changes."""
+    firsts = ((A.CREATED, "+"), (A.DELETED, "-"), (A.TYPE, "t"), (A.CONTENT, "c"),
+              (A.TARGET, "c"))
+    for size in range(len(A) + 1):
+        for aspects in itertools.combinations(A, size):
+            change = frozenset(aspects)
+            first = next((letter for aspect, letter in firsts if aspect in change), ".")
+            metadata = {A.MODE, A.OWNER, A.GROUP, A.XATTRS} | (
+                set() if first == "c" else {A.TIMES})
+            second = "p" if A.MODE in change else "m" if change & metadata else "."
+            assert status_letters(change) == first + second, aspects
 
 
 def test_a_directory_time_counts_only_when_the_run_set_it() -> None:
