@@ -256,13 +256,13 @@ class Applier:
             self._flush()
 
     def _remove(self, step: Step) -> None:
+        """unlink (never following a symlink), or, when that finds a directory, rmdir."""
         dir_fd, name = self._parent(step.path, writing=True)
-        info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-        if stat.S_ISDIR(info.st_mode):
+        try:
+            os.unlink(name, dir_fd=dir_fd)
+        except IsADirectoryError:
             self._forget_parents(beneath=step.path)
             os.rmdir(name, dir_fd=dir_fd)
-        else:
-            os.unlink(name, dir_fd=dir_fd)
 
     def _mkdir(self, step: Step) -> None:
         """Created private and writable; its own mode and times come last."""
