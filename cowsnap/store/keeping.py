@@ -236,7 +236,16 @@ class ContentWriter:
         return lambda: [result for batch in batches for result in batch.result()]
 
     def close(self) -> None:
-        """Install the pack, or write the few contents kept as loose objects."""
+        """Seal the large contents cloned (hashed side by side in the pool: each is one
+        read of the whole file), then install the pack, or write the few contents kept as
+        loose objects. A clone that cannot be sealed drops what the writer kept."""
+        with self._lock:
+            clones, self._clones = self._clones, []
+        try:
+            self.map(self._contents.seal_clone, clones)
+        except BaseException:
+            self.abandon()
+            raise
         self._stop_pool()
         with self._lock:
             pack, self._pack = self._pack, None
@@ -248,10 +257,6 @@ class ContentWriter:
             raise storage_error(error, "store the contents of a run") from None
         for data in pending.values():
             self._contents.put_bytes(data)
-        with self._lock:
-            clones, self._clones = self._clones, []
-        for blob in clones:
-            self._contents.seal_clone(blob)
 
     def abandon(self) -> None:
         self._stop_pool()

@@ -11,9 +11,12 @@ from pathlib import Path
 import pytest
 import sh
 
-from cowsnap.errors import ContentNotFoundError, DiskFullError, StoreError
+from cowsnap.errors import ContentNotFoundError, DiskFullError, StoreDamagedError, StoreError
 from cowsnap.store import content as content_module
-from cowsnap.store.content import blob_id, clone_or_copy
+from cowsnap.store import keeping
+from cowsnap.store.content import ContentStore, blob_id, clone_or_copy
+from cowsnap.store.keeping import ContentWriter
+from cowsnap.store.seals import read_seal
 from cowsnap.store.store import Store
 from tests.conftest import keep_file
 
@@ -77,6 +80,64 @@ def test_large_contents_are_raw_files_cloned_where_possible(
         assert large is not None and large[1] == git_hash(data)
         copy.contents.adopt_large(blob, *large)
     assert copy.read(blob) == data
+
+
+def _large_sources(directory: Path, count: int) -> list[Path]:
+    sources = []
+    for number in range(count):
+        source = directory / f"large-{number}"
+        source.write_bytes(os.urandom(5000 + number))
+        sources.append(source)
+    return sources
+
+
+@pytest.mark.parametrize("kind", ["xfs", "btrfs"])
+def test_a_writer_seals_every_clone_once_before_it_closes(
+    kind: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Clones are hashed side by side in the writer's pool when it closes, each once,
+    with the git blob id of its bytes: sealed before any run can refer to them."""
+    directory: Path = request.getfixturevalue(f"{kind}_dir")
+    monkeypatch.setattr(content_module, "LARGE_CONTENT", 1000)
+    store = Store.open(directory / "store")
+    sealed: list[str] = []
+    seal_clone = ContentStore.seal_clone
+
+    def counting_seal(contents: ContentStore, blob: str) -> None:
+        sealed.append(blob)
+        seal_clone(contents, blob)
+
+    monkeypatch.setattr(ContentStore, "seal_clone", counting_seal)
+    sources = _large_sources(directory, 5)
+    with ContentWriter(store.contents) as writer:
+        blobs = writer.map(lambda source: writer.keep_path(os.fsencode(source)), sources)
+        assert sealed == []
+    assert sorted(sealed) == sorted(blob for blob in blobs if blob is not None)
+    for blob, source in zip(blobs, sources, strict=True):
+        assert blob is not None and blob.startswith("large-")
+        assert read_seal(store.directory, blob) == git_hash(source.read_bytes())
+
+
+def test_a_clone_that_cannot_be_sealed_drops_the_writers_pack(
+    xfs_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(content_module, "LARGE_CONTENT", 1000)
+    monkeypatch.setattr(keeping, "PACK_FROM_COUNT", 1)
+    store = Store.open(xfs_dir / "store")
+    sources = _large_sources(xfs_dir, 3)
+
+    def failing_seal(contents: ContentStore, blob: str) -> None:
+        raise StoreDamagedError(f"content {blob} does not match its id or seal")
+
+    monkeypatch.setattr(ContentStore, "seal_clone", failing_seal)
+    writer = ContentWriter(store.contents)
+    writer.keep_bytes(b"a small content, packed")
+    for source in sources:
+        writer.keep_path(os.fsencode(source))
+    with pytest.raises(StoreDamagedError, match="does not match"):
+        writer.close()
+    assert not store.contents.pack_dir.exists() or list(store.contents.pack_dir.iterdir()) == []
+    assert [path.name for path in (store.root / "tmp").iterdir()] == []
 
 
 @pytest.mark.parametrize(("kind", "clones"), [("xfs", True), ("btrfs", True), ("ext4", False)])
