@@ -35,7 +35,7 @@ from cowsnap.store.content import ContentStore, blob_id, read_whole
 from cowsnap.store.pack import PackWriter
 
 if TYPE_CHECKING:
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 PACK_FROM_COUNT = 16
 PACK_FROM_BYTES = 8 * 1024 * 1024
@@ -90,6 +90,12 @@ class ContentWriter:
         self._pool: ThreadPoolExecutor | None = None
         self._fanout: frozenset[str] | None = None
         self._clones: list[str] = []
+        """Clones to seal when the writer closes: those made before the pool started
+        (while the command ran, nothing may compete with the tracer)."""
+        self._sealing: list[Future[None]] = []
+        """Clones being sealed in the pool since they were made: reading a clone back
+        (its extents are shared, not its cached pages) overlaps the rest of the run's
+        contents, instead of waiting for them."""
 
     @property
     def scratch(self) -> Path:
@@ -130,7 +136,11 @@ class ContentWriter:
         kept = KeptFile(*self._contents.keep_large(fd, size, clone_only=clone_only))
         if kept.blob is not None and kept.blob.startswith("large-"):
             with self._lock:
-                self._clones.append(kept.blob)
+                if self._pool is None:
+                    self._clones.append(kept.blob)
+                else:
+                    self._sealing.append(self._pool.submit(self._contents.seal_clone,
+                                                           kept.blob))
         return kept
 
     def keep_path(self, path: bytes, *, clone_only: bool = False) -> str | None:
@@ -236,13 +246,17 @@ class ContentWriter:
         return lambda: [result for batch in batches for result in batch.result()]
 
     def close(self) -> None:
-        """Seal the large contents cloned (hashed side by side in the pool: each is one
-        read of the whole file), then install the pack, or write the few contents kept as
-        loose objects. A clone that cannot be sealed drops what the writer kept."""
+        """Seal every large content cloned (each hashed once, read whole: those left
+        side by side in the pool, and wait for those sealed since they were made), then
+        install the pack, or write the few contents kept as loose objects. A clone that
+        cannot be sealed drops what the writer kept."""
         with self._lock:
             clones, self._clones = self._clones, []
+            sealing, self._sealing = self._sealing, []
         try:
             self.map(self._contents.seal_clone, clones)
+            for sealed in sealing:
+                sealed.result()
         except BaseException:
             self.abandon()
             raise
@@ -261,6 +275,7 @@ class ContentWriter:
     def abandon(self) -> None:
         self._stop_pool()
         with self._lock:
+            self._sealing.clear()
             pack, self._pack = self._pack, None
             self._pending, self._pending_bytes = {}, 0
         if pack is not None:

@@ -95,8 +95,10 @@ def _large_sources(directory: Path, count: int) -> list[Path]:
 def test_a_writer_seals_every_clone_once_before_it_closes(
     kind: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Clones are hashed side by side in the writer's pool when it closes, each once,
-    with the git blob id of its bytes: sealed before any run can refer to them."""
+    """Every clone is hashed once, with the git blob id of its bytes, by the time the
+    writer closes (before any run can refer to it): one made before the pool started
+    (while a command runs) when the writer closes, the others in the pool as soon as
+    they are made."""
     directory: Path = request.getfixturevalue(f"{kind}_dir")
     monkeypatch.setattr(content_module, "LARGE_CONTENT", 1000)
     store = Store.open(directory / "store")
@@ -110,16 +112,18 @@ def test_a_writer_seals_every_clone_once_before_it_closes(
     monkeypatch.setattr(ContentStore, "seal_clone", counting_seal)
     sources = _large_sources(directory, 5)
     with ContentWriter(store.contents) as writer:
-        blobs = writer.map(lambda source: writer.keep_path(os.fsencode(source)), sources)
+        blobs = [writer.keep_path(os.fsencode(sources[0]))]
         assert sealed == []
+        blobs += writer.map(lambda source: writer.keep_path(os.fsencode(source)), sources[1:])
     assert sorted(sealed) == sorted(blob for blob in blobs if blob is not None)
     for blob, source in zip(blobs, sources, strict=True):
         assert blob is not None and blob.startswith("large-")
         assert read_seal(store.directory, blob) == git_hash(source.read_bytes())
 
 
+@pytest.mark.parametrize("in_pool", [False, True])
 def test_a_clone_that_cannot_be_sealed_drops_the_writers_pack(
-    xfs_dir: Path, monkeypatch: pytest.MonkeyPatch
+    in_pool: bool, xfs_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(content_module, "LARGE_CONTENT", 1000)
     monkeypatch.setattr(keeping, "PACK_FROM_COUNT", 1)
@@ -132,8 +136,11 @@ def test_a_clone_that_cannot_be_sealed_drops_the_writers_pack(
     monkeypatch.setattr(ContentStore, "seal_clone", failing_seal)
     writer = ContentWriter(store.contents)
     writer.keep_bytes(b"a small content, packed")
-    for source in sources:
-        writer.keep_path(os.fsencode(source))
+    if in_pool:
+        writer.map(lambda source: writer.keep_path(os.fsencode(source)), sources)
+    else:
+        for source in sources:
+            writer.keep_path(os.fsencode(source))
     with pytest.raises(StoreDamagedError, match="does not match"):
         writer.close()
     assert not store.contents.pack_dir.exists() or list(store.contents.pack_dir.iterdir()) == []
