@@ -38,7 +38,6 @@ from cowsnap.model import (
     Operation,
     sort_operations,
 )
-from cowsnap.paths import within
 from cowsnap.record.ignore import IgnoreRules
 from cowsnap.record.links import BINDS, Inode, LinkMap, inode_of
 from cowsnap.record.policy import (
@@ -138,6 +137,7 @@ class Recorder:
         self._uid = os.geteuid() if uid is None else uid
         excluded = [store.root] + ([snapshot.location] if snapshot.location else [])
         self._excluded = tuple(os.fsencode(os.path.realpath(path)) for path in excluded)
+        self._beneath_excluded = tuple(path.rstrip(b"/") + b"/" for path in self._excluded)
         self._ignores = ignores
         self._operations: dict[bytes, int] = {}
         """Each path's operations, as a bitmask of OPERATION_BITS (a set per path costs
@@ -180,8 +180,8 @@ class Recorder:
 
     def records(self, path: bytes) -> bool:
         """Whether `path` belongs in the manifest at all."""
-        if any(within(path, excluded) for excluded in self._excluded):
-            return False
+        if path in self._excluded or path.startswith(self._beneath_excluded):
+            return False  # within(path, excluded) for any of them, asked of every event
         return self.in_workspace(path) or not self._ignores.covers(path)
 
     def on_event(self, event: Event) -> None:

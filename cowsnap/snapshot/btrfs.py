@@ -74,7 +74,9 @@ class BtrfsSnapshot(Snapshot):
         self._location = location
         self._binding = binding
         self._root = os.fsencode(workspace.resolve())
+        self._beneath_root = self._root.rstrip(b"/") + b"/"
         self._snapshot = os.fsencode(location / SNAPSHOT_NAME)
+        self._device: int | None = None
         self._released = False
 
     @property
@@ -85,23 +87,30 @@ class BtrfsSnapshot(Snapshot):
         """Everything was preserved up front."""
 
     def where(self, path: bytes) -> bytes | None:
-        path = os.path.normpath(path)
+        if b"/." in path or b"//" in path or path.endswith(b"/"):
+            path = os.path.normpath(path)  # the recorder's paths are normal already
         if path == self._root:
             return self._snapshot
-        if path.startswith(self._root.rstrip(b"/") + b"/"):
-            return os.path.join(self._snapshot, path[len(self._root.rstrip(b"/")) + 1:])
+        if path.startswith(self._beneath_root):
+            return self._snapshot + b"/" + path[len(self._beneath_root):]
         return None
 
     def inode_before(self, path: bytes) -> tuple[FileId, int] | None:
-        """A snapshot keeps inode numbers (on a device number of its own)."""
-        location = self.locate(path)
+        """A snapshot keeps inode numbers (on a device number of its own). One lstat:
+        the recorder asks this of every path a run created, most of them new."""
+        location = self.where(path)
         if location is None:
             return None
-        with reachable(location) as (directory, name):
-            info = os.lstat(name, dir_fd=directory)
+        try:
+            with reachable(location) as (directory, name):
+                info = os.lstat(name, dir_fd=directory)
+        except (OSError, ValueError):
+            return None
         if not stat.S_ISREG(info.st_mode) or info.st_nlink < 2:
             return None
-        return (os.lstat(self._root).st_dev, info.st_ino), info.st_nlink
+        if self._device is None:
+            self._device = os.lstat(self._root).st_dev
+        return (self._device, info.st_ino), info.st_nlink
 
     def release(self) -> None:
         if not self._released:
