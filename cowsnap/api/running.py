@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cowsnap.api.common import PathArg, as_path, newest_runs, open_store
+from cowsnap.collector import no_cycle_collection
 from cowsnap.config import DEFAULT_CAP, AutoPrune, Config, load_config, prune_due
 from cowsnap.errors import CowsnapError, StoreError, UsageError
 from cowsnap.model import Manifest
@@ -181,6 +182,11 @@ def run(request: RunRequest) -> RunResult:
     Errors before the command starts raise; once it has run, a recording failure is
     returned in `RunResult.recording_error` so the command's own status survives.
     """
+    with no_cycle_collection():
+        return _run(request)
+
+
+def _run(request: RunRequest) -> RunResult:
     cwd = (request.cwd or Path.cwd()).absolute()
     workspace = detect_workspace(as_path(request.workspace), cwd)
     output = check_output(request.output)

@@ -12,12 +12,11 @@ content the restore relies on, half-way.
 from __future__ import annotations
 
 import dataclasses
-import gc
 import os
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from cowsnap.collector import no_cycle_collection
 from cowsnap.errors import RestoreConflictError, RestoreError, RestoreInterruptedError
 from cowsnap.model import Manifest
 from cowsnap.origin import state_dir
@@ -136,26 +135,12 @@ def _interrupted(error: RestoreInterruptedError, run_id: str, side: Side,
                                    f"{undo}", error.signal_number)
 
 
-@contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """The cycle collector paused: a restore makes hundreds of thousands of objects (a
-    manifest's entries and states, the plan) that form no cycles, and the collector
-    would walk them all again and again for nothing (a tenth of a restore's CPU)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def restore_loaded(store: Store, load: Loader, options: RestoreOptions,
                    progress: Progress | None = None) -> RestoreResult:
     """Restore what `load` reads to its `options.side` state (module docstring)."""
     # Shared from reading the manifest to writing the last content: a prune
     # (exclusive) can neither remove the run nor reclaim what the restore keeps.
-    with interruptible(), _no_cycle_collection(), store.retention_lock(exclusive=False):
+    with interruptible(), no_cycle_collection(), store.retention_lock(exclusive=False):
         reached("restore-locked")
         confined = _confined(store, load, options)
         manifest = confined.manifest

@@ -22,8 +22,8 @@ def probe_reflink(directory: Path) -> OSError | None:
         files.extend(_unnamed_file(directory) for _ in range(2))
         os.write(files[0], b"cowsnap reflink probe\n")
         clone(files[0], files[1])
-    except OSError as error:
-        return error
+    except OSError as error:  # a copy without its traceback: that would hold every
+        return OSError(error.errno, error.strerror, error.filename)  # caller's frame
     finally:
         for fd in files:
             os.close(fd)
