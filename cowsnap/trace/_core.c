@@ -9,6 +9,7 @@
 #include <structmember.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -151,6 +152,7 @@ typedef struct {
     char *exec_path;
     int exec_spec;
     int exiting;
+    int fd_directory; /* O_PATH fd of /proc/TID/fd, or -1 (see fd_directory) */
 } task;
 
 typedef struct {
@@ -192,6 +194,7 @@ typedef struct {
     int pinned_cpu;    /* -1: not pinned */
     long window_tid;   /* the one thread that stopped in this window, or -1: several */
     int window_stops;
+    int fd_directories; /* tasks' /proc/TID/fd directories held open (MAX_FD_DIRECTORIES) */
 } Core;
 
 static void emit(Core *core, item it) {
@@ -233,10 +236,20 @@ static task *task_new(long tid, long tgid, fd_table *files, fs_state *fs, int ex
     t->files = files;
     t->fs = fs;
     t->exec_spec = exec_spec;
+    t->fd_directory = -1;
     return t;
 }
 
-static void task_free(task *t) {
+/* Closes t's /proc/TID/fd directory (its thread is gone or has another tid). */
+static void close_fd_directory(task *t, int *open_directories) {
+    if (t->fd_directory < 0) return;
+    close(t->fd_directory);
+    t->fd_directory = -1;
+    (*open_directories)--;
+}
+
+static void task_free(task *t, int *open_directories) {
+    close_fd_directory(t, open_directories);
     pending_clear(&t->pd);
     table_unref(t->files);
     fs_unref(t->fs);
@@ -335,12 +348,35 @@ static char *proc_link(long tid, const char *name) {
 
 static const char DELETED[] = " (deleted)";
 
+#define MAX_FD_DIRECTORIES 128
+
+/* An O_PATH fd of /proc/TID/fd, opened at the thread's first fd lookup and kept while it
+ * lives: each later lookup walks one name of /proc instead of four (tar x looks up four
+ * fds per file). The kernel still checks access and reads the fd's file at each lookup,
+ * so it answers exactly as the whole path does. Held for at most MAX_FD_DIRECTORIES
+ * threads at once (the tracer's fds are the recorder's too); -1: spell the whole path. */
+static int fd_directory(Core *core, task *t) {
+    if (t->fd_directory < 0 && core->fd_directories < MAX_FD_DIRECTORIES) {
+        char link[64];
+        snprintf(link, sizeof link, "/proc/%ld/fd", t->tid);
+        t->fd_directory = open(link, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (t->fd_directory >= 0) core->fd_directories++;
+    }
+    return t->fd_directory;
+}
+
 /* The path an fd names (a fresh string); NULL for pipes, sockets, deleted and unnamed
  * files. /proc first, the table where /proc cannot tell. */
-static char *fd_path(task *t, long fd, int *error) {
+static char *fd_path(Core *core, task *t, long fd, int *error) {
     char link[96];
-    snprintf(link, sizeof link, "/proc/%ld/fd/%ld", t->tid, fd);
-    char *target = read_link_at(AT_FDCWD, link);
+    int directory = fd_directory(core, t);
+    if (directory >= 0) {
+        snprintf(link, sizeof link, "%ld", fd);
+    } else {
+        snprintf(link, sizeof link, "/proc/%ld/fd/%ld", t->tid, fd);
+        directory = AT_FDCWD;
+    }
+    char *target = read_link_at(directory, link);
     if (target == NULL) {
         if (errno != ENAMETOOLONG) return NULL;
         char name[48];
@@ -408,7 +444,7 @@ static located resolve_for(Core *core, task *t, long dirfd, const char *raw, int
         if (cwd == NULL) return none;
         absolute = path_join(cwd, raw);
     } else {
-        char *base = fd_path(t, dirfd, error);
+        char *base = fd_path(core, t, dirfd, error);
         if (base == NULL) return none;
         if (!raw[0]) {
             located here = {base, 1, 0};
@@ -449,7 +485,7 @@ static located path_argument(Core *core, task *t, const spec *s, const uint64_t 
     uint64_t address = args[s->path];
     if (address == 0) {
         if (s->dirfd < 0 || dirfd == CS_AT_FDCWD) return none;
-        located here = {fd_path(t, dirfd, error), 1, 0};
+        located here = {fd_path(core, t, dirfd, error), 1, 0};
         return here;
     }
     char *raw = read_string(t->tid, address);
@@ -598,7 +634,7 @@ static int decode_path(Core *core, task *t, int si, const uint64_t *args, int *e
 static int decode_fd(Core *core, task *t, int si, const uint64_t *args, int *error) {
     const spec *s = &core->specs[si];
     long fd = (long)as_int(args[s->fd]);
-    char *path = fd_path(t, fd, error);
+    char *path = fd_path(core, t, fd, error);
     if (path != NULL) {
         located where = {path, 1, 0};
         if (!metadata_at_entry(core, t, si, fd, where, 0)) single(core, t, si, s->operation, where, 0);
@@ -1090,8 +1126,9 @@ static int executed(Core *core, task *t) {
         task *moved = intmap_pop(&core->tasks, former);
         if (moved != NULL) {
             moved->tid = tid;
+            close_fd_directory(moved, &core->fd_directories);
             intmap_put(&core->tasks, tid, moved);
-            task_free(t);
+            task_free(t, &core->fd_directories);
             t = moved;
         }
     }
@@ -1153,7 +1190,7 @@ static void exited(Core *core, long tid, task *t, int status) {
         core->root_status = code;
         core->root_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     }
-    task_free(t);
+    task_free(t, &core->fd_directories);
     if (core->early.count) adopt_orphans(core);
 }
 
@@ -1502,7 +1539,7 @@ static PyObject *Core_kill_all(Core *core, PyObject *unused) {
         pid_t tid = waitpid(-1, &status, WALL);
         if (tid < 0) break;
         task *t = intmap_pop(&core->tasks, tid);
-        if (t != NULL) task_free(t);
+        if (t != NULL) task_free(t, &core->fd_directories);
     }
     Py_END_ALLOW_THREADS
     Py_RETURN_NONE;
@@ -1649,7 +1686,7 @@ static int Core_init(Core *core, PyObject *args, PyObject *kwargs) {
 
 static void Core_dealloc(Core *core) {
     if (core->specs != NULL) {
-        INTMAP_EACH(&core->tasks, node) task_free(node->value);
+        INTMAP_EACH(&core->tasks, node) task_free(node->value, &core->fd_directories);
         for (size_t b = 0; b < INTMAP_BUCKETS; b++) {
             intmap *maps[3] = {&core->tasks, &core->early, &core->warned};
             for (int m = 0; m < 3; m++) {
@@ -1720,6 +1757,7 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__core(void) {
     if (PyType_Ready(&CoreType) < 0) return NULL;
+    if (pthread_atfork(NULL, NULL, forget_own_fds) != 0) return PyErr_NoMemory();
     PyObject *m = PyModule_Create(&module);
     if (m == NULL) return NULL;
     if (PyModule_AddObjectRef(m, "Core", (PyObject *)&CoreType) < 0) return NULL;

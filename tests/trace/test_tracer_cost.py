@@ -88,6 +88,38 @@ def test_a_removed_name_is_lstated_once(ops_binary: Path, work: Path) -> None:
     assert lstats.count(f"{work}/gonedir") == 1, "rmdir"
 
 
+class TestTheNativeCore:
+    @pytest.fixture
+    def tracer(self, monkeypatch: pytest.MonkeyPatch) -> str:
+        """Only the native core keeps /proc directories open."""
+        return use_tracer("native", monkeypatch)
+
+    def test_an_fd_is_looked_up_one_name_deep(self, ops_binary: Path, work: Path) -> None:
+        """`ops dirfd` names paths by four fds; each lookup is a readlinkat of the fd's
+        number beneath /proc/TID/fd, opened once for the thread, and the resolver reads
+        its own O_PATH fds beneath /proc/self/fd, opened once."""
+        if shutil.which("strace") is None:
+            missing_environment("strace is needed to count the tracer's syscalls")
+        log = work.parent / "tracer.strace"
+        script = ("import sys\nfrom cowsnap.trace import trace\n"
+                  "sys.exit(trace(sys.argv[1:], on_event=lambda event: None))")
+        done = subprocess.run(
+            ["strace", "-qq", "-o", str(log), "-e", "trace=readlink,readlinkat,open,openat",
+             sys.executable, "-c", script, str(ops_binary), "dirfd", str(work)],
+            capture_output=True, timeout=100,
+        )
+        assert done.returncode == 0, done.stderr.decode(errors="replace")
+        lines = log.read_text().splitlines()
+        whole = [line for line in lines if re.match(r'readlink(at\(AT_FDCWD, |\()"/proc/[^"]*/fd/',
+                                                     line)]
+        assert whole == [], "no fd is looked up by its whole /proc path"
+        directories = [line for line in lines
+                       if re.match(r'openat\(AT_FDCWD, "/proc/(\d+|self)/fd", [^)]*O_PATH', line)]
+        assert len(directories) == 2, "/proc/TID/fd of the one thread and /proc/self/fd"
+        relative = [line for line in lines if re.match(r'readlinkat\(\d+, "\d+"', line)]
+        assert len(relative) >= 4, "dirfd's fd lookups and the resolver's own fds"
+
+
 class TestThePythonTracer:
     @pytest.fixture
     def tracer(self, monkeypatch: pytest.MonkeyPatch) -> str:
