@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/user.h>
@@ -194,7 +195,8 @@ typedef struct {
     int pinned_cpu;    /* -1: not pinned */
     long window_tid;   /* the one thread that stopped in this window, or -1: several */
     int window_stops;
-    int fd_directories; /* tasks' /proc/TID/fd directories held open (MAX_FD_DIRECTORIES) */
+    int fd_directories; /* tasks' /proc/TID/fd directories held open (see fd_directory) */
+    int max_fd_directories;
 } Core;
 
 static void emit(Core *core, item it) {
@@ -354,9 +356,10 @@ static const char DELETED[] = " (deleted)";
  * lives: each later lookup walks one name of /proc instead of four (tar x looks up four
  * fds per file). The kernel still checks access and reads the fd's file at each lookup,
  * so it answers exactly as the whole path does. Held for at most MAX_FD_DIRECTORIES
- * threads at once (the tracer's fds are the recorder's too); -1: spell the whole path. */
+ * threads at once, and an eighth of the tracer's fd limit (its fds are the recorder's
+ * too); -1: spell the whole path. */
 static int fd_directory(Core *core, task *t) {
-    if (t->fd_directory < 0 && core->fd_directories < MAX_FD_DIRECTORIES) {
+    if (t->fd_directory < 0 && core->fd_directories < core->max_fd_directories) {
         char link[64];
         snprintf(link, sizeof link, "/proc/%ld/fd", t->tid);
         t->fd_directory = open(link, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -1672,6 +1675,11 @@ static int Core_init(Core *core, PyObject *args, PyObject *kwargs) {
     core->follow = follow && cpus > 1;
     core->one_cpu = cpus == 1;
     core->batch = 512;
+    struct rlimit files;
+    core->max_fd_directories = MAX_FD_DIRECTORIES;
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
+        files.rlim_cur / 8 < MAX_FD_DIRECTORIES)
+        core->max_fd_directories = (int)(files.rlim_cur / 8);
     strmap_init(&core->paths.directories);
     strmap_init(&core->paths.missing);
     strmap_init(&core->quiet_paths);

@@ -120,6 +120,33 @@ class TestTheNativeCore:
         assert len(relative) >= 4, "dirfd's fd lookups and the resolver's own fds"
 
 
+    def test_fd_directories_leave_the_recorder_its_fds(self, ops_binary: Path, work: Path) -> None:
+        """Under a limit of 48 fds (the command raises its own), the 160 threads of
+        `ops crowd` get at most 6 kept /proc/TID/fd directories (an eighth of the
+        limit); the others spell the whole path."""
+        script = (
+            "import os, resource, sys\n"
+            "from cowsnap.trace import trace\n"
+            "hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]\n"
+            "resource.setrlimit(resource.RLIMIT_NOFILE, (48, hard))\n"
+            "before = len(os.listdir('/proc/self/fd'))\n"
+            "peak = [0]\n"
+            "def seen(event):\n"
+            "    peak[0] = max(peak[0], len(os.listdir('/proc/self/fd')))\n"
+            "status = trace(sys.argv[1:], on_event=seen)\n"
+            "print(status, peak[0] - before)\n"
+        )
+        command = ["sh", "-c", 'ulimit -Sn 1024 && exec "$0" crowd "$1"', str(ops_binary),
+                   str(work)]
+        done = subprocess.run([sys.executable, "-c", script, *command], capture_output=True,
+                              timeout=100)
+        assert done.returncode == 0, done.stderr.decode(errors="replace")
+        status, extra = map(int, done.stdout.split())
+        assert status == 0
+        assert len(list(work.iterdir())) == 160
+        assert extra <= 6 + 2, "six directories, /proc/self/fd and the launch's pipe"
+
+
 class TestThePythonTracer:
     @pytest.fixture
     def tracer(self, monkeypatch: pytest.MonkeyPatch) -> str:
