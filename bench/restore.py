@@ -8,6 +8,7 @@ costs) and with no sync at all (the floor). Run as:
 
     .venv/bin/python bench/restore.py [--files 10000] [--runs 3] [DIR...]
     .venv/bin/python bench/restore.py --against CHECKOUT [--runs 5] [DIR...]
+    .venv/bin/python bench/restore.py --steps [--runs 3] [DIR...]
 
 Each DIR is a directory on the filesystem to measure (default: the btrfs,
 XFS and ext4 development mounts under /var/tmp/cowsnap-dev or /var/tmp/cs that
@@ -15,6 +16,8 @@ exist). `--against` compares this tree's restore with the one of another
 checkout of cowsnap (`git worktree add --detach /var/tmp/x COMMIT`), on the
 same runs and store: each round runs the four restores in a fresh process of
 each, alternating, and prints medians and ratios (this tree / the other).
+`--steps` prints where each restore's time goes instead: CPU and wall seconds of
+each step of `restore/session.py` (medians), timed by wrapping those functions.
 """
 
 from __future__ import annotations
@@ -29,10 +32,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from cowsnap import api
+from cowsnap.restore import session
+from cowsnap.restore.apply import Applier
+from cowsnap.restore.contents import Contents
 
 FSYNC_EACH = "reference: N atomic writes, fsync each"
 NO_SYNC = "reference: N atomic writes, no sync"
@@ -119,6 +127,80 @@ def restore_all(work: Path, runs: dict[str, str]) -> dict[str, Timing]:
             for what, which, side in RESTORES}
 
 
+STEPS: tuple[tuple[str, Any, str], ...] = (
+    ("load and check the run", session, "_confined"),
+    ("select the paths", session, "select"),
+    ("examine the current files", session, "observe_all"),
+    ("plan", session, "make_plan"),
+    ("read and check the contents", Contents, "verify"),
+    ("record the restore's own run", session, "record_restore"),
+    ("apply the plan", Applier, "run"),
+)
+"""The steps of a restore, in order: (what, where it is looked up, its name)."""
+SYNC = ("  of which syncfs", Applier, "_sync")
+
+
+def _timed_step(original: Callable[..., Any], total: list[float]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def step(*args: Any, **kwargs: Any) -> Any:
+        cpu, wall = time.process_time(), time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            total[0] += time.process_time() - cpu
+            total[1] += time.perf_counter() - wall
+    return step
+
+
+@contextmanager
+def steps_timed(spent: dict[str, list[float]]) -> Iterator[None]:
+    """Each of STEPS (and SYNC) adding its CPU and wall seconds to `spent[what]`."""
+    replaced = []
+    try:
+        for what, owner, name in (*STEPS, SYNC):
+            original = getattr(owner, name)
+            replaced.append((owner, name, original))
+            setattr(owner, name, _timed_step(original, spent.setdefault(what, [0.0, 0.0])))
+        yield
+    finally:
+        for owner, name, original in replaced:
+            setattr(owner, name, original)
+
+
+def steps(parent: Path, files: int, runs: int) -> None:
+    """Print where each restore's time goes (module docstring)."""
+    work = Path(tempfile.mkdtemp(prefix="cowsnap-bench-restore-", dir=parent))
+    found: dict[str, dict[str, list[Timing]]] = {what: {} for what, _which, _side in RESTORES}
+    loads = [os.getloadavg()[0]]
+    try:
+        recorded = prepare(work, files)
+        os.environ["COWSNAP_STORE"] = str(work / "store")
+        for _ in range(runs):
+            for what, which, side in RESTORES:
+                spent: dict[str, list[float]] = {}
+                with steps_timed(spent):
+                    wall, cpu = timed(functools.partial(
+                        restore, work / "workspace", work / "store", recorded[which], side))
+                top = [spent[step] for step, _owner, _name in STEPS]
+                spent["other"] = [cpu - sum(step_cpu for step_cpu, _wall in top),
+                                  wall - sum(step_wall for _cpu, step_wall in top)]
+                spent["whole restore"] = [cpu, wall]
+                for step, (cpu, wall) in spent.items():
+                    found[what].setdefault(step, []).append((cpu, wall))
+            loads.append(os.getloadavg()[0])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"{parent} (N = {files}, medians of {runs} rounds; load average "
+          f"{min(loads):.1f} to {max(loads):.1f}): CPU / wall seconds per step")
+    for what, by_step in found.items():
+        print(f"  {what}")
+        for step in (*(name for name, _owner, _attr in STEPS), SYNC[0], "other",
+                     "whole restore"):
+            cpu = statistics.median(c for c, _w in by_step[step])
+            wall = statistics.median(w for _c, w in by_step[step])
+            print(f"    {step:<34} {cpu:6.3f} {wall:6.3f}")
+
+
 def measure(parent: Path, files: int, runs: int) -> dict[str, list[Timing]]:
     work = Path(tempfile.mkdtemp(prefix="cowsnap-bench-restore-", dir=parent))
     results: dict[str, list[Timing]] = {}
@@ -180,6 +262,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--against", type=Path,
                         help="another checkout of cowsnap to compare with, interleaved")
+    parser.add_argument("--steps", action="store_true",
+                        help="where each restore's time goes, step by step")
     parser.add_argument("--restore-only", nargs=2, metavar=("WORK", "RUNS"),
                         help=argparse.SUPPRESS)  # one round, for --against
     parser.add_argument("dirs", nargs="*")
@@ -193,6 +277,9 @@ def main() -> None:
     for parent in dirs:
         if options.against is not None:
             compare(parent, options.files, options.runs, options.against)
+            continue
+        if options.steps:
+            steps(parent, options.files, options.runs)
             continue
         load = os.getloadavg()[0]
         results = measure(parent, options.files, options.runs)
