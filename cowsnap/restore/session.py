@@ -137,10 +137,20 @@ def _interrupted(error: RestoreInterruptedError, run_id: str, side: Side,
 
 def restore_loaded(store: Store, load: Loader, options: RestoreOptions,
                    progress: Progress | None = None) -> RestoreResult:
-    """Restore what `load` reads to its `options.side` state (module docstring)."""
+    """Restore what `load` reads to its `options.side` state (module docstring).
+
+    The cycle collector is resumed only once the restore's own objects (its manifest,
+    what it examined, its own run) are freed: its first pass then walks only the
+    result."""
+    with no_cycle_collection():
+        return _restore(store, load, options, progress)
+
+
+def _restore(store: Store, load: Loader, options: RestoreOptions,
+             progress: Progress | None) -> RestoreResult:
     # Shared from reading the manifest to writing the last content: a prune
     # (exclusive) can neither remove the run nor reclaim what the restore keeps.
-    with interruptible(), no_cycle_collection(), store.retention_lock(exclusive=False):
+    with interruptible(), store.retention_lock(exclusive=False):
         reached("restore-locked")
         confined = _confined(store, load, options)
         manifest = confined.manifest
