@@ -35,20 +35,34 @@ from cowsnap.restore.contents import Contents
 from cowsnap.restore.leftovers import new_temp_prefix
 from cowsnap.restore.plan import PRIVATE_DIRECTORY, Action, Plan, Step
 from cowsnap.stages import reached
-from cowsnap.xattrs import read_xattrs, write_xattrs
+from cowsnap.xattrs import ACLS, read_xattrs, write_xattrs
 
 OPEN_PARENTS = 256
 """Directories kept open between steps, so files in one directory resolve it once."""
 BATCH_FILES = 65536
 BATCH_BYTES = 256 * 1024 * 1024
 """Temporaries written before the next sync and rename: few syncs, bounded extra space."""
-CREATED_MODE = 0o755
-"""The permission bits a file is created with, at most: the wanted ones without set-id
-bits and write for group and others (those come with `chmod`, once the content is
-in); a file created with exactly its wanted mode needs no `chmod`."""
+
 Failure = tuple[bytes, str]
 Progress = Callable[[int, int], None]
 """Told (steps done, steps in all) after each step."""
+
+
+def created_mode(want: FileState) -> int:
+    """The permission bits a file is created with: the wanted owner bits without
+    set-id bits, and read and execute for group and others only as far as the file
+    grants them to both. The rest comes with `chmod` once the content is in (a file
+    created with exactly its wanted mode needs none). Until then the temporary's group
+    (the restorer's, or a setgid directory's) and the ACL it inherits are not the
+    file's, nor is a recorded ACL set yet: a group bit the file denies to others, or
+    any bit under an ACL, would let someone the file denies open the temporary and
+    keep it open."""
+    if want.mode is None or (want.xattrs and not ACLS.isdisjoint(
+            name for name, _value in want.xattrs)):
+        return 0o600
+    mode = stat.S_IMODE(want.mode)
+    shared = mode & (mode >> 3) & 0o005
+    return mode & 0o700 | shared << 3 | shared
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,9 +316,8 @@ class Applier:
             self._made[step.path] = temp
             self._queue(_Written(step.path, temp), 0)
             return
-        created = 0o600 if want.mode is None else stat.S_IMODE(want.mode) & CREATED_MODE
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     created, dir_fd=dir_fd)
+                     created_mode(want), dir_fd=dir_fd)
         written = _Written(step.path, temp)
         try:
             try:
