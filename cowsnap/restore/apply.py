@@ -35,7 +35,7 @@ from cowsnap.restore.contents import Contents
 from cowsnap.restore.leftovers import new_temp_prefix
 from cowsnap.restore.plan import PRIVATE_DIRECTORY, Action, Plan, Step
 from cowsnap.stages import reached
-from cowsnap.xattrs import ACLS, read_xattrs, write_xattrs
+from cowsnap.xattrs import read_xattrs, write_xattrs
 
 OPEN_PARENTS = 256
 """Directories kept open between steps, so files in one directory resolve it once."""
@@ -56,9 +56,9 @@ def created_mode(want: FileState) -> int:
     (the restorer's, or a setgid directory's) and the ACL it inherits are not the
     file's, nor is a recorded ACL set yet: a group bit the file denies to others, or
     any bit under an ACL, would let someone the file denies open the temporary and
-    keep it open."""
-    if want.mode is None or (want.xattrs and not ACLS.isdisjoint(
-            name for name, _value in want.xattrs)):
+    keep it open. A file with recorded attributes is created 0600: its owner needs
+    write permission to set a `user.*` one, and an ACL sets bits of its own."""
+    if want.mode is None or want.xattrs:
         return 0o600
     mode = stat.S_IMODE(want.mode)
     shared = mode & (mode >> 3) & 0o005
@@ -404,10 +404,12 @@ class Applier:
                       through_proc: bool = False) -> None:
         """Owner (as root, when not `owner` already) and group (as root, or one of
         ours; when not `group` already, which only a file restore created itself
-        tells: on another, chown also clears set-id bits), then mode (chown clears
-        set-id bits; skipped when `mode`, the file's mode as restore created it,
-        is the wanted one and nothing was chowned), then the recorded extended
-        attributes, then times."""
+        tells: on another, chown also clears set-id bits), then the recorded extended
+        attributes (changing a `user.*` one needs write permission, even for the
+        owner: a path restore did not create is made writable for its owner first),
+        then mode (chown, and setting an ACL, clear set-id bits; skipped when `mode`,
+        the file's mode as restore created it, is the wanted one and it has no
+        attributes), then times."""
         where: int | str = proc_path(fd) if through_proc else fd
         uid = want.uid if self._as_root and want.uid is not None and want.uid != owner else -1
         gid = want.gid if want.gid is not None and want.gid != group and (
@@ -415,11 +417,15 @@ class Applier:
         chowned = uid != -1 or gid != -1
         if chowned:
             os.chown(where, uid, gid)
-        if want.mode is not None and (chowned or mode is None
+        if want.xattrs is not None:
+            have = read_xattrs(where, follow=True)
+            if have != want.xattrs and mode is None and want.mode is not None \
+                    and not self._as_root:  # a path not created here may be read-only
+                os.chmod(where, stat.S_IMODE(want.mode) | stat.S_IWUSR)
+            write_xattrs(where, want.xattrs, have, follow=True)
+        if want.mode is not None and (chowned or mode is None or want.xattrs
                                       or stat.S_IMODE(mode) != stat.S_IMODE(want.mode)):
             os.chmod(where, stat.S_IMODE(want.mode))
-        if want.xattrs is not None:
-            write_xattrs(where, want.xattrs, read_xattrs(where, follow=True), follow=True)
         if want.mtime_ns is not None:
             os.utime(where, ns=(want.mtime_ns, want.mtime_ns))
 

@@ -196,17 +196,18 @@ class LazySnapshot(Snapshot):
             os.mknod(kept, status.st_mode, status.st_rdev)
 
     def _apply_metadata(self, live: bytes, kept: bytes, status: os.stat_result) -> None:
-        """Owner, group, mode, the attributes cowsnap records, times; then immutable."""
+        """Owner, group, the attributes cowsnap records, mode (a `user.*` attribute
+        needs write permission, even for the owner), times; then immutable."""
         if os.geteuid() == 0:
             os.lchown(kept, status.st_uid, status.st_gid)
         else:
             with suppress(PermissionError):
                 os.lchown(kept, -1, status.st_gid)
         if not stat.S_ISLNK(status.st_mode):
-            os.chmod(kept, stat.S_IMODE(status.st_mode))
             attributes = read_xattrs(live)
             if attributes:
                 write_xattrs(kept, attributes, read_xattrs(kept))
+            os.chmod(kept, stat.S_IMODE(status.st_mode))
         os.utime(kept, ns=(status.st_atime_ns, status.st_mtime_ns), follow_symlinks=False)
         if stat.S_ISREG(status.st_mode):
             fd = os.open(kept, os.O_RDONLY | os.O_NOFOLLOW)
