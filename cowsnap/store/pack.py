@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator, Set
 from pathlib import Path
 
 from cowsnap.errors import StoreError
+from cowsnap.store.atomic import fsync_dir
 from cowsnap.store.deflate import checksum, deflate
 
 BLOB_TYPE = 3
@@ -149,10 +150,12 @@ class PackWriter:
         self._gathered.clear()
         self._written = self._size
 
-    def install(self) -> Path | None:
+    def install(self, *, durable: bool = False) -> Path | None:
         """Finish the pack and its index and move both into `pack_dir` (the pack
         first: readers find packs by their index); None, and nothing left, if empty.
-        Durability is the caller's (one syncfs before a manifest refers to it)."""
+        Durability is the caller's (a run: one syncfs before a manifest refers to it),
+        unless `durable`: both files and the directory are then fsynced first (a
+        repack, which removes the packs it replaces right after)."""
         with self._lock:
             try:
                 if not self._order:
@@ -163,10 +166,21 @@ class PackWriter:
                 _write_all(self._fd, checksum, self._size)
                 name = f"pack-{checksum.hex()}"
                 index = self._scratch / f"{self._temp.name[:-5]}.idx"
-                index.write_bytes(_index(self._order, self._offsets, self._crcs, checksum))
-                os.chmod(index, 0o600)
+                index_fd = os.open(index, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
+                                   0o600)
+                try:
+                    os.fchmod(index_fd, 0o600)
+                    _write_all(index_fd, _index(self._order, self._offsets, self._crcs,
+                                                checksum), 0)
+                    if durable:
+                        os.fsync(self._fd)
+                        os.fsync(index_fd)
+                finally:
+                    os.close(index_fd)
                 os.rename(self._temp, self._pack_dir / f"{name}.pack")
                 os.rename(index, self._pack_dir / f"{name}.idx")
+                if durable:
+                    fsync_dir(self._pack_dir)
                 return self._pack_dir / f"{name}.pack"
             finally:
                 self._close()
@@ -461,9 +475,13 @@ def repack(packs: PackSet, keep: set[str], writer: PackWriter,
         for blob in copy_entries(index, keep, writer):
             writer.add(blob, read(blob))
         dropped |= held[index.path] - keep
-    installed = writer.install()
-    freed = sum(remove_pack(index) for index in indexes)
-    if installed is not None:
+    installed = writer.install(durable=True)
+    # the new pack is named by the hash of its bytes: when it is byte for byte an old
+    # one (that pack's objects, all kept, in the order a repack writes them, and every
+    # other pack dropped whole), it replaced that pack, which must not be removed
+    replaced = None if installed is None else installed.with_suffix(".idx")
+    freed = sum(remove_pack(index) for index in indexes if index.path != replaced)
+    if installed is not None and all(index.path != replaced for index in indexes):
         freed -= installed.stat().st_size + installed.with_suffix(".idx").stat().st_size
     return len(dropped - keep), max(freed, 0)
 

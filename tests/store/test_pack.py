@@ -156,6 +156,70 @@ def test_pruning_drops_unreferenced_packed_contents_and_merges_packs(
     assert store.contents.reclaim_packed(kept) == (0, 0), "nothing more to do"
 
 
+def _pack_each(store: Store, *batches: list[bytes]) -> None:
+    """One pack per batch, each by a run of its own (a fresh store object each)."""
+    for batch in batches:
+        with ContentWriter(Store.open(store.root).contents) as writer:
+            for content in batch:
+                writer.keep_bytes(content)
+
+
+def test_a_repack_byte_for_byte_a_kept_pack_keeps_it(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pack a prune wrote (sorted), kept whole, beside a pack dropped whole: the
+    next prune writes that same pack again, under the same name; it replaced the
+    old one, which must not then be removed (it was: every kept content lost)."""
+    monkeypatch.setattr(keeping, "PACK_FROM_COUNT", 2)
+    kept, dropped, later = contents(20, b"kept"), contents(20, b"gone"), contents(20, b"late")
+    _pack_each(store, kept, dropped)
+    ids = {blob_id(content) for content in kept}
+    assert Store.open(store.root).contents.reclaim_packed(ids)[0] == 20
+    [merged] = packs(store)
+    _pack_each(store, later)
+    assert Store.open(store.root).contents.reclaim_packed(ids)[0] == 20
+    assert packs(store) == [merged]
+    reopened = Store.open(store.root)
+    assert all(reopened.read(blob_id(content)) == content for content in kept)
+    assert not any(reopened.contents.has(blob_id(content)) for content in later)
+
+
+def test_a_repack_is_durable_before_the_packs_it_replaces_are_removed(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(keeping, "PACK_FROM_COUNT", 2)
+    first, second = contents(20, b"one"), contents(20, b"two")
+    _pack_each(store, first, second)
+    old = packs(store)
+    events: list[tuple[str, str]] = []
+    fsync, unlink = os.fsync, os.unlink
+
+    def noting_fsync(fd: int) -> None:
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        fsync(fd)
+
+    def noting_unlink(path: str | bytes | os.PathLike[str], *, dir_fd: int | None = None
+                      ) -> None:
+        events.append(("unlink", os.fsdecode(path)))
+        unlink(path, dir_fd=dir_fd)
+
+    monkeypatch.setattr(os, "fsync", noting_fsync)
+    monkeypatch.setattr(os, "unlink", noting_unlink)
+    Store.open(store.root).contents.reclaim_packed({blob_id(content) for content in first})
+    [new] = packs(store)
+    pack_dir = f"{store.contents.pack_dir}/"
+    removals = [number for number, (call, what) in enumerate(events)
+                if call == "unlink" and what.startswith(pack_dir)]
+    assert sorted(events[number][1] for number in removals) == sorted(
+        str(path.with_suffix(suffix)) for path in old for suffix in (".idx", ".pack"))
+    first_removal = removals[0]
+    synced = {what for call, what in events[:first_removal] if call == "fsync"}
+    assert {str(store.contents.pack_dir)} <= synced
+    scratch = f"{store.contents.scratch}/"
+    assert any(what.startswith(scratch) and what.endswith(".pack") for what in synced), synced
+    assert any(what.startswith(scratch) and what.endswith(".idx") for what in synced), synced
+    assert Store.open(store.root).read(blob_id(first[0])) == first[0]
+    assert new not in old
+
+
 def test_pruning_rewrites_packs_git_deltified(store: Store) -> None:
     base = b"".join(b"line %d of a long file\n" % number for number in range(2000))
     versions = [base + b"change %d\n" % number for number in range(20)]
