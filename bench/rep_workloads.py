@@ -21,6 +21,10 @@ untimed `cowsnap run -- true`):
              source files of real sizes, the same on every run of this bench)
   tar x      of the same tree
   checkout   `git checkout` between two branches differing in half of the files
+Also timed, interleaved: `cowsnap run -- true` in each workspace, cowsnap's fixed
+cost (start-up, snapshot, publishing, release). Added to each untraced time it
+gives the overhead cowsnap would have if tracing and recording cost nothing: the
+floor the REP '24 target has to fit above.
 
 Run as root: .venv/bin/python bench/rep_workloads.py [RUNS] [CACHE_DIR] [ONLY...]
     [--store-on same|other] [--against DIR]
@@ -56,6 +60,7 @@ BROTLI = "brotli==1.2.1"
 STRACE = ["strace", "-f", "--seccomp-bpf", "-e", "trace=%file", "-o", "/dev/null"]
 MODES = ("untraced", "strace", "cowsnap")
 BASELINE = "baseline"
+FIXED = "fixed"
 PHASES = ("preparing", "tracing", "recording", "releasing")
 GIT_ENV = {"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1",
            "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@b", "GIT_COMMITTER_NAME": "b",
@@ -186,9 +191,9 @@ def checkout_workload(root: Path, tree: Path) -> Workload:
 @dataclass
 class Timings:
     wall: dict[str, list[float]] = field(
-        default_factory=lambda: {mode: [] for mode in (*MODES, BASELINE)})
+        default_factory=lambda: {mode: [] for mode in (*MODES, BASELINE, FIXED)})
     cpu: dict[str, list[float]] = field(
-        default_factory=lambda: {mode: [] for mode in (*MODES, BASELINE)})
+        default_factory=lambda: {mode: [] for mode in (*MODES, BASELINE, FIXED)})
     """CPU time (user + system) of the run and every process it waited for: what a
     busy machine distorts less than wall time."""
     phases: dict[str, dict[str, list[float]]] = field(
@@ -213,7 +218,7 @@ def measure(workload: Workload, mode: str, store: Path, timings: Timings,
         env["PYTHONPATH"] = str(against)
     if mode == "strace":
         command = [*STRACE, *command]
-    elif mode in ("cowsnap", BASELINE):
+    elif mode in ("cowsnap", BASELINE, FIXED):
         shutil.rmtree(store, ignore_errors=True)
         cowsnap = [sys.executable, "-m", "cowsnap", "run", "--store", str(store),
                    "--workspace", str(workload.directory), "--"]
@@ -221,7 +226,7 @@ def measure(workload: Workload, mode: str, store: Path, timings: Timings,
         # a new store measures itself once (its size cap): not part of any workload
         subprocess.run([*cowsnap, "true"], cwd=workload.directory, env=env, check=True,
                        capture_output=True)
-        command = [*cowsnap, *command]
+        command = [*cowsnap, *(["true"] if mode == FIXED else command)]
     subprocess.run(["sync"], check=True)
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
@@ -281,7 +286,7 @@ def main() -> None:
         workloads = [make() for name, make in zip(names, makers, strict=True)
                      if not only or name in only]
         results = {workload.name: Timings() for workload in workloads}
-        modes = (*MODES, BASELINE) if options.against else MODES
+        modes = (*MODES, FIXED, *([BASELINE] if options.against else []))
         for _ in range(runs):
             for workload in workloads:
                 for mode in modes:
@@ -314,6 +319,23 @@ def report(results: dict[str, Timings]) -> None:
     print_geometric("the same in CPU time (less distorted by a busy machine)", {
         mode: [statistics.median(timings.cpu[mode]) / statistics.median(timings.cpu["untraced"])
                for timings in results.values()] for mode in ratios})
+    report_fixed_cost(results, ratios["strace"])
+
+
+def report_fixed_cost(results: dict[str, Timings], strace: list[float]) -> None:
+    """How much of the overhead budget cowsnap's fixed cost alone takes."""
+    floors = []
+    for timings in results.values():
+        untraced = statistics.median(timings.wall["untraced"])
+        floors.append((untraced + statistics.median(timings.wall[FIXED])) / untraced)
+    costs = ", ".join(f"{statistics.median(t.wall[FIXED]) * 1000:.0f}"
+                      for t in results.values())
+    floor = math.exp(statistics.fmean(math.log(r) for r in floors))
+    target = (math.exp(statistics.fmean(math.log(r) for r in strace)) - 1) / 2
+    print(f"fixed cost (`cowsnap run -- true` in each workspace, ms): {costs}; "
+          f"added to the untraced times alone, a geometric-mean overhead of "
+          f"{100 * (floor - 1):.0f}%, against the target of {100 * target:.0f}% "
+          f"(half of strace's)")
 
 
 def print_geometric(title: str, ratios: dict[str, list[float]]) -> None:
