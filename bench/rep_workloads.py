@@ -211,8 +211,10 @@ def phases_of(stderr: str) -> dict[str, float]:
 
 def measure(workload: Workload, mode: str, store: Path, timings: Timings,
             against: Path | None = None) -> None:
-    workload.reset()
-    command = workload.command()
+    command = ["true"]
+    if mode != FIXED:  # a workload's command may change its state (checkout flips branch)
+        workload.reset()
+        command = workload.command()
     env = {**os.environ, **GIT_ENV}
     if mode == BASELINE and against is not None:
         env["PYTHONPATH"] = str(against)
@@ -226,7 +228,7 @@ def measure(workload: Workload, mode: str, store: Path, timings: Timings,
         # a new store measures itself once (its size cap): not part of any workload
         subprocess.run([*cowsnap, "true"], cwd=workload.directory, env=env, check=True,
                        capture_output=True)
-        command = [*cowsnap, *(["true"] if mode == FIXED else command)]
+        command = [*cowsnap, *command]
     subprocess.run(["sync"], check=True)
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
