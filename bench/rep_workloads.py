@@ -77,7 +77,7 @@ class Workload:
     name: str
     directory: Path
     command: Callable[[], list[str]]
-    """The command of the next run (a checkout alternates between branches)."""
+    """The command of the next run, after `reset` has put the workspace back."""
     reset: Callable[[], None]
 
 
@@ -178,14 +178,14 @@ def checkout_workload(root: Path, tree: Path) -> Workload:
         with path.open("ab") as handle:
             handle.write(b"\n# changed on branch two\n")
     run(["git", "commit", "-q", "-a", "-m", "two"], directory, env)
-    state = {"branch": "two"}
 
-    def command() -> list[str]:
-        state["branch"] = "one" if state["branch"] == "two" else "two"
-        return ["git", "checkout", "-q", state["branch"]]
+    def back_to_two() -> None:
+        run(["git", "checkout", "-q", "two"], directory, env)
 
-    return Workload(f"git checkout (half of {len(files)} files)", directory, command,
-                    lambda: None)
+    # every timed checkout goes from two to one: alternating directions would give each
+    # mode of a round the same direction every round (an even number of modes)
+    return Workload(f"git checkout (half of {len(files)} files)", directory,
+                    lambda: ["git", "checkout", "-q", "one"], back_to_two)
 
 
 @dataclass
@@ -212,7 +212,7 @@ def phases_of(stderr: str) -> dict[str, float]:
 def measure(workload: Workload, mode: str, store: Path, timings: Timings,
             against: Path | None = None) -> None:
     command = ["true"]
-    if mode != FIXED:  # a workload's command may change its state (checkout flips branch)
+    if mode != FIXED:  # the fixed cost is a run of `true` in the workspace as it is
         workload.reset()
         command = workload.command()
     env = {**os.environ, **GIT_ENV}
