@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from contextlib import closing
 from datetime import UTC, datetime
 
 from cowsnap import __version__
@@ -111,8 +112,9 @@ def _held(store: Store, touched: Sequence[Target], current: Mapping[bytes, Curre
         packed = {blob for blob, _data in read_packed(
             store.contents, {blob: sizes[blob] for blob in held})}
         for blob in held - packed:
-            for _chunk in store.contents.stream(blob, sizes[blob]):
-                pass
+            # a stream checks the whole content before its first chunk
+            with closing(store.contents.stream(blob, sizes[blob])) as chunks:
+                next(chunks, None)
     except StoreError as error:
         raise RestoreError(f"the store does not hold what the restore replaces: {error}; "
                            f"nothing was restored: cowsnap check --store {store.root}") from None

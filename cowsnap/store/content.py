@@ -20,7 +20,7 @@ import os
 import re
 import secrets
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -346,13 +346,8 @@ class ContentStore:
         """Hash a content this store cloned (seal `unhashed`) and seal it, as its
         first reader would: from then on every reader catches a flipped byte, so no
         damage can be sealed as good later (one read of the clone)."""
-        fd = self.open_large_file(blob)
-        if fd is None:
-            return
-        try:
-            self.verify_large(blob, fd, None)
-        finally:
-            os.close(fd)
+        with self.open_large(blob):
+            pass
 
     def large_size(self, blob: str) -> int | None:
         """The size of a large content's raw file, None when `blob` is not one."""
@@ -417,7 +412,7 @@ class ContentStore:
             raise damaged(blob, "it does not match its id or seal")
         return digest
 
-    def stream(self, blob: str, size: int | None = None) -> Iterator[bytes]:
+    def stream(self, blob: str, size: int | None = None) -> Generator[bytes, None, None]:
         """The content of `blob` in chunks, verified against its id (or seal) before the
         first chunk; `size`, when known, must match. ContentNotFoundError if it is not
         here, StoreError if it is damaged."""

@@ -29,6 +29,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from cowsnap.errors import UnreadableFileError
+from cowsnap.model.state import LARGE_PREFIX
 from cowsnap.store import content
 from cowsnap.store.atomic import storage_error
 from cowsnap.store.content import ContentStore, blob_id, read_whole
@@ -134,7 +135,7 @@ class ContentWriter:
 
     def _keep_large(self, fd: int, size: int, *, clone_only: bool) -> KeptFile:
         kept = KeptFile(*self._contents.keep_large(fd, size, clone_only=clone_only))
-        if kept.blob is not None and kept.blob.startswith("large-"):
+        if kept.blob is not None and kept.blob.startswith(LARGE_PREFIX):
             with self._lock:
                 if self._pool is None:
                     self._clones.append(kept.blob)

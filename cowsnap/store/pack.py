@@ -480,8 +480,9 @@ def repack(packs: PackSet, keep: set[str], writer: PackWriter,
     # one (that pack's objects, all kept, in the order a repack writes them, and every
     # other pack dropped whole), it replaced that pack, which must not be removed
     replaced = None if installed is None else installed.with_suffix(".idx")
+    kept_whole = any(index.path == replaced for index in indexes)
     freed = sum(remove_pack(index) for index in indexes if index.path != replaced)
-    if installed is not None and all(index.path != replaced for index in indexes):
+    if installed is not None and not kept_whole:
         freed -= installed.stat().st_size + installed.with_suffix(".idx").stat().st_size
     return len(dropped - keep), max(freed, 0)
 

@@ -25,6 +25,7 @@ def _serve_one_error(server: socket.socket) -> None:
 def test_a_remote_error_with_control_characters_is_one_escaped_line(
         cowsnap: Cowsnap, tmp_path: Path) -> None:
     with socket.create_server(("127.0.0.1", 0)) as server:
+        server.settimeout(30)  # a cowsnap that never connects fails the test, not the thread
         port = server.getsockname()[1]
         answering = threading.Thread(target=_serve_one_error, args=(server,), daemon=True)
         answering.start()

@@ -17,6 +17,7 @@ from cowsnap import api
 from cowsnap.model import FileEntry, FileState
 from cowsnap.restore import apply
 from cowsnap.restore.contents import Contents
+from cowsnap.restore.leftovers import TEMP_PREFIX
 from tests.restore.conftest import Attacker, open_to_all
 
 MODES = {"private": 0o600, "shared": 0o644, "group-writable": 0o664, "program": 0o755,
@@ -73,14 +74,15 @@ def test_removed_files_come_back_with_their_modes_whatever_the_umask(
 
 SNOOP = """
 import os, sys
-fds = []
+fds, found = [], 0
 for name in os.listdir(sys.argv[1]):
-    if name.startswith(".cowsnap-restore-"):
+    if name.startswith(sys.argv[2]):
+        found += 1
         try:
             fds.append(os.open(os.path.join(sys.argv[1], name), os.O_RDONLY))
         except PermissionError:
             pass
-print(len(fds), flush=True)
+print(found, flush=True)
 sys.stdin.readline()
 print(b"".join(os.read(fd, 4096) for fd in fds).decode(), end="")
 """
@@ -129,10 +131,12 @@ def test_a_temporary_is_never_readable_by_whom_the_file_denies(
                             fd: int) -> None:
         snoop = subprocess.Popen(
             ["setpriv", f"--reuid={attacker.uid}", f"--regid={attacker.gid}",
-             "--clear-groups", "/usr/bin/python3", "-c", SNOOP, str(secret)],
+             "--clear-groups", "/usr/bin/python3", "-c", SNOOP, str(secret),
+             os.fsdecode(TEMP_PREFIX)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert snoop.stdout is not None
-        snoop.stdout.readline()  # it has opened what it could
+        # it has opened what it could of the temporaries it found: the one being written
+        assert snoop.stdout.readline() == "1\n"
         snoops.append(snoop)
         write(contents, entry, state, fd)
 

@@ -60,6 +60,7 @@ def test_a_users_read_only_paths_get_their_attributes_back(
         os.chown(directory, NOBODY, NOBODY)
     for variable in ("XDG_CACHE_HOME", "XDG_STATE_HOME", "COWSNAP_STORE"):
         monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("HOME", str(home))  # put back at teardown: _run_then_undo sets it
     # once as root first: nobody may not read the interpreter's own modules (a Python
     # under /root), so every module the run and the restore need is loaded before
     warm_up = ext4_dir / "warm-up"

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from trace_support import use_tracer
 
-from cowsnap.trace import choice, trace
+from cowsnap.trace import trace
 from cowsnap.trace.events import Event, PathEvent, ProcessEvent, TraceWarning
-from tests.conftest import missing_environment
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -70,9 +70,7 @@ def _normaliser(work: Path, ordered: bool, anonymous: bool) -> Callable[[Event],
 
 def _traced(tracer: str, argv: list[str], work: Path, monkeypatch: pytest.MonkeyPatch,
             ordered: bool, anonymous: bool) -> tuple[int, list[Normalised], list[Normalised]]:
-    monkeypatch.setenv(choice.VARIABLE, tracer)
-    if choice.choose().name != tracer:
-        missing_environment(f"the {tracer} tracer is not available: {choice.choose().reason}")
+    use_tracer(tracer, monkeypatch)
     normalise = _normaliser(work, ordered, anonymous)
     events: list[Normalised] = []
     hooks: list[Normalised] = []
