@@ -4,7 +4,8 @@ Records one run that rewrote N small files and one that created N new ones,
 then times, in-process (`cowsnap.api.restore`): undoing and redoing the
 rewrite, and undoing the creation. For scale it also times writing the same N
 files with an fsync per file and per directory (what a naive atomic restore
-costs) and with no sync at all (the floor). Run as:
+costs) and with no sync at all (the floor). Last, the rewrite is undone and
+redone by `cowsnap restore` commands: the whole wait, start-up included. Run as:
 
     .venv/bin/python bench/restore.py [--files 10000] [--runs 3] [DIR...]
     .venv/bin/python bench/restore.py --against CHECKOUT [--runs 5] [DIR...]
@@ -26,6 +27,7 @@ import argparse
 import functools
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -79,6 +81,21 @@ def restore(workspace: Path, store: Path, run_id: str, side: str) -> None:
         raise SystemExit(f"restore failed: {result.failures[:3]}")
 
 
+def restore_command(workspace: Path, run_id: str, side: str) -> Timing:
+    """`cowsnap restore` in a new process (the store: $COWSNAP_STORE); its CPU time is
+    that of the child."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    finished = subprocess.run([sys.executable, "-m", "cowsnap", "restore", run_id, "--to",
+                               side, "--workspace", str(workspace)], cwd=workspace,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wall = time.perf_counter() - started
+    if finished.returncode != 0:
+        raise SystemExit(f"cowsnap restore failed: {finished.stderr.strip()}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
 def naive_atomic(directory: Path, files: int, durable: bool) -> None:
     """Temporary file, (fsync), rename, (fsync the directory): per file."""
     dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
@@ -103,6 +120,11 @@ RESTORES = (("undo: rewrite N files", "rewrite", "before"),
             ("redo: create N files in a new dir", "created", "after"),
             ("undo: remove N created files", "created", "before"))
 """(what, which run, to which side), in an order that ends where it starts."""
+COMMANDS = (("undo: rewrite N files, whole command", "rewrite", "before"),
+            ("redo: rewrite N files, whole command", "rewrite", "after"))
+"""The rewrite undone and redone again as `cowsnap restore` commands: what a user
+waits for, the interpreter's start-up included (after RESTORES, so it ends where it
+starts too)."""
 
 
 def prepare(work: Path, files: int) -> dict[str, str]:
@@ -122,9 +144,12 @@ def restore_all(work: Path, runs: dict[str, str]) -> dict[str, Timing]:
     # The store restored from is the user's own, as it is for a real restore (any other
     # --store is checked as a bundle is: docs/restore.md, Trust).
     os.environ["COWSNAP_STORE"] = str(work / "store")
-    return {what: timed(functools.partial(restore, work / "workspace", work / "store",
-                                          runs[which], side))
-            for what, which, side in RESTORES}
+    timings = {what: timed(functools.partial(restore, work / "workspace", work / "store",
+                                             runs[which], side))
+               for what, which, side in RESTORES}
+    for what, which, side in COMMANDS:
+        timings[what] = restore_command(work / "workspace", runs[which], side)
+    return timings
 
 
 STEPS: tuple[tuple[str, Any, str], ...] = (
@@ -248,7 +273,7 @@ def compare(parent: Path, files: int, runs: int, other: Path) -> None:
     print(f"{parent} (N = {files}, medians of {runs} rounds, each tree in turn; load "
           f"average {min(loads):.1f} to {max(loads):.1f}); this tree / {other}")
     print(f"  {'':<36} {'wall':>15} {'ratio':>6}  {'cpu':>15} {'ratio':>6}")
-    for what, _which, _side in RESTORES:
+    for what, _which, _side in (*RESTORES, *COMMANDS):
         wall = {tree: statistics.median(w for w, _c in results[tree][what]) for tree in trees}
         cpu = {tree: statistics.median(c for _w, c in results[tree][what]) for tree in trees}
         print(f"  {what:<36} {wall['other']:6.3f} {wall['this']:6.3f} s "
