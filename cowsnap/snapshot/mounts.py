@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,7 +56,7 @@ def _contains(mount_point: bytes, path: bytes) -> bool:
     return mount_point == b"/" or path == mount_point or path.startswith(mount_point + b"/")
 
 
-def mount_of_path(path: bytes, mounts: list[Mount]) -> Mount:
+def mount_of_path(path: bytes, mounts: Sequence[Mount]) -> Mount:
     """The mount serving absolute, symlink-free `path`: the deepest, and the last of equals."""
     best: Mount | None = None
     for mount in mounts:
@@ -68,9 +69,26 @@ def mount_of_path(path: bytes, mounts: list[Mount]) -> Mount:
     return best
 
 
+class _Table:
+    """The mount table as last read, and what it parsed to."""
+
+    text = b""
+    mounts: tuple[Mount, ...] = ()
+
+
+def current_mounts() -> tuple[Mount, ...]:
+    """The mount table now: read every time (mounts come and go), parsed again only
+    when it differs from the last one read (a run asks a dozen times at start-up)."""
+    text = MOUNTINFO.read_bytes()
+    if text != _Table.text:
+        _Table.mounts = tuple(parse_mountinfo(text))
+        _Table.text = text
+    return _Table.mounts
+
+
 def mount_of(path: Path) -> Mount:
     """The mount serving `path` (resolved; the nearest existing ancestor if it does not exist)."""
     existing = path.resolve()
     while not existing.exists():
         existing = existing.parent
-    return mount_of_path(os.fsencode(existing), parse_mountinfo(MOUNTINFO.read_bytes()))
+    return mount_of_path(os.fsencode(existing), current_mounts())

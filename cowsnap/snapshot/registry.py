@@ -1,30 +1,40 @@
-"""Backend lookup by name, and the `auto` choice: btrfs, else reflink, else copy."""
+"""Backend lookup by name, and the `auto` choice: btrfs, else reflink, else copy.
+
+A backend's module is imported only when that backend is asked for, and `auto`
+stops at the first backend that works: a run on btrfs neither loads the lazy
+backends nor probes reflink (start-up: bench/startup.py).
+"""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 from cowsnap.errors import BackendUnavailableError, UsageError
 from cowsnap.snapshot.base import Availability, Backend
-from cowsnap.snapshot.btrfs import BtrfsBackend
-from cowsnap.snapshot.copy import CopyBackend
-from cowsnap.snapshot.reflink import ReflinkBackend
 
 AUTO = "auto"
-PREFERENCE: tuple[type[Backend], ...] = (BtrfsBackend, ReflinkBackend, CopyBackend)
-BACKEND_NAMES = tuple(backend.name for backend in PREFERENCE)
+CLASSES = {
+    "btrfs": "cowsnap.snapshot.btrfs:BtrfsBackend",
+    "reflink": "cowsnap.snapshot.reflink:ReflinkBackend",
+    "copy": "cowsnap.snapshot.copy:CopyBackend",
+}
+"""Each backend's name and class, in order of preference."""
+BACKEND_NAMES = tuple(CLASSES)
 
 
 def backend_named(name: str) -> Backend:
-    for backend in PREFERENCE:
-        if backend.name == name:
-            return backend()
-    raise UsageError(f"unknown backend {name!r}: choose {AUTO}, {', '.join(BACKEND_NAMES)}")
+    target = CLASSES.get(name)
+    if target is None:
+        raise UsageError(f"unknown backend {name!r}: choose {AUTO}, {', '.join(BACKEND_NAMES)}")
+    module, _, attribute = target.partition(":")
+    backend: type[Backend] = getattr(importlib.import_module(module), attribute)
+    return backend()
 
 
 def availabilities(workspace: Path) -> list[Availability]:
     """Every backend's availability for `workspace`, in order of preference."""
-    return [backend().availability(workspace) for backend in PREFERENCE]
+    return [backend_named(name).availability(workspace) for name in BACKEND_NAMES]
 
 
 def first_available(found: list[Availability]) -> str | None:
@@ -33,7 +43,9 @@ def first_available(found: list[Availability]) -> str | None:
 
 
 def choose_backend(workspace: Path, requested: str = AUTO) -> Backend:
-    """The backend to snapshot `workspace` with; an explicit choice must be available."""
+    """The backend to snapshot `workspace` with; an explicit choice must be available.
+    `auto` takes the first available in order of preference, as `first_available`
+    picks from `availabilities`, without asking the backends after it."""
     if requested != AUTO:
         backend = backend_named(requested)
         availability = backend.availability(workspace)
@@ -41,9 +53,12 @@ def choose_backend(workspace: Path, requested: str = AUTO) -> Backend:
             raise BackendUnavailableError(
                 f"the {requested} backend cannot snapshot {workspace}: {availability.reason}")
         return backend
-    found = availabilities(workspace)
-    chosen = first_available(found)
-    if chosen is None:
-        reasons = "; ".join(f"{item.backend}: {item.reason}" for item in found)
-        raise BackendUnavailableError(f"no snapshot backend works for {workspace}: {reasons}")
-    return backend_named(chosen)
+    found = []
+    for name in BACKEND_NAMES:
+        backend = backend_named(name)
+        availability = backend.availability(workspace)
+        if availability.available:
+            return backend
+        found.append(availability)
+    reasons = "; ".join(f"{item.backend}: {item.reason}" for item in found)
+    raise BackendUnavailableError(f"no snapshot backend works for {workspace}: {reasons}")

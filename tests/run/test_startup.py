@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from cowsnap.trace.choice import choose as choose_tracer
-from tests.conftest import Cowsnap
+from tests.conftest import Cowsnap, btrfs_workspace
 
 LIST_MODULES = """
 import atexit, sys
@@ -64,3 +64,17 @@ def test_a_run_writing_in_a_repository_loads_it(cowsnap: Cowsnap, tmp_path: Path
     workspace.mkdir()
     subprocess.run(["git", "init", "-q", str(workspace)], check=True, env=cowsnap.env())
     assert "pygit2" in modules_loaded(cowsnap, workspace, "sh", "-c", "echo x > new.txt")
+
+
+LAZY_BACKENDS = ("cowsnap.snapshot.lazy", "cowsnap.snapshot.reflink", "cowsnap.snapshot.copy",
+                 "cowsnap.snapshot.lazy_backend", "cowsnap.snapshot.ledger")
+
+
+def test_a_run_on_btrfs_loads_no_lazy_backend(cowsnap: Cowsnap) -> None:
+    """auto stops at the first backend that works: btrfs, so reflink is never probed
+    nor the lazy backends imported."""
+    for workspace in btrfs_workspace():
+        modules_loaded(cowsnap, workspace, "true")
+        loaded = modules_loaded(cowsnap, workspace, "sh", "-c", "echo x > new.txt")
+        assert "cowsnap.snapshot.btrfs" in loaded
+        assert not loaded & set(LAZY_BACKENDS)
