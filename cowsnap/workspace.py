@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cowsnap.errors import WorkspaceError
-from cowsnap.gitlib.context import discover_worktree_root
-from cowsnap.snapshot.btrfs import enclosing_subvolume
+from cowsnap.gitlib.worktree import discover_worktree_root
+from cowsnap.snapshot.subvolume import enclosing_subvolume
 
 Finder = Callable[[Path], Path | None]
 

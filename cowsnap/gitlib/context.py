@@ -15,10 +15,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cowsnap.gitlib.config import isolated_config
+from cowsnap.gitlib.worktree import device_of
 from cowsnap.model import NOT_IN_REPO, GitInfo, GitRepository
 from cowsnap.paths import within
 from cowsnap.record.policy import GitFacts
@@ -35,35 +35,6 @@ def _status_bits() -> tuple[int, int, int]:
 
     return (int(FileStatus.WT_NEW | FileStatus.IGNORED), int(FileStatus.INDEX_DELETED),
             int(FileStatus.WT_NEW))
-
-
-def _is_worktree_marker(directory: bytes) -> bool:
-    """Whether `directory/.git` makes `directory` a working tree: a git directory (it
-    has HEAD) or a `gitdir:` file (linked worktrees, submodules)."""
-    marker = os.path.join(directory, b".git")
-    if os.path.isdir(marker):
-        return os.path.isfile(os.path.join(marker, b"HEAD"))
-    try:
-        with open(marker, "rb") as handle:
-            return handle.read(8) == b"gitdir: "
-    except OSError:
-        return False
-
-
-def discover_worktree_root(start: Path) -> Path | None:
-    """The working tree root of the git repository enclosing `start`, if any: the
-    nearest directory up from `start` holding a `.git`, not crossing a filesystem
-    boundary (as git's own discovery). Reads no git configuration, loads no libgit2."""
-    directory = os.fsencode(start.resolve())
-    device = _device(directory)
-    while device is not None:
-        if _is_worktree_marker(directory):
-            return Path(os.fsdecode(directory))
-        parent = os.path.dirname(directory)
-        if parent == directory or _device(parent) != device:
-            return None
-        directory = parent
-    return None
 
 
 @dataclass
@@ -119,13 +90,6 @@ def _status(root: bytes, git_dir: str) -> RepositoryStatus:
     )
 
 
-def _device(path: bytes) -> int | None:
-    try:
-        return os.stat(path).st_dev
-    except OSError:
-        return None
-
-
 def _open_worktree(directory: bytes) -> tuple[bytes, str] | None:
     import pygit2
 
@@ -172,7 +136,7 @@ class GitContext:
             found = None if parent == directory else self._repository_of_dir(parent)
         elif os.path.lexists(os.path.join(directory, b".git")):
             found = _open_worktree(directory)
-        elif parent != directory and _device(parent) == device:
+        elif parent != directory and device_of(parent) == device:
             found = self._repository_of_dir(parent)
         self._root_of_dir[directory] = found
         return found

@@ -18,9 +18,8 @@ from cowsnap.snapshot.base import Availability, Backend, FileId, Snapshot
 from cowsnap.snapshot.mounts import Mount, mount_of
 from cowsnap.snapshot.owner import current_owner, mark
 from cowsnap.snapshot.staging import remove_stale, staging_dir
+from cowsnap.snapshot.subvolume import enclosing_subvolume, is_subvolume_root
 
-FIRST_FREE_OBJECTID = 256
-"""The inode number of every subvolume's root directory (what libbtrfsutil tests too)."""
 SNAPSHOT_NAME = "snapshot"
 RM_ALLOWED_OPTION = "user_subvol_rm_allowed"
 INSTALL_HINT = "apt-get install libbtrfsutil-dev, then pip install 'cowsnap[btrfs]'"
@@ -35,23 +34,6 @@ def load_binding() -> ModuleType | str:
     except ImportError as error:
         return (f"the btrfsutil Python binding does not load ({error}); it must match the "
                 "system libbtrfsutil (bookworm: pip install 'btrfsutil>=6.12,<6.14')")
-
-
-def is_subvolume_root(path: Path) -> bool:
-    return mount_of(path).fstype == "btrfs" and path.stat().st_ino == FIRST_FREE_OBJECTID
-
-
-def enclosing_subvolume(directory: Path) -> Path | None:
-    """The root of the btrfs subvolume containing `directory`, not crossing its mount."""
-    directory = directory.resolve()
-    if mount_of(directory).fstype != "btrfs":
-        return None
-    for candidate in (directory, *directory.parents):
-        if candidate.stat().st_ino == FIRST_FREE_OBJECTID:
-            return candidate
-        if candidate.is_mount():
-            return None
-    return None
 
 
 def deletion_problem(mount: Mount, euid: int) -> str | None:

@@ -12,7 +12,8 @@ from pygit2.enums import ConfigLevel
 from record_support import git, make_recorder, make_repository, play, run_facts
 
 from cowsnap.gitlib.config import isolated_config
-from cowsnap.gitlib.context import GitContext, discover_worktree_root
+from cowsnap.gitlib.context import GitContext
+from cowsnap.gitlib.worktree import discover_worktree_root
 from cowsnap.model import Operation
 from cowsnap.record.policy import GitFacts
 from cowsnap.store.bundle import export_bundle
