@@ -4,9 +4,10 @@
     result = api.run(api.RunRequest(command=["make", "test"]))
     api.restore(result.run_id)
 
-Each operation lives in one submodule (running, reading, changes, maintenance,
-settings, remotes, rewinding, agents, hooks) imported on first use, so `cowsnap run` does not pay
-for loading diff and restore, nor `cowsnap log` for loading the tracer. The types
+Each operation lives in one submodule (running, reading, changes, restoring,
+maintenance, settings, remotes, rewinding, agents, hooks) imported on first use, so
+`cowsnap run` does not pay for loading diff and restore, nor `cowsnap restore` for
+loading diff, nor `cowsnap log` for loading the tracer. The types
 results are made of, and the functions that write them out, are reachable here
 too: the CLI imports nothing else of cowsnap (docs/python-api.md).
 
@@ -30,12 +31,11 @@ if TYPE_CHECKING:
     from cowsnap.api.agents import run_shell as run_shell
     from cowsnap.api.agents import uninstall_hook as uninstall_hook
     from cowsnap.api.changes import Changes as Changes
-    from cowsnap.api.changes import Restored as Restored
     from cowsnap.api.changes import diff as diff
     from cowsnap.api.changes import diff_now as diff_now
     from cowsnap.api.changes import diff_runs as diff_runs
-    from cowsnap.api.changes import restore as restore
     from cowsnap.api.changes import version_diff as version_diff
+    from cowsnap.api.common import split_run_argument as split_run_argument
     from cowsnap.api.hooks import AGENTS as AGENTS
     from cowsnap.api.hooks import Answer as Answer
     from cowsnap.api.hooks import hook_answer as hook_answer
@@ -54,7 +54,6 @@ if TYPE_CHECKING:
     from cowsnap.api.reading import log as log
     from cowsnap.api.reading import pick_version as pick_version
     from cowsnap.api.reading import show as show
-    from cowsnap.api.reading import split_run_argument as split_run_argument
     from cowsnap.api.reading import versions as versions
     from cowsnap.api.remotes import RemotePruneResult as RemotePruneResult
     from cowsnap.api.remotes import add_remote as add_remote
@@ -66,6 +65,8 @@ if TYPE_CHECKING:
     from cowsnap.api.remotes import remotes as remotes
     from cowsnap.api.remotes import remove_remote as remove_remote
     from cowsnap.api.remotes import split_push_arguments as split_push_arguments
+    from cowsnap.api.restoring import Restored as Restored
+    from cowsnap.api.restoring import restore as restore
     from cowsnap.api.rewinding import RewindResult as RewindResult
     from cowsnap.api.rewinding import rewind as rewind
     from cowsnap.api.running import RunRequest as RunRequest
@@ -124,7 +125,7 @@ HOMES = {
     "PushReport": "cowsnap.remote.push",
     "RemoteCheck": "cowsnap.remote.fetch",
     "RemotePruneResult": "remotes",
-    "Restored": "changes",
+    "Restored": "restoring",
     "RewindResult": "rewinding",
     "RunDiff": "cowsnap.diff.model",
     "RunRequest": "running",
@@ -168,13 +169,13 @@ HOMES = {
     "remote_prune": "remotes",
     "remotes": "remotes",
     "remove_remote": "remotes",
-    "restore": "changes",
+    "restore": "restoring",
     "rewind": "rewinding",
     "run": "running",
     "run_shell": "agents",
     "show": "reading",
     "split_push_arguments": "remotes",
-    "split_run_argument": "reading",
+    "split_run_argument": "common",
     "status": "running",
     "status_code": "cowsnap.model",
     "unified": "cowsnap.diff.text",

@@ -1,4 +1,4 @@
-"""What a run changed, and undoing or redoing it: diff and restore.
+"""What a run changed: diff (undoing or redoing it is cowsnap.api.restoring).
 
 `diff` compares a run's before- and after-state; `diff_runs` the state after one
 run with the state after another; `diff_now` a run's after-state with the
@@ -10,20 +10,17 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from cowsnap.api.common import PathArg, load_run, require_store, resolve_run, workspace_key
+from cowsnap.api.common import PathArg, load_run
 from cowsnap.api.reading import find_entry, pick_version
 from cowsnap.diff.model import RunDiff, file_diff, run_diff
-from cowsnap.errors import EXIT_ERROR, RestoreConflictError
 from cowsnap.model import Aspect, FileEntry, FileState, Manifest
 from cowsnap.paths import within
 from cowsnap.record.state import read_state
-from cowsnap.restore.apply import Progress
 from cowsnap.restore.arguments import resolve_paths
-from cowsnap.restore.plan import Side, seen_entries
-from cowsnap.restore.session import RestoreOptions, RestoreResult, restore_run
+from cowsnap.restore.plan import seen_entries
 from cowsnap.store.store import Store
 
 Source = tuple[FileEntry, str]
@@ -175,50 +172,3 @@ def version_diff(path: str | bytes, number: int, run: str | None = None,
     pair = replace(entry, before=old, after=new)
     changed = file_diff(pair, os.fsencode(manifest.workspace), _reader(opened))
     return RunDiff(run_id=manifest.run_id, workspace=manifest.workspace, files=(changed,))
-
-
-@dataclass(frozen=True)
-class Restored(RestoreResult):
-    """A restore's result, with the exit status it calls for: 1 when a path could not
-    be restored."""
-
-    workspace: str = ""
-    """The workspace restored into, so paths can be shown relative to it."""
-
-    @property
-    def exit_code(self) -> int:
-        return EXIT_ERROR if self.failures else 0
-
-
-def restore(run: str | None = None, paths: Sequence[str | bytes] = (), *,
-            side: Side = "before", force: bool = False, dry_run: bool = False,
-            workspace: PathArg = None, store: PathArg = None, cwd: Path | None = None,
-            command: Sequence[str] = (), progress: Progress | None = None,
-            outside: bool = False, same_owner: bool = False) -> Restored:
-    """Undo (`side="before"`) or redo (`"after"`) `run` for `paths` (all when empty).
-
-    Raises RestoreConflictError, changing nothing, when a path changed since the run
-    (unless `force`); paths that could not be restored are in `failures`. A run this
-    user did not record on this machine (a bundle, a fetched run) is restored into
-    `workspace` (default: the current one), only inside it unless `outside`, without
-    owners or set-id bits unless `same_owner` (docs/restore.md). The run recording
-    what the restore replaced has `command` as its command; by default one naming
-    the run restored by its whole id.
-    """
-    here = (cwd or Path.cwd()).absolute()
-    opened = require_store(store)
-    key = workspace_key(workspace, here)
-    run_id = resolve_run(opened, run, key)
-    recorded = tuple(command) or (
-        "cowsnap", "restore", run_id, *map(os.fsdecode, paths), "--to", side,
-        *(["--force"] if force else []), *(["--outside"] if outside else []),
-        *(["--same-owner"] if same_owner else []))
-    options = RestoreOptions(side=side, paths=tuple(paths), force=force, dry_run=dry_run,
-                             command=recorded, cwd=str(here), workspace=os.fsencode(key),
-                             outside=outside, same_owner=same_owner)
-    try:
-        result = restore_run(opened, run_id, options, progress)
-    except RestoreConflictError as error:
-        raise RestoreConflictError(str(error), error.conflicts, workspace=key) from None
-    return Restored(**{field.name: getattr(result, field.name) for field in fields(result)},
-                    workspace=key)

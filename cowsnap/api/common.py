@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from cowsnap.errors import AmbiguousRunError, CowsnapError, RunNotFoundError
 from cowsnap.model import Manifest
+from cowsnap.paths import within
 from cowsnap.store.location import resolve_store_dir
 from cowsnap.store.runs import RunSummary
 from cowsnap.store.store import Store
@@ -120,3 +122,44 @@ def load_run(run: str | None, workspace: PathArg, store: PathArg,
     opened = require_store(store)
     key = workspace_key(workspace, cwd) if run is None or run.startswith(NEWEST) else ""
     return opened, opened.runs.load(resolve_run(opened, run, key))
+
+
+def _is_in_run(manifest: Manifest, argument: str, cwd: Path) -> bool:
+    absolute = os.path.normpath(os.path.join(os.fsencode(cwd), os.fsencode(argument)))
+    return any(within(entry.path, absolute) for entry in manifest.files)
+
+
+def split_run_argument(arguments: Sequence[str], store: PathArg = None,
+                       workspace: PathArg = None,
+                       cwd: Path | None = None) -> tuple[str | None, list[str]]:
+    """`[RUN] [PATH...]` as a run id (None: the newest) and the paths.
+
+    The first argument is a run when it names one (see looks_like_run) and is not
+    a file here (a whole run id always names the run); else it is a path, unless it
+    only looks like a run reference and is neither a file here nor a path the newest
+    run touched: then RunNotFoundError, as git says "unknown revision" rather than
+    guessing.
+    """
+    if not arguments:
+        return None, []
+    first = arguments[0]
+    if not looks_like_run(first):
+        return None, list(arguments)
+    here = (cwd or Path.cwd()).absolute()
+    opened = require_store(store)
+    key = workspace_key(workspace, here)
+    if first not in opened.runs.ids() and os.path.lexists(here / first):
+        return None, list(arguments)
+    try:
+        return resolve_run(opened, first, key), list(arguments[1:])
+    except RunNotFoundError as error:
+        if first.startswith("@"):
+            raise error from None
+        try:
+            newest = opened.runs.load(resolve_run(opened, None, key))
+        except RunNotFoundError:
+            newest = None
+        if newest is not None and _is_in_run(newest, first, here):
+            return None, list(arguments)
+        raise RunNotFoundError(f"no run matches {first}, and no path {first} is here "
+                               f"or in the newest run (write ./{first} for a path)") from None

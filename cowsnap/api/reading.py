@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -11,10 +11,7 @@ from typing import Literal
 from cowsnap.api.common import (
     PathArg,
     load_run,
-    looks_like_run,
     open_store,
-    require_store,
-    resolve_run,
     workspace_key,
 )
 from cowsnap.errors import (
@@ -26,7 +23,7 @@ from cowsnap.errors import (
     VersionNotFoundError,
 )
 from cowsnap.model import TOO_LARGE, FileEntry, Manifest, Operation, Version
-from cowsnap.paths import display_path, relative_name, within
+from cowsnap.paths import display_path, relative_name
 from cowsnap.snapshot.kept import kept_snapshots
 from cowsnap.store.runs import RunSummary, summarize
 from cowsnap.store.store import Store
@@ -228,44 +225,3 @@ def _blob_of(manifest: Manifest, entry: FileEntry, version: Version) -> str:
         raise ContentNotFoundError(f"version {version.number} of {_shown(manifest, entry.path)}: "
                                    f"not captured: {version.not_captured}")
     return version.blob
-
-
-def _is_in_run(manifest: Manifest, argument: str, cwd: Path) -> bool:
-    absolute = os.path.normpath(os.path.join(os.fsencode(cwd), os.fsencode(argument)))
-    return any(within(entry.path, absolute) for entry in manifest.files)
-
-
-def split_run_argument(arguments: Sequence[str], store: PathArg = None,
-                       workspace: PathArg = None,
-                       cwd: Path | None = None) -> tuple[str | None, list[str]]:
-    """`[RUN] [PATH...]` as a run id (None: the newest) and the paths.
-
-    The first argument is a run when it names one (see cowsnap.api.common) and is not
-    a file here (a whole run id always names the run); else it is a path, unless it
-    only looks like a run reference and is neither a file here nor a path the newest
-    run touched: then RunNotFoundError, as git says "unknown revision" rather than
-    guessing.
-    """
-    if not arguments:
-        return None, []
-    first = arguments[0]
-    if not looks_like_run(first):
-        return None, list(arguments)
-    here = (cwd or Path.cwd()).absolute()
-    opened = require_store(store)
-    key = workspace_key(workspace, here)
-    if first not in opened.runs.ids() and os.path.lexists(here / first):
-        return None, list(arguments)
-    try:
-        return resolve_run(opened, first, key), list(arguments[1:])
-    except RunNotFoundError as error:
-        if first.startswith("@"):
-            raise error from None
-        try:
-            newest = opened.runs.load(resolve_run(opened, None, key))
-        except RunNotFoundError:
-            newest = None
-        if newest is not None and _is_in_run(newest, first, here):
-            return None, list(arguments)
-        raise RunNotFoundError(f"no run matches {first}, and no path {first} is here "
-                               f"or in the newest run (write ./{first} for a path)") from None

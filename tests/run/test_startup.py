@@ -1,6 +1,7 @@
 """What `cowsnap run` loads: libgit2 only when the run touches a repository, and
-nothing the run does not use (start-up time: bench/startup.py). Checked by the
-modules loaded, never by timings."""
+nothing the run does not use (start-up time: bench/startup.py); and what `cowsnap
+restore` loads: nothing of diff, recording or snapshotting. Checked by the modules
+loaded, never by timings."""
 
 from __future__ import annotations
 
@@ -15,17 +16,23 @@ LIST_MODULES = """
 import atexit, sys
 listing = sys.argv[1]
 atexit.register(lambda: open(listing, "w").write("\\n".join(sorted(sys.modules))))
-sys.argv = ["cowsnap", "run", "--", *sys.argv[2:]]
+sys.argv = ["cowsnap", *sys.argv[2:]]
 from cowsnap.cli import main
 main()
 """
 
 
-def modules_loaded(cowsnap: Cowsnap, cwd: Path, *command: str) -> set[str]:
+def loaded_by(cowsnap: Cowsnap, cwd: Path, *arguments: str) -> set[str]:
+    """The modules `cowsnap ARGUMENTS` had loaded when it exited."""
     listing = cwd.parent / "modules.txt"
-    subprocess.run([sys.executable, "-c", LIST_MODULES, str(listing), *command], cwd=cwd,
+    subprocess.run([sys.executable, "-c", LIST_MODULES, str(listing), *arguments], cwd=cwd,
                    env=cowsnap.env(), check=True, capture_output=True, timeout=120)
     return set(listing.read_text().split())
+
+
+def modules_loaded(cowsnap: Cowsnap, cwd: Path, *command: str) -> set[str]:
+    """The modules `cowsnap run -- COMMAND` had loaded when it exited."""
+    return loaded_by(cowsnap, cwd, "run", "--", *command)
 
 
 def test_a_run_outside_any_repository_loads_no_libgit2(cowsnap: Cowsnap,
@@ -78,3 +85,22 @@ def test_a_run_on_btrfs_loads_no_lazy_backend(cowsnap: Cowsnap) -> None:
         loaded = modules_loaded(cowsnap, workspace, "sh", "-c", "echo x > new.txt")
         assert "cowsnap.snapshot.btrfs" in loaded
         assert not loaded & set(LAZY_BACKENDS)
+
+
+NOT_FOR_A_RESTORE = (
+    "cowsnap.api.changes", "cowsnap.api.reading", "cowsnap.diff", "cowsnap.gitlib.context",
+    "cowsnap.record.policy", "cowsnap.record.recorder", "cowsnap.trace",
+    "cowsnap.snapshot.btrfs", "cowsnap.snapshot.registry", "cowsnap.snapshot.kept", "pygit2",
+)
+
+
+def test_a_restore_loads_no_diff_recording_nor_snapshotting(cowsnap: Cowsnap) -> None:
+    """Start-up counts in every restore's time: a restore loads what it uses."""
+    for workspace in btrfs_workspace():
+        (workspace / "kept.txt").write_text("before\n")
+        cowsnap("run", "--", "sh", "-c", "echo after > kept.txt", cwd=workspace)
+        loaded = loaded_by(cowsnap, workspace, "restore")
+        assert (workspace / "kept.txt").read_text() == "before\n"
+        assert "cowsnap.restore.apply" in loaded
+        assert not {name for name in loaded for unwanted in NOT_FOR_A_RESTORE
+                    if name == unwanted or name.startswith(unwanted + ".")}
