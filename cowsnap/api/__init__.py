@@ -5,7 +5,7 @@
     api.restore(result.run_id)
 
 Each operation lives in one submodule (running, reading, changes, restoring,
-maintenance, settings, remotes, rewinding, agents, hooks) imported on first use, so
+maintenance, settings, remotes, rewinding, agents, shell, hooks) imported on first use, so
 `cowsnap run` does not pay for loading diff and restore, nor `cowsnap restore` for
 loading diff, nor `cowsnap log` for loading the tracer. The types
 results are made of, and the functions that write them out, are reachable here
@@ -24,11 +24,8 @@ if TYPE_CHECKING:
     from cowsnap.agent.mcp_server import mcp_server as mcp_server
     from cowsnap.api.agents import HookChange as HookChange
     from cowsnap.api.agents import HookLocation as HookLocation
-    from cowsnap.api.agents import ShellRun as ShellRun
-    from cowsnap.api.agents import calling_shell as calling_shell
     from cowsnap.api.agents import hook_locations as hook_locations
     from cowsnap.api.agents import install_hook as install_hook
-    from cowsnap.api.agents import run_shell as run_shell
     from cowsnap.api.agents import uninstall_hook as uninstall_hook
     from cowsnap.api.changes import Changes as Changes
     from cowsnap.api.changes import diff as diff
@@ -78,6 +75,9 @@ if TYPE_CHECKING:
     from cowsnap.api.settings import CAPTURE_READS as CAPTURE_READS
     from cowsnap.api.settings import parse_capture as parse_capture
     from cowsnap.api.settings import parse_policy as parse_policy
+    from cowsnap.api.shell import ShellRun as ShellRun
+    from cowsnap.api.shell import calling_shell as calling_shell
+    from cowsnap.api.shell import run_shell as run_shell
     from cowsnap.diff.model import FileDiff as FileDiff
     from cowsnap.diff.model import RunDiff as RunDiff
     from cowsnap.diff.text import Kind as Kind
@@ -131,14 +131,14 @@ HOMES = {
     "RunRequest": "running",
     "RunResult": "running",
     "RunSummary": "cowsnap.store.runs",
-    "ShellRun": "agents",
+    "ShellRun": "shell",
     "Status": "running",
     "Unreadable": "reading",
     "Usage": "cowsnap.store.usage",
     "Version": "cowsnap.model",
     "Versions": "reading",
     "add_remote": "remotes",
-    "calling_shell": "agents",
+    "calling_shell": "shell",
     "cat": "reading",
     "check": "maintenance",
     "check_output": "running",
@@ -172,7 +172,7 @@ HOMES = {
     "restore": "restoring",
     "rewind": "rewinding",
     "run": "running",
-    "run_shell": "agents",
+    "run_shell": "shell",
     "show": "reading",
     "split_push_arguments": "remotes",
     "split_run_argument": "common",

@@ -104,3 +104,18 @@ def test_a_restore_loads_no_diff_recording_nor_snapshotting(cowsnap: Cowsnap) ->
         assert "cowsnap.restore.apply" in loaded
         assert not {name for name in loaded for unwanted in NOT_FOR_A_RESTORE
                     if name == unwanted or name.startswith(unwanted + ".")}
+
+
+NOT_FOR_A_WRAPPED_COMMAND = ("cowsnap.api.agents", "cowsnap.agent.settings", "subprocess")
+
+
+def test_a_wrapped_command_loads_no_hook_installation(cowsnap: Cowsnap, tmp_path: Path) -> None:
+    """`cowsnap agent exec` runs before every command an agent runs: it loads what a run
+    loads, not what installing hooks needs."""
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    loaded_by(cowsnap, workspace, "agent", "exec", "--", "true")
+    loaded = loaded_by(cowsnap, workspace, "agent", "exec", "--", "echo x > new.txt")
+    assert (workspace / "new.txt").read_text() == "x\n"
+    assert "cowsnap.api.shell" in loaded
+    assert not loaded & set(NOT_FOR_A_WRAPPED_COMMAND)
