@@ -12,6 +12,7 @@ import base64
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
+from json.encoder import encode_basestring_ascii as _encode_string
 from typing import Any
 
 from cowsnap.errors import CorruptManifestError
@@ -94,18 +95,19 @@ def _entry_to_json(entry: FileEntry) -> dict[str, Any]:
     out["in_workspace"] = entry.in_workspace
     out["before"] = state_to_json(entry.before)
     out["after"] = state_to_json(entry.after)
-    git = entry.git
-    out["git"] = {
-        "in_repo": git.in_repo, "root": git.root, "head": git.head,
-        "relative_path": git.relative_path, "tracked": git.tracked,
-        "dirty": git.dirty, "ignored": git.ignored,
-    }
+    out["git"] = _git_to_json(entry.git)
     for key, value in (("renamed_from", entry.renamed_from), ("renamed_to", entry.renamed_to)):
         if value is not None:
             encode_bytes(value, key, out)
     if entry.versions:
         out["versions"] = [version_to_dict(version) for version in entry.versions]
     return out
+
+
+def _git_to_json(git: GitInfo) -> dict[str, Any]:
+    return {"in_repo": git.in_repo, "root": git.root, "head": git.head,
+            "relative_path": git.relative_path, "tracked": git.tracked,
+            "dirty": git.dirty, "ignored": git.ignored}
 
 
 def _link_to_json(path: bytes) -> dict[str, Any]:
@@ -184,10 +186,78 @@ def dump_manifest(manifest: Manifest) -> bytes:
 
 
 _ENTRY_ENCODER = json.JSONEncoder(separators=(", ", ": "))
+_encode = _ENTRY_ENCODER.encode  # json.dumps would make an encoder per call
 
 
 CHUNK_ENTRIES = 256
 """File entries per piece of `manifest_chunks`: few pieces to hash and write, each small."""
+
+
+def _scalar(value: object) -> str:
+    """`value` exactly as the entry encoder writes it, without its per-call set-up for
+    the usual kinds (an int, None, a str)."""
+    if type(value) is int:
+        return int.__repr__(value)  # what json writes for an int
+    if value is None:
+        return "null"
+    if type(value) is str:
+        return _encode_string(value)
+    return _encode(value)
+
+
+_STATE = ('{"exists": true, "type": %s, "mode": %s, "size": %s, "mtime_ns": %s, "uid": %s, '
+          '"gid": %s, "blob": %s, "blob_source": %s, "target": null%s}')
+_ENTRY = '{"path": %s, "operations": %s, "in_workspace": %s, "before": %s, "after": %s, "git": %s}'
+_NO_XATTRS: dict[Xattrs | None, str] = {None: "", (): ', "xattrs": {}'}
+
+
+def _state_text(state: FileState) -> str:
+    """`_encode(state_to_json(state))`, made directly for the usual state (one that
+    exists, without target, links, extended attributes or uncaptured reason): a restore
+    or a run writes one per path and side."""
+    if state is ABSENT:
+        return '{"exists": false}'
+    xattrs = _NO_XATTRS.get(state.xattrs)
+    if (xattrs is None or not state.exists or state.target is not None or state.links
+            or state.not_captured is not None):
+        return _encode(state_to_json(state))
+    return _STATE % (_scalar(state.type), _scalar(state.mode), _scalar(state.size),
+                     _scalar(state.mtime_ns), _scalar(state.uid), _scalar(state.gid),
+                     _scalar(state.blob), _scalar(state.blob_source), xattrs)
+
+
+_BOOLEAN = {True: "true", False: "false"}
+
+
+class _EntryWriter:
+    """`_encode(_entry_to_json(entry))` for the entries of one manifest, made directly for
+    the usual entry (a UTF-8 path, no rename, no versions). Operation lists and git
+    contexts are shared between entries, so each is encoded once (by identity: the
+    manifest being written holds them)."""
+
+    def __init__(self) -> None:
+        self._operations: dict[int, tuple[tuple[Operation, ...], str]] = {}
+        self._contexts: dict[int, tuple[GitInfo, str]] = {}
+
+    def text(self, entry: FileEntry) -> str:
+        in_workspace = _BOOLEAN.get(entry.in_workspace) \
+            if type(entry.in_workspace) is bool else None
+        if (in_workspace is None or entry.renamed_from is not None
+                or entry.renamed_to is not None or entry.versions):
+            return _encode(_entry_to_json(entry))
+        try:
+            path = entry.path.decode("utf-8")
+        except UnicodeDecodeError:
+            return _encode(_entry_to_json(entry))
+        operations = self._operations.get(id(entry.operations))
+        if operations is None or operations[0] is not entry.operations:
+            operations = self._operations[id(entry.operations)] = (
+                entry.operations, _encode([str(op) for op in entry.operations]))
+        git = self._contexts.get(id(entry.git))
+        if git is None or git[0] is not entry.git:
+            git = self._contexts[id(entry.git)] = (entry.git, _encode(_git_to_json(entry.git)))
+        return _ENTRY % (_encode_string(path), operations[1], in_workspace,
+                         _state_text(entry.before), _state_text(entry.after), git[1])
 
 
 def manifest_chunks(manifest: Manifest) -> Iterator[bytes]:
@@ -200,11 +270,10 @@ def manifest_chunks(manifest: Manifest) -> Iterator[bytes]:
         yield f'{head}, "files": []}}\n'.encode("ascii")
         return
     yield f'{head}, "files": [\n'.encode("ascii")
-    encode = _ENTRY_ENCODER.encode  # json.dumps would make an encoder per entry
+    entry_text = _EntryWriter().text
     files = sorted(manifest.files, key=lambda e: e.path)
     for start in range(0, len(files), CHUNK_ENTRIES):
-        text = ",\n".join(encode(_entry_to_json(entry))
-                          for entry in files[start:start + CHUNK_ENTRIES])
+        text = ",\n".join([entry_text(entry) for entry in files[start:start + CHUNK_ENTRIES]])
         yield (",\n" + text if start else text).encode("ascii")
     yield b"\n]}\n"
 
