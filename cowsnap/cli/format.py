@@ -7,7 +7,6 @@ One place, so that a path, a time or a command looks the same in `log`, `show`,
 from __future__ import annotations
 
 import base64
-import shlex
 import signal
 from collections.abc import Sequence
 from datetime import datetime
@@ -41,7 +40,10 @@ def printable(text: str) -> str:
 
 def command_line(command: Sequence[str]) -> str:
     """A command as one line a shell would run again (a multi-line argument stays on
-    the line, its newlines written as $'\\n')."""
+    the line, its newlines written as $'\\n'). (shlex is imported here: `cowsnap run`
+    prints no command line.)"""
+    import shlex
+
     parts = []
     for argument in command:
         quoted = shlex.quote(argument)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from click.shell_completion import CompletionItem
 
 from cowsnap import api
 from cowsnap.cli.format import command_line
 from cowsnap.errors import CowsnapError
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,7 +52,9 @@ def complete_runs(ctx: click.Context, param: click.Parameter,
                   incomplete: str) -> list[CompletionItem]:
     """Run ids of the workspace (newest first) containing what was typed, described by
     their command on one line (zsh and fish read one field a line), then paths: RUN is
-    often optional."""
+    often optional. (Completion is imported only when asked for.)"""
+    from click.shell_completion import CompletionItem
+
     options = ctx.params
     try:
         runs = api.log(workspace=options.get("workspace"), store=options.get("store")).runs
