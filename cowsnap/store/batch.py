@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from cowsnap.errors import StoreDamagedError
 from cowsnap.store.content import (
@@ -42,16 +42,16 @@ UNKNOWN_LENGTH = 64 * 1024
 """What is read first of an entry whose size the run did not record."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Wanted:
+class _Wanted(NamedTuple):
     offset: int
     blob: str
     size: int | None
+    length: int
+    """Bytes that surely hold the entry (its header and zlib stream), unless damaged."""
 
-    @property
-    def length(self) -> int:
-        """Bytes that surely hold the entry (its header and zlib stream), unless damaged."""
-        return UNKNOWN_LENGTH if self.size is None else _most(self.size)
+
+def _wanted(offset: int, blob: str, size: int | None) -> _Wanted:
+    return _Wanted(offset, blob, size, UNKNOWN_LENGTH if size is None else _most(size))
 
 
 def _most(size: int) -> int:
@@ -67,7 +67,7 @@ def _locate(indexes: list[PackIndex], wanted: Mapping[str, int | None]
     for index in indexes:
         positions = index.positions(left)
         if positions:
-            found[index] = [_Wanted(index.offset(position), blob, wanted[blob])
+            found[index] = [_wanted(index.offset(position), blob, wanted[blob])
                             for blob, position in positions.items()]
             left -= positions.keys()
     return found
@@ -97,14 +97,14 @@ def _header(entry: _Wanted, chunk: bytes, at: int) -> tuple[int, int, int]:
     return kind, announced, start
 
 
-def _inflated(entry: _Wanted, chunk: bytes, at: int) -> bytes | None:
-    """The bytes of the whole-blob entry at `at` in `chunk`, None when `chunk` ends before
-    its zlib stream does; StoreDamagedError when it is not what its header says."""
-    kind, announced, start = _header(entry, chunk, at)
+def _inflated(entry: _Wanted, kind: int, announced: int, stream: memoryview) -> bytes | None:
+    """The bytes of the whole-blob entry whose zlib stream (`kind` and `announced` size
+    read from its header) starts `stream`; None when `stream` ends before the zlib
+    stream does, StoreDamagedError when it is not what its header says."""
     if kind in DELTA_TYPES:
         raise damaged(entry.blob, "its pack entry changed while it was read")
     try:
-        data = inflate_entry(memoryview(chunk)[start:], announced)
+        data = inflate_entry(stream, announced)
     except ValueError as why:
         raise damaged(entry.blob, f"it {why}") from None
     if data is not None and kind != BLOB_TYPE:
@@ -136,22 +136,30 @@ class _Pack:
     def content(self, entry: _Wanted, chunk: bytes, at: int) -> bytes:
         """The verified content of `entry`, found at `at` in `chunk` (read again alone,
         in longer pieces, when the chunk ends before it does)."""
-        kind, announced, _start = _header(entry, chunk, at)
+        kind, announced, start = _header(entry, chunk, at)
         data = self._store.read_delta(entry.blob) if kind in DELTA_TYPES else \
-            self._whole(entry, announced, chunk, at)
+            self._whole(entry, kind, announced, memoryview(chunk)[start:], len(chunk) - at)
         if blob_id(data) != entry.blob:
             raise damaged(entry.blob, "it does not match its id")
         return data
 
-
-    def _whole(self, entry: _Wanted, announced: int, chunk: bytes, at: int) -> bytes:
-        data = _inflated(entry, chunk, at)
-        length = len(chunk) - at
+    def _whole(self, entry: _Wanted, kind: int, announced: int, stream: memoryview,
+               length: int) -> bytes:
+        """`stream`: from the entry's zlib stream to the end of the `length` bytes read
+        from the entry's start. Inflated first from no more than the entry can take:
+        zlib copies whatever input is left once its stream ends, and the rest of a read
+        of thousands of entries is long; the same bytes come out either way."""
+        most = _most(announced)
+        data = _inflated(entry, kind, announced, stream[:most])
+        if data is None and len(stream) > most:
+            data = _inflated(entry, kind, announced, stream)
         while data is None:
-            if entry.offset + length >= self.end or length > _most(announced):
+            if entry.offset + length >= self.end or length > most:
                 raise damaged(entry.blob, "its pack entry is truncated")
             length = max(2 * length, UNKNOWN_LENGTH)
-            data = _inflated(entry, self.read(entry.offset, length), 0)
+            chunk = self.read(entry.offset, length)
+            kind, announced, start = _header(entry, chunk, 0)
+            data = _inflated(entry, kind, announced, memoryview(chunk)[start:])
         return data
 
 
