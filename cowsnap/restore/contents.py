@@ -114,16 +114,18 @@ class Contents:
         if total < KEEP_BELOW:
             self._keep(blob, b"".join(chunks))
 
-    def _check_packed(self, wanted: dict[str, FileState],
-                      entries: dict[str, FileEntry]) -> None:
-        """Read and verify, in one pass over each pack, the wanted contents held in packs."""
+    def _check_packed(self, wanted: dict[str, int | None], writes: list[Step]) -> None:
+        """Read and verify, in one pass over each pack, the wanted contents (id to
+        recorded size) held in packs."""
+        checked, keep = self._checked, self._keep
         try:
-            for blob, data in read_packed(self._store.contents, {
-                    blob: state.size for blob, state in wanted.items()}):
-                if len(data) != (wanted[blob].size or 0):
-                    raise self._mismatch(entries[blob], blob)
-                self._checked.add(blob)
-                self._keep(blob, data)
+            for blob, data in read_packed(self._store.contents, wanted):
+                if len(data) != (wanted[blob] or 0):
+                    entry = next(step.target.entry for step in writes
+                                 if step.target.want.blob == blob)
+                    raise self._mismatch(entry, blob)
+                checked.add(blob)
+                keep(blob, data)
         except StoreError as error:
             raise UntrustedRunError(f"cannot read a content to restore: {error}") from None
 
@@ -132,19 +134,19 @@ class Contents:
         mismatch. A content that is simply not there (a git blob pruned since) fails
         only its path: returned, path to why, for the restore to list and skip."""
         writes = [step for step in steps if step.action == Action.WRITE]
-        wanted: dict[str, FileState] = {}
-        entries: dict[str, FileEntry] = {}
+        wanted: dict[str, int | None] = {}
+        checked = self._checked
         for step in writes:
             state = step.target.want
-            if (state.blob is not None and state.blob_source != "git"
-                    and is_hash_id(state.blob) and state.blob not in self._checked):
-                wanted.setdefault(state.blob, state)
-                entries.setdefault(state.blob, step.target.entry)
-        self._check_packed(wanted, entries)
+            blob = state.blob
+            if blob is not None and blob not in checked and blob not in wanted \
+                    and state.blob_source != "git" and is_hash_id(blob):
+                wanted[blob] = state.size
+        self._check_packed(wanted, writes)
         missing: dict[bytes, str] = {}
         for step in writes:
             state = step.target.want
-            if state.blob not in self._checked:
+            if state.blob not in checked:
                 try:
                     self._check(step.target.entry, state)
                 except ContentNotFoundError as error:
