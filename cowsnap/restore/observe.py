@@ -8,7 +8,6 @@ import hashlib
 import os
 from collections.abc import Iterable
 
-from cowsnap.beneath import proc_path
 from cowsnap.model import ABSENT, FileState, Xattrs, file_type, is_hash_id
 from cowsnap.restore.beneath import OpenParents, Roots
 from cowsnap.restore.leftovers import is_abandoned
@@ -68,14 +67,14 @@ def _xattrs(dir_fd: int, name: bytes, target: Target) -> Xattrs | None:
     symlink at `name`)."""
     if target.want.xattrs is None and target.replaces.xattrs is None:
         return None
-    return read_xattrs(b"%s/%s" % (os.fsencode(proc_path(dir_fd)), name))
+    return read_xattrs(b"/proc/self/fd/%d/%s" % (dir_fd, name))
 
 
 def observe_all(roots: Roots, targets: Iterable[Target], *,
                 recorded_here: bool) -> dict[bytes, Current]:
     """The current state of each target's path (`observe`), each directory opened once."""
     with OpenParents(roots) as parents:
-        found = {target.path: observe(parents, target, recorded_here=recorded_here)
+        found = {target.entry.path: observe(parents, target, recorded_here)
                  for target in targets}
     return with_links(found)
 
@@ -112,30 +111,34 @@ def _file_content(dir_fd: int, name: bytes, info: os.stat_result, target: Target
     return content_id(dir_fd, name, info.st_size)
 
 
-def observe(parents: OpenParents, target: Target, *, recorded_here: bool) -> Current:
+def observe(parents: OpenParents, target: Target, recorded_here: bool) -> Current:
     """The current state of `target`'s path (file contents: `_file_content`);
     directories listed only when they may have to go."""
     try:
-        dir_fd, name = parents.get(target.path)
+        dir_fd, name = parents.get(target.entry.path)
         try:
             info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
         except FileNotFoundError:
             return Current(ABSENT)
         kind = file_type(info.st_mode)
-        blob = None
-        if kind == "file":
-            blob = _file_content(dir_fd, name, info, target, recorded_here)
+        if kind == "file":  # most paths: said without the tests for other types
+            state = FileState(
+                exists=True, type=kind, mode=info.st_mode, size=info.st_size,
+                mtime_ns=info.st_mtime_ns, uid=info.st_uid, gid=info.st_gid,
+                blob=_file_content(dir_fd, name, info, target, recorded_here),
+                xattrs=_xattrs(dir_fd, name, target))
+            return Current(state, inode=(info.st_dev, info.st_ino) if info.st_nlink > 1
+                           else None)
         children = frozenset[bytes]()
         if kind == "directory" and target.want.type != "directory":
             children = _children(dir_fd, name)
-        linked = kind == "file" and info.st_nlink > 1
         state = FileState(
             exists=True, type=kind, mode=info.st_mode,
-            size=info.st_size if kind in ("file", "symlink") else None,
-            mtime_ns=info.st_mtime_ns, uid=info.st_uid, gid=info.st_gid, blob=blob,
+            size=info.st_size if kind == "symlink" else None,
+            mtime_ns=info.st_mtime_ns, uid=info.st_uid, gid=info.st_gid,
             xattrs=_xattrs(dir_fd, name, target) if kind != "symlink" else None,
             target=os.readlink(name, dir_fd=dir_fd) if kind == "symlink" else None)
-        return Current(state, children, inode=(info.st_dev, info.st_ino) if linked else None)
+        return Current(state, children)
     except OSError as error:
         if error.errno in _NOT_THERE:
             return Current(ABSENT)
