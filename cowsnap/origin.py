@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import secrets
 import stat
 from collections.abc import Mapping
 from pathlib import Path
@@ -63,11 +62,11 @@ def _read_key(path: Path) -> bytes | None:
 
 def _create_key(directory: Path) -> None:
     """Written whole under a temporary name, then linked into place (never replaced)."""
-    temp = directory / f".{KEY_NAME}.{os.getpid()}.{secrets.token_hex(4)}"
+    temp = directory / f".{KEY_NAME}.{os.getpid()}.{os.urandom(4).hex()}"
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                  0o600)
     try:
-        os.write(fd, secrets.token_bytes(KEY_BYTES))
+        os.write(fd, os.urandom(KEY_BYTES))
         os.fsync(fd)
     finally:
         os.close(fd)

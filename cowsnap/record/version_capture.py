@@ -12,7 +12,6 @@ after the command has exited.
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -152,7 +151,7 @@ class VersionKeeper:
     def _set_aside(self, fd: int, size: int) -> str:
         """Copy the content aside (in the kernel) and name it by the copy's id; it is
         stored in `finish`."""
-        copy = self._writer.scratch / f"{os.getpid()}.{secrets.token_hex(8)}"
+        copy = self._writer.scratch / f"{os.getpid()}.{os.urandom(8).hex()}"
         out = os.open(copy, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
             clone_or_copy(fd, out, size)

@@ -11,7 +11,6 @@ live restore's.
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 from collections.abc import Iterable
 
@@ -24,7 +23,7 @@ _TEMP_PREFIX_TEXT = os.fsdecode(TEMP_PREFIX)
 
 def new_temp_prefix() -> bytes:
     """The start of every temporary name of this restore: owner tag, then a random part."""
-    return TEMP_PREFIX + owner_tag().encode() + b"-" + secrets.token_hex(4).encode() + b"-"
+    return TEMP_PREFIX + owner_tag().encode() + b"-" + os.urandom(4).hex().encode() + b"-"
 
 
 def is_abandoned(name: bytes) -> bool:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 from dataclasses import dataclass
 
 from cowsnap.errors import SnapshotError
@@ -35,7 +34,7 @@ def current_owner() -> Owner:
 
 def mark(kind: str, owner: Owner) -> str:
     """A fresh, unique directory name for a snapshot of `kind` owned by `owner`."""
-    return f"{kind}-{owner.pid}-{owner.start_time}-{secrets.token_hex(4)}"
+    return f"{kind}-{owner.pid}-{owner.start_time}-{os.urandom(4).hex()}"
 
 
 def owner_of(kind: str, name: str) -> Owner | None:

@@ -18,7 +18,6 @@ import errno
 import hashlib
 import os
 import re
-import secrets
 import zlib
 from collections.abc import Generator, Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -289,7 +288,7 @@ class ContentStore:
     @contextmanager
     def _scratch_file(self) -> Iterator[tuple[int, int, str]]:
         """(fd to write, fd of `tmp/`, name in it) of a new private scratch file."""
-        name = f"{os.getpid()}.{secrets.token_hex(8)}"
+        name = f"{os.getpid()}.{os.urandom(8).hex()}"
         scratch = -1
         try:
             scratch = self.directory.open_directory(SCRATCH_DIR)
@@ -316,7 +315,7 @@ class ContentStore:
         with self._scratch_file() as (out, scratch, name):
             if not clone_if_possible(fd, out):
                 return None
-            blob = f"large-{secrets.token_hex(16)}"
+            blob = f"large-{os.urandom(16).hex()}"
             write_seal(self.directory, blob, UNHASHED)
             return self._install(out, scratch, name, blob), os.fstat(out).st_size
 

@@ -23,7 +23,6 @@ import hashlib
 import mmap
 import os
 import re
-import secrets
 import struct
 import sys
 import threading
@@ -105,7 +104,7 @@ class PackWriter:
     def __init__(self, scratch: Path, pack_dir: Path) -> None:
         self._scratch = scratch
         self._pack_dir = pack_dir
-        self._temp = scratch / f"{os.getpid()}.{secrets.token_hex(8)}.pack"
+        self._temp = scratch / f"{os.getpid()}.{os.urandom(8).hex()}.pack"
         self._fd = os.open(self._temp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         self._lock = threading.Lock()
         self._names: set[bytes] = set()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -49,7 +48,7 @@ def sha256(data: bytes) -> str:
 def new_run_id(now: datetime | None = None) -> str:
     """A unique id that sorts by start time: `20261121T093012Z-3fa9c1`."""
     moment = (now or datetime.now(UTC)).astimezone(UTC)
-    return f"{moment:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+    return f"{moment:%Y%m%dT%H%M%SZ}-{os.urandom(3).hex()}"
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ NOT_FOR_A_RUN_UNDER_ITS_CAP = (
     "mcp", "cowsnap.agent.mcp_server", "concurrent.futures", "jsonschema", "tomllib",
     "cowsnap.store.gc", "cowsnap.store.usage", "cowsnap.store.prune", "cowsnap.store.bundle",
     "cowsnap.snapshot.kept", "cowsnap.cli.diff", "cowsnap.cli.restore", "cowsnap.restore",
-    "shutil", "lzma", "bz2", "shlex", "click.shell_completion",
+    "shutil", "lzma", "bz2", "shlex", "click.shell_completion", "secrets", "random",
 )
 
 
@@ -91,6 +91,7 @@ NOT_FOR_A_RESTORE = (
     "cowsnap.api.changes", "cowsnap.api.reading", "cowsnap.diff", "cowsnap.gitlib.context",
     "cowsnap.record.policy", "cowsnap.record.recorder", "cowsnap.trace",
     "cowsnap.snapshot.btrfs", "cowsnap.snapshot.registry", "cowsnap.snapshot.kept", "pygit2",
+    "secrets", "random",
 )
 
 
