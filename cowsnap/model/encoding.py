@@ -23,6 +23,7 @@ from cowsnap.model.schema import (
     GIT_KEYS,
     LINK_KEYS,
     MANIFEST_KEYS,
+    MAX_SHAPES,
     REPOSITORY_KEYS,
     STATE_KEYS,
     VERSION_KEYS,
@@ -278,26 +279,39 @@ def manifest_chunks(manifest: Manifest) -> Iterator[bytes]:
     yield b"\n]}\n"
 
 
-def _state_from_json(data: Mapping[str, Any]) -> FileState:
-    _check_state(data)
+def _state_from_json(data: Mapping[str, Any], checked: bool = False) -> FileState:
+    """`checked`: `data` is known to pass `_check_state` (its entry's shape was seen)."""
+    if not checked:
+        _check_state(data)
     if not data["exists"]:
         tombstone, not_captured = bool(data.get("tombstone", False)), data.get("not_captured")
         if not tombstone and not_captured is None:
             return ABSENT
         return FileState(exists=False, tombstone=tombstone, not_captured=not_captured)
-    links = data.get("links")
+    get = data.get
+    links, xattrs = get("links"), get("xattrs")
     return FileState(
         exists=True, type=data["type"], mode=data["mode"], size=data["size"],
-        mtime_ns=data["mtime_ns"], uid=data.get("uid"), gid=data.get("gid"),
-        blob=data["blob"], blob_source=data.get("blob_source"),
-        target=decode_bytes(data, "target"), xattrs=_xattrs_from_json(data.get("xattrs")),
+        mtime_ns=data["mtime_ns"], uid=get("uid"), gid=get("gid"),
+        blob=data["blob"], blob_source=get("blob_source"),
+        target=_decoded(data, "target", "target_b64"),
+        xattrs=None if xattrs is None else _xattrs_from_json(xattrs),
         links=tuple(_link_from_json(link) for link in links) if links else (),
-        not_captured=data.get("not_captured"),
+        not_captured=get("not_captured"),
     )
 
 
-def _absolute(data: Mapping[str, Any], key: str) -> bytes | None:
-    path = decode_bytes(data, key)
+def _decoded(data: Mapping[str, Any], key: str, key_b64: str) -> bytes | None:
+    """`decode_bytes(data, key)`, given the name of its `_b64` key."""
+    encoded = data.get(key_b64)
+    if encoded is not None:
+        return base64.b64decode(encoded, validate=True)
+    text = data.get(key)
+    return None if text is None else str(text).encode("utf-8")
+
+
+def _absolute(data: Mapping[str, Any], key: str, key_b64: str) -> bytes | None:
+    path = _decoded(data, key, key_b64)
     if path is not None and not path.startswith(b"/"):
         raise ValueError(f"{key} {data.get(key)!r} is not absolute")
     return path
@@ -305,7 +319,7 @@ def _absolute(data: Mapping[str, Any], key: str) -> bytes | None:
 
 def _link_from_json(data: Any) -> bytes:
     _check_link(data)
-    path = _absolute(data, "path")
+    path = _absolute(data, "path", "path_b64")
     assert path is not None
     return path
 
@@ -323,28 +337,84 @@ def _shared(cache: dict[tuple[Any, ...], Any], key: tuple[Any, ...], make: Any) 
     return value
 
 
-def _entry_from_json(data: Mapping[str, Any], operations: dict[tuple[Any, ...], Any],
-                     contexts: dict[tuple[Any, ...], Any]) -> FileEntry:
-    _check_entry(data)
-    git = data["git"]
-    _check_git(git)
-    path = _absolute(data, "path")
+_STATE_VALUES = ("exists", "type", "blob_source")
+"""The values besides its keys' types that decide whether a state passes `_check_state`."""
+
+
+def _entry_shape(data: Any) -> tuple[object, ...] | None:
+    """What decides whether an entry and its two states pass their checks: the key names
+    and value types of each (in order) and the states' `_STATE_VALUES`. None when the
+    entry or a state is not a JSON object, or such a value cannot be hashed."""
+    if type(data) is not dict:
+        return None
+    before, after = data.get("before"), data.get("after")
+    if type(before) is not dict or type(after) is not dict:
+        return None
+    shape = (len(data), *data, *map(type, data.values()),
+             len(before), *before, *map(type, before.values()), *map(before.get, _STATE_VALUES),
+             len(after), *after, *map(type, after.values()), *map(after.get, _STATE_VALUES))
+    try:
+        hash(shape)
+    except TypeError:
+        return None
+    return shape
+
+
+class _Shared:
+    """What the entries of one load share: the shapes of entries that passed their checks
+    (`_entry_shape`), and equal operation lists and git contexts, made once."""
+
+    def __init__(self) -> None:
+        self.shapes: set[tuple[object, ...]] = set()
+        self.operations: dict[tuple[Any, ...], Any] = {}
+        self.contexts: dict[tuple[Any, ...], GitInfo] = {}
+
+    def git(self, data: Any) -> GitInfo:
+        """The git context `data` describes, checked; one object per distinct context
+        (known by its key names, value types and values, which decide its check)."""
+        known = None
+        if type(data) is dict:
+            known = (*data, *map(type, data.values()), *data.values())
+            try:
+                return self.contexts[known]
+            except KeyError:
+                pass
+            except TypeError:  # an unhashable value: `_check_git` says what is wrong
+                known = None
+        _check_git(data)
+        context = GitInfo(**{key: data[key] for key in GIT_KEYS})
+        if known is not None:
+            if len(self.contexts) >= MAX_SHARED:
+                self.contexts.clear()
+            self.contexts[known] = context
+        return context
+
+
+def _entry_from_json(data: Mapping[str, Any], shared: _Shared) -> FileEntry:
+    shape = _entry_shape(data)
+    checked = shape in shared.shapes
+    if not checked:
+        _check_entry(data)
+    git = shared.git(data["git"])
+    path = _absolute(data, "path", "path_b64")
     assert path is not None
     names = data["operations"]
     versions = data.get("versions")
-    return FileEntry(
+    entry = FileEntry(
         path=path,
-        operations=_shared(operations, tuple(names),
+        operations=_shared(shared.operations, tuple(names),
                            lambda: tuple(Operation(op) for op in names)),
-        before=_state_from_json(data["before"]),
-        after=_state_from_json(data["after"]),
-        git=_shared(contexts, tuple(git[key] for key in GIT_KEYS),
-                    lambda: GitInfo(**{key: git[key] for key in GIT_KEYS})),
+        before=_state_from_json(data["before"], checked),
+        after=_state_from_json(data["after"], checked),
+        git=git,
         in_workspace=data["in_workspace"],
         versions=_versions_from_json(versions) if versions else (),
-        renamed_from=_absolute(data, "renamed_from"),
-        renamed_to=_absolute(data, "renamed_to"),
+        renamed_from=_absolute(data, "renamed_from", "renamed_from_b64"),
+        renamed_to=_absolute(data, "renamed_to", "renamed_to_b64"),
     )
+    if not checked and shape is not None and len(shared.shapes) < MAX_SHAPES:
+        shared.shapes.add(shape)
+    return entry
 
 
 def manifest_from_dict(data: Mapping[str, Any]) -> Manifest:
@@ -363,9 +433,8 @@ def manifest_from_dict(data: Mapping[str, Any]) -> Manifest:
     for repository in data["git_repositories"]:
         check_object(repository, REPOSITORY_KEYS, "git repository")
         repositories.append(GitRepository(**{key: repository[key] for key in REPOSITORY_KEYS}))
-    operations: dict[tuple[Any, ...], Any] = {}
-    contexts: dict[tuple[Any, ...], Any] = {}
-    files = tuple(_entry_from_json(entry, operations, contexts) for entry in data["files"])
+    shared = _Shared()
+    files = tuple(_entry_from_json(entry, shared) for entry in data["files"])
     if [entry.path for entry in files] != sorted(entry.path for entry in files):
         raise ValueError("files are not sorted by path")
     return Manifest(
