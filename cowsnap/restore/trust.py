@@ -54,19 +54,27 @@ def path_problem(path: bytes) -> str | None:
         return "is not absolute"
     if b"\x00" in path:
         return "holds a NUL byte"
-    if os.path.normpath(path) != path:
+    # Without an empty name (`//`, a trailing `/`) or one beginning with a dot (`/.`: `.`
+    # and `..` among them) a path is normalised: normpath is asked only otherwise.
+    if (b"//" in path or b"/." in path or path.endswith(b"/")) \
+            and os.path.normpath(path) != path:
         return "is not normalised"
     return None
 
 
 def _value_problem(state: FileState) -> str | None:
     """Why a number in `state` cannot be a real file's (it would overflow a syscall)."""
-    checks = (("mode", state.mode, 0, MODE_LIMIT), ("size", state.size, 0, INT64),
-              ("mtime_ns", state.mtime_ns, -INT64, INT64), ("uid", state.uid, 0, UID_LIMIT),
-              ("gid", state.gid, 0, UID_LIMIT))
-    for name, value, low, high in checks:
-        if value is not None and (type(value) is not int or not low <= value < high):
-            return f"has an impossible {name} {value!r}"
+    mode, size, mtime_ns, uid, gid = state.mode, state.size, state.mtime_ns, state.uid, state.gid
+    if mode is not None and (type(mode) is not int or not 0 <= mode < MODE_LIMIT):
+        return f"has an impossible mode {mode!r}"
+    if size is not None and (type(size) is not int or not 0 <= size < INT64):
+        return f"has an impossible size {size!r}"
+    if mtime_ns is not None and (type(mtime_ns) is not int or not -INT64 <= mtime_ns < INT64):
+        return f"has an impossible mtime_ns {mtime_ns!r}"
+    if uid is not None and (type(uid) is not int or not 0 <= uid < UID_LIMIT):
+        return f"has an impossible uid {uid!r}"
+    if gid is not None and (type(gid) is not int or not 0 <= gid < UID_LIMIT):
+        return f"has an impossible gid {gid!r}"
     return None
 
 
@@ -116,20 +124,23 @@ def check_manifest(manifest: Manifest) -> None:
     for name, value in (("uid", manifest.uid), ("gid", manifest.gid)):
         if type(value) is not int or not 0 <= value < UID_LIMIT:
             raise UntrustedRunError(f"run {manifest.run_id}: impossible {name} {value!r}")
+    inside = workspace.rstrip(b"/") + b"/"  # within(path, workspace), made once
     seen: set[bytes] = set()
     outside = {entry.path for entry in manifest.files if not entry.in_workspace}
     for entry in manifest.files:
-        problem = path_problem(entry.path)
-        if problem is None and entry.path in seen:
+        path = entry.path
+        problem = path_problem(path)
+        if problem is None and path in seen:
             problem = "appears twice"
-        seen.add(entry.path)
-        if problem is None and entry.in_workspace != within(entry.path, workspace):
+        seen.add(path)
+        if problem is None and entry.in_workspace != (path == workspace
+                                                      or path.startswith(inside)):
             problem = ("is outside the workspace but recorded inside it" if entry.in_workspace
                        else "is inside the workspace but recorded outside it")
         for side, state in (("before", entry.before), ("after", entry.after)):
             if problem is None and (why := state_problem(state)) is not None:
                 problem = f"{side}-state {why}"
-            if problem is None and any(path_problem(link) or not (
+            if problem is None and state.links and any(path_problem(link) or not (
                     within(link, workspace) or link in outside) for link in state.links):
                 problem = (f"{side}-state links to a name that is neither a workspace path "
                            f"nor one the run recorded outside it")
@@ -137,7 +148,7 @@ def check_manifest(manifest: Manifest) -> None:
             if problem is None and (why := _version_problem(version)) is not None:
                 problem = f"version {version.number} {why}"
         if problem is not None:
-            raise UntrustedRunError(f"run {manifest.run_id}: path {os.fsdecode(entry.path)!r} "
+            raise UntrustedRunError(f"run {manifest.run_id}: path {os.fsdecode(path)!r} "
                                     f"{problem}")
 
 

@@ -31,6 +31,11 @@ from tests.restore.states import BLOB_A, file, manifest, symlink
     (b"/ws/./a", "is not normalised"),
     (b"/ws//a", "is not normalised"),
     (b"/ws/a/", "is not normalised"),
+    (b"/ws/a/.", "is not normalised"),
+    (b"/ws/a/..", "is not normalised"),
+    (b"/ws/.a/..b/...", None),
+    (b"/", None),
+    (b"/ws/a//", "is not normalised"),
     (b"/ws/\x00a", "holds a NUL byte"),
 ])
 def test_paths_must_be_absolute_and_normalised(path: bytes, problem: str | None) -> None:
