@@ -36,7 +36,6 @@ from cowsnap.model import (
     explain,
     same_content,
 )
-from cowsnap.paths import within
 
 Side = Literal["before", "after"]
 
@@ -117,12 +116,18 @@ class Plan:
         return [seen[path] for path in sorted(seen)]
 
 
-def _state(entry: FileEntry, side: Side) -> FileState:
-    return entry.before if side == "before" else entry.after
+def parent_of(path: bytes) -> bytes:
+    """`os.path.dirname(path)` for a bytes path, without its generality: called per path
+    of a run, more than once."""
+    head = path[:path.rfind(b"/") + 1]
+    return head.rstrip(b"/") or head  # a head of slashes alone stays as it is
 
 
-def _shadowed(entries: Sequence[FileEntry], side: Side) -> set[bytes]:
-    states = {entry.path: _state(entry, side) for entry in entries}
+def _shadowed(entries: Sequence[FileEntry], parents: Sequence[bytes], side: Side) -> set[bytes]:
+    """`parents`: each entry's `parent_of` its path."""
+    # Whether each recorded path is not a directory on `side` (the last entry of a path
+    # counts, should a path appear twice).
+    blocks = {entry.path: entry.side(side).type != "directory" for entry in entries}
     known: dict[bytes, bool] = {b"": False}
 
     def blocked(path: bytes) -> bool:
@@ -131,17 +136,17 @@ def _shadowed(entries: Sequence[FileEntry], side: Side) -> set[bytes]:
         chain: list[bytes] = []
         while path not in known:
             chain.append(path)
-            parent = os.path.dirname(path)
+            parent = parent_of(path)
             path = b"" if parent == path else parent
         answer = known[path]
         for below in reversed(chain):
-            state = states.get(below)
-            answer = answer or (state is not None and state.type != "directory")
+            answer = answer or blocks.get(below, False)
             known[below] = answer
         return answer
 
-    return {path for path in states
-            if (parent := os.path.dirname(path)) != path and blocked(parent)}
+    return {entry.path for entry, parent in zip(entries, parents, strict=True)
+            if parent != entry.path
+            and (known[parent] if parent in known else blocked(parent))}
 
 
 def seen_entries(manifest: Manifest) -> list[FileEntry]:
@@ -150,12 +155,16 @@ def seen_entries(manifest: Manifest) -> list[FileEntry]:
     replaced a directory with a symlink to /etc recorded /etc's files there), and is
     no part of the workspace."""
     entries = manifest.files
-    shadowed = {"before": _shadowed(entries, "before"), "after": _shadowed(entries, "after")}
+    parents = [parent_of(entry.path) for entry in entries]
+    before = _shadowed(entries, parents, "before")
+    after = _shadowed(entries, parents, "after")
+    if not before and not after:
+        return list(entries)
     seen = []
     for entry in entries:
-        if entry.path in shadowed["before"]:
+        if entry.path in before:
             entry = dataclasses.replace(entry, before=ABSENT)
-        if entry.path in shadowed["after"]:
+        if entry.path in after:
             entry = dataclasses.replace(entry, after=ABSENT)
         seen.append(entry)
     return seen
@@ -193,22 +202,27 @@ def select(manifest: Manifest, side: Side, paths: Sequence[bytes] | None = None)
     entries = seen_entries(manifest)
     mutated = {entry.path for entry in entries
                if not MUTATING_OPERATIONS.isdisjoint(entry.operations)}
+    # within(path, one of `paths`), made once: the path itself, or a prefix ending in /
+    chosen = None if paths is None else set(paths)
+    beneath = () if paths is None else tuple(path.rstrip(b"/") + b"/" for path in paths)
     for entry in entries:
-        if paths is not None and not any(within(entry.path, path) for path in paths):
+        path = entry.path
+        if chosen is not None and path not in chosen and not path.startswith(beneath):
             continue
-        if not (entry.path in mutated or _changed_through_a_link(entry, mutated)) \
-                or entry.path == workspace:
+        if not (path in mutated or _changed_through_a_link(entry, mutated)) \
+                or path == workspace:
             if Aspect.TIMES in compare(entry.before, entry.after) \
                     and entry.before.type == entry.after.type == "directory":
                 parents.append(entry)
             continue
         if entry_change(entry):
-            targets.append(Target(entry, _state(entry, side), _state(entry, replaced)))
-    holding = {os.path.dirname(path) for path in (*mutated, *(t.path for t in targets))}
-    targets.extend(Target(entry, _times_of(_state(entry, side)), _state(entry, replaced),
-                          times_only=True)
-                   for entry in parents if entry.path in holding)
-    return sorted(targets, key=lambda target: target.path)
+            targets.append(Target(entry, entry.side(side), entry.side(replaced)))
+    if parents:
+        holding = {parent_of(path) for path in (*mutated, *(t.path for t in targets))}
+        targets.extend(Target(entry, _times_of(entry.side(side)), entry.side(replaced),
+                              times_only=True)
+                       for entry in parents if entry.path in holding)
+    return sorted(targets, key=lambda target: target.entry.path)
 
 
 PRIVATE_DIRECTORY = 0o700

@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping, Sequence
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from cowsnap.model import ABSENT, UNKNOWN_BEFORE, FileEntry, FileState, Manifest, Operation
-from cowsnap.restore.plan import Action, Current, Plan, Target, make_plan, seen_entries, select
+from cowsnap.restore.plan import (
+    Action,
+    Current,
+    Plan,
+    Target,
+    make_plan,
+    parent_of,
+    seen_entries,
+    select,
+)
 from tests.restore.states import (
     BLOB_A,
     BLOB_B,
@@ -199,3 +212,30 @@ def test_touched_lists_each_target_once_in_path_order() -> None:
     assert [target.path for target in plan.touched()] == [WS + b"/a", WS + b"/b"]
     assert all(isinstance(target, Target) for target in plan.touched())
     assert {step.action for step in plan.steps} == {Action.REMOVE, Action.CLEAR, Action.WRITE}
+
+
+@given(st.lists(st.sampled_from([b"/", b"//", b"a", b".", b".."]), max_size=8))
+def test_parent_of_is_dirname(pieces: list[bytes]) -> None:
+    path = b"".join(pieces)
+    assert parent_of(path) == os.path.dirname(path)
+
+
+def test_paths_select_by_whole_names_only() -> None:
+    run = manifest(entry("d.txt", file(), file(BLOB_B)), entry("dx", file(), file(BLOB_B)),
+                   entry("d/x", file(), file(BLOB_B)), entry("e/y", file(), file(BLOB_B)))
+    for chosen in ([WS + b"/d/", WS + b"/e/y"], [WS + b"/d", WS + b"/e/y"]):
+        assert [target.path for target in select(run, "before", chosen)] == [
+            WS + b"/d/x", WS + b"/e/y"]
+    assert [target.path for target in select(run, "before", [WS + b"/dx"])] == [WS + b"/dx"]
+    assert select(run, "before", []) == []
+
+
+def test_a_path_recorded_twice_is_shadowed_as_its_last_entry_says() -> None:
+    """An unchecked manifest (diff reads any) may name a path twice: the later entry
+    decides whether what lies beneath it was seen through a symlink."""
+    run = dataclasses.replace(manifest(), files=(
+        entry("d", directory(), symlink(b"/etc")), entry("d", directory(), directory()),
+        entry("d/x", file(), file(BLOB_B))))
+    assert [item.after for item in seen_entries(run)][-1] == file(BLOB_B)
+    run = dataclasses.replace(run, files=(run.files[1], run.files[0], run.files[2]))
+    assert [item.after for item in seen_entries(run)][-1] == ABSENT
