@@ -243,7 +243,8 @@ def _conflict(target: Target, current: FileState, change: Change) -> str | None:
     return None if why is None else f"changed since the run: {why}"
 
 
-def _failure(target: Target, current: FileState) -> str | None:
+def _failure(target: Target, current: FileState, change: Change) -> str | None:
+    """`change`: compare(target.want, current)."""
     want = target.want
     if not want.exists:
         return "its state was not recorded" if want.not_captured == UNKNOWN_BEFORE else None
@@ -251,19 +252,21 @@ def _failure(target: Target, current: FileState) -> str | None:
         return None
     if want.type != "file":
         return "a special file cannot be recreated"
-    if want.blob is not None or (current.type == "file" and _content_kept(target, current)):
+    if want.blob is not None or (current.type == "file" and _content_kept(target, current,
+                                                                          change)):
         return None
     reason = want.not_captured or "its content was not kept"
     return f"content not captured: {reason}"
 
 
-def _content_kept(target: Target, current: FileState) -> bool:
+def _content_kept(target: Target, current: FileState, change: Change) -> bool:
     """Whether the file at the path already holds the wanted content: the same id, size
-    and time, or the run did not change the content and nobody did since."""
-    if same_content(current, target.want):
+    and time (`change`, compare(target.want, current), has no CONTENT), or the run did
+    not change the content and nobody did since."""
+    if Aspect.CONTENT not in change:
         return True
     untouched = same_content(target.replaces, target.want,
-                             rewritten=bool(set(target.entry.operations) & CHANGES_CONTENT))
+                             rewritten=not CHANGES_CONTENT.isdisjoint(target.entry.operations))
     return untouched and same_content(current, target.replaces)
 
 
@@ -286,7 +289,7 @@ def _steps_for(target: Target, current: FileState, change: Change,
         return [*actions, Action.METADATA if same else Action.SYMLINK]
     if want.type == "fifo":
         return [*actions, Action.METADATA if current.type == "fifo" else Action.MKFIFO]
-    if current.type == "file" and _content_kept(target, current):
+    if current.type == "file" and _content_kept(target, current, change):
         return [Action.METADATA]
     return [*actions, Action.WRITE]
 
@@ -299,7 +302,7 @@ def _order(steps: Iterable[Step]) -> tuple[Step, ...]:
     ordered: list[Step] = []
     for phase in PHASES:
         deepest_first = phase != Action.MKDIR
-        ordered.extend(sorted(by_phase[phase], key=lambda step: step.path,
+        ordered.extend(sorted(by_phase[phase], key=lambda step: step.target.entry.path,
                               reverse=deepest_first))
     return tuple(ordered)
 
@@ -327,7 +330,7 @@ def make_plan(targets: Sequence[Target], current: Mapping[bytes, Current], *,
         conflict = _conflict(target, seen.state, change)
         if conflict is not None:
             conflicts.append((target.path, conflict))
-        failure = _failure(target, seen.state)
+        failure = _failure(target, seen.state, change)
         if failure is not None:
             failures.append((target.path, failure))
             continue
@@ -341,7 +344,7 @@ def make_plan(targets: Sequence[Target], current: Mapping[bytes, Current], *,
                 shown = os.fsdecode(strays[0]) + (", ..." if len(strays) > 1 else "")
                 conflicts.append((target.path, f"directory holds entries the run did not "
                                                f"create: {shown}"))
-        steps.extend(Step(action, target, seen.state) for action in actions)
+        steps.extend([Step(action, target, seen.state) for action in actions])
     return Plan(steps=_order(_clear_beneath(steps, cleared)), conflicts=tuple(conflicts),
                 failures=tuple(failures))
 
