@@ -8,7 +8,6 @@ without parsing it again.
 from __future__ import annotations
 
 import base64
-import stat
 from collections.abc import Iterator
 from enum import StrEnum
 from typing import Any
@@ -30,13 +29,18 @@ class Kind(StrEnum):
 _ORIGINS = {"+": Kind.ADDED, "-": Kind.REMOVED, " ": Kind.CONTEXT}
 
 
+_TYPE_BITS, _PERMISSION_BITS = 0o170000, 0o7777
+"""`stat.S_IFMT` and `S_IMODE` as masks: those refuse a mode beyond C's (a bundle's
+manifest, which diff reads unchecked, may hold any integer)."""
+
+
 def _mode(state: FileState) -> str:
     mode = state.mode or 0
     if state.type == "symlink":
         return "120000"
     if state.type == "directory":
-        return f"040{stat.S_IMODE(mode):03o}"
-    return f"{stat.S_IFMT(mode) >> 12:02o}{stat.S_IMODE(mode):04o}"
+        return f"040{mode & _PERMISSION_BITS:03o}"
+    return f"{(mode & _TYPE_BITS) >> 12:02o}{mode & _PERMISSION_BITS:04o}"
 
 
 def _side(name: bytes, prefix: bytes) -> bytes:

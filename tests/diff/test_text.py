@@ -111,3 +111,11 @@ def test_paths_outside_the_workspace_keep_their_absolute_name() -> None:
                         before=file("1" * 40), after=file("2" * 40), in_workspace=False)
     assert lines(outside)[:3] == [b"diff --git /etc/app.conf /etc/app.conf",
                                   b"--- /etc/app.conf", b"+++ /etc/app.conf"]
+
+
+def test_an_impossible_mode_is_shown_not_a_traceback() -> None:
+    """diff reads a bundle's manifest unchecked: a mode no file can have (negative, or
+    beyond C's mode_t) is written as its bits, as any other."""
+    for mode, shown in ((-1, b"177777"), (2**64 + 0o100640, b"100640")):
+        changed = entry("odd", file(mode=0o100644), file(mode=mode), [Operation.METADATA])
+        assert lines(changed)[1:3] == [b"old mode 100644", b"new mode " + shown]
