@@ -81,6 +81,17 @@ def _describe(error: OSError) -> str:
     return error.strerror or str(error)
 
 
+def may_inherit_acl(dir_fd: int) -> bool:
+    """Whether a file created in the directory open (O_PATH) at `dir_fd` may get an ACL
+    from it (its default ACL): the only attribute restore keeps that a new file can be
+    born with (`user.*` ones are never inherited)."""
+    try:
+        os.getxattr(proc_path(dir_fd), "system.posix_acl_default")
+    except OSError as error:
+        return error.errno not in (errno.ENODATA, errno.ENOTSUP, errno.EOPNOTSUPP)
+    return True
+
+
 def linked_names(root_fd: int) -> Counter[tuple[int, int]]:
     """How many names each multiply-linked regular file has beneath `root_fd`, found by a
     walk that never follows a symlink."""
@@ -108,6 +119,9 @@ class Applier:
         self._renames_unsynced = False
         self._filesystems: dict[int, int] = {}
         self._parents: dict[bytes, int] = {}
+        self._bare: set[int] = set()
+        """Kept directories (by fd) in which a new file holds no attribute restore keeps:
+        ours (only its owner, or root, may give it a default ACL) and without one."""
         self._temp_prefix = new_temp_prefix()
         self._temps = 0
         self._euid = os.geteuid()
@@ -184,6 +198,8 @@ class Applier:
             self._parents[parent] = fd
             info = os.fstat(fd)
             self._note_filesystem(fd, info.st_dev)
+            if info.st_uid == self._euid and not may_inherit_acl(fd):
+                self._bare.add(fd)
             if parent not in self._found \
                     and self._roots.split(path)[0] == self._roots.workspace_fd:
                 self._found[parent] = info
@@ -217,7 +233,9 @@ class Applier:
         """Close the kept directories (those at or beneath `beneath`, when given)."""
         for directory in list(self._parents):
             if beneath is None or within(directory, beneath):
-                os.close(self._parents.pop(directory))
+                fd = self._parents.pop(directory)
+                self._bare.discard(fd)
+                os.close(fd)
 
     def _temp_name(self) -> bytes:
         """Unique within this restore (a random prefix); O_EXCL guards the rest."""
@@ -323,7 +341,8 @@ class Applier:
             try:
                 self._contents.write(step.target.entry, want, fd)
                 made = os.fstat(fd)
-                self._set_metadata(fd, want, self._euid, group=made.st_gid, mode=made.st_mode)
+                self._set_metadata(fd, want, self._euid, group=made.st_gid, mode=made.st_mode,
+                                   bare=dir_fd in self._bare)
             finally:
                 os.close(fd)
         except BaseException:
@@ -401,12 +420,13 @@ class Applier:
 
     def _set_metadata(self, fd: int, want: FileState, owner: int | None, *,
                       group: int | None = None, mode: int | None = None,
-                      through_proc: bool = False) -> None:
+                      bare: bool = False, through_proc: bool = False) -> None:
         """Owner (as root, when not `owner` already) and group (as root, or one of
         ours; when not `group` already, which only a file restore created itself
         tells: on another, chown also clears set-id bits), then the recorded extended
         attributes (changing a `user.*` one needs write permission, even for the
-        owner: a path restore did not create is made writable for its owner first),
+        owner: a path restore did not create is made writable for its owner first;
+        `bare`: a file restore just created where it inherits none, so none to read),
         then mode (chown, and setting an ACL, clear set-id bits; skipped when `mode`,
         the file's mode as restore created it, is the wanted one and it has no
         attributes), then times."""
@@ -418,7 +438,7 @@ class Applier:
         if chowned:
             os.chown(where, uid, gid)
         if want.xattrs is not None:
-            have = read_xattrs(where, follow=True)
+            have = () if bare else read_xattrs(where, follow=True)
             if have != want.xattrs and mode is None and want.mode is not None \
                     and not self._as_root:  # a path not created here may be read-only
                 os.chmod(where, stat.S_IMODE(want.mode) | stat.S_IWUSR)
