@@ -10,6 +10,7 @@ redone by `cowsnap restore` commands: the whole wait, start-up included. Run as:
     .venv/bin/python bench/restore.py [--files 10000] [--runs 3] [DIR...]
     .venv/bin/python bench/restore.py --against CHECKOUT [--runs 5] [DIR...]
     .venv/bin/python bench/restore.py --steps [--runs 3] [DIR...]
+    .venv/bin/python bench/restore.py --steps --against CHECKOUT [--runs 5] [DIR...]
 
 Each DIR is a directory on the filesystem to measure (default: the btrfs,
 XFS and ext4 development mounts under /var/tmp/cowsnap-dev or /var/tmp/cs that
@@ -18,7 +19,8 @@ checkout of cowsnap (`git worktree add --detach /var/tmp/x COMMIT`), on the
 same runs and store: each round runs the four restores in a fresh process of
 each, alternating, and prints medians and ratios (this tree / the other).
 `--steps` prints where each restore's time goes instead: CPU and wall seconds of
-each step of `restore/session.py` (medians), timed by wrapping those functions.
+each step of `restore/session.py` (medians), timed by wrapping those functions;
+with `--against`, of both trees, interleaved as above, with ratios per step.
 """
 
 from __future__ import annotations
@@ -192,6 +194,27 @@ def steps_timed(spent: dict[str, list[float]]) -> Iterator[None]:
             setattr(owner, name, original)
 
 
+def round_of_steps(work: Path, recorded: dict[str, str]) -> dict[str, dict[str, Timing]]:
+    """One round of RESTORES: the CPU and wall seconds of each step of each."""
+    os.environ["COWSNAP_STORE"] = str(work / "store")
+    found: dict[str, dict[str, Timing]] = {}
+    for what, which, side in RESTORES:
+        spent: dict[str, list[float]] = {}
+        with steps_timed(spent):
+            wall, cpu = timed(functools.partial(
+                restore, work / "workspace", work / "store", recorded[which], side))
+        top = [spent[step] for step, _owner, _name in STEPS]
+        spent["other"] = [cpu - sum(step_cpu for step_cpu, _wall in top),
+                          wall - sum(step_wall for _cpu, step_wall in top)]
+        spent["whole restore"] = [cpu, wall]
+        found[what] = {step: (step_cpu, step_wall) for step, (step_cpu, step_wall)
+                       in spent.items()}
+    return found
+
+
+STEP_NAMES = (*(name for name, _owner, _attr in STEPS), SYNC[0], "other", "whole restore")
+
+
 def steps(parent: Path, files: int, runs: int) -> None:
     """Print where each restore's time goes (module docstring)."""
     work = Path(tempfile.mkdtemp(prefix="cowsnap-bench-restore-", dir=parent))
@@ -199,19 +222,10 @@ def steps(parent: Path, files: int, runs: int) -> None:
     loads = [os.getloadavg()[0]]
     try:
         recorded = prepare(work, files)
-        os.environ["COWSNAP_STORE"] = str(work / "store")
         for _ in range(runs):
-            for what, which, side in RESTORES:
-                spent: dict[str, list[float]] = {}
-                with steps_timed(spent):
-                    wall, cpu = timed(functools.partial(
-                        restore, work / "workspace", work / "store", recorded[which], side))
-                top = [spent[step] for step, _owner, _name in STEPS]
-                spent["other"] = [cpu - sum(step_cpu for step_cpu, _wall in top),
-                                  wall - sum(step_wall for _cpu, step_wall in top)]
-                spent["whole restore"] = [cpu, wall]
-                for step, (cpu, wall) in spent.items():
-                    found[what].setdefault(step, []).append((cpu, wall))
+            for what, round_steps in round_of_steps(work, recorded).items():
+                for step, timing in round_steps.items():
+                    found[what].setdefault(step, []).append(timing)
             loads.append(os.getloadavg()[0])
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -219,11 +233,61 @@ def steps(parent: Path, files: int, runs: int) -> None:
           f"{min(loads):.1f} to {max(loads):.1f}): CPU / wall seconds per step")
     for what, by_step in found.items():
         print(f"  {what}")
-        for step in (*(name for name, _owner, _attr in STEPS), SYNC[0], "other",
-                     "whole restore"):
+        for step in STEP_NAMES:
             cpu = statistics.median(c for c, _w in by_step[step])
             wall = statistics.median(w for _c, w in by_step[step])
             print(f"    {step:<34} {cpu:6.3f} {wall:6.3f}")
+
+
+def compare_steps(parent: Path, files: int, runs: int, other: Path) -> None:
+    """Print each step of this tree's restores against `other`'s, interleaved: a fresh
+    process of each tree in turn per round, on the same runs and store."""
+    work = Path(tempfile.mkdtemp(prefix="cowsnap-bench-restore-", dir=parent))
+    trees = {"other": other.resolve(), "this": Path(__file__).resolve().parent.parent}
+    found: dict[str, dict[str, dict[str, list[Timing]]]] = {
+        tree: {what: {} for what, _which, _side in RESTORES} for tree in trees}
+    loads = [os.getloadavg()[0]]
+    try:
+        recorded = prepare(work, files)
+        for _ in range(runs):
+            for tree, checkout in trees.items():
+                measured = _in_tree(checkout, "--steps-only", work, recorded)
+                for what, by_step in measured["steps"].items():
+                    for step, timing in by_step.items():
+                        found[tree][what].setdefault(step, []).append(tuple(timing))
+            loads.append(os.getloadavg()[0])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"{parent} (N = {files}, medians of {runs} rounds, each tree in turn; load "
+          f"average {min(loads):.1f} to {max(loads):.1f}); this tree / {other}")
+    print(f"    {'':<34} {'cpu':>13} {'ratio':>6}  {'wall':>13} {'ratio':>6}")
+    for what, _which, _side in RESTORES:
+        print(f"  {what}")
+        for step in STEP_NAMES:
+            cpu = {tree: statistics.median(c for c, _w in found[tree][what][step])
+                   for tree in trees}
+            wall = {tree: statistics.median(w for _c, w in found[tree][what][step])
+                    for tree in trees}
+            print(f"    {step:<34} {cpu['other']:6.3f} {cpu['this']:6.3f} "
+                  f"{_ratio(cpu['this'], cpu['other']):>6}  {wall['other']:6.3f} "
+                  f"{wall['this']:6.3f} {_ratio(wall['this'], wall['other']):>6}")
+
+
+def _ratio(this: float, other: float) -> str:
+    return f"x{this / other:.2f}" if other >= 0.001 else "-"
+
+
+def _in_tree(checkout: Path, mode: str, work: Path, recorded: dict[str, str]) -> Any:
+    """What this script prints with `mode` (a hidden option) run on `checkout`'s cowsnap."""
+    environment = {**os.environ, "PYTHONPATH": str(checkout)}
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)
+    output = subprocess.run(
+        [sys.executable, __file__, mode, str(work), json.dumps(recorded)],
+        env=environment, check=True, capture_output=True, text=True).stdout
+    measured = json.loads(output)
+    if measured["tree"] != str(checkout):
+        raise SystemExit(f"{checkout}'s restore was not the one measured")
+    return measured
 
 
 def measure(parent: Path, files: int, runs: int) -> dict[str, list[Timing]]:
@@ -256,15 +320,7 @@ def compare(parent: Path, files: int, runs: int, other: Path) -> None:
         recorded = prepare(work, files)
         for _ in range(runs):
             for tree, checkout in trees.items():
-                environment = {**os.environ, "PYTHONPATH": str(checkout)}
-                environment.pop("PYTHONDONTWRITEBYTECODE", None)
-                output = subprocess.run(
-                    [sys.executable, __file__, "--restore-only", str(work),
-                     json.dumps(recorded)], env=environment, check=True,
-                    capture_output=True, text=True).stdout
-                measured = json.loads(output)
-                if measured["tree"] != str(checkout):
-                    raise SystemExit(f"{checkout}'s restore was not the one measured")
+                measured = _in_tree(checkout, "--restore-only", work, recorded)
                 for what, timing in measured["timings"].items():
                     results[tree].setdefault(what, []).append(tuple(timing))
             loads.append(os.getloadavg()[0])
@@ -291,6 +347,8 @@ def main() -> None:
                         help="where each restore's time goes, step by step")
     parser.add_argument("--restore-only", nargs=2, metavar=("WORK", "RUNS"),
                         help=argparse.SUPPRESS)  # one round, for --against
+    parser.add_argument("--steps-only", nargs=2, metavar=("WORK", "RUNS"),
+                        help=argparse.SUPPRESS)  # one round, for --steps --against
     parser.add_argument("dirs", nargs="*")
     options = parser.parse_args()
     if options.restore_only:
@@ -298,8 +356,16 @@ def main() -> None:
         print(json.dumps({"tree": str(Path(api.__file__).resolve().parents[2]),
                           "timings": restore_all(Path(work), json.loads(runs))}))
         return
+    if options.steps_only:
+        work, runs = options.steps_only
+        print(json.dumps({"tree": str(Path(api.__file__).resolve().parents[2]),
+                          "steps": round_of_steps(Path(work), json.loads(runs))}))
+        return
     dirs = [Path(path) for path in (options.dirs or DEFAULT_DIRS) if os.path.isdir(path)]
     for parent in dirs:
+        if options.against is not None and options.steps:
+            compare_steps(parent, options.files, options.runs, options.against)
+            continue
         if options.against is not None:
             compare(parent, options.files, options.runs, options.against)
             continue
