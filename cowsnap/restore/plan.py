@@ -19,6 +19,7 @@ import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from operator import attrgetter
 from typing import Literal
 
 from cowsnap.model import (
@@ -127,7 +128,8 @@ def _shadowed(entries: Sequence[FileEntry], parents: Sequence[bytes], side: Side
     """`parents`: each entry's `parent_of` its path."""
     # Whether each recorded path is not a directory on `side` (the last entry of a path
     # counts, should a path appear twice).
-    blocks = {entry.path: entry.side(side).type != "directory" for entry in entries}
+    kind = attrgetter(f"{side}.type")
+    blocks = {entry.path: kind(entry) != "directory" for entry in entries}
     known: dict[bytes, bool] = {b"": False}
 
     def blocked(path: bytes) -> bool:
@@ -154,20 +156,26 @@ def seen_entries(manifest: Manifest) -> list[FileEntry]:
     directory on that side made absent: it was seen through a symlink (a run that
     replaced a directory with a symlink to /etc recorded /etc's files there), and is
     no part of the workspace."""
+    return _seen(manifest)[0]
+
+
+def _seen(manifest: Manifest) -> tuple[list[FileEntry], list[bytes]]:
+    """`seen_entries`, and the `parent_of` each one's path."""
     entries = manifest.files
     parents = [parent_of(entry.path) for entry in entries]
     before = _shadowed(entries, parents, "before")
     after = _shadowed(entries, parents, "after")
     if not before and not after:
-        return list(entries)
+        return list(entries), parents
     seen = []
     for entry in entries:
-        if entry.path in before:
+        # (A state already ABSENT stays: the entry would be made again unchanged.)
+        if entry.path in before and entry.before is not ABSENT:
             entry = dataclasses.replace(entry, before=ABSENT)
-        if entry.path in after:
+        if entry.path in after and entry.after is not ABSENT:
             entry = dataclasses.replace(entry, after=ABSENT)
         seen.append(entry)
-    return seen
+    return seen, parents
 
 
 CONFLICTS = frozenset({Aspect.CREATED, Aspect.DELETED, Aspect.TYPE, Aspect.TARGET,
@@ -196,10 +204,10 @@ def select(manifest: Manifest, side: Side, paths: Sequence[bytes] | None = None)
     run mutated entries gets its time back, even when those need nothing (a lock file
     made and removed)."""
     workspace = os.fsencode(manifest.workspace)
-    replaced = other_side(side)
+    wanted, replaced = attrgetter(side), attrgetter(other_side(side))
     targets = []
     parents: list[FileEntry] = []
-    entries = seen_entries(manifest)
+    entries, parent_paths = _seen(manifest)
     mutated = {entry.path for entry in entries
                if not MUTATING_OPERATIONS.isdisjoint(entry.operations)}
     # within(path, one of `paths`), made once: the path itself, or a prefix ending in /
@@ -216,10 +224,15 @@ def select(manifest: Manifest, side: Side, paths: Sequence[bytes] | None = None)
                 parents.append(entry)
             continue
         if entry_change(entry):
-            targets.append(Target(entry, entry.side(side), entry.side(replaced)))
+            targets.append(Target(entry, wanted(entry), replaced(entry)))
     if parents:
-        holding = {parent_of(path) for path in (*mutated, *(t.path for t in targets))}
-        targets.extend(Target(entry, _times_of(entry.side(side)), entry.side(replaced),
+        # The parents of the mutated paths and of the targets (the rest of which were
+        # changed through another name).
+        holding = {parent for entry, parent in zip(entries, parent_paths, strict=True)
+                   if entry.path in mutated}
+        holding.update(parent_of(target.path) for target in targets
+                       if target.path not in mutated)
+        targets.extend(Target(entry, _times_of(wanted(entry)), replaced(entry),
                               times_only=True)
                        for entry in parents if entry.path in holding)
     return sorted(targets, key=lambda target: target.entry.path)
