@@ -23,7 +23,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
+from typing import Any
 
 from cowsnap.errors import StoreError, UntrustedRunError
 from cowsnap.model import NOT_IN_REPO, FileEntry, FileState, Manifest, Version
@@ -169,13 +172,36 @@ def workspace_problem(workspace: bytes, store_root: bytes, key_dir: bytes = b"")
     return None
 
 
+def _replacer(cls: Any) -> Callable[..., Any]:
+    """`dataclasses.replace` for the dataclass `cls`, made for the thousands of entries and
+    states of a run: the fields read in one call, the changed ones set, all passed by
+    position (each of them is an `__init__` argument, in the order of `fields`)."""
+    fields = dataclasses.fields(cls)
+    if not all(field.init for field in fields):
+        raise TypeError(f"{cls.__name__} has a field __init__ does not take")
+    position = {field.name: index for index, field in enumerate(fields)}
+    values_of = attrgetter(*position)
+
+    def replace(instance: Any, **changes: Any) -> Any:
+        values = list(values_of(instance))
+        for name, value in changes.items():
+            values[position[name]] = value
+        return cls(*values)
+
+    return replace
+
+
+_state_with: Callable[..., FileState] = _replacer(FileState)
+_entry_with: Callable[..., FileEntry] = _replacer(FileEntry)
+
+
 def _unprivileged(state: FileState) -> FileState:
     """`state` without set-id bits, an owner or group, or extended attributes (file
     capabilities among them) to restore."""
     if not state.exists:
         return state
     mode = None if state.mode is None else state.mode & ~SET_ID
-    return dataclasses.replace(state, mode=mode, uid=None, gid=None, xattrs=None)
+    return _state_with(state, mode=mode, uid=None, gid=None, xattrs=None)
 
 
 def _moved(entry: FileEntry, recorded: bytes, workspace: bytes, outside: bool) -> FileEntry:
@@ -185,14 +211,16 @@ def _moved(entry: FileEntry, recorded: bytes, workspace: bytes, outside: bool) -
     def moved(path: bytes) -> bytes:
         return workspace.rstrip(b"/") + path[len(recorded.rstrip(b"/")):]
 
-    def links(state: FileState) -> tuple[bytes, ...]:
-        return tuple(moved(link) if within(link, recorded) else link for link in state.links
-                     if outside or within(link, recorded))
+    def links(state: FileState) -> FileState:
+        if not state.links:
+            return state
+        return _state_with(state, links=tuple(
+            moved(link) if within(link, recorded) else link for link in state.links
+            if outside or within(link, recorded)))
 
     path = moved(entry.path) if entry.in_workspace else entry.path
-    before, after = (dataclasses.replace(state, links=links(state))
-                     for state in (entry.before, entry.after))
-    return dataclasses.replace(entry, path=path, git=NOT_IN_REPO, before=before, after=after)
+    return _entry_with(entry, path=path, git=NOT_IN_REPO, before=links(entry.before),
+                       after=links(entry.after))
 
 
 @dataclass(frozen=True)
@@ -267,8 +295,8 @@ def confine(manifest: Manifest, options: TrustOptions) -> Confined:
                 continue
             entries.append(moved)
     if not privileged:
-        entries = [dataclasses.replace(entry, before=_unprivileged(entry.before),
-                                       after=_unprivileged(entry.after))
+        entries = [_entry_with(entry, before=_unprivileged(entry.before),
+                               after=_unprivileged(entry.after))
                    for entry in entries]
     confined = dataclasses.replace(manifest, workspace=os.fsdecode(workspace),
                                    files=tuple(sorted(entries, key=lambda entry: entry.path)))

@@ -9,7 +9,15 @@ import os
 import pytest
 
 from cowsnap.errors import UntrustedRunError
-from cowsnap.model import FileEntry, FileState, Manifest, Operation, Version
+from cowsnap.model import (
+    NOT_IN_REPO,
+    FileEntry,
+    FileState,
+    GitInfo,
+    Manifest,
+    Operation,
+    Version,
+)
 from cowsnap.restore.trust import (
     OUTSIDE,
     Confined,
@@ -198,3 +206,26 @@ def test_intermediate_versions_are_checked_too(size: int | None, blob: str | Non
     else:
         with pytest.raises(UntrustedRunError, match=problem):
             check_manifest(manifest(entry))
+
+
+def test_a_confined_entry_changes_in_the_confined_fields_only() -> None:
+    """Every other field of an entry and its states (versions, renames, times, contents,
+    tombstones) comes through confinement as recorded."""
+    before = dataclasses.replace(file(mode=0o104755), gid=5, xattrs=(("user.a", b"x"),),
+                                 links=(b"/ws/b", b"/tmp/out"), not_captured="unreadable")
+    entry = FileEntry(
+        path=b"/ws/a", operations=(Operation.WRITE, Operation.RENAME), before=before,
+        after=FileState(exists=False, tombstone=True),
+        git=GitInfo(in_repo=True, root="/ws", head="ab" * 20, relative_path="a",
+                    tracked=True, dirty=False, ignored=False),
+        versions=(Version(1, "t", "close", 5, "/bin/x", "x", 3, BLOB_A),),
+        renamed_from=b"/ws/z", renamed_to=b"/ws/y")
+    run = dataclasses.replace(manifest(entry, _entry(b"/tmp/out", False)),
+                              uid=os.geteuid() + 1)
+    confined = confine(run, TrustOptions(recorded_here=False, workspace=b"/v"))
+    assert confined.manifest.files == (dataclasses.replace(
+        entry, path=b"/v/a", git=NOT_IN_REPO, before=dataclasses.replace(
+            before, mode=0o100755, uid=None, gid=None, xattrs=None, links=(b"/v/b",))),)
+    assert confine(run, TrustOptions(recorded_here=True)).manifest.entry(b"/ws/a") == (
+        dataclasses.replace(entry, before=dataclasses.replace(
+            before, mode=0o100755, uid=None, gid=None, xattrs=None)))
