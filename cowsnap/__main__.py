@@ -1,3 +1,3 @@
-from cowsnap.cli import entry
+from cowsnap.program import main
 
-entry()
+main()

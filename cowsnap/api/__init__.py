@@ -20,6 +20,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from cowsnap.collector import no_cycle_collection
+
 if TYPE_CHECKING:
     from cowsnap.agent.mcp_server import mcp_server as mcp_server
     from cowsnap.api.agents import HookChange as HookChange
@@ -78,6 +80,7 @@ if TYPE_CHECKING:
     from cowsnap.api.shell import ShellRun as ShellRun
     from cowsnap.api.shell import calling_shell as calling_shell
     from cowsnap.api.shell import run_shell as run_shell
+    from cowsnap.collector import start_up_done as start_up_done
     from cowsnap.diff.model import FileDiff as FileDiff
     from cowsnap.diff.model import RunDiff as RunDiff
     from cowsnap.diff.text import Kind as Kind
@@ -176,6 +179,7 @@ HOMES = {
     "show": "reading",
     "split_push_arguments": "remotes",
     "split_run_argument": "common",
+    "start_up_done": "cowsnap.collector",
     "status": "running",
     "status_code": "cowsnap.model",
     "unified": "cowsnap.diff.text",
@@ -194,6 +198,7 @@ def __getattr__(name: str) -> Any:
     if home is None:
         raise AttributeError(f"module 'cowsnap.api' has no attribute {name!r}")
     module = home if "." in home else f"cowsnap.api.{home}"
-    value = getattr(importlib.import_module(module), name)
+    with no_cycle_collection():  # an operation's modules: nothing for it to collect
+        value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

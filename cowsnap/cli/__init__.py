@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 
 import click
 
-from cowsnap import __version__
+from cowsnap import __version__, api
 from cowsnap.cli import commands
 from cowsnap.cli.format import display_path, printable
 from cowsnap.errors import EXIT_ERROR, EXIT_USAGE, CowsnapError
@@ -37,6 +37,14 @@ class CowsnapGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return commands.load(cmd_name)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]
+                        ) -> tuple[str | None, click.Command | None, list[str]]:
+        """The command to run, loaded; the start-up is over then (cowsnap.program paused
+        the cycle collector for it)."""
+        found = super().resolve_command(ctx, args)
+        api.start_up_done()
+        return found
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
@@ -123,6 +131,7 @@ def _die_of(number: int) -> None:
 def shell_entry(run_shell: Callable[[Sequence[str]], Any], arguments: Sequence[str]) -> NoReturn:
     """The `cowsnap-sh` script: every argument is the shell's (no option parsing), an
     error is one line, and the exit is decided here as for every command."""
+    api.start_up_done()
     try:
         outcome = run_shell(arguments)
     except CowsnapError as error:
