@@ -31,7 +31,8 @@ class Contents:
         self._store = store
         self._kept: dict[str, bytes] = {}
         self._kept_size = 0
-        self._checked: set[str] = set()
+        self._checked: dict[str, int] = {}
+        """Each content checked against its id, with its size in bytes."""
         self._large: dict[str, int] = {}
 
     def __enter__(self) -> Contents:
@@ -79,7 +80,7 @@ class Contents:
             raise UntrustedRunError(f"cannot read the content of {os.fsdecode(entry.path)}: "
                                     f"{error.strerror}") from None
         self._large[blob] = fd
-        self._checked.add(blob)
+        self._checked[blob] = os.fstat(fd).st_size
 
     def _keep(self, blob: str, data: bytes) -> None:
         if len(data) < KEEP_BELOW and self._kept_size + len(data) <= MEMORY_BUDGET:
@@ -110,7 +111,7 @@ class Contents:
                                     f"{error}") from None
         if total != size:
             raise self._mismatch(entry, blob)
-        self._checked.add(blob)
+        self._checked[blob] = total
         if total < KEEP_BELOW:
             self._keep(blob, b"".join(chunks))
 
@@ -124,15 +125,16 @@ class Contents:
                     entry = next(step.target.entry for step in writes
                                  if step.target.want.blob == blob)
                     raise self._mismatch(entry, blob)
-                checked.add(blob)
+                checked[blob] = len(data)
                 keep(blob, data)
         except StoreError as error:
             raise UntrustedRunError(f"cannot read a content to restore: {error}") from None
 
     def verify(self, steps: Iterable[Step]) -> dict[bytes, str]:
-        """Read and check every content the steps write; UntrustedRunError on the first
-        mismatch. A content that is simply not there (a git blob pruned since) fails
-        only its path: returned, path to why, for the restore to list and skip."""
+        """Read and check every content the steps write, against its id and each path's
+        recorded size; UntrustedRunError on the first mismatch. A content that is simply
+        not there (a git blob pruned since) fails only its path: returned, path to why,
+        for the restore to list and skip."""
         writes = [step for step in steps if step.action == Action.WRITE]
         wanted: dict[str, int | None] = {}
         checked = self._checked
@@ -146,11 +148,15 @@ class Contents:
         missing: dict[bytes, str] = {}
         for step in writes:
             state = step.target.want
-            if state.blob not in checked:
-                try:
-                    self._check(step.target.entry, state)
-                except ContentNotFoundError as error:
-                    missing[step.path] = f"content not available: {error}"
+            blob = state.blob
+            if blob is not None and blob in checked:
+                if state.size is not None and state.size != checked[blob]:
+                    raise self._mismatch(step.target.entry, blob)  # checked for another path
+                continue
+            try:
+                self._check(step.target.entry, state)
+            except ContentNotFoundError as error:
+                missing[step.path] = f"content not available: {error}"
         return missing
 
     def write(self, entry: FileEntry, state: FileState, fd: int) -> None:
