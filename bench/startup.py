@@ -14,7 +14,8 @@ Run: .venv/bin/python bench/startup.py [RUNS]
 
 `--against` compares this tree with another checkout of cowsnap (`git worktree
 add --detach /var/tmp/x COMMIT`, its native core built or copied in), on the
-same workspace and store, in a fresh process of each in turn: `cowsnap run --
+same workspace and store, in a fresh process of each in turn (which goes first
+alternates from round to round): `cowsnap run --
 true`, `cowsnap restore` of a run that wrote 5 files (undo and redo
 alternately, so every restore has work), and `cowsnap restore --help` (the
 CLI's start-up alone). The workspace is a btrfs subvolume on the btrfs test
@@ -181,11 +182,12 @@ def compare(other: Path, runs: int, where: str) -> None:
         subprocess.run([*cowsnap, "run", "--", "sh", "-c",
                         "for i in 1 2 3 4 5; do echo $i > f$i; done"],
                        cwd=workspace, env=envs["this"], capture_output=True, check=True)
-        for _ in range(runs):
+        for round_number in range(runs):
+            order = list(envs) if round_number % 2 == 0 else list(reversed(envs))
             for name, arguments in COMPARED.items():
-                for tree, env in envs.items():
-                    timings[(name, tree)].append(timed_command([*cowsnap, *arguments],
-                                                               workspace, env))
+                for tree in order:  # each tree first every other round: a run's release
+                    timings[(name, tree)].append(  # slows the next one's snapshot
+                        timed_command([*cowsnap, *arguments], workspace, envs[tree]))
             loads.append(os.getloadavg()[0])
     print(f"{where}: medians of {runs} rounds, each tree in turn; load average "
           f"{min(loads):.1f} to {max(loads):.1f}; this tree / {other}")
