@@ -3,7 +3,10 @@ loader remembers accepted shapes and shares equal operation lists and git contex
 
 from __future__ import annotations
 
+import copy
+import itertools
 import json
+from typing import Any
 
 import pytest
 
@@ -63,3 +66,32 @@ def test_more_shapes_than_remembered_are_all_checked() -> None:
         load_manifest(json.dumps(data).encode(), "m.json")
     del data["files"][-1]
     assert len(load_manifest(json.dumps(data).encode(), "m.json").files) == MAX_SHAPES + 19
+
+
+VALUES: list[Any] = [True, False, None, 0, 1, -1, 1.5, "", "file", "directory", "symlink",
+                     "fifo", "pipe", "store", "git", "elsewhere", "/w/x", "ab" * 20, [],
+                     {}, ["read"], [{"path": "/w/x"}], {"exists": False}, {"user.a": "AA=="}]
+
+
+def _verdict(data: dict[str, Any]) -> str:
+    try:
+        return repr(load_manifest(json.dumps(data).encode(), "m.json").files[-1])
+    except CorruptManifestError as error:
+        return str(error)
+
+
+@pytest.mark.parametrize("part", ["before", "after", "git", None])
+def test_an_entry_of_a_known_shape_gets_the_verdict_of_a_fresh_load(part: str | None) -> None:
+    """Each key of an entry (or its states, or git context) set to each of many values:
+    loaded after an entry of the usual shape or alone, the same entry or the same error."""
+    good = json.loads(dump_manifest(manifest_with(full_entry(b"/w/a"), full_entry(b"/w/b"))))
+    keys = set(good["files"][1] if part is None else good["files"][1][part])
+    keys |= {"exists", "type", "blob_source", "target_b64", "links", "future"}
+    for key, value in itertools.product(sorted(keys - {"path"}), VALUES):
+        data = copy.deepcopy(good)
+        changed = data["files"][1] if part is None else data["files"][1][part]
+        if isinstance(changed, dict):
+            changed[key] = value
+        alone = copy.deepcopy(data)
+        del alone["files"][0]
+        assert _verdict(data) == _verdict(alone), (key, value)
