@@ -209,7 +209,6 @@ def _scalar(value: object) -> str:
 _STATE = ('{"exists": true, "type": %s, "mode": %s, "size": %s, "mtime_ns": %s, "uid": %s, '
           '"gid": %s, "blob": %s, "blob_source": %s, "target": null%s}')
 _ENTRY = '{"path": %s, "operations": %s, "in_workspace": %s, "before": %s, "after": %s, "git": %s}'
-_NO_XATTRS: dict[Xattrs | None, str] = {None: "", (): ', "xattrs": {}'}
 
 
 def _state_text(state: FileState) -> str:
@@ -218,13 +217,14 @@ def _state_text(state: FileState) -> str:
     or a run writes one per path and side."""
     if state is ABSENT:
         return '{"exists": false}'
-    xattrs = _NO_XATTRS.get(state.xattrs)
-    if (xattrs is None or not state.exists or state.target is not None or state.links
-            or state.not_captured is not None):
+    xattrs = state.xattrs
+    if (not state.exists or state.target is not None or state.links
+            or state.not_captured is not None or (xattrs is not None and xattrs != ())):
         return _encode(state_to_json(state))
     return _STATE % (_scalar(state.type), _scalar(state.mode), _scalar(state.size),
                      _scalar(state.mtime_ns), _scalar(state.uid), _scalar(state.gid),
-                     _scalar(state.blob), _scalar(state.blob_source), xattrs)
+                     _scalar(state.blob), _scalar(state.blob_source),
+                     "" if xattrs is None else ', "xattrs": {}')
 
 
 _BOOLEAN = {True: "true", False: "false"}
