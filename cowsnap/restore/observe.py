@@ -18,6 +18,8 @@ from cowsnap.xattrs import read_xattrs
 _NOT_THERE = {errno.ENOENT, errno.ENOTDIR, errno.ELOOP}
 """A missing parent, or one that is a file or a symlink: nothing of the workspace is
 at the path (what a symlink leads to is somewhere else)."""
+_GONE = Current(ABSENT)
+"""What `observe` finds at such a path (immutable: one for all)."""
 
 
 def content_id(dir_fd: int, name: bytes, size: int) -> str | None:
@@ -72,10 +74,25 @@ def _xattrs(dir_fd: int, name: bytes, target: Target) -> Xattrs | None:
 
 def observe_all(roots: Roots, targets: Iterable[Target], *,
                 recorded_here: bool) -> dict[bytes, Current]:
-    """The current state of each target's path (`observe`), each directory opened once."""
+    """The current state of each target's path (`observe`), each directory opened once.
+    A directory found not there makes every path in it absent without looking again:
+    the 10,000 files of a new directory to create are not each looked for."""
+    found: dict[bytes, Current] = {}
+    missing: set[bytes] = set()
     with OpenParents(roots) as parents:
-        found = {target.entry.path: observe(parents, target, recorded_here)
-                 for target in targets}
+        for target in targets:
+            path = target.entry.path
+            if missing and os.path.dirname(path) in missing:
+                found[path] = _GONE
+                continue
+            try:
+                dir_fd, name = parents.get(path)
+            except OSError as error:
+                if error.errno in _NOT_THERE:
+                    missing.add(os.path.dirname(path))
+                found[path] = _unseen(error)
+                continue
+            found[path] = observe(dir_fd, name, target, recorded_here)
     return with_links(found)
 
 
@@ -111,15 +128,21 @@ def _file_content(dir_fd: int, name: bytes, info: os.stat_result, target: Target
     return content_id(dir_fd, name, info.st_size)
 
 
-def observe(parents: OpenParents, target: Target, recorded_here: bool) -> Current:
-    """The current state of `target`'s path (file contents: `_file_content`);
-    directories listed only when they may have to go."""
+def _unseen(error: OSError) -> Current:
+    """What is at a path that could not be looked at, for `error`."""
+    if error.errno in _NOT_THERE:
+        return _GONE
+    return Current(ABSENT, problem=f"cannot examine it: {error.strerror}")
+
+
+def observe(dir_fd: int, name: bytes, target: Target, recorded_here: bool) -> Current:
+    """The current state of `target`'s path, `name` in the directory open at `dir_fd`
+    (file contents: `_file_content`); directories listed only when they may have to go."""
     try:
-        dir_fd, name = parents.get(target.entry.path)
         try:
             info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
         except FileNotFoundError:
-            return Current(ABSENT)
+            return _GONE
         kind = file_type(info.st_mode)
         if kind == "file":  # most paths: said without the tests for other types
             state = FileState(
@@ -140,6 +163,4 @@ def observe(parents: OpenParents, target: Target, recorded_here: bool) -> Curren
             target=os.readlink(name, dir_fd=dir_fd) if kind == "symlink" else None)
         return Current(state, children)
     except OSError as error:
-        if error.errno in _NOT_THERE:
-            return Current(ABSENT)
-        return Current(ABSENT, problem=f"cannot examine it: {error.strerror}")
+        return _unseen(error)
