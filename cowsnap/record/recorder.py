@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cowsnap import __version__
 from cowsnap.errors import UnreadableFileError
@@ -53,13 +54,15 @@ from cowsnap.record.policy import (
 )
 from cowsnap.record.setid import lost_privileges
 from cowsnap.record.state import MISSING, PathState, read_state
-from cowsnap.record.version_capture import VersionKeeper
 from cowsnap.record.versions import VersionGlobs
 from cowsnap.snapshot.base import Snapshot
 from cowsnap.store.keeping import ContentWriter
 from cowsnap.store.store import Store
 from cowsnap.trace.events import Event, PathEvent, TraceWarning
 from cowsnap.trace.scope import HookScope
+
+if TYPE_CHECKING:
+    from cowsnap.record.version_capture import VersionKeeper
 
 DRAFTS_AT_ONCE = 512
 """Paths drafted, then stored, then made entries at a time: a large run's drafts are
@@ -155,8 +158,12 @@ class Recorder:
         self._links: LinkMap | None = None
         self._executed: set[bytes] = set()
         self._writer = ContentWriter(store.contents)
-        self._versions = VersionKeeper(versions, self._writer, settings.max_file_size,
-                                       self.records) if versions else None
+        self._versions: VersionKeeper | None = None
+        if versions:  # imported only then: most runs keep no versions (start-up)
+            from cowsnap.record.version_capture import VersionKeeper
+
+            self._versions = VersionKeeper(versions, self._writer, settings.max_file_size,
+                                           self.records)
         self.hook_scope = HookScope()
         """For `trace(hook_scope=...)`: once a path's (or a whole directory's) before-state
         and git context are kept, its mutations need no pre-mutation hook."""

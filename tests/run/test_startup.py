@@ -51,6 +51,7 @@ NOT_FOR_A_RUN_UNDER_ITS_CAP = (
     "cowsnap.store.gc", "cowsnap.store.usage", "cowsnap.store.prune", "cowsnap.store.bundle",
     "cowsnap.snapshot.kept", "cowsnap.cli.diff", "cowsnap.cli.restore", "cowsnap.restore",
     "shutil", "lzma", "bz2", "shlex", "click.shell_completion", "secrets", "random",
+    "cowsnap.record.version_capture",
 )
 
 
