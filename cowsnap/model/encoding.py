@@ -343,21 +343,16 @@ _STATE_VALUES = ("exists", "type", "blob_source")
 
 def _entry_shape(data: Any) -> tuple[object, ...] | None:
     """What decides whether an entry and its two states pass their checks: the key names
-    and value types of each (in order) and the states' `_STATE_VALUES`. None when the
-    entry or a state is not a JSON object, or such a value cannot be hashed."""
+    and value types of each (in order) and the states' `_STATE_VALUES` (which may not be
+    hashable). None when the entry or a state is not a JSON object."""
     if type(data) is not dict:
         return None
     before, after = data.get("before"), data.get("after")
     if type(before) is not dict or type(after) is not dict:
         return None
-    shape = (len(data), *data, *map(type, data.values()),
-             len(before), *before, *map(type, before.values()), *map(before.get, _STATE_VALUES),
-             len(after), *after, *map(type, after.values()), *map(after.get, _STATE_VALUES))
-    try:
-        hash(shape)
-    except TypeError:
-        return None
-    return shape
+    return (len(data), *data, *map(type, data.values()),
+            len(before), *before, *map(type, before.values()), *map(before.get, _STATE_VALUES),
+            len(after), *after, *map(type, after.values()), *map(after.get, _STATE_VALUES))
 
 
 class _Shared:
@@ -392,7 +387,10 @@ class _Shared:
 
 def _entry_from_json(data: Mapping[str, Any], shared: _Shared) -> FileEntry:
     shape = _entry_shape(data)
-    checked = shape in shared.shapes
+    try:
+        checked = shape in shared.shapes
+    except TypeError:  # a value that cannot be hashed: the full checks say what is wrong
+        shape, checked = None, False
     if not checked:
         _check_entry(data)
     git = shared.git(data["git"])
