@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 import zlib
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 
 from cowsnap.store.store import Store
 from tests.conftest import Cowsnap
+from tests.memory import run_python
 from tests.remote.conftest import Server, daemon_server, http_server, make_bare, ssh_server
 from tests.remote.synthetic import publish_run
 
@@ -209,16 +209,14 @@ def test_a_content_over_the_fetch_cap_is_refused_before_it_is_read(
     laptop = _laptop(tmp_path)
     for server in daemon_server(base, "runs.git"):
         cowsnap("push", "--max-content", "1G", server.url, run_id, cwd=tmp_path)
-        process = subprocess.Popen([sys.executable, "-m", "cowsnap", "fetch", server.url],
-                                   cwd=tmp_path, env=laptop.env(), stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.PIPE)
-        assert process.stderr is not None
-        stderr = process.stderr.read()
-        _pid, status, usage = os.wait4(process.pid, 0)
-        assert os.waitstatus_to_exitcode(status) == 1
+        process, peak = run_python(["-m", "cowsnap", "fetch", server.url],
+                                   tmp_path / "peak", cwd=tmp_path, env=laptop.env(),
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        stderr = process.stderr
+        assert process.returncode == 1
         assert b"holds 268435456 bytes, more than the fetch cap 50.0 MiB" in stderr, stderr
         assert stderr.count(b"\n") == 1
-        assert usage.ru_maxrss < 200 * 1024, f"{usage.ru_maxrss} KiB"
+        assert peak < 200 * 1024, f"{peak} KiB"
     _nothing_fetched(laptop)
 
 

@@ -9,7 +9,6 @@ import os
 import shutil
 import struct
 import subprocess
-import sys
 import zlib
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from cowsnap.store.seals import read_seal_record
 from cowsnap.store.store import Store
 from tests.attacker import as_attacker, attacker_area, give_to_attacker, tree_digest
 from tests.conftest import Cowsnap, rewrite_manifest
+from tests.memory import run_python
 
 SECRET_LINE = b"root:$6$secret-hash:19000:0:99999:7:::\n"
 
@@ -208,29 +208,12 @@ def test_a_zlib_bomb_costs_no_memory(cowsnap: Cowsnap, tmp_path: Path) -> None:
         if zlib.decompress(loose.read_bytes()).endswith(b"\x00original\n"):
             os.chmod(loose, 0o600)
             loose.write_bytes(bomb)
-    peak = tmp_path / "peak"
-    process = subprocess.run([sys.executable, "-c", PEAK_OF, peak, "-m", "cowsnap", "cat",
-                              "--before", "f.txt"],
-                             cwd=tmp_path, env=cowsnap.env(), capture_output=True)
+    process, peak = run_python(["-m", "cowsnap", "cat", "--before", "f.txt"],
+                               tmp_path / "peak", cwd=tmp_path, env=cowsnap.env(),
+                               capture_output=True)
     assert process.returncode == 1 and process.stdout == b"", process.stderr
     assert b"is damaged" in process.stderr and process.stderr.count(b"\n") == 1
-    assert int(peak.read_text()) < 256 * 1024, f"{peak.read_text()} KiB"
-
-
-PEAK_OF = """
-import os, sys
-pid = os.fork()
-if pid == 0:
-    os.execv(sys.executable, [sys.executable, *sys.argv[2:]])
-_pid, status, usage = os.wait4(pid, 0)
-with open(sys.argv[1], "w") as peak:
-    peak.write(str(usage.ru_maxrss))
-sys.exit(os.waitstatus_to_exitcode(status))
-"""
-"""Runs python with its arguments and writes its peak resident size (KiB) to the file
-named first. A child's `ru_maxrss` starts from its parent's own peak (Linux keeps it
-across the fork and exec): run straight from a pytest grown past 256 MiB, the command
-measured pytest."""
+    assert peak < 256 * 1024, f"{peak} KiB"
 
 
 def test_a_bit_flip_in_a_manifest_or_summary_is_caught(cowsnap: Cowsnap,
