@@ -8,7 +8,9 @@ import os
 
 from cowsnap.model import Xattrs
 
-ACLS = frozenset({"system.posix_acl_access", "system.posix_acl_default"})
+DEFAULT_ACL = "system.posix_acl_default"
+"""A directory's default ACL: every file and directory created in it is born with an ACL."""
+ACLS = frozenset({"system.posix_acl_access", DEFAULT_ACL})
 _UNSUPPORTED = {errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM, errno.EACCES}
 
 Where = bytes | str | int

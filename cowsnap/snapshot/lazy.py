@@ -28,7 +28,7 @@ from cowsnap.snapshot import immutable
 from cowsnap.snapshot.base import FileId, Snapshot
 from cowsnap.snapshot.ledger import Ledger, Verdict
 from cowsnap.snapshot.owner import current_owner, mark
-from cowsnap.xattrs import read_xattrs, write_xattrs
+from cowsnap.xattrs import DEFAULT_ACL, read_xattrs, write_xattrs
 
 _GONE = (errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.ENAMETOOLONG)
 """lstat errors meaning nothing is at the path (a symlink loop in its prefix included)."""
@@ -51,6 +51,10 @@ class LazySnapshot(Snapshot):
         """Where each such file was first preserved."""
         self._released = False
         os.mkdir(self._tree, 0o700)
+        self._inheriting = _has_default_acl(self._tree)
+        """Whether a kept directory may hold a default ACL, so that a copy made in it may
+        be born with attributes its original lacks: true once the tree inherited one from
+        where it lies, or one was written onto a preserved directory."""
 
     @property
     def location(self) -> Path | None:
@@ -196,8 +200,10 @@ class LazySnapshot(Snapshot):
             os.mknod(kept, status.st_mode, status.st_rdev)
 
     def _apply_metadata(self, live: bytes, kept: bytes, status: os.stat_result) -> None:
-        """Owner, group, the attributes cowsnap records, mode (a `user.*` attribute
-        needs write permission, even for the owner), times; then immutable."""
+        """Owner, group, the attributes cowsnap records, exactly the original's (a copy
+        made in a directory with a default ACL is born with an ACL: it goes, unless the
+        original has it), mode (a `user.*` attribute needs write permission, even for
+        the owner), times; then immutable."""
         if os.geteuid() == 0:
             os.lchown(kept, status.st_uid, status.st_gid)
         else:
@@ -205,8 +211,10 @@ class LazySnapshot(Snapshot):
                 os.lchown(kept, -1, status.st_gid)
         if not stat.S_ISLNK(status.st_mode):
             attributes = read_xattrs(live)
-            if attributes:
-                write_xattrs(kept, attributes, read_xattrs(kept))
+            if attributes and any(name == DEFAULT_ACL for name, _value in attributes):
+                self._inheriting = True
+            if attributes or self._inheriting:
+                write_xattrs(kept, attributes or (), read_xattrs(kept))
             os.chmod(kept, stat.S_IMODE(status.st_mode))
         os.utime(kept, ns=(status.st_atime_ns, status.st_mtime_ns), follow_symlinks=False)
         if stat.S_ISREG(status.st_mode):
@@ -240,6 +248,11 @@ class LazySnapshot(Snapshot):
         except OSError:
             return False
         return True
+
+
+def _has_default_acl(directory: bytes) -> bool:
+    attributes = read_xattrs(directory)
+    return attributes is not None and any(name == DEFAULT_ACL for name, _value in attributes)
 
 
 @contextmanager

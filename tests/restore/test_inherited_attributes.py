@@ -88,3 +88,29 @@ def test_an_acl_the_run_recorded_comes_back_beside_a_default_acl(
         timeout=60))
     assert os.getxattr(workspace / "a", ACCESS) == recorded
     assert ACCESS not in os.listxattr(workspace / "b")
+
+
+def test_undone_files_have_no_acl_they_never_had(
+        backend_workspace: tuple[str, Path], tmp_path: Path, isolated_home: Path) -> None:
+    """Recorded beneath a default ACL on each backend, a rewritten file and a directory
+    without an ACL of their own come back, undone, still without one: no copy made for
+    the before-state showed the ACL it was born with (copy and reflink did)."""
+    backend, workspace = backend_workspace
+    subprocess.run(["setfacl", "-d", "-m", "u:nobody:r", str(workspace)], check=True,
+                   timeout=60)
+    (workspace / "d").mkdir()
+    (workspace / "a").write_text("old a\n")
+    subprocess.run(["setfacl", "-b", str(workspace / "a"), str(workspace / "d")],
+                   check=True, timeout=60)
+    ran = api.run(api.RunRequest(command=["sh", "-c", "echo new > a; echo new > d/b"],
+                                 cwd=workspace, workspace=workspace, backend=backend,
+                                 store=tmp_path / "store"))
+    assert (ran.exit_status, ran.recording_error) == (0, None)
+    restored = api.restore(ran.run_id, cwd=workspace, workspace=workspace,
+                           store=tmp_path / "store")
+    assert restored.exit_code == 0, restored
+    assert (workspace / "a").read_text() == "old a\n"
+    assert not (workspace / "d" / "b").exists()
+    for name in ("a", "d"):
+        assert [attribute for attribute in os.listxattr(workspace / name)
+                if attribute.startswith("system.posix_acl")] == [], name
