@@ -13,9 +13,11 @@ import pytest
 
 from cowsnap.model import Xattrs
 from cowsnap.snapshot.base import Backend, Snapshot
+from cowsnap.snapshot.registry import backend_named
 from cowsnap.xattrs import read_xattrs
 from tests.snapshot.conftest import Case
 from tests.snapshot.test_contract import write
+from tests.snapshot.test_snapshot_unprivileged import NOBODY, run_as_nobody
 
 ACCESS = "system.posix_acl_access"
 DEFAULT = "system.posix_acl_default"
@@ -105,3 +107,29 @@ def test_attributes_are_kept_exactly_where_snapshots_inherit_an_acl(
         assert DEFAULT in os.listxattr(location)
         mutate(root, snapshot)
         assert_attributes_kept(root, snapshot, before)
+
+
+@pytest.mark.usefixtures("root_required")
+def test_a_non_root_owner_keeps_attributes_exactly(
+        ext4_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As the workspace's unprivileged owner, whose home hands its snapshots a default
+    ACL too (a copy's inherited ACL is the owner's to remove)."""
+    os.chmod(ext4_dir, 0o755)
+    home, workspace = ext4_dir / "home", ext4_dir / "workspace"
+    home.mkdir()
+    workspace.mkdir()
+    root = os.fsencode(workspace)
+    build(root)
+    setfacl("-d", "-m", "u:root:r", home)
+    subprocess.run(["chown", "-R", f"{NOBODY}:{NOBODY}", str(home), str(workspace)],
+                   check=True, timeout=60)
+    before = attributes_of(root)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+
+    def mutate_and_check() -> None:
+        with backend_named("copy").prepare(workspace) as snapshot:
+            mutate(root, snapshot)
+            assert_attributes_kept(root, snapshot, before)
+
+    assert run_as_nobody(mutate_and_check) == ""
