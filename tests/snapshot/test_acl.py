@@ -42,9 +42,13 @@ def build(root: bytes) -> None:
     os.mkdir(os.path.join(root, b"shared"))
     setfacl("-d", "-m", "u:nobody:rw", os.path.join(root, b"shared"))
     write(os.path.join(root, b"shared", b"inner"), b"before\n")
+    write(os.path.join(root, b"shared", b"plain"), b"before\n")
+    setfacl("-b", os.path.join(root, b"shared", b"plain"))
     os.mkdir(os.path.join(root, b"moved"))
     write(os.path.join(root, b"moved", b"inner"), b"before\n")
-    setfacl("-R", "-b", os.path.join(root, b"moved"))
+    os.makedirs(os.path.join(root, b"deep", b"er"))
+    write(os.path.join(root, b"deep", b"er", b"inner"), b"before\n")
+    setfacl("-R", "-b", os.path.join(root, b"moved"), os.path.join(root, b"deep"))
 
 
 def attributes_of(root: bytes) -> dict[bytes, Xattrs | None]:
@@ -57,8 +61,11 @@ def attributes_of(root: bytes) -> dict[bytes, Xattrs | None]:
 
 
 def mutate(root: bytes, snapshot: Snapshot) -> None:
-    """Rewrite every file (each captured first, as the tracer would) and rename `moved`."""
-    for relative in (b"plain", b"own", b"bare/inner", b"shared/inner"):
+    """Rewrite every file (each captured first, as the tracer would; `deep/er/inner`
+    before `deep`, which is first kept as a mere ancestor) and rename `moved`, then
+    `deep`."""
+    for relative in (b"plain", b"own", b"bare/inner", b"shared/inner", b"shared/plain",
+                     b"deep/er/inner"):
         path = os.path.join(root, relative)
         snapshot.capture(path)
         write(path, b"after\n")
@@ -66,6 +73,10 @@ def mutate(root: bytes, snapshot: Snapshot) -> None:
     snapshot.capture(moved, subtree=True)
     snapshot.capture(moved + b"-away")
     os.rename(moved, moved + b"-away")
+    deep = os.path.join(root, b"deep")
+    snapshot.capture(deep, subtree=True)
+    snapshot.capture(deep + b"-away")
+    os.rename(deep, deep + b"-away")
 
 
 def assert_attributes_kept(root: bytes, snapshot: Snapshot,
@@ -80,10 +91,13 @@ def assert_attributes_kept(root: bytes, snapshot: Snapshot,
         assert read_xattrs(located) == attributes, path
 
 
-def test_attributes_are_kept_exactly_beneath_a_default_acl(backend: Backend,
-                                                           workspace: Path) -> None:
+@pytest.mark.parametrize("handed_down_by", ["workspace", "a directory in it"])
+def test_attributes_are_kept_exactly_beneath_a_default_acl(
+        backend: Backend, workspace: Path, handed_down_by: str) -> None:
     root = os.fsencode(workspace)
     build(root)
+    if handed_down_by != "workspace":
+        setfacl("-k", root)  # only `shared` hands ACLs down
     before = attributes_of(root)
     with backend.prepare(workspace) as snapshot:
         mutate(root, snapshot)
@@ -99,7 +113,7 @@ def test_attributes_are_kept_exactly_where_snapshots_inherit_an_acl(
     setfacl("-d", "-m", "u:nobody:r", isolated_home)
     root = os.fsencode(workspace)
     build(root)
-    setfacl("-k", root)
+    setfacl("-k", root)  # only `shared` and the snapshot's directory hand ACLs down
     before = attributes_of(root)
     with backend.prepare(workspace) as snapshot:
         location = snapshot.location
