@@ -35,7 +35,7 @@ from cowsnap.restore.contents import Contents
 from cowsnap.restore.leftovers import new_temp_prefix
 from cowsnap.restore.plan import PRIVATE_DIRECTORY, Action, Plan, Step
 from cowsnap.stages import reached
-from cowsnap.xattrs import read_xattrs, write_xattrs
+from cowsnap.xattrs import DEFAULT_ACL, read_xattrs, write_xattrs
 
 OPEN_PARENTS = 256
 """Directories kept open between steps, so files in one directory resolve it once."""
@@ -86,7 +86,7 @@ def may_inherit_acl(dir_fd: int) -> bool:
     from it (its default ACL): the only attribute restore keeps that a new file can be
     born with (`user.*` ones are never inherited)."""
     try:
-        os.getxattr(proc_path(dir_fd), "system.posix_acl_default")
+        os.getxattr(proc_path(dir_fd), DEFAULT_ACL)
     except OSError as error:
         return error.errno not in (errno.ENODATA, errno.ENOTSUP, errno.EOPNOTSUPP)
     return True
