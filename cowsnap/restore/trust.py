@@ -97,7 +97,7 @@ def state_problem(state: FileState) -> str | None:
         return "is a symlink without a valid target"
     if state.blob_source not in (None, "store", "git"):
         return f"has an unknown content source {state.blob_source!r}"
-    return _blob_problem(state.blob)
+    return _content_problem(state.blob, state.size)
 
 
 def _version_problem(version: Version) -> str | None:
@@ -105,16 +105,20 @@ def _version_problem(version: Version) -> str | None:
     if version.size is not None and (type(version.size) is not int
                                      or not 0 <= version.size < INT64):
         return f"has an impossible size {version.size!r}"
-    return _blob_problem(version.blob)
+    return _content_problem(version.blob, version.size)
 
 
-def _blob_problem(blob: str | None) -> str | None:
-    """Why `blob` cannot be a content id, or None (None: no content)."""
+def _content_problem(blob: str | None, size: int | None) -> str | None:
+    """Why `blob` cannot be a content id, or None (None: no content). A content always
+    comes with the size it was kept at: restore checks it against what it reads, and
+    writes that many bytes."""
     if blob is not None:
         try:
             check_blob_id(blob)
         except StoreError:
             return f"refers to a malformed content id {blob!r}"
+        if size is None:
+            return "names a content but records no size"
     return None
 
 

@@ -23,6 +23,25 @@ from tests.restore.conftest import Attacker, open_to_all, read_victim
 Manifest = dict[str, Any]
 
 
+def forge(manifest_path: Path, base: Path, attacker: Attacker,
+          change: Callable[[Manifest], None]) -> None:
+    """The attacker rewrites a bundle's manifest (and its checksum) with `change`."""
+    manifest: Manifest = json.loads(manifest_path.read_bytes())
+    change(manifest)
+    manifest["files"].sort(key=lambda item: item["path"].encode())
+    forged = base / "forged.json"
+    forged.write_bytes(json.dumps(manifest).encode())
+    checksums_path = manifest_path.parent / "checksums.json"
+    checksums = json.loads(checksums_path.read_bytes())
+    checksums["manifest.json"] = hashlib.sha256(forged.read_bytes()).hexdigest()
+    forged_checksums = base / "forged-checksums.json"
+    forged_checksums.write_text(json.dumps(checksums))
+    for path in (forged, forged_checksums):
+        os.chmod(path, 0o644)
+    attacker("cp", forged, manifest_path)
+    attacker("cp", forged_checksums, checksums_path)
+
+
 class Scene:
     """A root-owned victim tree, a workspace and a bundle of one run in it
     (`echo changed > f.txt` over `original`), the bundle handed to the attacker."""
@@ -58,20 +77,7 @@ class Scene:
 
     def tamper(self, change: Callable[[Manifest], None]) -> None:
         """The attacker rewrites the bundle's manifest."""
-        manifest = self.manifest()
-        change(manifest)
-        manifest["files"].sort(key=lambda item: item["path"].encode())
-        forged = self.base / "forged.json"
-        forged.write_bytes(json.dumps(manifest).encode())
-        checksums_path = self.manifest_path.parent / "checksums.json"
-        checksums = json.loads(checksums_path.read_bytes())
-        checksums["manifest.json"] = hashlib.sha256(forged.read_bytes()).hexdigest()
-        forged_checksums = self.base / "forged-checksums.json"
-        forged_checksums.write_text(json.dumps(checksums))
-        for path in (forged, forged_checksums):
-            os.chmod(path, 0o644)
-        self.attacker("cp", forged, self.manifest_path)
-        self.attacker("cp", forged_checksums, checksums_path)
+        forge(self.manifest_path, self.base, self.attacker, change)
 
     def restore(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
         """Root restores the attacker's bundle the one way cowsnap takes another user's
@@ -431,3 +437,34 @@ def test_a_bundle_naming_a_files_size_and_time_cannot_hide_its_content(scene: Sc
     undo_run = json.loads(forced.stdout)["undo_run"]
     scene.cowsnap("restore", "--store", str(copy), undo_run, cwd=scene.workspace)
     assert mine.read_text() == "secret!\n"
+
+
+@pytest.mark.parametrize("size", [33 * 1024 * 1024, 12])
+def test_a_content_without_a_recorded_size_is_refused(
+        cowsnap: Cowsnap, ext4_dir: Path, attacker: Attacker, size: int) -> None:
+    """A bundle whose before-state names a content (large, cloned into the store; or
+    small, packed) but records no size: one line, nothing written. A large one was
+    checked whole and then restored empty where it could not be cloned (ext4)."""
+    base = open_to_all(ext4_dir)
+    workspace = base / "ws"
+    workspace.mkdir()
+    (workspace / "kept").write_bytes(b"b" * size)
+    bundle = base / "bundle"
+    cowsnap("run", "--output", str(bundle), "--", "rm", "kept", cwd=workspace)
+    attacker.own(bundle)
+    (manifest_path,) = bundle.glob("runs/*/manifest.json")
+
+    def unsized(manifest: Manifest) -> None:
+        (entry,) = [entry for entry in manifest["files"] if entry["path"].endswith("/kept")]
+        assert entry["before"]["blob"] is not None
+        entry["before"]["size"] = None
+
+    forge(manifest_path, base, attacker, unsized)
+    copy = base / "copy"
+    subprocess.run(["cp", "-r", str(bundle), str(copy)], check=True, timeout=60)
+    result = cowsnap("restore", "--store", str(copy), manifest_path.parent.name,
+                     cwd=workspace, check=False)
+    assert result.returncode == 1
+    assert b"before-state names a content but records no size" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert os.listdir(workspace) == []

@@ -60,6 +60,8 @@ def test_paths_must_be_absolute_and_normalised(path: bytes, problem: str | None)
     (file(blob="../../etc/passwd"), "refers to a malformed content id '../../etc/passwd'"),
     (dataclasses.replace(file(), blob_source="http"),  # type: ignore[arg-type]
      "has an unknown content source 'http'"),
+    (dataclasses.replace(file(), size=None), "names a content but records no size"),
+    (dataclasses.replace(file(blob=None), size=None), None),
 ])
 def test_states_must_be_coherent(state: FileState, problem: str | None) -> None:
     assert state_problem(state) == problem
@@ -195,6 +197,7 @@ def test_a_path_may_appear_once() -> None:
     (-1, BLOB_A, "version 1 has an impossible size -1"),
     (2**63, BLOB_A, "version 1 has an impossible size"),
     (3, "../../etc/passwd", "version 1 refers to a malformed content id"),
+    (None, BLOB_A, "version 1 names a content but records no size"),
 ])
 def test_intermediate_versions_are_checked_too(size: int | None, blob: str | None,
                                                problem: str | None) -> None:
