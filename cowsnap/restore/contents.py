@@ -79,8 +79,12 @@ class Contents:
             os.close(fd)
             raise UntrustedRunError(f"cannot read the content of {os.fsdecode(entry.path)}: "
                                     f"{error.strerror}") from None
+        size = os.fstat(fd).st_size
+        if size != state.size:  # no recorded size (trust.check_manifest refuses that first)
+            os.close(fd)
+            raise self._mismatch(entry, blob)
         self._large[blob] = fd
-        self._checked[blob] = os.fstat(fd).st_size
+        self._checked[blob] = size
 
     def _keep(self, blob: str, data: bytes) -> None:
         if len(data) < KEEP_BELOW and self._kept_size + len(data) <= MEMORY_BUDGET:
@@ -96,7 +100,6 @@ class Contents:
         if large is not None:
             self._check_large(entry, state, large)
             return
-        size = state.size or 0
         chunks = []
         total = 0
         try:
@@ -109,7 +112,7 @@ class Contents:
         except StoreError as error:
             raise UntrustedRunError(f"cannot read the content of {os.fsdecode(entry.path)}: "
                                     f"{error}") from None
-        if total != size:
+        if total != state.size:
             raise self._mismatch(entry, blob)
         self._checked[blob] = total
         if total < KEEP_BELOW:
@@ -121,7 +124,7 @@ class Contents:
         checked, keep = self._checked, self._keep
         try:
             for blob, data in read_packed(self._store.contents, wanted):
-                if len(data) != (wanted[blob] or 0):
+                if len(data) != wanted[blob]:
                     entry = next(step.target.entry for step in writes
                                  if step.target.want.blob == blob)
                     raise self._mismatch(entry, blob)
@@ -150,7 +153,7 @@ class Contents:
             state = step.target.want
             blob = state.blob
             if blob is not None and blob in checked:
-                if state.size is not None and state.size != checked[blob]:
+                if state.size != checked[blob]:
                     raise self._mismatch(step.target.entry, blob)  # checked for another path
                 continue
             try:
@@ -160,11 +163,12 @@ class Contents:
         return missing
 
     def write(self, entry: FileEntry, state: FileState, fd: int) -> None:
-        """Write the checked content into the empty file `fd`."""
+        """Write the checked content into the empty file `fd`: as many bytes as were
+        checked."""
         assert state.blob is not None
         large = self._large.get(state.blob)
         if large is not None:
-            copy_content(large, fd, state.size or 0)
+            copy_content(large, fd, self._checked[state.blob])
             return
         kept = self._kept.get(state.blob)
         for chunk in (kept,) if kept is not None else self._stream(entry, state):

@@ -14,6 +14,7 @@ from cowsnap.errors import UntrustedRunError
 from cowsnap.model import FileState
 from cowsnap.restore.contents import Contents
 from cowsnap.restore.plan import Action, Step, Target
+from cowsnap.store.content import LARGE_CONTENT
 from cowsnap.store.keeping import ContentWriter
 from cowsnap.store.store import Store
 from tests.restore.states import ABSENT_FILE, entry, file
@@ -69,3 +70,25 @@ def test_a_second_path_naming_a_checked_content_with_another_size_is_refused(
         contents.verify([good, lying])
     with Contents(store) as contents:
         assert contents.verify([good, bad, good]) == {}
+
+
+@pytest.mark.parametrize("size", [LARGE_CONTENT, 5])
+def test_a_content_without_a_recorded_size_is_refused(
+        store: Store, tmp_path: Path, size: int) -> None:
+    """Whole and checked is not enough: a path naming a content must record its size
+    (trust.check_manifest refuses such a run first; a large one was written empty)."""
+    source = tmp_path / "source"
+    source.write_bytes(b"x" * size)
+    fd = os.open(source, os.O_RDONLY)
+    try:
+        with ContentWriter(store.contents) as writer:
+            blob = writer.keep(fd, size).blob
+    finally:
+        os.close(fd)
+    assert blob is not None
+    unsized = FileState(exists=True, type="file", mode=0o100644, size=None, mtime_ns=1,
+                        uid=0, blob=blob, blob_source="store")
+    step = Step(Action.WRITE, Target(entry("f", unsized, ABSENT_FILE), unsized, ABSENT_FILE),
+                ABSENT_FILE)
+    with Contents(store) as contents, pytest.raises(UntrustedRunError, match="does not match"):
+        contents.verify([step])
