@@ -15,7 +15,7 @@ from cowsnap.model import Xattrs
 from cowsnap.snapshot.base import Backend, Snapshot
 from cowsnap.snapshot.registry import backend_named
 from cowsnap.xattrs import read_xattrs
-from tests.snapshot.conftest import Case
+from tests.snapshot.conftest import CASES
 from tests.snapshot.test_contract import write
 from tests.snapshot.test_snapshot_unprivileged import NOBODY, run_as_nobody
 
@@ -23,7 +23,7 @@ ACCESS = "system.posix_acl_access"
 DEFAULT = "system.posix_acl_default"
 
 
-def setfacl(*args: str | bytes) -> None:
+def setfacl(*args: str | bytes | Path) -> None:
     subprocess.run(["setfacl", *args], check=True, timeout=60)
 
 
@@ -104,12 +104,12 @@ def test_attributes_are_kept_exactly_beneath_a_default_acl(
         assert_attributes_kept(root, snapshot, before)
 
 
+@pytest.mark.parametrize("case", [case for case in CASES if case.backend == "copy"],
+                         ids=lambda case: case.id)
 def test_attributes_are_kept_exactly_where_snapshots_inherit_an_acl(
-        case: Case, backend: Backend, workspace: Path, isolated_home: Path) -> None:
+        backend: Backend, workspace: Path, isolated_home: Path) -> None:
     """The copy backend keeps its snapshots in the user's cache: one given a default ACL
     (as a shared home may be) hands it to every copy."""
-    if case.backend != "copy":
-        pytest.skip("only the copy backend keeps its snapshots in the user's cache")
     setfacl("-d", "-m", "u:nobody:r", isolated_home)
     root = os.fsencode(workspace)
     build(root)
