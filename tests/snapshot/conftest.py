@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,16 @@ from cowsnap.snapshot.base import Backend
 from cowsnap.snapshot.registry import backend_named
 
 TMPFS = Path("/dev/shm")
+
+
+def wait_until_deleted(staging: Path, names: set[str] | None = None) -> None:
+    """Wait for the detached process that deletes a released snapshot (`release` returns
+    once it has taken the snapshot over, not once it is gone): `names` in `staging`, or
+    everything in it, gone. Fails after 120 s, pytest's own time-out."""
+    deadline = time.monotonic() + 120
+    while (left := set(os.listdir(staging))) and (names is None or names & left):
+        assert time.monotonic() < deadline, f"the released snapshot was never deleted: {left}"
+        time.sleep(0.05)
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,13 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from cowsnap.snapshot.base import Backend, Snapshot
+from tests.snapshot.conftest import wait_until_deleted
 
 NON_UTF8 = b"caf\xe9.txt"
 
@@ -226,11 +226,7 @@ def test_release_leaves_nothing_behind(backend: Backend, workspace: Path) -> Non
     snapshot.release()
     assert not location.exists()
     assert sorted(os.listdir(workspace)) == ["file"]
-    handed_over = set(os.listdir(staging)) - before
-    deadline = time.monotonic() + 120
-    while handed_over & set(os.listdir(staging)):
-        assert time.monotonic() < deadline, "the released snapshot was never deleted"
-        time.sleep(0.05)
+    wait_until_deleted(staging, set(os.listdir(staging)) - before)
 
 
 PREPARE_AND_WAIT = """

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from cowsnap.snapshot.registry import backend_named
+from tests.snapshot.conftest import wait_until_deleted
 
 NOBODY = 65534
 
@@ -81,4 +82,4 @@ def test_a_non_root_owner_keeps_read_only_directories(
         snapshot.release()
 
     assert run_as_nobody(mutate_and_check) == ""
-    assert list((home / ".cache" / "cowsnap" / "snapshots").iterdir()) == []
+    wait_until_deleted(home / ".cache" / "cowsnap" / "snapshots")
