@@ -17,7 +17,6 @@ from cowsnap.model.changes import (
     status_letters,
 )
 from cowsnap.model.encoding import (
-    decode_bytes,
     dump_manifest,
     encode_bytes,
     load_manifest,
@@ -67,7 +66,7 @@ __all__ = [
     "NOT_IN_REPO", "PROBES", "PRODUCES_CONTENT", "SCHEMA", "SPECIAL_FILE", "SYSTEM_FILE",
     "TOO_LARGE", "UNCHANGED", "UNKNOWN_BEFORE", "UNREADABLE", "Aspect", "BlobSource",
     "Change", "FileEntry", "FileState", "FileType", "GitInfo", "GitRepository", "Manifest",
-    "Operation", "Trigger", "Version", "Xattrs", "compare", "decode_bytes", "dump_manifest",
+    "Operation", "Trigger", "Version", "Xattrs", "compare", "dump_manifest",
     "effect_counts", "encode_bytes", "entry_change", "explain", "file_type", "is_hash_id",
     "load_manifest", "manifest_chunks", "manifest_from_dict", "manifest_to_dict",
     "same_content", "sort_operations", "state_to_json", "status_code", "status_letters",

@@ -42,14 +42,6 @@ def encode_bytes(value: bytes, key: str, out: dict[str, Any]) -> None:
         out[f"{key}_b64"] = base64.b64encode(value).decode("ascii")
 
 
-def decode_bytes(data: Mapping[str, Any], key: str) -> bytes | None:
-    encoded = data.get(f"{key}_b64")
-    if encoded is not None:
-        return base64.b64decode(encoded, validate=True)
-    text = data.get(key)
-    return None if text is None else str(text).encode("utf-8")
-
-
 def _xattrs_to_json(xattrs: Xattrs) -> dict[str, str]:
     return {name: base64.b64encode(value).decode("ascii") for name, value in xattrs}
 
@@ -302,7 +294,8 @@ def _state_from_json(data: Mapping[str, Any], checked: bool = False) -> FileStat
 
 
 def _decoded(data: Mapping[str, Any], key: str, key_b64: str) -> bytes | None:
-    """`decode_bytes(data, key)`, given the name of its `_b64` key."""
+    """The bytes `key` holds: base64 in `key_b64` when they are not UTF-8, else text
+    (the name of the `_b64` key is given, so that none is formatted per path)."""
     encoded = data.get(key_b64)
     if encoded is not None:
         return base64.b64decode(encoded, validate=True)
