@@ -70,20 +70,23 @@ def mount_of_path(path: bytes, mounts: Sequence[Mount]) -> Mount:
 
 
 class _Table:
-    """The mount table as last read, and what it parsed to."""
+    """The mount table as last read, with what it parsed to: one tuple, replaced whole,
+    so that threads asking at once (the MCP server's) never pair one text with another's
+    mounts."""
 
-    text = b""
-    mounts: tuple[Mount, ...] = ()
+    last: tuple[bytes, tuple[Mount, ...]] = (b"", ())
 
 
 def current_mounts() -> tuple[Mount, ...]:
     """The mount table now: read every time (mounts come and go), parsed again only
     when it differs from the last one read (a run asks a dozen times at start-up)."""
     text = MOUNTINFO.read_bytes()
-    if text != _Table.text:
-        _Table.mounts = tuple(parse_mountinfo(text))
-        _Table.text = text
-    return _Table.mounts
+    last_text, last_mounts = _Table.last
+    if text == last_text:
+        return last_mounts
+    mounts = tuple(parse_mountinfo(text))
+    _Table.last = (text, mounts)
+    return mounts
 
 
 def mount_of(path: Path) -> Mount:
