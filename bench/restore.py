@@ -242,52 +242,71 @@ def steps(parent: Path, files: int, runs: int) -> None:
 def compare_steps(parent: Path, files: int, runs: int, other: Path) -> None:
     """Print each step of this tree's restores against `other`'s, interleaved: a fresh
     process of each tree in turn per round, on the same runs and store."""
-    work = Path(tempfile.mkdtemp(prefix="cowsnap-bench-restore-", dir=parent))
-    trees = {"other": other.resolve(), "this": Path(__file__).resolve().parent.parent}
-    found: dict[str, dict[str, dict[str, list[Timing]]]] = {
-        tree: {what: {} for what, _which, _side in RESTORES} for tree in trees}
-    loads = [os.getloadavg()[0]]
-    try:
-        recorded = prepare(work, files)
-        for _ in range(runs):
-            for tree, checkout in trees.items():
-                measured = _in_tree(checkout, "--steps-only", work, recorded)
-                for what, by_step in measured["steps"].items():
-                    for step, timing in by_step.items():
-                        found[tree][what].setdefault(step, []).append(tuple(timing))
-            loads.append(os.getloadavg()[0])
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    printed, loads = interleaved(parent, files, runs, other, __file__, "--steps-only")
     print(f"{parent} (N = {files}, medians of {runs} rounds, each tree in turn; load "
           f"average {min(loads):.1f} to {max(loads):.1f}); this tree / {other}")
     print(f"    {'':<34} {'cpu':>13} {'ratio':>6}  {'wall':>13} {'ratio':>6}")
     for what, _which, _side in RESTORES:
         print(f"  {what}")
         for step in STEP_NAMES:
-            cpu = {tree: statistics.median(c for c, _w in found[tree][what][step])
-                   for tree in trees}
-            wall = {tree: statistics.median(w for _c, w in found[tree][what][step])
-                    for tree in trees}
-            print(f"    {step:<34} {cpu['other']:6.3f} {cpu['this']:6.3f} "
-                  f"{_ratio(cpu['this'], cpu['other']):>6}  {wall['other']:6.3f} "
-                  f"{wall['this']:6.3f} {_ratio(wall['this'], wall['other']):>6}")
+            cpu, wall = medians({tree: [tuple(measured["steps"][what][step])
+                                        for measured in outputs]
+                                 for tree, outputs in printed.items()})
+            print(f"    {step:<34} {ratio_columns(cpu, wall)}")
 
 
 def _ratio(this: float, other: float) -> str:
     return f"x{this / other:.2f}" if other >= 0.001 else "-"
 
 
-def _in_tree(checkout: Path, mode: str, work: Path, recorded: dict[str, str]) -> Any:
-    """What this script prints with `mode` (a hidden option) run on `checkout`'s cowsnap."""
+def in_tree(script: str, checkout: Path, mode: str, work: Path,
+            recorded: dict[str, str]) -> Any:
+    """What `script` prints with `mode` (a hidden option) run on `checkout`'s cowsnap."""
     environment = {**os.environ, "PYTHONPATH": str(checkout)}
     environment.pop("PYTHONDONTWRITEBYTECODE", None)
     output = subprocess.run(
-        [sys.executable, __file__, mode, str(work), json.dumps(recorded)],
+        [sys.executable, script, mode, str(work), json.dumps(recorded)],
         env=environment, check=True, capture_output=True, text=True).stdout
     measured = json.loads(output)
     if measured["tree"] != str(checkout):
-        raise SystemExit(f"{checkout}'s restore was not the one measured")
+        raise SystemExit(f"{checkout}'s cowsnap was not the one measured")
     return measured
+
+
+def interleaved(parent: Path, files: int, rounds: int, other: Path, script: str,
+                mode: str) -> tuple[dict[str, list[Any]], list[float]]:
+    """The runs recorded under `parent`, then `rounds` rounds of `script`'s `mode` in a
+    fresh process of each tree in turn (this checkout and `other`), on the same runs and
+    store: what each printed, by tree ("other", "this"), and the load averages seen."""
+    work = Path(tempfile.mkdtemp(prefix="cowsnap-bench-restore-", dir=parent))
+    trees = {"other": other.resolve(), "this": Path(__file__).resolve().parent.parent}
+    printed: dict[str, list[Any]] = {tree: [] for tree in trees}
+    loads = [os.getloadavg()[0]]
+    try:
+        recorded = prepare(work, files)
+        for _ in range(rounds):
+            for tree, checkout in trees.items():
+                printed[tree].append(in_tree(script, checkout, mode, work, recorded))
+            loads.append(os.getloadavg()[0])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return printed, loads
+
+
+def medians(pairs: dict[str, list[tuple[float, float]]]
+            ) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Of pairs of figures by tree: ((other's median first figure, this one's), (other's
+    median second figure, this one's))."""
+    return ((statistics.median(first for first, _second in pairs["other"]),
+             statistics.median(first for first, _second in pairs["this"])),
+            (statistics.median(second for _first, second in pairs["other"]),
+             statistics.median(second for _first, second in pairs["this"])))
+
+
+def ratio_columns(*pairs: tuple[float, float]) -> str:
+    """Each (other, this) pair as "other this xRATIO", two spaces apart."""
+    return "  ".join(f"{other:6.3f} {this:6.3f} {_ratio(this, other):>6}"
+                     for other, this in pairs)
 
 
 def measure(parent: Path, files: int, runs: int) -> dict[str, list[Timing]]:
@@ -312,29 +331,14 @@ def measure(parent: Path, files: int, runs: int) -> dict[str, list[Timing]]:
 
 def compare(parent: Path, files: int, runs: int, other: Path) -> None:
     """Print this tree's restores against `other`'s, interleaved (module docstring)."""
-    work = Path(tempfile.mkdtemp(prefix="cowsnap-bench-restore-", dir=parent))
-    trees = {"other": other.resolve(), "this": Path(__file__).resolve().parent.parent}
-    results: dict[str, dict[str, list[Timing]]] = {tree: {} for tree in trees}
-    loads = [os.getloadavg()[0]]
-    try:
-        recorded = prepare(work, files)
-        for _ in range(runs):
-            for tree, checkout in trees.items():
-                measured = _in_tree(checkout, "--restore-only", work, recorded)
-                for what, timing in measured["timings"].items():
-                    results[tree].setdefault(what, []).append(tuple(timing))
-            loads.append(os.getloadavg()[0])
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    printed, loads = interleaved(parent, files, runs, other, __file__, "--restore-only")
     print(f"{parent} (N = {files}, medians of {runs} rounds, each tree in turn; load "
           f"average {min(loads):.1f} to {max(loads):.1f}); this tree / {other}")
-    print(f"  {'':<36} {'wall':>15} {'ratio':>6}  {'cpu':>15} {'ratio':>6}")
+    print(f"  {'':<36} {'wall':>13} {'ratio':>6}  {'cpu':>13} {'ratio':>6}")
     for what, _which, _side in (*RESTORES, *COMMANDS):
-        wall = {tree: statistics.median(w for w, _c in results[tree][what]) for tree in trees}
-        cpu = {tree: statistics.median(c for _w, c in results[tree][what]) for tree in trees}
-        print(f"  {what:<36} {wall['other']:6.3f} {wall['this']:6.3f} s "
-              f"x{wall['this'] / wall['other']:.2f}  {cpu['other']:6.3f} {cpu['this']:6.3f} s "
-              f"x{cpu['this'] / cpu['other']:.2f}")
+        wall, cpu = medians({tree: [tuple(measured["timings"][what]) for measured in outputs]
+                             for tree, outputs in printed.items()})
+        print(f"  {what:<36} {ratio_columns(wall, cpu)}")
 
 
 def main() -> None:

@@ -23,11 +23,7 @@ import functools
 import gc
 import json
 import os
-import shutil
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -40,6 +36,7 @@ def measure(work: Path, runs: dict[str, str]) -> dict[str, list[float]]:
     """{"<run> <step>": [cpu, wall]}: the smallest of REPEAT timings of each step."""
     from cowsnap.restore import session
     from cowsnap.restore.plan import select
+    from cowsnap.restore.trust import Confined
     from cowsnap.store.store import Store
 
     os.environ["COWSNAP_STORE"] = str(work / "store")  # the user's own store
@@ -48,7 +45,7 @@ def measure(work: Path, runs: dict[str, str]) -> dict[str, list[float]]:
     found: dict[str, list[float]] = {}
     gc.disable()
     for which, run_id in runs.items():
-        def load(run_id: str = run_id) -> session.Confined:
+        def load(run_id: str = run_id) -> Confined:
             return session._confined(store, lambda: store.runs.load_with_origin(run_id),
                                      options)
         confined = load()
@@ -69,39 +66,17 @@ def measure(work: Path, runs: dict[str, str]) -> dict[str, list[float]]:
 
 def compare(parent: Path, files: int, rounds: int, other: Path) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from restore import prepare
+    from restore import interleaved, medians, ratio_columns
 
-    work = Path(tempfile.mkdtemp(prefix="cowsnap-bench-restore-load-", dir=parent))
-    trees = {"other": other.resolve(), "this": Path(__file__).resolve().parent.parent}
-    results: dict[str, dict[str, list[list[float]]]] = {tree: {} for tree in trees}
-    loads = [os.getloadavg()[0]]
-    try:
-        runs = prepare(work, files)
-        for _ in range(rounds):
-            for tree, checkout in trees.items():
-                environment = {**os.environ, "PYTHONPATH": str(checkout)}
-                environment.pop("PYTHONDONTWRITEBYTECODE", None)
-                output = subprocess.run(
-                    [sys.executable, __file__, "--measure", str(work), json.dumps(runs)],
-                    env=environment, check=True, capture_output=True, text=True).stdout
-                measured = json.loads(output)
-                if measured["tree"] != str(checkout):
-                    raise SystemExit(f"{checkout}'s code was not the one measured")
-                for what, timing in measured["timings"].items():
-                    results[tree].setdefault(what, []).append(timing)
-            loads.append(os.getloadavg()[0])
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    printed, loads = interleaved(parent, files, rounds, other, __file__, "--measure")
     print(f"{parent} (N = {files}, undo; best of {REPEAT} per process, medians of {rounds} "
           f"rounds, each tree in turn; load average {min(loads):.1f} to {max(loads):.1f}); "
           f"this tree / {other}")
-    print(f"  {'':<40} {'cpu':>15} {'ratio':>6}  {'wall':>15} {'ratio':>6}")
-    for what in results["other"]:
-        cpu = {tree: statistics.median(c for c, _w in results[tree][what]) for tree in trees}
-        wall = {tree: statistics.median(w for _c, w in results[tree][what]) for tree in trees}
-        print(f"  {what:<40} {cpu['other']:6.3f} {cpu['this']:6.3f} s "
-              f"x{cpu['this'] / cpu['other']:.2f}  {wall['other']:6.3f} {wall['this']:6.3f} s "
-              f"x{wall['this'] / wall['other']:.2f}")
+    print(f"  {'':<40} {'cpu':>13} {'ratio':>6}  {'wall':>13} {'ratio':>6}")
+    for what in printed["other"][0]["timings"]:
+        cpu, wall = medians({tree: [tuple(measured["timings"][what]) for measured in outputs]
+                             for tree, outputs in printed.items()})
+        print(f"  {what:<40} {ratio_columns(cpu, wall)}")
 
 
 def main() -> None:
