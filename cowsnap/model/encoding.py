@@ -330,22 +330,20 @@ def _shared(cache: dict[tuple[Any, ...], Any], key: tuple[Any, ...], make: Any) 
     return value
 
 
-_STATE_VALUES = ("exists", "type", "blob_source")
-"""The values besides its keys' types that decide whether a state passes `_check_state`."""
-
-
 def _entry_shape(data: Any) -> tuple[object, ...] | None:
     """What decides whether an entry and its two states pass their checks: the key names
-    and value types of each (in order) and the states' `_STATE_VALUES` (which may not be
-    hashable). None when the entry or a state is not a JSON object."""
+    and value types of each (in order) and the values their checks look at (`deciding`,
+    from the schema; they may not be hashable). None when the entry or a state is not a
+    JSON object."""
     if type(data) is not dict:
         return None
     before, after = data.get("before"), data.get("after")
     if type(before) is not dict or type(after) is not dict:
         return None
-    return (len(data), *data, *map(type, data.values()),
-            len(before), *before, *map(type, before.values()), *map(before.get, _STATE_VALUES),
-            len(after), *after, *map(type, after.values()), *map(after.get, _STATE_VALUES))
+    entry, state = _check_entry.deciding, _check_state.deciding
+    return (len(data), *data, *map(type, data.values()), *map(data.get, entry),
+            len(before), *before, *map(type, before.values()), *map(before.get, state),
+            len(after), *after, *map(type, after.values()), *map(after.get, state))
 
 
 class _Shared:

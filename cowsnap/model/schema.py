@@ -164,6 +164,10 @@ class ObjectCheck:
         self._choices = tuple((name, key.choices) for name, key in keys.items() if key.choices)
         self._shapes: set[tuple[str | type, ...]] = set()
         self._typed = keys is STATE_KEYS
+        self.deciding = (*(name for name, _choices in self._choices),
+                         *(("exists",) if self._typed else ()))
+        """The keys whose values, besides every key's name and type, decide whether an
+        object passes: a cache of checked objects must tell them apart by these too."""
 
     def __call__(self, data: Any) -> None:
         """Raise ValueError as `check_object` does."""
