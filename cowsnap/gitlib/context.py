@@ -128,10 +128,7 @@ class GitContext:
             return self._root_of_dir[directory]
         found: tuple[bytes, str] | None = None
         parent = os.path.dirname(directory)
-        try:
-            device = os.stat(directory).st_dev
-        except OSError:
-            device = None
+        device = device_of(directory)
         if device is None:
             found = None if parent == directory else self._repository_of_dir(parent)
         elif os.path.lexists(os.path.join(directory, b".git")):

@@ -18,7 +18,7 @@ def device_of(path: bytes) -> int | None:
         return None
 
 
-def is_worktree_marker(directory: bytes) -> bool:
+def _is_worktree_marker(directory: bytes) -> bool:
     """Whether `directory/.git` makes `directory` a working tree: a git directory (it
     has HEAD) or a `gitdir:` file (linked worktrees, submodules)."""
     marker = os.path.join(directory, b".git")
@@ -38,7 +38,7 @@ def discover_worktree_root(start: Path) -> Path | None:
     directory = os.fsencode(start.resolve())
     device = device_of(directory)
     while device is not None:
-        if is_worktree_marker(directory):
+        if _is_worktree_marker(directory):
             return Path(os.fsdecode(directory))
         parent = os.path.dirname(directory)
         if parent == directory or device_of(parent) != device:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from cowsnap.model import ABSENT, FileState, Xattrs, file_type, is_hash_id
 from cowsnap.restore.beneath import OpenParents, Roots
 from cowsnap.restore.leftovers import is_abandoned
-from cowsnap.restore.plan import Current, Target
+from cowsnap.restore.plan import Current, Target, parent_of
 from cowsnap.store.content import CHUNK, blob_header
 from cowsnap.xattrs import read_xattrs
 
@@ -82,14 +82,14 @@ def observe_all(roots: Roots, targets: Iterable[Target], *,
     with OpenParents(roots) as parents:
         for target in targets:
             path = target.entry.path
-            if missing and os.path.dirname(path) in missing:
+            if missing and parent_of(path) in missing:
                 found[path] = _GONE
                 continue
             try:
                 dir_fd, name = parents.get(path)
             except OSError as error:
                 if error.errno in _NOT_THERE:
-                    missing.add(os.path.dirname(path))
+                    missing.add(parent_of(path))
                 found[path] = _unseen(error)
                 continue
             found[path] = observe(dir_fd, name, target, recorded_here)

@@ -26,6 +26,7 @@ from pathlib import Path
 from cowsnap.errors import ContentNotFoundError, StoreDamagedError, StoreError
 from cowsnap.gitlib.objects import ObjectDatabase, init_bare_repository
 from cowsnap.libc import clone_if_possible, syncfs_path
+from cowsnap.model.state import LARGE_PREFIX
 from cowsnap.store import deflate
 from cowsnap.store.atomic import storage_error
 from cowsnap.store.pack import PackSet, PackWriter, parse_entry_header, repack
@@ -181,7 +182,7 @@ class ContentStore:
 
     def has(self, blob: str) -> bool:
         check_blob_id(blob)
-        if blob.startswith("large-"):
+        if blob.startswith(LARGE_PREFIX):
             return os.path.exists(os.path.join(self._large_dir, blob))
         if os.path.exists(os.path.join(self._objects_dir, blob[:2], blob[2:])):
             return True
@@ -194,7 +195,7 @@ class ContentStore:
         for blob in wanted:
             check_blob_id(blob)
         found: set[str] = set()
-        hashed = {blob for blob in wanted if not blob.startswith("large-")}
+        hashed = {blob for blob in wanted if not blob.startswith(LARGE_PREFIX)}
         for index in self.packs.indexes():
             found.update(index.positions(hashed - found))
         found.update(blob for blob in wanted - found if self.has(blob))
@@ -235,7 +236,7 @@ class ContentStore:
         """Bytes the store spends on `blob` (a raw file, a loose object or a pack
         entry), or None when it does not hold it."""
         check_blob_id(blob)
-        index = None if blob.startswith("large-") else self.packs.find(blob)
+        index = None if blob.startswith(LARGE_PREFIX) else self.packs.find(blob)
         if index is not None:
             return index.stored_size(blob)
         for path in (os.path.join(self._large_dir, blob),
@@ -315,7 +316,7 @@ class ContentStore:
         with self._scratch_file() as (out, scratch, name):
             if not clone_if_possible(fd, out):
                 return None
-            blob = f"large-{os.urandom(16).hex()}"
+            blob = f"{LARGE_PREFIX}{os.urandom(16).hex()}"
             write_seal(self.directory, blob, UNHASHED)
             return self._install(out, scratch, name, blob), os.fstat(out).st_size
 
@@ -335,7 +336,7 @@ class ContentStore:
         a `large-` id is sealed with it, so the bundle carries its checksum."""
         if self.directory.exists(self.large_name(check_blob_id(blob))):
             return
-        if blob.startswith("large-"):
+        if blob.startswith(LARGE_PREFIX):
             write_seal(self.directory, blob, digest)
         with self._scratch_file() as (out, scratch, name):
             clone_or_copy(source_fd, out, os.fstat(source_fd).st_size)
@@ -397,7 +398,7 @@ class ContentStore:
         if size is not None and actual != size:
             raise damaged(blob, f"holds {actual} bytes, not {size}")
         expected = blob
-        if blob.startswith("large-"):
+        if blob.startswith(LARGE_PREFIX):
             seal = read_seal_record(self.directory, blob)
             if seal is None:
                 raise StoreDamagedError(f"content {blob} carries no seal, so it cannot be verified "
@@ -433,7 +434,7 @@ class ContentStore:
         yield self._read_packed(blob, size)
 
     def _read_packed(self, blob: str, size: int | None) -> bytes:
-        index = None if blob.startswith("large-") else self.packs.find(blob)
+        index = None if blob.startswith(LARGE_PREFIX) else self.packs.find(blob)
         if index is None:
             raise ContentNotFoundError(f"content {blob} is not in the store")
         announced = self._packed_size(blob, index.path.with_suffix(".pack").name,
