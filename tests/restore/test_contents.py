@@ -17,6 +17,7 @@ from cowsnap.restore.plan import Action, Step, Target
 from cowsnap.store.content import LARGE_CONTENT
 from cowsnap.store.keeping import ContentWriter
 from cowsnap.store.store import Store
+from tests.conftest import keep_file
 from tests.restore.states import ABSENT_FILE, entry, file
 from tests.store.test_pack import packs
 
@@ -79,13 +80,7 @@ def test_a_content_without_a_recorded_size_is_refused(
     (trust.check_manifest refuses such a run first; a large one was written empty)."""
     source = tmp_path / "source"
     source.write_bytes(b"x" * size)
-    fd = os.open(source, os.O_RDONLY)
-    try:
-        with ContentWriter(store.contents) as writer:
-            blob = writer.keep(fd, size).blob
-    finally:
-        os.close(fd)
-    assert blob is not None
+    blob = keep_file(store, source)
     unsized = FileState(exists=True, type="file", mode=0o100644, size=None, mtime_ns=1,
                         uid=0, blob=blob, blob_source="store")
     step = Step(Action.WRITE, Target(entry("f", unsized, ABSENT_FILE), unsized, ABSENT_FILE),

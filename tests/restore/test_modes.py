@@ -134,17 +134,22 @@ def test_a_temporary_is_never_readable_by_whom_the_file_denies(
              "--clear-groups", "/usr/bin/python3", "-c", SNOOP, str(secret),
              os.fsdecode(TEMP_PREFIX)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        snoops.append(snoop)
         assert snoop.stdout is not None
         # it has opened what it could of the temporaries it found: the one being written
         assert snoop.stdout.readline() == "1\n"
-        snoops.append(snoop)
         write(contents, entry, state, fd)
 
     monkeypatch.setattr(Contents, "write", write_while_snooped)
-    restored = api.restore(ran.run_id, cwd=workspace, workspace=workspace, store=store)
-    assert restored.exit_code == 0, restored
-    assert len(snoops) == 1
-    leaked, _ = snoops[0].communicate("read\n", timeout=60)
+    try:
+        restored = api.restore(ran.run_id, cwd=workspace, workspace=workspace, store=store)
+        assert restored.exit_code == 0, restored
+        assert len(snoops) == 1
+        leaked, _ = snoops[0].communicate("read\n", timeout=60)
+    finally:
+        for snoop in snoops:  # none is left waiting when an assertion failed first
+            snoop.kill()
+            snoop.wait(timeout=60)
     assert leaked == ""
     after = key.stat()
     assert (after.st_mode, after.st_uid, after.st_gid) == (

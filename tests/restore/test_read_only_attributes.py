@@ -58,7 +58,8 @@ def test_a_users_read_only_paths_get_their_attributes_back(
     for directory in (home, workspace):
         directory.mkdir()
         os.chown(directory, NOBODY, NOBODY)
-    for variable in ("XDG_CACHE_HOME", "XDG_STATE_HOME", "COWSNAP_STORE"):
+    for variable in ("XDG_CACHE_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME",
+                     "COWSNAP_STORE"):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("HOME", str(home))  # put back at teardown: _run_then_undo sets it
     # once as root first: nobody may not read the interpreter's own modules (a Python

@@ -22,8 +22,9 @@ TMPFS = Path("/dev/shm")
 def wait_until_deleted(staging: Path, names: set[str] | None = None) -> None:
     """Wait for the detached process that deletes a released snapshot (`release` returns
     once it has taken the snapshot over, not once it is gone): `names` in `staging`, or
-    everything in it, gone. Fails after 120 s, pytest's own time-out."""
-    deadline = time.monotonic() + 120
+    everything in it, gone. Fails after 100 s, before pytest's own time-out (120 s) would
+    hide what was left."""
+    deadline = time.monotonic() + 100
     while (left := set(os.listdir(staging))) and (names is None or names & left):
         assert time.monotonic() < deadline, f"the released snapshot was never deleted: {left}"
         time.sleep(0.05)
