@@ -276,17 +276,21 @@ def in_tree(script: str, checkout: Path, mode: str, work: Path,
 def interleaved(parent: Path, files: int, rounds: int, other: Path, script: str,
                 mode: str) -> tuple[dict[str, list[Any]], list[float]]:
     """The runs recorded under `parent`, then `rounds` rounds of `script`'s `mode` in a
-    fresh process of each tree in turn (this checkout and `other`), on the same runs and
-    store: what each printed, by tree ("other", "this"), and the load averages seen."""
+    fresh process of each tree in turn (this checkout and `other`; which goes first
+    alternates from round to round, so that neither always finds the caches and the
+    filesystem as the other left them), on the same runs and store: what each printed,
+    by tree ("other", "this"), and the load averages seen."""
     work = Path(tempfile.mkdtemp(prefix="cowsnap-bench-restore-", dir=parent))
     trees = {"other": other.resolve(), "this": Path(__file__).resolve().parent.parent}
     printed: dict[str, list[Any]] = {tree: [] for tree in trees}
     loads = [os.getloadavg()[0]]
     try:
         recorded = prepare(work, files)
+        order = list(trees)
         for _ in range(rounds):
-            for tree, checkout in trees.items():
-                printed[tree].append(in_tree(script, checkout, mode, work, recorded))
+            for tree in order:
+                printed[tree].append(in_tree(script, trees[tree], mode, work, recorded))
+            order.reverse()
             loads.append(os.getloadavg()[0])
     finally:
         shutil.rmtree(work, ignore_errors=True)

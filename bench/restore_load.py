@@ -23,7 +23,6 @@ import functools
 import gc
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -65,7 +64,6 @@ def measure(work: Path, runs: dict[str, str]) -> dict[str, list[float]]:
 
 
 def compare(parent: Path, files: int, rounds: int, other: Path) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     from restore import interleaved, medians, ratio_columns
 
     printed, loads = interleaved(parent, files, rounds, other, __file__, "--measure")
